@@ -1,0 +1,47 @@
+# Huitong — the shared command list for people and CI.
+# The two set-up commands are `make demo` and `make test`; each bootstraps .venv itself.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+SYNCED := $(VENV)/.synced
+
+.PHONY: demo test lint format docs serve bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --locked --quiet
+	@touch $(SYNCED)
+
+## demo: install, create var/huitong.db, load demo data and serve on http://127.0.0.1:8000
+demo: $(SYNCED)
+	$(BIN)/huitong demo
+
+## serve: serve the existing database
+serve: $(SYNCED)
+	$(BIN)/huitong serve
+
+## test: lint, type-check and run the whole test suite
+test: lint
+	$(BIN)/pytest -n auto
+
+## lint: ruff (lint + format check) and mypy strict on src/
+lint: $(SYNCED)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+format: $(SYNCED)
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+## docs: regenerate the generated reference pages (settings)
+docs: $(SYNCED)
+	$(BIN)/huitong docs generate
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

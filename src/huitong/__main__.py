@@ -1,0 +1,5 @@
+"""``python -m huitong`` runs the command-line interface."""
+
+from huitong.cli import main
+
+main()

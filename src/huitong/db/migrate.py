@@ -1,0 +1,66 @@
+"""Schema migrations with Alembic, run programmatically (no alembic.ini needed).
+
+Each domain keeps its own branch of revisions, all rooted at ``0001`` (the resource store): a domain's
+first revision has ``down_revision = "0001"`` and ``branch_labels = ("<domain>",)``, later ones follow it.
+``upgrade`` goes to ``heads``, the newest revision of every branch, so domains never race for a number.
+
+Schema migrations live in ``migrations/versions``; data backfills, when one is needed, get their own
+module under ``backfills/`` and are run by the command that needs them, never by a schema migration.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from huitong.db.database import configure_sqlite, dialect_of, prepare_sqlite_path
+from huitong.settings import DatabaseSettings
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "huitong.db:migrations")
+    return config
+
+
+def _migration_engine(settings: DatabaseSettings) -> sa.Engine:
+    engine = sa.create_engine(settings.url, poolclass=sa.pool.NullPool)
+    if dialect_of(settings.url) == "sqlite":
+        configure_sqlite(engine, settings, begin="BEGIN IMMEDIATE", query_only=False)
+    return engine
+
+
+def upgrade(settings: DatabaseSettings, revision: str = "heads") -> str | None:
+    """Bring the database to ``revision`` (default: the head of every domain's branch); returns where it is."""
+    prepare_sqlite_path(settings.url)
+    engine = _migration_engine(settings)
+    try:
+        with engine.connect() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            return _describe(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def current_revision(settings: DatabaseSettings) -> str | None:
+    """The revision the database is at, or ``None`` for an empty database."""
+    engine = _migration_engine(settings)
+    try:
+        with engine.connect() as conn:
+            return _describe(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def head_revisions() -> str | None:
+    """The newest revisions this version of Huitong knows (one per domain branch), comma-separated."""
+    return _describe(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def _describe(heads: tuple[str, ...] | list[str]) -> str | None:
+    return ",".join(sorted(heads)) or None

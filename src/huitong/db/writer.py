@@ -1,0 +1,184 @@
+"""Writers: the one path every database write takes.
+
+SQLite allows one writer at a time. Rather than let concurrent requests fight over the lock (and fail with
+"database is locked"), :class:`SerialWriter` owns the only write connection on one thread and runs queued
+jobs there. It commits up to ``batch_max`` waiting jobs in one transaction (group commit: one disk sync
+for many writes), each inside its own savepoint, so a job that raises is undone alone while the others
+commit. A job's future resolves only after the commit that made it durable.
+
+PostgreSQL takes concurrent writers natively; :class:`PooledWriter` runs each job in its own transaction
+on a pooled connection in the calling thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+
+from huitong.db.errors import WriterClosedError
+
+T = TypeVar("T")
+Job = Callable[[sa.Connection], T]
+
+log = logging.getLogger(__name__)
+
+
+class Writer(Protocol):
+    """Runs write jobs, each in a transaction of its own (or a savepoint of a shared one)."""
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        """Queue ``job``; the future resolves with its result once it is durably committed."""
+        ...
+
+    def close(self) -> None:
+        """Finish queued jobs and release the connection."""
+        ...
+
+
+@dataclass
+class _Queued:
+    job: Job[Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class SerialWriter:
+    """One thread, one connection, group commit. See the module docstring."""
+
+    def __init__(self, engine: sa.Engine, *, batch_max: int = 256, name: str = "huitong-writer") -> None:
+        self._engine = engine
+        self._batch_max = batch_max
+        self._queue: queue.SimpleQueue[_Queued | object] = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self.commits = 0
+        self.jobs = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        with self._lock:
+            if self._closed:
+                raise WriterClosedError("the database writer is closed; the platform is shutting down")
+            item = _Queued(job)
+            self._queue.put(item)
+        return item.future
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    def _take_batch(self) -> tuple[list[_Queued], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        if not isinstance(first, _Queued):
+            raise TypeError("unexpected item in the write queue")
+        batch = [first]
+        stop = False
+        while len(batch) < self._batch_max:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+                break
+            if not isinstance(item, _Queued):
+                raise TypeError("unexpected item in the write queue")
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            while True:
+                batch, stop = self._take_batch()
+                if batch:
+                    self._commit_batch(conn, batch)
+                if stop:
+                    return
+
+    def _commit_batch(self, conn: sa.Connection, batch: list[_Queued]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with conn.begin():
+                for item in batch:
+                    if not item.future.set_running_or_notify_cancel():
+                        outcomes.append((False, None))
+                        continue
+                    savepoint = conn.begin_nested() if len(batch) > 1 else None
+                    try:
+                        result = item.job(conn)
+                    except BaseException as exc:
+                        if savepoint is None:
+                            raise _SoleJobFailedError(exc) from exc
+                        savepoint.rollback()
+                        outcomes.append((False, exc))
+                        continue
+                    if savepoint is not None:
+                        savepoint.commit()
+                    outcomes.append((True, result))
+        except _SoleJobFailedError as failed:
+            batch[0].future.set_exception(failed.error)
+            return
+        except BaseException as exc:
+            log.exception("group commit of %d jobs failed", len(batch))
+            for item in batch:
+                if item.future.running():
+                    item.future.set_exception(exc)
+            return
+        self.commits += 1
+        self.jobs += len(batch)
+        for item, (ok, value) in zip(batch, outcomes, strict=True):
+            if not item.future.running():
+                continue
+            if ok:
+                item.future.set_result(value)
+            else:
+                item.future.set_exception(value)
+
+
+class _SoleJobFailedError(Exception):
+    """Carries the error of a batch of one out of its transaction so that it rolls back."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class PooledWriter:
+    """Each job in its own transaction on a pooled connection, in the caller's thread (PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._closed = False
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        if self._closed:
+            raise WriterClosedError("the database writer is closed; the platform is shutting down")
+        future: Future[T] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            with self._engine.begin() as conn:
+                result = job(conn)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,1 @@
+"""Master patient index: one person across every source system."""

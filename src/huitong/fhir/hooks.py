@@ -1,0 +1,35 @@
+"""Extension point: code that must run in the same transaction as every resource write.
+
+The search indexer (FHIR API issue) keeps its index rows in step with each version through this hook, so
+an index never disagrees with the data it indexes; the EMPI and quality rules may register here too.
+A hook that raises aborts the write it was called for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    """One resource write: the new current version (``resource`` is ``None`` for a deletion)."""
+
+    pk: int
+    res_type: str
+    res_id: str
+    version_id: int
+    resource: dict[str, Any] | None
+    created: bool
+
+    @property
+    def deleted(self) -> bool:
+        return self.resource is None
+
+
+class WriteHook(Protocol):
+    """Called inside the write transaction after each resource version is stored."""
+
+    def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None: ...

@@ -1,0 +1,61 @@
+"""JSON in and out of the store.
+
+FHIR decimals carry their precision (``7.0`` mmol/L is not ``7`` mmol/L), so resources from outside are
+parsed with :class:`decimal.Decimal` for every number with a fraction or exponent and written back with
+exactly the digits they came with. Serialisation uses orjson; stored JSON bytes are spliced into bundles
+as they are (:class:`orjson.Fragment`), never parsed again on the read path.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+
+class JsonError(ValueError):
+    """The bytes are not a JSON document."""
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError("NaN and Infinity are not JSON numbers")
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON, keeping decimals exact. Raises :class:`JsonError` with the position of a syntax error."""
+    try:
+        return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise JsonError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise JsonError(f"not valid JSON: {exc}") from exc
+
+
+def loads_fast(data: bytes | str) -> Any:
+    """Parse trusted JSON we wrote ourselves (decimals become floats)."""
+    return orjson.loads(data)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise to compact UTF-8 JSON; decimals keep their digits."""
+    return orjson.dumps(value, default=_default)
+
+
+def dumps_pretty(value: Any) -> bytes:
+    """Serialise with indentation, for people and for `_pretty=true`."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_INDENT_2)
+
+
+def dumps_canonical(value: Any) -> bytes:
+    """Serialise with sorted keys, for comparing two documents regardless of element order."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_SORT_KEYS)

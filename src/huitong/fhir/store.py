@@ -1,0 +1,275 @@
+"""The resource store: the only door to clinical data.
+
+Every call names its :class:`~huitong.security.actor.Actor` and leaves an audit row: writes in their own
+transaction, reads right after they are served (and before the caller gets the data), failures after
+the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; none touches the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from huitong.db import Database
+from huitong.db.schema import resource, resource_version
+from huitong.fhir import errors
+from huitong.fhir.errors import FhirError
+from huitong.fhir.hooks import WriteHook
+from huitong.fhir.resource_types import is_resource_type
+from huitong.fhir.stored import StoredResource, utc
+from huitong.fhir.transaction import Transaction
+from huitong.fhir.validate import ID_PATTERN, check_structure
+from huitong.security import audit
+from huitong.security.actor import Actor, require_actor
+from huitong.security.audit import AuditEntry, Outcome
+from huitong.settings import AuditSettings, FhirSettings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of a history: versions newest first."""
+
+    entries: list[StoredResource]
+    offset: int
+    count: int
+    total: int | None
+    has_more: bool
+
+
+class ResourceStore:
+    """Create, read, version, delete and list the history of FHIR resources. See the module docstring."""
+
+    def __init__(
+        self, db: Database, fhir: FhirSettings, audit_settings: AuditSettings, hooks: Sequence[WriteHook] = ()
+    ) -> None:
+        self.db = db
+        self.settings = fhir
+        self.audit_settings = audit_settings
+        self.hooks: list[WriteHook] = list(hooks)
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def transaction(self, actor: Actor, work: Callable[[Transaction], T], *, interaction: str | None = None) -> T:
+        """Run ``work`` in one database transaction: all of its writes commit together or none do.
+
+        ``work`` may run on the writer thread; it must only use the :class:`Transaction` it is given.
+        """
+        actor = require_actor(actor)
+
+        def job(conn: sa.Connection) -> T:
+            tx = Transaction(conn, actor, self.hooks, allow_update_create=self.settings.allow_update_create)
+            result = work(tx)
+            entries = tx.audit_entries
+            if interaction is not None:
+                entries = [AuditEntry(interaction), *entries]
+            audit.record(conn, actor, entries)
+            return result
+
+        try:
+            return self.db.write(job)
+        except FhirError as exc:
+            self._record_failure(actor, AuditEntry(interaction or "transaction"), exc)
+            raise
+
+    def create(self, actor: Actor, body: dict[str, Any]) -> StoredResource:
+        """Store a new resource; the server assigns its id."""
+        body = check_structure(body)
+        try:
+            return self.transaction(actor, lambda tx: tx.create(body))
+        except FhirError as exc:
+            self._record_failure(actor, AuditEntry("create", entity_type=body["resourceType"]), exc)
+            raise
+
+    def update(
+        self, actor: Actor, rtype: str, res_id: str, body: dict[str, Any], *, if_match: int | None = None
+    ) -> tuple[StoredResource, bool]:
+        """Store a new version of ``rtype/res_id`` (or create it); returns (version, created)."""
+        self._check_type(rtype)
+        body = check_structure(body, expected_type=rtype)
+        try:
+            return self.transaction(actor, lambda tx: tx.update(body, res_id, if_match=if_match))
+        except FhirError as exc:
+            self._record_failure(actor, AuditEntry("update", entity_type=rtype, entity_id=res_id), exc)
+            raise
+
+    def delete(self, actor: Actor, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
+        """Delete ``rtype/res_id``; the deletion is itself a version (a tombstone)."""
+        self._check_type(rtype)
+        try:
+            return self.transaction(actor, lambda tx: tx.delete(rtype, res_id, if_match=if_match))
+        except FhirError as exc:
+            self._record_failure(actor, AuditEntry("delete", entity_type=rtype, entity_id=res_id), exc)
+            raise
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def read(self, actor: Actor, rtype: str, res_id: str) -> StoredResource:
+        """The current version; 404 if it never existed, 410 if it was deleted."""
+        actor = require_actor(actor)
+        entry = AuditEntry("read", entity_type=rtype, entity_id=res_id)
+        try:
+            self._check_type(rtype)
+            with self.db.read() as conn:
+                row = conn.execute(
+                    sa.select(
+                        resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
+                    ).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
+                ).first()
+            if row is None:
+                raise errors.not_found(f"{rtype}/{res_id} does not exist")
+            if row.deleted:
+                raise errors.gone(f"{rtype}/{res_id} was deleted (version {row.version_id})")
+        except FhirError as exc:
+            self._record_failure(actor, entry, exc)
+            raise
+        self._record_read(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id))
+        return StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
+
+    def vread(self, actor: Actor, rtype: str, res_id: str, version_id: int) -> StoredResource:
+        """One version; 404 if it does not exist, 410 if that version is a deletion."""
+        actor = require_actor(actor)
+        entry = AuditEntry("vread", entity_type=rtype, entity_id=res_id, entity_version=version_id)
+        try:
+            self._check_type(rtype)
+            with self.db.read() as conn:
+                row = conn.execute(
+                    sa.select(
+                        resource_version.c.last_updated,
+                        resource_version.c.deleted,
+                        resource_version.c.content,
+                        resource_version.c.method,
+                    )
+                    .join(resource, resource.c.pk == resource_version.c.resource_pk)
+                    .where(
+                        resource.c.res_type == rtype,
+                        resource.c.res_id == res_id,
+                        resource_version.c.version_id == version_id,
+                    )
+                ).first()
+            if row is None:
+                raise errors.not_found(f"{rtype}/{res_id} has no version {version_id}")
+            if row.deleted:
+                raise errors.gone(f"version {version_id} of {rtype}/{res_id} is its deletion")
+        except FhirError as exc:
+            self._record_failure(actor, entry, exc)
+            raise
+        self._record_read(actor, entry)
+        return StoredResource(rtype, res_id, version_id, utc(row.last_updated), False, row.content.encode(), row.method)
+
+    def history(
+        self,
+        actor: Actor,
+        rtype: str | None = None,
+        res_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        count: int | None = None,
+        offset: int = 0,
+    ) -> HistoryPage:
+        """Versions newest first: of one resource, of one type, or of the whole system."""
+        actor = require_actor(actor)
+        count = min(count or self.settings.default_page_size, self.settings.max_page_size)
+        interaction = "history-instance" if res_id else "history-type" if rtype else "history-system"
+        entry = AuditEntry(
+            interaction,
+            entity_type=rtype,
+            entity_id=res_id,
+            query=f"_since={since.isoformat()}" if since else None,
+        )
+        try:
+            if rtype is not None:
+                self._check_type(rtype)
+            page = self._history_page(rtype, res_id, since, count, max(offset, 0))
+        except FhirError as exc:
+            self._record_failure(actor, entry, exc)
+            raise
+        self._record_read(actor, entry)
+        return page
+
+    def _history_page(
+        self, rtype: str | None, res_id: str | None, since: datetime | None, count: int, offset: int
+    ) -> HistoryPage:
+        rv = resource_version
+        query = sa.select(
+            resource.c.res_id,
+            rv.c.res_type,
+            rv.c.version_id,
+            rv.c.last_updated,
+            rv.c.deleted,
+            rv.c.content,
+            rv.c.method,
+        ).join(resource, resource.c.pk == rv.c.resource_pk)
+        conditions: list[sa.ColumnElement[bool]] = []
+        if rtype is not None:
+            conditions.append(rv.c.res_type == rtype)
+        if res_id is not None:
+            conditions.append(resource.c.res_type == rtype)
+            conditions.append(resource.c.res_id == res_id)
+        if since is not None:
+            conditions.append(rv.c.last_updated >= since)
+        query = query.where(*conditions).order_by(
+            rv.c.last_updated.desc(), rv.c.resource_pk.desc(), rv.c.version_id.desc()
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query.limit(count + 1).offset(offset)).all()
+            total = None
+            if res_id is not None:
+                total = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(rv.join(resource, resource.c.pk == rv.c.resource_pk))
+                    .where(*conditions)
+                ).scalar_one()
+                if total == 0:
+                    raise errors.not_found(f"{rtype}/{res_id} does not exist")
+        entries = [
+            StoredResource(
+                r.res_type,
+                r.res_id,
+                r.version_id,
+                utc(r.last_updated),
+                r.deleted,
+                r.content.encode() if r.content is not None else None,
+                r.method,
+            )
+            for r in rows[:count]
+        ]
+        return HistoryPage(entries, offset, count, total, has_more=len(rows) > count)
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_type(rtype: str) -> None:
+        if not is_resource_type(rtype):
+            raise errors.not_found(f"unknown resource type {rtype!r}")
+
+    @staticmethod
+    def check_id(res_id: str) -> None:
+        """Refuse an id that FHIR does not allow."""
+        if not ID_PATTERN.fullmatch(res_id):
+            raise errors.invalid(f"invalid id {res_id!r}: 1–64 characters of A–Z, a–z, 0–9, '-' and '.'")
+
+    def _record_read(self, actor: Actor, entry: AuditEntry) -> None:
+        if self.audit_settings.audit_reads:
+            self.db.write(lambda conn: audit.record(conn, actor, [entry]))
+
+    def _record_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> None:
+        if error.audited:
+            return
+        outcome = Outcome.MINOR_FAILURE if error.status < 500 else Outcome.SERIOUS_FAILURE
+        failed = AuditEntry(
+            entry.interaction,
+            outcome,
+            str(error)[:500],
+            entry.entity_type,
+            entry.entity_id,
+            entry.entity_version,
+            entry.query,
+        )
+        self.db.write(lambda conn: audit.record(conn, actor, [failed]))
+        error.audited = True

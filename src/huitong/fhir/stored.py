@@ -1,0 +1,77 @@
+"""What the store hands back: a resource version as stored, with its JSON bytes ready to serve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from huitong.fhir import jsonio
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of one resource. ``content`` is ``None`` for a deletion (a tombstone)."""
+
+    res_type: str
+    res_id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: bytes | None
+    method: str = "PUT"
+
+    @property
+    def etag(self) -> str:
+        """The weak ETag of this version, ``W/"3"``."""
+        return f'W/"{self.version_id}"'
+
+    @property
+    def reference(self) -> str:
+        """``Patient/123``."""
+        return f"{self.res_type}/{self.res_id}"
+
+    def resource(self) -> dict[str, Any]:
+        """The resource parsed (decimals exact). Avoid on hot read paths: serve :attr:`content` instead."""
+        if self.content is None:
+            raise ValueError(f"{self.reference} version {self.version_id} is a deletion and has no content")
+        value = jsonio.loads(self.content)
+        if not isinstance(value, dict):
+            raise TypeError(f"{self.reference} is not stored as a JSON object")
+        return value
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (SQLite hands back naive ones)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR instant with millisecond precision: ``2026-11-27T06:30:00.123+00:00``."""
+    return utc(moment).isoformat(timespec="milliseconds")
+
+
+def with_meta(resource: dict[str, Any], res_id: str, version_id: int, last_updated: datetime) -> dict[str, Any]:
+    """A copy of ``resource`` with the server's id, ``meta.versionId`` and ``meta.lastUpdated``.
+
+    Elements keep their order, with ``resourceType``, ``id`` and ``meta`` first as FHIR JSON usually has them.
+    """
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = instant(last_updated)
+    out: dict[str, Any] = {"resourceType": resource["resourceType"], "id": res_id, "meta": meta}
+    for key, value in resource.items():
+        if key not in out:
+            out[key] = value
+    return out
+
+
+def without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` without ``meta.versionId``/``meta.lastUpdated`` (and without ``meta`` if that empties it)."""
+    out = dict(resource)
+    meta = {k: v for k, v in (out.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    if meta:
+        out["meta"] = meta
+    else:
+        out.pop("meta", None)
+    return out

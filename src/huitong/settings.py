@@ -1,0 +1,216 @@
+"""Huitong's settings: one pydantic-settings class with nested groups.
+
+Every value comes from the environment with the prefix ``HUITONG_`` and ``__`` between a group and
+its field (``HUITONG_DATABASE__URL``), from a ``.env`` file in development, or from arguments in tests.
+Nothing here builds an instance at import time: the CLI or :func:`huitong.app.create_app` calls
+:func:`load_settings` once and passes the result down.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values that mark a secret as "not chosen yet"; refused outside development mode.
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret", "dev-secret-key"})
+
+
+class Environment(StrEnum):
+    """Where Huitong runs; decides how strict start-up checks are."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseModel):
+    """Where clinical data lives and how Huitong talks to it."""
+
+    url: str = Field(
+        default="sqlite:///var/huitong.db",
+        description=(
+            "SQLAlchemy URL of the database: `sqlite:///PATH` for the embedded default or "
+            "`postgresql+psycopg://USER:PASS@HOST:PORT/DB` for PostgreSQL 15+."
+        ),
+    )
+    pool_size: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="PostgreSQL connections kept open per process (readers and writers).",
+    )
+    max_overflow: int = Field(
+        default=8,
+        ge=0,
+        le=256,
+        description="Extra PostgreSQL connections allowed beyond `pool_size` under load.",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL",
+        description=(
+            "SQLite `synchronous` pragma in WAL mode. FULL syncs the WAL on every commit (a committed "
+            "transaction survives power loss); NORMAL is faster but may lose the last commits on power loss."
+        ),
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, ge=0, description="How long a SQLite reader waits for a lock before giving up (ms)."
+    )
+    sqlite_readers: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="SQLite read connections kept open per process (reads run concurrently).",
+    )
+    writer_batch_max: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most queued write jobs the single writer commits together in one transaction (group commit). "
+            "Each job runs in its own savepoint, so one failing job never undoes another."
+        ),
+    )
+    echo_sql: bool = Field(default=False, description="Log every SQL statement (development only; very verbose).")
+
+
+class HttpSettings(BaseModel):
+    """The HTTP server (FHIR API, web pages, health checks)."""
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the HTTP server.")
+    public_base_url: str = Field(
+        default="",
+        description=(
+            "Absolute base URL clients use to reach Huitong (e.g. `https://cdr.hospital.example`), used in "
+            "`Location` headers and bundle links. Empty: derived from each request."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, in bytes; larger gets 413.",
+    )
+
+
+class FhirSettings(BaseModel):
+    """Behaviour of the FHIR R4 resource store and REST API."""
+
+    validation: Literal["full", "structural"] = Field(
+        default="full",
+        description=(
+            "Validation of resources written through the HTTP API: `full` checks every element against the "
+            "R4 model (fhir.resources); `structural` checks only resourceType, id and JSON shape. Trusted "
+            "internal producers (HL7 mapper, bulk import) always use the structural check; see "
+            "docs/fhir-store.md."
+        ),
+    )
+    allow_update_create: bool = Field(
+        default=True,
+        description="Allow `PUT /fhir/{type}/{id}` to create a resource with a client-chosen id.",
+    )
+    default_page_size: int = Field(
+        default=50, ge=1, le=1000, description="Entries per page of history when `_count` is absent."
+    )
+    max_page_size: int = Field(default=1000, ge=1, le=10_000, description="Largest `_count` accepted.")
+
+
+class SecuritySettings(BaseModel):
+    """Secrets and access to the platform. The security domain adds login, roles and MFA on top."""
+
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-secret-key"),
+        description=(
+            "Key for signing sessions and tokens. Must be set to a long random value outside development "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+        ),
+    )
+    api_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            'Static bearer tokens for system clients until OAuth lands, as JSON `{"client-name": "token"}`. '
+            "A request with `Authorization: Bearer TOKEN` acts as `system:client-name`."
+        ),
+    )
+    allow_anonymous: bool = Field(
+        default=False,
+        description=(
+            "Accept requests without credentials as the development actor `dev:anonymous`. Only honoured in "
+            "development mode; refused at start-up otherwise."
+        ),
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit trail of every access to patient data."""
+
+    audit_reads: bool = Field(
+        default=True,
+        description="Record reads (read, vread, history) as well as writes. Required by MLPS level 3.",
+    )
+    retention_days: int = Field(
+        default=180,
+        ge=180,
+        description="Days audit records are kept at least (MLPS 2.0 level 3 asks for ≥ 180).",
+    )
+
+
+class LoggingSettings(BaseModel):
+    """Process logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Lowest level logged.")
+    json_format: bool = Field(default=False, description="Write one JSON object per log line (for log shippers).")
+
+
+class Settings(BaseSettings):
+    """All of Huitong's settings. See docs/settings.md (generated from this class)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUITONG_",
+        env_nested_delimiter="__",
+        env_file=None,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    env: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development`, `test` or `production`. Outside development, placeholder secrets are refused.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Folder for the embedded database, logs and exports.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database connection.")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP server.")
+    fhir: FhirSettings = Field(default_factory=FhirSettings, description="FHIR store and API.")
+    security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.env is Environment.DEVELOPMENT:
+            return self
+        problems: list[str] = []
+        if self.security.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append("HUITONG_SECURITY__SECRET_KEY is a placeholder; set a long random value")
+        for name, token in self.security.api_tokens.items():
+            if token.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS or len(token.get_secret_value()) < 16:
+                problems.append(f"API token of client {name!r} is a placeholder or shorter than 16 characters")
+        if self.security.allow_anonymous:
+            problems.append("HUITONG_SECURITY__ALLOW_ANONYMOUS is only allowed in development mode")
+        if problems:
+            raise ValueError(f"refusing to start in {self.env.value} mode: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+
+def load_settings(*, env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once: environment variables, then ``env_file`` (development), then overrides."""
+    if env_file is not None:
+        return Settings(_env_file=env_file, **overrides)
+    return Settings(**overrides)
