@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from huitong import __version__
+from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

@@ -1,0 +1,12 @@
+"""``huitong bench …``: every benchmark of the platform, one command each.
+
+Each domain keeps its benchmark code beside its own code (``huitong.<domain>.bench``) and registers a
+command here. Every benchmark measures a baseline in the same run and prints one JSON object as its last
+line (medians; ``ratio`` against the baseline), so figures in docs/benchmarks.md can be reproduced.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
