@@ -1,0 +1,136 @@
+"""Reading the MSH without a full parse: where it starts, its delimiters, and :func:`peek_header`.
+
+The MLLP server ACKs right after storing the raw bytes, before the message is parsed; it needs the
+sender, type, control id and version from MSH only. :func:`peek_header` reads just the MSH line and
+forgives what the full parser would reject (bad delimiters fall back to ``|^~\\&``), so that even a
+message that will be refused can be answered with its own control id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from huitong.ingest.errors import Hl7ParseError
+from huitong.ingest.hl7v2 import charset
+from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Segment
+
+_MSH_AT_LINE_START = re.compile(rb"(?:^(?:\xef\xbb\xbf)?|[\r\n])[ \t]*(MSH)")
+_BAD_SEPARATOR = b"\r\n\t \x0b\x1c"
+
+
+def find_msh(raw: bytes) -> int:
+    """Offset of the first MSH that starts a line; raise :class:`Hl7ParseError` when there is none."""
+    if raw.startswith(b"MSH"):
+        return 0
+    m = _MSH_AT_LINE_START.search(raw)
+    if m is None:
+        if not raw.strip():
+            raise Hl7ParseError("the message is empty", error_code="100")
+        preview = raw.lstrip()[:30].decode("utf-8", "replace")
+        raise Hl7ParseError(f"no MSH segment found (the data starts with {preview!r})", error_code="100")
+    return m.start(1)
+
+
+def read_delimiters(raw: bytes) -> tuple[str, str, list[str]]:
+    """Field separator, MSH-2 and the MSH fields (``fields[k]`` is MSH-(k+1)) of bytes starting with MSH."""
+    sep = raw[3:4]
+    if not sep or sep in _BAD_SEPARATOR or sep.isalnum() or sep[0] > 0x7E:
+        shown = repr(sep.decode("latin-1")) if sep else "nothing"
+        raise Hl7ParseError(
+            f"MSH is followed by {shown}, which cannot be a field separator", error_code="102", location="MSH-1"
+        )
+    end = len(raw)
+    for terminator in (b"\r", b"\n"):
+        found = raw.find(terminator)
+        if 0 <= found < end:
+            end = found
+    line = raw[:end].decode("latin-1")
+    fs = sep.decode("ascii")
+    parts = line.split(fs)
+    parts[0] = fs  # MSH-1
+    return fs, parts[1] if len(parts) > 1 else "", parts
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What the MSH says, read cheaply. Application and facility fields are HD text as sent (``A^1.2^ISO``)."""
+
+    encoding: Encoding
+    sending_application: str
+    sending_facility: str
+    receiving_application: str
+    receiving_facility: str
+    datetime: str
+    message_code: str
+    trigger_event: str
+    structure: str
+    control_id: str
+    processing_id: str
+    version: str
+    charset: str
+    accept_ack_type: str = ""
+    application_ack_type: str = ""
+
+    @property
+    def message_type(self) -> str:
+        """``CODE^EVENT``."""
+        return f"{self.message_code}^{self.trigger_event}" if self.trigger_event else self.message_code
+
+
+def peek_header(raw: bytes) -> Header:
+    """The MSH of ``raw`` without parsing the rest; raise :class:`Hl7ParseError` only when there is no MSH."""
+    start = find_msh(raw)
+    raw = raw[start:]
+    sep = raw[3:4]
+    if not sep or sep in _BAD_SEPARATOR or sep.isalnum() or sep[0] > 0x7E:
+        fs, chars = "|", DEFAULT_ENCODING.encoding_characters
+        raw = b"MSH" + (raw[3:] if sep else b"")
+    else:
+        fs, chars, _ = read_delimiters(raw)
+    enc = _lenient_encoding(fs, chars)
+    end = len(raw)
+    for terminator in (b"\r", b"\n"):
+        found = raw.find(terminator)
+        if 0 <= found < end:
+            end = found
+    line = raw[:end]
+    fields = line.decode("latin-1").split(fs)
+    msh18 = fields[17].split(enc.repetition or "\x00")[0].split(enc.component)[0].strip() if len(fields) > 17 else ""
+    codec = charset.codec_for(msh18) or "utf-8"
+    try:
+        text = line.decode(codec, "replace")
+    except LookupError:  # pragma: no cover - codec_for only names codecs Python has
+        text = line.decode("utf-8", "replace")
+    parts = text.split(fs)
+    seg = Segment("MSH", ["MSH", fs, *parts[1:]], enc)
+
+    def hd(n: int) -> str:
+        return seg.raw(n).rstrip(enc.component)
+
+    return Header(
+        encoding=enc,
+        sending_application=hd(3),
+        sending_facility=hd(4),
+        receiving_application=hd(5),
+        receiving_facility=hd(6),
+        datetime=seg.get("7.1"),
+        message_code=seg.get("9.1").strip().upper(),
+        trigger_event=seg.get("9.2").strip().upper(),
+        structure=seg.get("9.3").strip().upper(),
+        control_id=seg.get(10),
+        processing_id=seg.get("11.1"),
+        version=seg.get("12.1").strip(),
+        charset=msh18,
+        accept_ack_type=seg.get("15.1"),
+        application_ack_type=seg.get("16.1"),
+    )
+
+
+def _lenient_encoding(fs: str, chars: str) -> Encoding:
+    usable = len(chars) in (4, 5) and len(set(chars + fs)) == len(chars) + 1
+    usable = usable and all(c.isascii() and c.isprintable() and not c.isalnum() and c != " " for c in chars)
+    if not usable:
+        return Encoding(field=fs) if fs not in DEFAULT_ENCODING.encoding_characters else DEFAULT_ENCODING
+    parts = [*chars, ""]
+    return Encoding(fs, parts[0], parts[1], parts[2], parts[3], parts[4])
