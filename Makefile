@@ -41,7 +41,7 @@ format: $(SYNCED)
 
 ## docs: regenerate the generated reference pages (settings)
 docs: $(SYNCED)
-	$(BIN)/huitong docs generate
+	$(BIN)/huitong docs settings
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

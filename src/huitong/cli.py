@@ -7,6 +7,8 @@ import typer
 from huitong import __version__
 from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
+from huitong.demo.cli import demo
+from huitong.settings import load_settings
 
 app = typer.Typer(
     name="huitong",
@@ -16,12 +18,43 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.command()(demo)
 
 
 @app.command()
 def version() -> None:
     """Print Huitong's version."""
     typer.echo(f"huitong {__version__}")
+
+
+@app.command("serve")
+def serve_command(
+    host: str | None = typer.Option(None, help="Address to bind (default HUITONG_HTTP__HOST, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default HUITONG_HTTP__PORT, 8000)."),
+) -> None:
+    """Serve the platform on the configured database (run `huitong db upgrade` first)."""
+    from huitong.serve import serve
+
+    settings = load_settings()
+    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    serve(settings.model_copy(update={"http": settings.http.model_copy(update=updates)}))
+
+
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("settings")
+def docs_settings(
+    output: str = typer.Option("docs/settings.md", help="Where to write the settings reference."),
+) -> None:
+    """Regenerate the settings reference from the Settings class."""
+    from pathlib import Path
+
+    from huitong.settings_doc import render
+
+    Path(output).write_text(render(), encoding="utf-8")
+    typer.echo(f"wrote {output}")
 
 
 def main() -> None:

@@ -180,7 +180,6 @@ class Settings(BaseSettings):
         default=Environment.DEVELOPMENT,
         description="`development`, `test` or `production`. Outside development, placeholder secrets are refused.",
     )
-    data_dir: Path = Field(default=Path("var"), description="Folder for the embedded database, logs and exports.")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Database connection.")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP server.")
     fhir: FhirSettings = Field(default_factory=FhirSettings, description="FHIR store and API.")

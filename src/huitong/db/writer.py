@@ -174,7 +174,7 @@ class PooledWriter:
         try:
             with self._engine.begin() as conn:
                 result = job(conn)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through its future
             future.set_exception(exc)
         else:
             future.set_result(result)

@@ -59,32 +59,15 @@ class ResourceStore:
         """Run ``work`` in one database transaction: all of its writes commit together or none do.
 
         ``work`` may run on the writer thread; it must only use the :class:`Transaction` it is given.
+        ``interaction`` (e.g. ``"transaction"`` for a FHIR transaction bundle) adds an audit entry for the
+        call as a whole beside the entries of each resource written.
         """
-        actor = require_actor(actor)
-
-        def job(conn: sa.Connection) -> T:
-            tx = Transaction(conn, actor, self.hooks, allow_update_create=self.settings.allow_update_create)
-            result = work(tx)
-            entries = tx.audit_entries
-            if interaction is not None:
-                entries = [AuditEntry(interaction), *entries]
-            audit.record(conn, actor, entries)
-            return result
-
-        try:
-            return self.db.write(job)
-        except FhirError as exc:
-            self._record_failure(actor, AuditEntry(interaction or "transaction"), exc)
-            raise
+        return self._run(actor, work, AuditEntry(interaction or "transaction"), whole=interaction)
 
     def create(self, actor: Actor, body: dict[str, Any]) -> StoredResource:
         """Store a new resource; the server assigns its id."""
         body = check_structure(body)
-        try:
-            return self.transaction(actor, lambda tx: tx.create(body))
-        except FhirError as exc:
-            self._record_failure(actor, AuditEntry("create", entity_type=body["resourceType"]), exc)
-            raise
+        return self._run(actor, lambda tx: tx.create(body), AuditEntry("create", entity_type=body["resourceType"]))
 
     def update(
         self, actor: Actor, rtype: str, res_id: str, body: dict[str, Any], *, if_match: int | None = None
@@ -92,19 +75,37 @@ class ResourceStore:
         """Store a new version of ``rtype/res_id`` (or create it); returns (version, created)."""
         self._check_type(rtype)
         body = check_structure(body, expected_type=rtype)
-        try:
-            return self.transaction(actor, lambda tx: tx.update(body, res_id, if_match=if_match))
-        except FhirError as exc:
-            self._record_failure(actor, AuditEntry("update", entity_type=rtype, entity_id=res_id), exc)
-            raise
+        return self._run(
+            actor,
+            lambda tx: tx.update(body, res_id, if_match=if_match),
+            AuditEntry("update", entity_type=rtype, entity_id=res_id),
+        )
 
     def delete(self, actor: Actor, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         """Delete ``rtype/res_id``; the deletion is itself a version (a tombstone)."""
         self._check_type(rtype)
+        return self._run(
+            actor,
+            lambda tx: tx.delete(rtype, res_id, if_match=if_match),
+            AuditEntry("delete", entity_type=rtype, entity_id=res_id),
+        )
+
+    def _run(
+        self, actor: Actor, work: Callable[[Transaction], T], failure: AuditEntry, *, whole: str | None = None
+    ) -> T:
+        actor = require_actor(actor)
+
+        def job(conn: sa.Connection) -> T:
+            tx = Transaction(conn, actor, self.hooks, allow_update_create=self.settings.allow_update_create)
+            result = work(tx)
+            entries = tx.audit_entries if whole is None else [AuditEntry(whole), *tx.audit_entries]
+            audit.record(conn, actor, entries)
+            return result
+
         try:
-            return self.transaction(actor, lambda tx: tx.delete(rtype, res_id, if_match=if_match))
+            return self.db.write(job)
         except FhirError as exc:
-            self._record_failure(actor, AuditEntry("delete", entity_type=rtype, entity_id=res_id), exc)
+            self._record_failure(actor, failure, exc)
             raise
 
     # -- reads --------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""``create_app(settings)``: the FastAPI application, with its lifespan spelled out top to bottom."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from huitong import __version__
+from huitong.fhir import jsonio
+from huitong.fhir.api import router as fhir_router
+from huitong.fhir.errors import FhirError, Issue
+from huitong.fhir.outcome import operation_outcome, outcome_of
+from huitong.middleware import RequestContextMiddleware
+from huitong.ops.health import router as health_router
+from huitong.security.deps import NotAuthenticatedError
+from huitong.services import Services, open_services
+from huitong.settings import Settings
+from huitong.web.home import router as home_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """The Huitong web application. ``services`` may be given by a caller that already opened them."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services or open_services(settings)
+        app.state.services = opened
+        log.info("Huitong %s serving %s", __version__, settings.database.url.split("@")[-1])
+        try:
+            yield
+        finally:
+            if services is None:
+                opened.close()
+
+    app = FastAPI(
+        title="Huitong 汇通",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.http.max_body_bytes)
+    app.include_router(health_router)
+    app.include_router(fhir_router)
+    app.include_router(home_router)
+    _register_error_handlers(app)
+    return app
+
+
+def _outcome_response(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        jsonio.dumps(body), status_code=status, media_type="application/fhir+json; charset=utf-8", headers=headers
+    )
+
+
+def _register_error_handlers(app: FastAPI) -> None:
+    async def fhir_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FhirError)  # noqa: S101 - registered for FhirError only
+        return _outcome_response(exc.status, outcome_of(exc))
+
+    async def not_authenticated(_request: Request, exc: Exception) -> Response:
+        body = operation_outcome([Issue("error", "login", str(exc))])
+        return _outcome_response(401, body, {"WWW-Authenticate": 'Bearer realm="huitong"'})
+
+    async def request_invalid(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+        issues = [
+            Issue("error", "invalid", str(e.get("msg")), (".".join(str(p) for p in e.get("loc", ())),))
+            for e in exc.errors()
+        ]
+        return _outcome_response(400, operation_outcome(issues))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
+        if request.url.path.startswith("/fhir"):
+            code = "not-found" if exc.status_code == 404 else "not-supported"
+            detail = f"{request.method} {request.url.path}: {exc.detail}"
+            return _outcome_response(exc.status_code, operation_outcome([Issue("error", code, detail)]))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        rid = getattr(request.state, "request_id", "-")
+        log.error("unhandled error in %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+        issue = Issue("fatal", "exception", f"internal error; quote request id {rid} to the operators")
+        if request.url.path.startswith("/fhir"):
+            return _outcome_response(500, operation_outcome([issue]))
+        return HTMLResponse(f"<h1>500</h1><p>Internal error. Request id {rid}.</p>", status_code=500)
+
+    app.add_exception_handler(FhirError, fhir_error)
+    app.add_exception_handler(NotAuthenticatedError, not_authenticated)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,215 @@
+"""A handful of synthetic patients with encounters and results, loaded through the resource store.
+
+Everything here is invented. Ids are fixed, so loading twice changes nothing (the store makes no new
+version of an unchanged resource). The synthetic-hospital generator (``huitong synth``) supersedes this
+for larger demos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from huitong.empi.resident_id import build as build_resident_id
+from huitong.fhir.store import ResourceStore
+from huitong.fhir.transaction import Transaction
+from huitong.security.actor import Actor
+
+HOSPITAL_OID = "urn:oid:2.16.156.10011.0.99999"  # illustrative organisation OID for the demo hospital
+MRN_SYSTEM = "urn:huitong:demo:his:mrn"
+RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"  # WS 363 resident identity number identifier
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    key: str
+    family: str
+    given: str
+    gender: str
+    born: date
+    division: str
+    phone: str
+    ward: str
+    diagnosis: tuple[str, str]  # ICD-10 code, Chinese display
+    glucose: str  # mmol/L, as written (precision kept)
+
+
+PATIENTS = (
+    DemoPatient(
+        "p001",
+        "王",
+        "秀英",
+        "female",
+        date(1956, 3, 14),
+        "110105",
+        "13800138001",
+        "心内科一病区",
+        ("I10", "原发性高血压"),
+        "6.1",
+    ),
+    DemoPatient(
+        "p002",
+        "李",
+        "伟",
+        "male",
+        date(1978, 11, 2),
+        "310104",
+        "13900139002",
+        "职业病科病区",
+        ("J62.8", "其他含硅粉尘所致的尘肺"),
+        "5.4",
+    ),
+    DemoPatient(
+        "p003",
+        "张",
+        "丽",
+        "female",
+        date(1990, 7, 21),
+        "440305",
+        "13700137003",
+        "中毒救治科病区",
+        ("T60.0", "有机磷和氨基甲酸酯杀虫剂的毒性效应"),
+        "7.0",
+    ),
+    DemoPatient(
+        "p004", "刘", "强", "male", date(1965, 1, 30), "510107", "13600136004", "重症医学科", ("J18.9", "肺炎"), "11.8"
+    ),
+    DemoPatient(
+        "p005",
+        "陈",
+        "静",
+        "female",
+        date(2015, 9, 9),
+        "330106",
+        "13500135005",
+        "儿科病区",
+        ("J20.9", "急性支气管炎"),
+        "4.9",
+    ),
+    DemoPatient(
+        "p006",
+        "曾",
+        "志明",
+        "male",
+        date(1949, 12, 1),
+        "420102",
+        "13400134006",
+        "普外科病区",
+        ("K80.2", "胆囊结石不伴有胆囊炎"),
+        "5.8",
+    ),
+)
+
+
+def _patient(p: DemoPatient, seq: int) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": f"demo-{p.key}",
+        "identifier": [
+            {"use": "usual", "system": MRN_SYSTEM, "value": f"MRN{seq:06d}"},
+            {
+                "use": "official",
+                "system": RESIDENT_ID_SYSTEM,
+                "value": build_resident_id(p.division, p.born, 100 + seq, p.gender),
+            },
+        ],
+        "name": [{"use": "official", "text": p.family + p.given, "family": p.family, "given": [p.given]}],
+        "telecom": [{"system": "phone", "value": p.phone, "use": "mobile"}],
+        "gender": p.gender,
+        "birthDate": p.born.isoformat(),
+    }
+
+
+def _encounter(p: DemoPatient) -> dict[str, Any]:
+    return {
+        "resourceType": "Encounter",
+        "id": f"demo-{p.key}-enc1",
+        "status": "in-progress",
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "IMP",
+            "display": "inpatient encounter",
+        },
+        "subject": {"reference": f"Patient/demo-{p.key}"},
+        "period": {"start": "2026-11-20T09:30:00+08:00"},
+        "location": [{"location": {"display": p.ward}}],
+    }
+
+
+def _condition(p: DemoPatient) -> dict[str, Any]:
+    code, display = p.diagnosis
+    return {
+        "resourceType": "Condition",
+        "id": f"demo-{p.key}-dx1",
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
+        "code": {
+            "coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code, "display": display}],
+            "text": display,
+        },
+        "subject": {"reference": f"Patient/demo-{p.key}"},
+        "encounter": {"reference": f"Encounter/demo-{p.key}-enc1"},
+    }
+
+
+def _glucose(p: DemoPatient) -> dict[str, Any]:
+    from decimal import Decimal
+
+    value = Decimal(p.glucose)
+    high = value > Decimal("11.1")
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"demo-{p.key}-glu1",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+        ],
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "2345-7", "display": "Glucose [Mass/volume] in Serum or Plasma"}
+            ],
+            "text": "葡萄糖",
+        },
+        "subject": {"reference": f"Patient/demo-{p.key}"},
+        "encounter": {"reference": f"Encounter/demo-{p.key}-enc1"},
+        "effectiveDateTime": "2026-11-21T07:00:00+08:00",
+        "valueQuantity": {"value": value, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"},
+        "referenceRange": [
+            {"low": {"value": Decimal("3.9"), "unit": "mmol/L"}, "high": {"value": Decimal("6.1"), "unit": "mmol/L"}}
+        ],
+    }
+    if high:
+        obs["interpretation"] = [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                        "code": "HH",
+                        "display": "Critical high",
+                    }
+                ]
+            }
+        ]
+    return obs
+
+
+def demo_resources() -> list[dict[str, Any]]:
+    """Every demo resource, patients first."""
+    out: list[dict[str, Any]] = []
+    for seq, p in enumerate(PATIENTS, start=1):
+        out += [_patient(p, seq), _encounter(p), _condition(p), _glucose(p)]
+    return out
+
+
+def load_demo(store: ResourceStore) -> int:
+    """Load the demo resources in one transaction; returns how many resources were written or kept."""
+    resources = demo_resources()
+
+    def work(tx: Transaction) -> int:
+        for body in resources:
+            tx.update(body, body["id"])
+        return len(resources)
+
+    return store.transaction(Actor.system("demo"), work)

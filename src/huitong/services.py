@@ -1,0 +1,33 @@
+"""The composition root: the long-lived services of one running Huitong, built from the settings.
+
+``open_services`` is called once — by :func:`huitong.app.create_app`'s lifespan, or by a CLI command —
+and everything else receives what it needs from here. Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from huitong.db import Database, open_database
+from huitong.fhir.store import ResourceStore
+from huitong.settings import Settings
+
+
+@dataclass
+class Services:
+    """What a running Huitong holds open."""
+
+    settings: Settings
+    db: Database
+    store: ResourceStore
+
+    def close(self) -> None:
+        """Finish queued writes and close the database."""
+        self.db.close()
+
+
+def open_services(settings: Settings) -> Services:
+    """Open the database and build the services on it. The schema must already be migrated."""
+    db = open_database(settings.database)
+    store = ResourceStore(db, settings.fhir, settings.audit)
+    return Services(settings=settings, db=db, store=store)
