@@ -16,6 +16,7 @@ from huitong.ingest.hl7v2 import charset
 from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Segment
 
 _MSH_AT_LINE_START = re.compile(rb"(?:^(?:\xef\xbb\xbf)?|[\r\n])[ \t]*(MSH)")
+SUPPORTED_VERSION = re.compile(r"2\.[1-8](?:\.\d{1,2})?")  # MSH-12 values the parser accepts
 _BAD_SEPARATOR = b"\r\n\t \x0b\x1c"
 
 

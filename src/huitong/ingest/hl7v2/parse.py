@@ -19,14 +19,13 @@ from functools import lru_cache
 
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2 import charset
-from huitong.ingest.hl7v2.header import Header, find_msh, peek_header, read_delimiters
+from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, find_msh, peek_header, read_delimiters
 from huitong.ingest.hl7v2.message import Encoding, Message, Segment
 
 __all__ = ["Header", "parse_message", "peek_header", "split_messages"]
 
 BOM = b"\xef\xbb\xbf"
 _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
-_VERSION = re.compile(r"2\.[1-8](?:\.\d{1,2})?")
 _ENVELOPE = frozenset(("FHS", "BHS", "BTS", "FTS"))
 _MAX_WARNED_LINES = 5
 
@@ -173,7 +172,7 @@ def _check_header(msg: Message) -> None:
     version = msh.field(12).get(1).strip()
     if not version:
         msg.warnings.append("MSH-12 (version) is empty; read with the rules of v2.5")
-    elif not _VERSION.fullmatch(version):
+    elif not SUPPORTED_VERSION.fullmatch(version):
         raise Hl7ParseError(
             f"MSH-12 version {version!r} is not supported (2.1 to 2.8 are)", error_code="203", location="MSH-12"
         )

@@ -1,0 +1,131 @@
+"""Original-mode acknowledgements (HL7 v2.5 §2.9.2): ``MSH`` with sender and receiver swapped, ``MSA`` with
+the code and the acknowledged control id, and for AE/AR an ``ERR`` with the reason.
+
+``ERR`` follows the message's version: from v2.5 ERR-2 (location), ERR-3 (table 0357 code), ERR-4
+(severity ``E``) and ERR-8 (the reason in words); before v2.5 ERR-1 (segment^sequence^field^code). The
+reason is also in MSA-3 up to v2.6 (withdrawn in v2.7), where older senders look for it.
+
+:func:`build_ack` takes a parsed :class:`Message`, a :class:`Header` from :func:`peek_header`, or raw bytes
+whose MSH may be only partly readable — a message the parser refuses still gets an AR with its own
+control id when the MSH has one, and an AR with an empty MSA-2 when not even that can be read.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from huitong.ingest.errors import AckCode, Hl7ParseError, IngestError
+from huitong.ingest.hl7v2 import charset
+from huitong.ingest.hl7v2.encode import encode_text
+from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, peek_header
+from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Message, Segment, compose
+
+DEFAULT_APPLICATION = "HUITONG"
+_LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:-(\d+))?(?:\.(\d+))?")
+_MSA3_MAX = 80
+
+
+def build_ack(
+    source: Message | Header | bytes,
+    code: AckCode | None = None,
+    *,
+    error: IngestError | None = None,
+    text: str = "",
+    control_id: str | None = None,
+    application: str = DEFAULT_APPLICATION,
+    facility: str = "",
+    now: datetime | None = None,
+) -> bytes:
+    """The ACK for ``source`` as bytes (in the message's MSH-18 character set), ready to frame.
+
+    ``code`` defaults to ``AA`` without ``error`` and to ``error.ack_code`` with one. ``application`` and
+    ``facility`` fill MSH-3/MSH-4 when the message left its MSH-5/MSH-6 empty.
+    """
+    header = _header_of(source)
+    if code is None:
+        code = error.ack_code if error is not None else "AA"
+    enc = header.encoding if header else DEFAULT_ENCODING
+    version = header.version if header and SUPPORTED_VERSION.fullmatch(header.version) else "2.5"
+    stamp = (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S%z")
+    old_style = version < "2.5"
+    trigger = header.trigger_event if header else ""
+    msg_type = ["ACK", trigger, "ACK"] if version >= "2.4" and trigger else (["ACK", trigger] if trigger else "ACK")
+    msh = Segment.build(
+        "MSH",
+        [
+            None,  # MSH-3..6 are filled raw below: HD values as the sender wrote them
+            None,
+            None,
+            None,
+            stamp,
+            None,
+            msg_type,
+            control_id or "A" + uuid.uuid4().hex[:19],
+            (header.processing_id if header else "") or "P",
+            version,
+        ],
+        enc,
+    )
+    msh.fields[3] = (header.receiving_application if header else "") or compose(application, enc)
+    msh.fields[4] = (header.receiving_facility if header else "") or compose(facility, enc)
+    msh.fields[5] = header.sending_application if header else ""
+    msh.fields[6] = header.sending_facility if header else ""
+    if header and header.charset:
+        msh.set(18, header.charset)
+    reason = error.reason if error is not None else text
+    msa3 = reason[:_MSA3_MAX] if reason and version < "2.7" else None
+    segments = [msh, Segment.build("MSA", [code, header.control_id if header else "", msa3], enc)]
+    if error is not None:
+        segments.append(_err(error, enc, old_style))
+    ack = Message(segments, enc)
+    codec = (charset.codec_for(header.charset) if header and header.charset else None) or "utf-8"
+    return encode_text(ack).encode(codec, errors="replace")
+
+
+def _header_of(source: Message | Header | bytes) -> Header | None:
+    if isinstance(source, Header):
+        return source
+    if isinstance(source, Message):
+        return peek_header(encode_text(Message([source.msh], source.encoding)).encode("utf-8"))
+    try:
+        return peek_header(source)
+    except Hl7ParseError:
+        return None
+
+
+def _err(error: IngestError, enc: Encoding, old_style: bool) -> Segment:
+    m = _LOCATION.fullmatch(error.location) if error.location else None
+    seg, field_no = (m.group(1), m.group(2) or "") if m else ("", "")
+    if old_style:
+        eld = [seg, "1" if seg else "", field_no, [error.error_code, error.error_text, "HL70357"]]
+        return Segment.build("ERR", [eld], enc)
+    location = [seg, "1", field_no] if seg else None
+    return Segment.build(
+        "ERR",
+        [None, location, [error.error_code, error.error_text, "HL70357"], "E", None, None, None, error.reason],
+        enc,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AckSummary:
+    """What an ACK says: MSA-1, MSA-2 and the reason (ERR-8, else MSA-3)."""
+
+    code: str
+    control_id: str
+    text: str
+
+
+def read_ack(payload: bytes) -> AckSummary:
+    """Read an ACK's MSA (and ERR); raise :class:`Hl7ParseError` when it is not an ACK."""
+    from huitong.ingest.hl7v2.parse import parse_message
+
+    msg = parse_message(payload)
+    msa = msg.segment("MSA")
+    if msa is None:
+        raise Hl7ParseError("the answer has no MSA segment", error_code="100")
+    text = msg.get("ERR-8") or msg.get("MSA-3") or msg.get("ERR-1.4.2")
+    return AckSummary(msa.get(1), msa.get(2), text)
