@@ -158,6 +158,56 @@ class AuditSettings(BaseModel):
     )
 
 
+#: How a golden-record field picks its value among a person's records (see docs/empi.md).
+SurvivorshipRule = Literal["most_recent", "most_trusted", "most_complete"]
+
+
+def _default_survivorship() -> dict[str, SurvivorshipRule]:
+    return {
+        "name": "most_trusted",
+        "gender": "most_trusted",
+        "birth_date": "most_trusted",
+        "id_number": "most_trusted",
+        "phone": "most_recent",
+        "address": "most_recent",
+    }
+
+
+class EmpiSettings(BaseModel):
+    """The master patient index: decision bands, survivorship and the model artefact (docs/empi.md)."""
+
+    model_path: Path = Field(
+        default=Path("var/empi/model.json"),
+        description="The trained model artefact (`huitong empi train`); the hand-set default model is used if absent.",
+    )
+    auto_link_threshold: float = Field(
+        default=0.99,
+        gt=0,
+        lt=1,
+        description="Match probability at or above which a record is linked to a person without review.",
+    )
+    review_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Match probability at or above which (and below auto-link) a pair goes to the review queue.",
+    )
+    max_candidates_per_key: int = Field(
+        default=200, ge=1, description="Most index records fetched per blocking key in real-time matching."
+    )
+    source_trust: list[str] = Field(
+        default_factory=lambda: ["HIS", "EMR", "LIS", "PACS"],
+        description="Source systems from most to least trusted, for the `most_trusted` survivorship rule.",
+    )
+    survivorship: dict[str, SurvivorshipRule] = Field(
+        default_factory=_default_survivorship,
+        description=(
+            "Survivorship rule per golden-record field (name, gender, birth_date, id_number, phone, address): "
+            "`most_recent`, `most_trusted` (see `source_trust`) or `most_complete`."
+        ),
+    )
+
+
 class LoggingSettings(BaseModel):
     """Process logs."""
 
@@ -186,6 +236,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    empi: EmpiSettings = Field(default_factory=EmpiSettings, description="Master patient index (EMPI).")
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -1,0 +1,332 @@
+"""Comparisons: how two records agree, field by field, as levels of the Fellegi–Sunter model.
+
+Each level's condition is written once, as a small expression (:class:`Expr`), and rendered two ways:
+as the SQL that Splink runs in batch (DuckDB or Spark) and as a Python predicate that the real-time matcher
+evaluates in-process. Python follows SQL's three-valued logic (a comparison with NULL is unknown, and an
+unknown condition does not select its level), so both paths put every pair in the same level and therefore
+give the same score. Only functions that DuckDB, Spark and Python compute identically are used:
+equality, ``levenshtein`` on ASCII strings and ``substr``.
+
+The default m and u of each level are the hand-set model used before training (``model.default_model``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from huitong.empi.normalise import NormalisedRecord
+
+Tri = bool | None
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions), as DuckDB's and Spark's ``levenshtein``."""
+    if a == b:
+        return 0
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+class Expr:
+    """A condition on a pair of records (``l`` and ``r``)."""
+
+    def sql(self) -> str:
+        raise NotImplementedError
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        raise NotImplementedError
+
+    def __and__(self, other: Expr) -> Expr:
+        return All((self, other))
+
+    def __or__(self, other: Expr) -> Expr:
+        return Any_((self, other))
+
+    def __invert__(self) -> Expr:
+        return Not(self)
+
+
+def _value(record: NormalisedRecord, column: str) -> object:
+    return getattr(record, column)
+
+
+@dataclass(frozen=True)
+class EitherNull(Expr):
+    """Either record lacks ``column``."""
+
+    column: str
+
+    def sql(self) -> str:
+        return f"{self.column}_l IS NULL OR {self.column}_r IS NULL"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        return _value(left, self.column) is None or _value(right, self.column) is None
+
+
+@dataclass(frozen=True)
+class Same(Expr):
+    """Both records have the same ``column`` (optionally only its first ``prefix`` characters)."""
+
+    column: str
+    prefix: int = 0
+
+    def _side(self, side: str) -> str:
+        name = f"{self.column}_{side}"
+        return f"substr({name}, 1, {self.prefix})" if self.prefix else name
+
+    def sql(self) -> str:
+        return f"{self._side('l')} = {self._side('r')}"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        a, b = _value(left, self.column), _value(right, self.column)
+        if a is None or b is None:
+            return None
+        if self.prefix:
+            return str(a)[: self.prefix] == str(b)[: self.prefix]
+        return a == b
+
+
+@dataclass(frozen=True)
+class Within(Expr):
+    """``column`` differs by at most ``edits`` insertions, deletions or substitutions."""
+
+    column: str
+    edits: int
+
+    def sql(self) -> str:
+        return f"levenshtein({self.column}_l, {self.column}_r) <= {self.edits}"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        a, b = _value(left, self.column), _value(right, self.column)
+        if a is None or b is None:
+            return None
+        return levenshtein(str(a), str(b)) <= self.edits
+
+
+@dataclass(frozen=True)
+class Swapped(Expr):
+    """Two ``substr`` slices of ``column`` are swapped between the records (day and month of a date)."""
+
+    column: str
+    first: tuple[int, int]
+    second: tuple[int, int]
+
+    def sql(self) -> str:
+        c, (p1, n1), (p2, n2) = self.column, self.first, self.second
+        first = f"substr({c}_l, {p1}, {n1}) = substr({c}_r, {p2}, {n2})"
+        return f"{first} AND substr({c}_l, {p2}, {n2}) = substr({c}_r, {p1}, {n1})"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        a, b = _value(left, self.column), _value(right, self.column)
+        if a is None or b is None:
+            return None
+        sa, sb = str(a), str(b)
+        (p1, n1), (p2, n2) = self.first, self.second
+        return (
+            sa[p1 - 1 : p1 - 1 + n1] == sb[p2 - 1 : p2 - 1 + n2]
+            and sa[p2 - 1 : p2 - 1 + n2] == sb[p1 - 1 : p1 - 1 + n1]
+        )
+
+
+@dataclass(frozen=True)
+class BothTrue(Expr):
+    """A boolean ``column`` is true on both records."""
+
+    column: str
+
+    def sql(self) -> str:
+        return f"{self.column}_l AND {self.column}_r"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        a, b = _value(left, self.column), _value(right, self.column)
+        if a is False or b is False:
+            return False
+        if a is None or b is None:
+            return None
+        return True
+
+
+@dataclass(frozen=True)
+class All(Expr):
+    parts: tuple[Expr, ...]
+
+    def sql(self) -> str:
+        return " AND ".join(f"({p.sql()})" for p in self.parts)
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        values = [p.test(left, right) for p in self.parts]
+        if False in values:
+            return False
+        return None if None in values else True
+
+
+@dataclass(frozen=True)
+class Any_(Expr):  # noqa: N801 - ``Any`` is taken by typing
+    parts: tuple[Expr, ...]
+
+    def sql(self) -> str:
+        return " OR ".join(f"({p.sql()})" for p in self.parts)
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        values = [p.test(left, right) for p in self.parts]
+        if True in values:
+            return True
+        return None if None in values else False
+
+
+@dataclass(frozen=True)
+class Not(Expr):
+    part: Expr
+
+    def sql(self) -> str:
+        return f"NOT ({self.part.sql()})"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        value = self.part.test(left, right)
+        return None if value is None else not value
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: a label, its condition (``None`` for the final "else" level) and default m/u."""
+
+    label: str
+    condition: Expr | None
+    m: float
+    u: float
+    is_null: bool = False
+
+    def sql(self) -> str:
+        return "ELSE" if self.condition is None else self.condition.sql()
+
+    def holds(self, left: NormalisedRecord, right: NormalisedRecord) -> bool:
+        return self.condition is None or self.condition.test(left, right) is True
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A field (or a few fields) compared level by level; the first level that holds is the pair's level."""
+
+    name: str
+    description: str
+    levels: tuple[Level, ...]
+
+    def level_of(self, left: NormalisedRecord, right: NormalisedRecord) -> int:
+        """The index of the pair's level (Splink's gamma is ``len(levels) - 2 - index`` for non-null levels)."""
+        for index, level in enumerate(self.levels):
+            if level.holds(left, right):
+                return index
+        raise AssertionError("the last level of a comparison always holds")  # pragma: no cover
+
+    def gamma(self, index: int) -> int:
+        """Splink's comparison vector value of level ``index`` (null: -1, else: 0, best: highest)."""
+        return -1 if self.levels[index].is_null else len(self.levels) - 1 - index
+
+
+def _null(column: str) -> Level:
+    return Level("null", EitherNull(column), 1.0, 1.0, is_null=True)
+
+
+NAME = Comparison(
+    "name",
+    "Name: characters, then toneless pinyin (homophones, traditional, pinyin-only), then near pinyin.",
+    (
+        _null("name_py"),
+        Level("exact characters", Same("name"), 0.80, 0.0002),
+        Level("exact pinyin", Same("name_py"), 0.15, 0.0003),
+        Level("same surname, given name one edit", Same("surname_py") & Within("given_py", 1), 0.02, 0.0005),
+        Level("same given name, surname differs", Same("given_py"), 0.01, 0.001),
+        Level("same initials", Same("initials"), 0.008, 0.003),
+        Level("else", None, 0.012, 0.995),
+    ),
+)
+
+BIRTH_DATE = Comparison(
+    "birth_date",
+    "Birth date: exact, one mistyped digit or day and month swapped, same year and month, else.",
+    (
+        _null("birth_date"),
+        Level("exact", Same("birth_date"), 0.95, 0.00005),
+        Level(
+            "one digit or day/month swapped",
+            Within("birth_date", 1) | (Same("birth_date", 4) & Swapped("birth_date", (6, 2), (9, 2))),
+            0.03,
+            0.0015,
+        ),
+        Level("else", None, 0.02, 0.998),
+    ),
+)
+
+GENDER = Comparison(
+    "gender",
+    "Administrative gender.",
+    (_null("gender"), Level("exact", Same("gender"), 0.99, 0.5), Level("else", None, 0.01, 0.5)),
+)
+
+ID_NUMBER = Comparison(
+    "id_number",
+    "Resident ID: exact; one character off where a check character fails (a typo); two different valid IDs.",
+    (
+        _null("id_number"),
+        Level("exact", Same("id_number"), 0.95, 0.000001),
+        Level("one character, a check fails", ~BothTrue("id_valid") & Within("id_number", 1), 0.03, 0.000005),
+        Level("both valid, different", BothTrue("id_valid"), 0.005, 0.98),
+        Level("else", None, 0.015, 0.02),
+    ),
+)
+
+PHONE = Comparison(
+    "phone",
+    "Phone: exact, one digit off, else.",
+    (
+        _null("phone"),
+        Level("exact", Same("phone"), 0.80, 0.00001),
+        Level("one digit", Within("phone", 1), 0.03, 0.0001),
+        Level("else", None, 0.17, 0.9999),
+    ),
+)
+
+ADDRESS = Comparison(
+    "address",
+    "Address: exact, same district, same city, else.",
+    (
+        _null("address"),
+        Level("exact", Same("address"), 0.65, 0.0005),
+        Level("same district", Same("district"), 0.15, 0.02),
+        Level("same city", Same("city"), 0.10, 0.2),
+        Level("else", None, 0.10, 0.78),
+    ),
+)
+
+COMPARISONS: tuple[Comparison, ...] = (NAME, BIRTH_DATE, GENDER, ID_NUMBER, PHONE, ADDRESS)
+
+#: Levels of the name comparison that mean "a different given name" (a twin or another household member).
+GIVEN_NAME_DIFFERS = frozenset({"same initials", "else"})
+
+
+def comparison_levels(left: NormalisedRecord, right: NormalisedRecord) -> list[int]:
+    """The level index of every comparison for one pair."""
+    return [c.level_of(left, right) for c in COMPARISONS]
+
+
+def splink_comparisons(comparisons: Sequence[Comparison] = COMPARISONS) -> list[dict[str, object]]:
+    """The comparisons as Splink comparison dicts (without m/u; :mod:`~huitong.empi.model` adds those)."""
+    return [
+        {
+            "output_column_name": c.name,
+            "comparison_description": c.description,
+            "comparison_levels": [
+                {"sql_condition": level.sql(), "label_for_charts": level.label, "is_null_level": level.is_null}
+                for level in c.levels
+            ],
+        }
+        for c in comparisons
+    ]
