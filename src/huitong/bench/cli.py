@@ -9,4 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from huitong.fhir.bench_validation import validation
+
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
+app.command("validation")(validation)

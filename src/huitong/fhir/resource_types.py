@@ -153,8 +153,8 @@ RESOURCE_TYPES: frozenset[str] = frozenset(
     }
 )
 
-#: Types that are never stored: they only travel in requests and responses.
-NOT_STORED: frozenset[str] = frozenset({"Bundle", "OperationOutcome", "Parameters"})
+#: Types that are never stored: Parameters only carries operation inputs and outputs (FHIR: "not persisted").
+NOT_STORED: frozenset[str] = frozenset({"Parameters"})
 
 
 def is_resource_type(name: str) -> bool:

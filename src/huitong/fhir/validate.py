@@ -102,7 +102,7 @@ def _model_class(rtype: str) -> Any:
 
     try:
         return get_fhir_model_class(rtype)
-    except KeyError:
+    except (KeyError, ValueError):  # a type R4B removed
         return None
 
 

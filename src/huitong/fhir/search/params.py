@@ -1,0 +1,69 @@
+"""The search parameters of each resource type, from the R4 specification (see ``_r4_params.py``).
+
+:func:`search_params` gives every parameter a type can be searched by: its own, plus the ones common to
+all resources (``_id``, ``_lastUpdated``, ``_tag``, ``_profile``, ``_security``, ``_source``). Parameters
+whose expression this server cannot evaluate are left out, so the capability statement never claims them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from huitong.fhir.search._r4_params import PARAMS
+from huitong.fhir.search.extract import UnsupportedExpression, compile_expression
+
+#: Parameters answered from the ``resource`` table itself rather than an index table.
+RESOURCE_COLUMNS = ("_id", "_lastUpdated")
+#: Search-parameter types this server indexes and searches.
+SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "quantity", "number", "uri"})
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParam:
+    """One search parameter of one resource type."""
+
+    code: str
+    type: str
+    expression: str
+    targets: tuple[str, ...]
+
+    @property
+    def indexed(self) -> bool:
+        """Whether values are kept in an index table (``_id``/``_lastUpdated`` live on ``resource``)."""
+        return self.code not in RESOURCE_COLUMNS
+
+    def allows_target(self, rtype: str) -> bool:
+        return "*" in self.targets or rtype in self.targets
+
+
+def _usable(kind: str, expression: str) -> bool:
+    if kind not in SUPPORTED_TYPES:
+        return False
+    try:
+        compile_expression(expression)
+    except UnsupportedExpression:
+        return False
+    return True
+
+
+@cache
+def search_params(rtype: str) -> dict[str, SearchParam]:
+    """Every supported search parameter of ``rtype``, by code."""
+    out: dict[str, SearchParam] = {}
+    for table in (PARAMS.get("Resource", {}), PARAMS.get(rtype, {})):
+        for code, (kind, expression, targets, _components) in table.items():
+            if _usable(kind, expression):
+                out[code] = SearchParam(code, kind, expression, targets)
+    return out
+
+
+@cache
+def indexed_params(rtype: str) -> tuple[SearchParam, ...]:
+    """The parameters of ``rtype`` whose values the indexer extracts on every write."""
+    return tuple(p for p in search_params(rtype).values() if p.indexed)
+
+
+def unsupported_params(rtype: str) -> list[str]:
+    """Codes R4 defines for ``rtype`` that this server does not search (composite, special, odd paths)."""
+    return sorted(set(PARAMS.get(rtype, {})) - set(search_params(rtype)))

@@ -1,0 +1,107 @@
+"""Search values: FHIR dates as millisecond ranges, normalised strings, numbers with their precision.
+
+Used both when indexing resources and when parsing search parameters, so both sides agree exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+MAX_TEXT = 255
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def date_range(text: str) -> tuple[int, int]:
+    """The half-open range ``[low, high)`` in UTC epoch ms that a FHIR date/dateTime/instant covers.
+
+    ``2024`` covers the whole year, ``2024-03-05T10:00`` the whole minute. A time without a zone is taken as
+    UTC. Raises ``ValueError`` for anything that is not a FHIR date.
+    """
+    match = _DATE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a FHIR date: {text!r}")
+    g = match.groupdict()
+    year = int(g["y"])
+    if g["m"] is None:
+        return _ms(datetime(year, 1, 1, tzinfo=UTC)), _ms(datetime(year + 1, 1, 1, tzinfo=UTC))
+    month = int(g["m"])
+    if g["d"] is None:
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+        return _ms(start), _ms(end)
+    day = datetime(year, month, int(g["d"]), tzinfo=UTC)
+    if g["H"] is None:
+        return _ms(day), _ms(day + timedelta(days=1))
+    zone = UTC
+    if g["tz"] and g["tz"] != "Z":
+        sign = 1 if g["tz"][0] == "+" else -1
+        hours, minutes = g["tz"][1:].split(":")
+        zone = UTC if (hours, minutes) == ("00", "00") else _offset(sign * (int(hours) * 60 + int(minutes)))
+    hour, minute = int(g["H"]), int(g["M"] or 0)
+    second = int(g["S"] or 0)
+    fraction = g["f"] or ""
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    start = datetime(year, month, int(g["d"]), hour, minute, second, micro, tzinfo=zone)
+    if g["M"] is None:
+        width = timedelta(hours=1)
+    elif g["S"] is None:
+        width = timedelta(minutes=1)
+    elif not fraction:
+        width = timedelta(seconds=1)
+    else:
+        width = timedelta(milliseconds=1)
+    low = _ms(start)
+    return low, max(low + 1, _ms(start + width))
+
+
+@cache
+def _offset(minutes: int) -> object:
+    from datetime import timezone
+
+    return timezone(timedelta(minutes=minutes))
+
+
+def normalise(text: str) -> str:
+    """Case-, accent- and width-insensitive form of ``text`` (NFKD without marks, case-folded, spaces squeezed)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())[:MAX_TEXT]
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds Chinese characters."""
+    return _CJK.search(text) is not None
+
+
+def pinyin(text: str) -> str:
+    """Toneless pinyin of the Chinese characters in ``text``, joined without spaces (``张三`` → ``zhangsan``)."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text))
+
+
+def decimal_range(text: str) -> tuple[Decimal, Decimal, Decimal]:
+    """``(value, low, high)``: a number and the interval its significant digits imply (``100`` → 99.5–100.5)."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # noqa: S101 - finite decimals have an int exponent
+    half = Decimal(5).scaleb(exponent - 1)
+    return value, value - half, value + half
