@@ -1,0 +1,68 @@
+"""Validation: structural rules, the full R4 model, and fuzzing (only FhirError escapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from huitong.fhir.errors import FhirError
+from huitong.fhir.validate import check_full, check_structure, structure_issues
+
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@pytest.mark.parametrize(
+    ("resource", "expression"),
+    [
+        ({"resourceType": "Patient", "name": []}, "Patient.name"),
+        ({"resourceType": "Patient", "gender": None}, "Patient.gender"),
+        ({"resourceType": "Patient", "text": {}}, "Patient.text"),
+        ({"resourceType": "Patient", "gender": "  "}, "Patient.gender"),
+        ({"resourceType": "Patient", "id": "has space"}, "Patient.id"),
+        ({"resourceType": "Nope"}, "resourceType"),
+    ],
+)
+def test_structural_rules(resource: dict[str, Any], expression: str) -> None:
+    issues = list(structure_issues(resource))
+    assert issues and issues[0].expression == (expression,)
+
+
+def test_null_is_allowed_inside_primitive_arrays() -> None:
+    body = {"resourceType": "Patient", "name": [{"given": ["A", "B"], "_given": [None, {"id": "x"}]}]}
+    assert list(structure_issues(body)) == []
+
+
+def test_full_validation_reports_paths() -> None:
+    with pytest.raises(FhirError) as info:
+        check_full({"resourceType": "Observation", "status": "final"})
+    assert info.value.status == 422
+    assert any(i.code == "required" and i.expression == ("Observation.code",) for i in info.value.issues)
+
+
+def test_types_missing_from_r4b_get_a_warning() -> None:
+    issues = check_full({"resourceType": "MedicinalProduct", "id": "x"})
+    assert issues and issues[0].severity == "warning"
+
+
+@given(JSON)
+def test_fuzzed_input_raises_only_fhir_errors(value: Any) -> None:
+    for check in (check_structure, check_full):
+        try:
+            check(value)
+        except FhirError:
+            pass
+
+
+@given(st.dictionaries(st.sampled_from(["id", "gender", "birthDate", "active", "name", "meta"]), JSON, max_size=4))
+def test_fuzzed_patients_raise_only_fhir_errors(fields: dict[str, Any]) -> None:
+    try:
+        check_full({"resourceType": "Patient", **fields})
+    except FhirError:
+        pass
