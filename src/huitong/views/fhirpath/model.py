@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import typing
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -62,10 +63,11 @@ def _type_of(annotation: Any) -> str | None:
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         args = typing.get_args(annotation)
-        marker = args[1] if len(args) > 1 else None
-        name = type(marker).__name__ if marker is not None else ""
-        if name:
-            return name[0].lower() + name[1:]
+        for marker in args[1:]:
+            name = type(marker).__name__
+            name = name[:1].lower() + name[1:]
+            if name in PRIMITIVE_BASE:
+                return name
         return _type_of(args[0])
     if origin is not None:
         for arg in typing.get_args(annotation):
@@ -77,6 +79,8 @@ def _type_of(annotation: Any) -> str | None:
         return None
     if annotation in _PY_PRIMITIVES:
         return _PY_PRIMITIVES[annotation]
+    if annotation is uuid.UUID:
+        return "uuid"
     name = getattr(annotation, "__name__", "")
     if name.endswith("Type") and name not in ("FHIRPrimitiveExtensionType",):
         return name[: -len("Type")]

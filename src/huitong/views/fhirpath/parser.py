@@ -53,7 +53,7 @@ _UNARY_POWER = 11
 _WORD_OPERATORS = frozenset(op for op in _INFIX if op.isalpha())
 _SPECIALS = frozenset({"this", "index", "total"})
 #: Functions whose single argument is a type specifier rather than an expression.
-TYPE_FUNCTIONS = frozenset({"is", "as", "ofType"})
+TYPE_FUNCTIONS = frozenset({"is", "as", "ofType", "getReferenceKey"})
 MAX_DEPTH = 200
 
 

@@ -171,7 +171,7 @@ def join(ctx: Ctx, items: Collection, args: tuple[Evaluator, ...]) -> Collection
     values = [to_system(item) for item in items]
     if not all(isinstance(v, str) for v in values):
         raise FhirPathEvaluationError("join() needs strings")
-    return [separator.join(values)] if values else []
+    return [separator.join(values)]
 
 
 @_string_fn("trim", 0)
