@@ -1,0 +1,120 @@
+"""The running integration engine: listeners, watched folders, the committer and the pipeline, together.
+
+:class:`Engine` is started by the app's lifespan (``huitong serve`` with ``HUITONG_MLLP__ENABLED=true``)
+or on its own by ``huitong hl7 listen``; one hospital process runs one engine. It opens an MLLP listener
+for the settings (channel ``default`` unless configured otherwise) and one per channel whose source is
+``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from huitong.fhir.store import ResourceStore
+from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
+from huitong.ingest.hl7v2.parse import split_messages
+from huitong.ingest.mllp.server import MllpServer, server_ssl_context
+from huitong.ingest.pipeline import Pipeline
+from huitong.ingest.receive import Committer, receive
+from huitong.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Everything the integration engine runs; see the module docstring."""
+
+    def __init__(self, settings: Settings, store: ResourceStore, *, listen: bool = True, process: bool = True) -> None:
+        self.settings = settings
+        self.store = store
+        self.channels: ChannelSet = load_channels(settings.ingest.channels_file)
+        self.pipeline = Pipeline(
+            store,
+            channels=self.channels,
+            workers=settings.ingest.workers,
+            queue_size=settings.ingest.queue_size,
+            poll_interval=settings.ingest.poll_interval_s,
+        )
+        self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
+        self.servers: list[MllpServer] = []
+        self._listen = listen
+        self._process = process
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _server(self, channel: str, host: str, port: int) -> MllpServer:
+        m = self.settings.mllp
+        context = None
+        if m.tls_cert is not None and m.tls_key is not None:
+            context = server_ssl_context(m.tls_cert, m.tls_key, m.tls_client_ca)
+        return MllpServer(
+            self.committer,
+            channel=channel,
+            host=host,
+            port=port,
+            ssl=context,
+            max_frame_size=m.max_frame_bytes,
+            idle_timeout=m.idle_timeout_s,
+            max_connections=m.max_connections,
+            application=m.application,
+        )
+
+    async def start(self) -> None:
+        """Open the listeners and folders and start the pipeline."""
+        if self._listen:
+            m = self.settings.mllp
+            if m.enabled:
+                self.servers.append(self._server(m.channel, m.host, m.port))
+            for channel in self.channels.channels:
+                if isinstance(channel.source, MllpSource):
+                    self.servers.append(self._server(channel.name, channel.source.host, channel.source.port))
+                elif isinstance(channel.source, FolderSource):
+                    self._tasks.append(asyncio.create_task(self._watch(channel.name, channel.source)))
+            for server in self.servers:
+                await server.start()
+        if self._process:
+            await self.pipeline.start()
+
+    async def stop(self) -> None:
+        """Close listeners (finishing writes in flight), folders, then the pipeline."""
+        for server in self.servers:
+            await server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.committer.drain()
+        await self.pipeline.stop()
+
+    async def _watch(self, channel: str, source: FolderSource) -> None:
+        done = source.path / "done"
+        while True:
+            try:
+                await self.ingest_folder(channel, source.path, source.pattern, done)
+            except OSError:
+                log.exception("reading the folder %s of channel %r failed", source.path, channel)
+            await asyncio.sleep(source.poll_seconds)
+
+    async def ingest_folder(self, channel: str, folder: Path, pattern: str, done: Path) -> int:
+        """Store every message of every file matching ``pattern`` in ``folder``, then move the file to ``done``.
+
+        A file is moved only after all its messages are durably stored; after a crash it is read again and
+        its messages are recognised as duplicates by their control ids.
+        """
+        count = 0
+        for path in sorted(folder.glob(pattern)):
+            if not path.is_file():
+                continue
+            payloads = split_messages(path.read_bytes())
+            results = await asyncio.gather(
+                *(receive(self.committer, p, channel, application=self.settings.mllp.application) for p in payloads)
+            )
+            if any(stored is None for _, stored in results):
+                log.error("file %s could not be stored completely; it stays for the next attempt", path)
+                continue
+            done.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                path.replace(done / path.name)
+            count += len(payloads)
+        return count

@@ -1,0 +1,331 @@
+"""The message store (inbox): every message received, its raw bytes and what became of it.
+
+:func:`insert_batch` is the one write the MLLP listener makes before it acknowledges: many messages in one
+job, so one disk sync covers them all (group commit). A repeated control id per sender (MSH-3, MSH-4,
+MSH-10) of an accepted message is recognised there and reported as a duplicate instead of stored again.
+The pipeline reads ``received`` rows with :func:`pending`, and records each outcome with
+:func:`mark` in the same transaction as the resources it wrote. Operators search with :func:`search`,
+list the dead letters (:func:`dead_letters`) and :func:`replay` messages, which puts them back to
+``received``; :func:`purge` enforces the retention setting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from huitong.db import Database
+from huitong.ingest.schema import ERROR, FILTERED, RECEIVED, STATUSES, UNSUPPORTED, ingest_message
+
+DEAD = (ERROR, UNSUPPORTED)
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A message as received, with what its MSH says; ``error`` is set when it was refused on receipt."""
+
+    raw: bytes
+    channel: str
+    sender_app: str = ""
+    sender_facility: str = ""
+    control_id: str = ""
+    message_type: str = ""
+    version: str = ""
+    charset: str = ""
+    patient_ids: str | None = None
+    ack_code: str = "AA"
+    error: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def accepted(self) -> bool:
+        return self.ack_code == "AA"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The outcome of :func:`insert_batch` for one message: stored, or a repeat of an accepted one."""
+
+    duplicate: bool = False
+    original_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One row of the store, as searched or handed to the pipeline."""
+
+    id: int
+    received_at: datetime
+    channel: str
+    sender_app: str
+    sender_facility: str
+    control_id: str | None
+    message_type: str
+    version: str
+    status: str
+    ack_code: str
+    error: str | None
+    resources: list[str]
+    attempts: int
+    processed_at: datetime | None
+    patient_ids: str | None
+    raw: bytes | None = None
+
+    def as_json(self, *, with_raw: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "received_at": self.received_at.isoformat(),
+            "channel": self.channel,
+            "sender_app": self.sender_app,
+            "sender_facility": self.sender_facility,
+            "control_id": self.control_id,
+            "message_type": self.message_type,
+            "version": self.version,
+            "status": self.status,
+            "ack_code": self.ack_code,
+            "error": self.error,
+            "resources": self.resources,
+            "attempts": self.attempts,
+            "processed_at": self.processed_at.isoformat() if self.processed_at else None,
+            "patient_ids": self.patient_ids.split() if self.patient_ids else [],
+        }
+        if with_raw and self.raw is not None:
+            out["raw"] = self.raw.decode("utf-8", "replace").replace("\r", "\n")
+        return out
+
+
+def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
+    """Store ``batch`` (one write job); repeats of accepted messages are reported, not stored again."""
+    t = ingest_message
+    by_sender: dict[tuple[str, str], set[str]] = {}
+    for m in batch:
+        if m.accepted and m.control_id:
+            by_sender.setdefault((m.sender_app[:227], m.sender_facility[:227]), set()).add(m.control_id[:199])
+    existing: dict[tuple[str, str, str], int] = {}
+    for (app, facility), controls in by_sender.items():
+        wanted = list(controls)
+        for start in range(0, len(wanted), 500):
+            rows = conn.execute(
+                sa.select(t.c.id, t.c.dedup_key).where(
+                    t.c.sender_app == app,
+                    t.c.sender_facility == facility,
+                    t.c.dedup_key.in_(wanted[start : start + 500]),
+                )
+            ).all()
+            existing.update({(app, facility, r.dedup_key): r.id for r in rows})
+    results: list[Stored] = []
+    new_rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for m in batch:
+        dedup = m.control_id[:199] if m.accepted and m.control_id else None
+        if dedup is not None:
+            key = (m.sender_app[:227], m.sender_facility[:227], dedup)
+            if key in existing or key in seen:
+                results.append(Stored(duplicate=True, original_id=existing.get(key)))
+                continue
+            seen.add(key)
+        results.append(Stored())
+        new_rows.append(_row(m, dedup))
+    if new_rows:
+        _insert(conn, new_rows)
+    return results
+
+
+def _row(m: Incoming, dedup: str | None) -> dict[str, Any]:
+    return {
+        "received_at": m.received_at,
+        "channel": m.channel[:64],
+        "sender_app": m.sender_app[:227],
+        "sender_facility": m.sender_facility[:227],
+        "control_id": m.control_id[:199] or None,
+        "dedup_key": dedup,
+        "message_type": m.message_type[:32],
+        "version": m.version[:16],
+        "charset": m.charset[:32],
+        "patient_ids": m.patient_ids,
+        "raw": m.raw,
+        "ack_code": m.ack_code,
+        "status": RECEIVED if m.accepted else ERROR,
+        "error": m.error,
+        "attempts": 0,
+    }
+
+
+def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    t = ingest_message
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(t).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(t.insert().prefix_with("OR IGNORE"), rows)
+
+
+def pending(db: Database, *, limit: int, exclude: Iterable[int] = ()) -> list[MessageRow]:
+    """The oldest ``received`` messages (raw bytes included), not counting ids in ``exclude``."""
+    skip = set(exclude)
+    t = ingest_message
+    with db.read() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.status == RECEIVED).order_by(t.c.id).limit(limit + len(skip))).all()
+    return [_message(r, with_raw=True) for r in rows if r.id not in skip][:limit]
+
+
+def mark(
+    conn: sa.Connection,
+    message_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    resources: Sequence[str] = (),
+    patient_ids: str | None = None,
+) -> None:
+    """Record the pipeline's outcome for one message (inside the caller's transaction)."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown message status {status!r}")
+    values: dict[str, Any] = {
+        "status": status,
+        "error": error,
+        "resources": json.dumps(list(resources)) if resources else None,
+        "attempts": ingest_message.c.attempts + 1,
+        "processed_at": datetime.now(UTC),
+    }
+    if patient_ids is not None:
+        values["patient_ids"] = patient_ids
+    conn.execute(ingest_message.update().where(ingest_message.c.id == message_id).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Search criteria of the message store; every given criterion must hold."""
+
+    control_id: str | None = None
+    patient_id: str | None = None
+    message_type: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def search(db: Database, q: Query, *, with_raw: bool = False) -> list[MessageRow]:
+    """Messages matching ``q``, newest first."""
+    t = ingest_message
+    cols = [c for c in t.c if with_raw or c.name != "raw"]
+    query = sa.select(*cols)
+    if q.control_id:
+        query = query.where(t.c.control_id == q.control_id)
+    if q.patient_id:
+        escaped = q.patient_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where((" " + t.c.patient_ids + " ").like(f"% {escaped} %", escape="\\"))
+    if q.message_type:
+        mt = q.message_type.upper()
+        query = query.where(t.c.message_type == mt if "^" in mt else t.c.message_type.like(f"{mt}^%"))
+    if q.status:
+        query = query.where(t.c.status.in_(DEAD) if q.status == "dead" else t.c.status == q.status)
+    if q.channel:
+        query = query.where(t.c.channel == q.channel)
+    if q.since:
+        query = query.where(t.c.received_at >= q.since)
+    if q.until:
+        query = query.where(t.c.received_at < q.until)
+    query = query.order_by(t.c.id.desc()).limit(min(q.limit, 10_000)).offset(max(q.offset, 0))
+    with db.read() as conn:
+        return [_message(r, with_raw=with_raw) for r in conn.execute(query)]
+
+
+def get(db: Database, message_id: int) -> MessageRow | None:
+    """One message with its raw bytes."""
+    with db.read() as conn:
+        row = conn.execute(sa.select(ingest_message).where(ingest_message.c.id == message_id)).first()
+    return _message(row, with_raw=True) if row is not None else None
+
+
+def dead_letters(db: Database, *, limit: int = 100, channel: str | None = None) -> list[MessageRow]:
+    """Messages that failed or could not be mapped, newest first, with their raw bytes."""
+    return search(db, Query(status="dead", channel=channel, limit=limit), with_raw=True)
+
+
+def replay(db: Database, ids: Sequence[int] = (), *, q: Query | None = None) -> int:
+    """Put messages back to ``received`` so the pipeline processes them again; returns how many.
+
+    Replay is safe at any time: the pipeline's writes are idempotent (deterministic resource ids, no new
+    version of an unchanged resource). Messages refused on receipt (unreadable) are replayed too: they are
+    parsed afresh, and stay in ``error`` if they still cannot be read.
+    """
+    chosen = list(ids)
+    if q is not None:
+        chosen += [r.id for r in search(db, q)]
+    if not chosen:
+        return 0
+    t = ingest_message
+
+    def job(conn: sa.Connection) -> int:
+        total = 0
+        for start in range(0, len(chosen), 500):
+            part = chosen[start : start + 500]
+            result = conn.execute(
+                t.update().where(t.c.id.in_(part), t.c.status != RECEIVED).values(status=RECEIVED, error=None)
+            )
+            total += result.rowcount
+        return total
+
+    return db.write(job)
+
+
+def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
+    """Delete messages received before ``older_than`` that are finished (retention); returns how many."""
+    t = ingest_message
+    finished = [s for s in STATUSES if s != RECEIVED and not (keep_dead and s in DEAD)]
+
+    def job(conn: sa.Connection) -> int:
+        result = conn.execute(t.delete().where(t.c.received_at < older_than, t.c.status.in_(finished)))
+        return result.rowcount
+
+    return db.write(job)
+
+
+def counts(db: Database, *, since: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Messages per channel and status (received in ``since`` or later, when given)."""
+    t = ingest_message
+    query = sa.select(t.c.channel, t.c.status, sa.func.count()).group_by(t.c.channel, t.c.status)
+    if since is not None:
+        query = query.where(t.c.received_at >= since)
+    out: dict[str, dict[str, int]] = {}
+    with db.read() as conn:
+        for channel, status, n in conn.execute(query):
+            out.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = int(n)
+    return out
+
+
+def _message(r: Any, *, with_raw: bool) -> MessageRow:
+    m = r._mapping
+    received = m["received_at"]
+    processed = m["processed_at"]
+    return MessageRow(
+        id=m["id"],
+        received_at=received if received.tzinfo else received.replace(tzinfo=UTC),
+        channel=m["channel"],
+        sender_app=m["sender_app"],
+        sender_facility=m["sender_facility"],
+        control_id=m["control_id"],
+        message_type=m["message_type"],
+        version=m["version"],
+        status=m["status"],
+        ack_code=m["ack_code"],
+        error=m["error"],
+        resources=json.loads(m["resources"]) if m["resources"] else [],
+        attempts=m["attempts"],
+        processed_at=(processed if processed is None or processed.tzinfo else processed.replace(tzinfo=UTC)),
+        patient_ids=m["patient_ids"],
+        raw=bytes(m["raw"]) if with_raw and "raw" in m and m["raw"] is not None else None,
+    )
+
+
+__all__ = ["DEAD", "FILTERED", "Incoming", "MessageRow", "Query", "Stored", "insert_batch", "mark", "search"]

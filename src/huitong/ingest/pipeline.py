@@ -1,0 +1,224 @@
+"""After the ACK: parse → filter → map → identify the patient → forward → store, by a pool of workers.
+
+The dispatcher reads ``received`` messages from the store, oldest first, and hands each to one of
+``workers`` bounded queues chosen by its patient identifier, so one patient's messages are processed in
+the order they arrived while different patients proceed in parallel. A full queue stops the dispatcher
+(back-pressure); the store keeps everything else. Each message is processed in one transaction of the
+resource store that also records its outcome in the inbox: the resources of a message and its
+``processed`` status commit together or not at all.
+
+Delivery is at least once, writes are idempotent: the mapping gives deterministic ids and the store makes
+no new version of an unchanged resource, so a message processed again after a crash — or replayed —
+leaves the same data. Nothing is lost: a message stays ``received`` until its transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from huitong.fhir.errors import FhirError
+from huitong.fhir.store import ResourceStore
+from huitong.fhir.transaction import Transaction
+from huitong.ingest import inbox
+from huitong.ingest.channels import Channel, ChannelSet, ForwardError
+from huitong.ingest.errors import IngestError, UnsupportedMessageError
+from huitong.ingest.hl7v2.message import Message
+from huitong.ingest.hl7v2.parse import parse_message
+from huitong.ingest.inbox import MessageRow
+from huitong.ingest.mapping import Resource, map_to_fhir
+from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
+from huitong.security.actor import Actor
+
+log = logging.getLogger(__name__)
+
+#: Seam for the EMPI: given the message and its mapped resources (inside the write transaction), return
+#: the resources to store — e.g. with the Patient linked to its golden record. The default keeps them.
+PatientIdentifier = Callable[[Transaction, Message, list[Resource]], list[Resource]]
+
+
+def keep_as_mapped(_tx: Transaction, _msg: Message, resources: list[Resource]) -> list[Resource]:
+    """The identity step until the EMPI's real-time API lands: resources are stored as mapped."""
+    return resources
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What processing one message did."""
+
+    message_id: int
+    status: str
+    resources: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class Pipeline:
+    """Worker pool over the message store. ``await start()``; ``wake()`` after new messages; ``await stop()``."""
+
+    def __init__(
+        self,
+        store: ResourceStore,
+        *,
+        channels: ChannelSet | None = None,
+        workers: int = 4,
+        queue_size: int = 256,
+        poll_interval: float = 1.0,
+        identify: PatientIdentifier = keep_as_mapped,
+        actor: Actor | None = None,
+    ) -> None:
+        self.store = store
+        self.db = store.db
+        self.channels = channels or ChannelSet.default()
+        self.workers = max(1, workers)
+        self.queue_size = max(1, queue_size)
+        self.poll_interval = poll_interval
+        self.identify = identify
+        self.actor = actor or Actor.system("mllp")
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self.processed = 0
+        self.failed = 0
+
+    # -- running ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the dispatcher and the workers (messages left ``received`` by a crash are picked up first)."""
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="huitong-pipeline")
+        queues: list[asyncio.Queue[MessageRow]] = [asyncio.Queue(self.queue_size) for _ in range(self.workers)]
+        self._tasks = [asyncio.create_task(self._worker(q)) for q in queues]
+        self._tasks.append(asyncio.create_task(self._dispatch(queues)))
+
+    def wake(self, _count: int = 0) -> None:
+        """Tell the dispatcher that new messages were stored."""
+        self._wake.set()
+
+    @property
+    def queued(self) -> int:
+        """Messages handed to workers and not finished yet."""
+        return len(self._in_flight)
+
+    async def stop(self) -> None:
+        """Stop dispatching; messages in flight finish their transaction or stay ``received``."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Wait until no message is ``received`` or in flight (tests, benchmarks, the CLI)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            self.wake()
+            left = await asyncio.to_thread(inbox.pending, self.db, limit=1)
+            if not left and not self._in_flight:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the pipeline did not drain within {timeout:g} s")
+
+    async def _dispatch(self, queues: list[asyncio.Queue[MessageRow]]) -> None:
+        batch = max(64, self.queue_size * self.workers // 2)
+        while True:
+            self._wake.clear()
+            try:
+                rows = await asyncio.to_thread(inbox.pending, self.db, limit=batch, exclude=set(self._in_flight))
+            except Exception:  # the database may be briefly unavailable: try again later
+                log.exception("reading pending messages failed")
+                rows = []
+            for row in rows:
+                self._in_flight.add(row.id)
+                key = (row.patient_ids or "").split(" ")[0] or str(row.id)
+                await queues[zlib.crc32(key.encode()) % len(queues)].put(row)
+            if len(rows) < batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def _worker(self, queue: asyncio.Queue[MessageRow]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            row = await queue.get()
+            try:
+                outcome = await loop.run_in_executor(self._executor, self.process, row)
+                if outcome.status == PROCESSED:
+                    self.processed += 1
+                else:
+                    self.failed += 1
+            except Exception:  # the outcome could not be recorded: the message stays received, retried later
+                log.exception("message %d could not be processed; it stays queued", row.id)
+                await asyncio.sleep(self.poll_interval)
+            finally:
+                self._in_flight.discard(row.id)
+
+    # -- one message --------------------------------------------------------------------------------
+
+    def process(self, row: MessageRow) -> Outcome:
+        """Process one stored message and record its outcome (runs in a worker thread)."""
+        if row.raw is None:
+            raise ValueError("the pipeline needs the message's raw bytes")
+        try:
+            msg = parse_message(row.raw)
+        except IngestError as exc:
+            return self._finish(row, ERROR, f"{exc.ack_code} {exc.error_code}: {exc.reason}")
+        channel = self.channels.get(row.channel)
+        if not channel.accepts(msg):
+            return self._finish(row, FILTERED, f"filtered out by channel {channel.name!r}")
+        resources: list[Resource] = []
+        if channel.repository:
+            try:
+                resources = map_to_fhir(msg).resources
+            except UnsupportedMessageError as exc:
+                if not channel.destinations:
+                    return self._finish(row, UNSUPPORTED, exc.reason)
+            except IngestError as exc:
+                return self._finish(row, ERROR, f"{exc.ack_code} {exc.error_code}: {exc.reason}")
+            except Exception as exc:  # a defect in a mapping must not stop the engine: kept as a dead letter
+                log.exception("mapping message %d failed", row.id)
+                return self._finish(row, ERROR, f"internal mapping error ({type(exc).__name__}: {exc})")
+        try:
+            forward_all(channel, row.raw)
+        except ForwardError as exc:
+            return self._finish(row, ERROR, str(exc))
+        try:
+            return self._store(row, msg, resources)
+        except FhirError as exc:
+            return self._finish(row, ERROR, f"storing the resources failed: {exc}")
+
+    def _store(self, row: MessageRow, msg: Message, resources: list[Resource]) -> Outcome:
+        def work(tx: Transaction) -> tuple[str, ...]:
+            final = self.identify(tx, msg, resources)
+            written = []
+            for body in final:
+                tx.update(body, body["id"])
+                written.append(f"{body['resourceType']}/{body['id']}")
+            inbox.mark(tx.conn, row.id, PROCESSED, resources=written, patient_ids=_patient_ids(msg))
+            return tuple(written)
+
+        written = self.store.transaction(self.actor, work)
+        return Outcome(row.id, PROCESSED, written)
+
+    def _finish(self, row: MessageRow, status: str, error: str | None) -> Outcome:
+        self.db.write(lambda conn: inbox.mark(conn, row.id, status, error=error))
+        if status != FILTERED:
+            log.warning("message %d (%s %s) %s: %s", row.id, row.message_type, row.control_id, status, error)
+        return Outcome(row.id, status, (), error)
+
+
+def forward_all(channel: Channel, raw: bytes) -> None:
+    """Send ``raw`` to every forwarding destination of ``channel`` (each with its retries)."""
+    for destination in channel.destinations:
+        destination.send(raw)
+
+
+def _patient_ids(msg: Message) -> str | None:
+    ids: Sequence[str] = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
+    return " ".join(i.replace(" ", "_") for i in ids if i) or None

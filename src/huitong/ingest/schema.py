@@ -1,0 +1,50 @@
+"""The message store's table, declared once with SQLAlchemy Core; migration ``ingest_0001`` creates it.
+
+One row per message received, whatever became of it: the raw bytes exactly as framed, what the MSH says
+(sender, type, control id, version, character set), the receive-time ACK, and the pipeline's outcome
+(status, errors, the FHIR resources it produced). ``dedup_key`` is the control id (MSH-10) of an
+*accepted* message; with the sender it is unique, so a repeated control id is acknowledged but never
+stored or processed twice. Rejected messages keep ``dedup_key`` NULL, so a sender may fix and resend one.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from huitong.db.schema import BigKey, metadata
+
+#: Pipeline states of a message. ``received``: stored and ACKed, waiting for (or in) the pipeline.
+RECEIVED = "received"
+PROCESSED = "processed"
+ERROR = "error"
+FILTERED = "filtered"
+UNSUPPORTED = "unsupported"
+STATUSES = (RECEIVED, PROCESSED, ERROR, FILTERED, UNSUPPORTED)
+
+ingest_message = sa.Table(
+    "ingest_message",
+    metadata,
+    sa.Column("id", BigKey, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("sender_app", sa.String(227), nullable=False, comment="MSH-3 as sent (HD)"),
+    sa.Column("sender_facility", sa.String(227), nullable=False, comment="MSH-4 as sent (HD)"),
+    sa.Column("control_id", sa.String(199), nullable=True, comment="MSH-10"),
+    sa.Column("dedup_key", sa.String(199), nullable=True, comment="MSH-10 of an accepted message, else NULL"),
+    sa.Column("message_type", sa.String(32), nullable=False, comment="MSH-9 as CODE^EVENT"),
+    sa.Column("version", sa.String(16), nullable=False, comment="MSH-12"),
+    sa.Column("charset", sa.String(32), nullable=False, comment="MSH-18"),
+    sa.Column("patient_ids", sa.Text, nullable=True, comment="PID-3 IDs, space separated, for search"),
+    sa.Column("raw", sa.LargeBinary, nullable=False, comment="the payload exactly as framed"),
+    sa.Column("ack_code", sa.String(2), nullable=False, comment="MSA-1 of the ACK sent on receipt"),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("error", sa.Text, nullable=True, comment="why the message was refused or failed"),
+    sa.Column("resources", sa.Text, nullable=True, comment="JSON list of Type/id the message produced"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("sender_app", "sender_facility", "dedup_key"),
+    sa.Index(None, "status", "id"),
+    sa.Index(None, "channel", "received_at"),
+    sa.Index(None, "control_id"),
+    sa.Index(None, "received_at"),
+)
