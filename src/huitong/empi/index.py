@@ -1,0 +1,220 @@
+"""The index tables on one connection: records, persons, golden records and events.
+
+Everything here runs inside a transaction the caller owns (a :class:`~huitong.fhir.transaction.Transaction`
+for writes, :meth:`~huitong.db.Database.read` for reads), so a link, its golden-record update, its event
+and its audit row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from huitong.empi.block import BLOCKING_KEYS, blocking_values
+from huitong.empi.errors import NotFoundError
+from huitong.empi.golden import MemberRecord, golden_patient, retired_patient
+from huitong.empi.normalise import NormalisedRecord, SourceRecord
+from huitong.empi.schema import empi_event, empi_person, empi_record
+from huitong.fhir.transaction import Transaction
+from huitong.security.actor import Actor
+from huitong.settings import EmpiSettings
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def source_json(record: SourceRecord) -> str:
+    """The source record as stored in ``empi_record.source``."""
+    return _dumps(asdict(record))
+
+
+def source_from_json(text: str) -> SourceRecord:
+    data = orjson.loads(text)
+    updated = data.get("updated_at")
+    data["updated_at"] = datetime.fromisoformat(updated) if updated else None
+    return SourceRecord(**data)
+
+
+def fields_from_json(text: str) -> NormalisedRecord:
+    return NormalisedRecord(**orjson.loads(text))
+
+
+def lock_keys(conn: sa.Connection, record: NormalisedRecord) -> None:
+    """On PostgreSQL, serialise concurrent links that share a blocking key (no-op on SQLite's single writer).
+
+    Two registrations of one person share at least one key, so the second waits for the first to commit
+    and then finds it as a candidate instead of creating a second person. Locks are taken in a fixed order.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    values = sorted({f"{k}={v}" for k, v in blocking_values(record).items() if v} | {f"rec={record.unique_id}"})
+    for value in values:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:v, 0))"), {"v": value})
+
+
+def find_candidates(conn: sa.Connection, record: NormalisedRecord, per_key: int) -> list[Any]:
+    """Index records sharing at least one blocking key with ``record`` (itself excluded)."""
+    keys = blocking_values(record)
+    conditions = [empi_record.c[column] == value for column, value in keys.items() if value is not None]
+    if not conditions:
+        return []
+    query = (
+        sa.select(empi_record.c.record_key, empi_record.c.person_id, empi_record.c.fields)
+        .where(sa.or_(*conditions), empi_record.c.record_key != record.unique_id)
+        .limit(per_key * len(BLOCKING_KEYS))
+    )
+    return list(conn.execute(query).all())
+
+
+def record_row(conn: sa.Connection, record_key: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(empi_record).where(empi_record.c.record_key == record_key)).first()
+
+
+def require_record(conn: sa.Connection, record_key: str) -> sa.Row[Any]:
+    row = record_row(conn, record_key)
+    if row is None:
+        raise NotFoundError(f"record {record_key!r} is not in the index")
+    return row
+
+
+def person_row(conn: sa.Connection, person_id: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(empi_person).where(empi_person.c.person_id == person_id)).first()
+
+
+def require_person(conn: sa.Connection, person_id: str) -> sa.Row[Any]:
+    row = person_row(conn, person_id)
+    if row is None:
+        raise NotFoundError(f"person {person_id!r} does not exist")
+    return row
+
+
+def record_keys_of(conn: sa.Connection, person_id: str) -> list[str]:
+    query = sa.select(empi_record.c.record_key).where(empi_record.c.person_id == person_id)
+    return sorted(conn.execute(query.order_by(empi_record.c.record_key)).scalars())
+
+
+def new_person(conn: sa.Connection, *, person_id: str | None = None) -> str:
+    person = person_id or str(uuid.uuid4())
+    now = datetime.now(UTC)
+    conn.execute(
+        empi_person.insert(),
+        {"person_id": person, "golden_patient_id": person, "status": "active", "created_at": now, "updated_at": now},
+    )
+    return person
+
+
+def insert_record(
+    conn: sa.Connection,
+    source: SourceRecord,
+    fields: NormalisedRecord,
+    person_id: str,
+    *,
+    link_kind: str,
+    probability: float | None,
+    patient_id: str | None,
+) -> None:
+    conn.execute(
+        empi_record.insert(),
+        {
+            "record_key": fields.unique_id,
+            "source_system": source.source_system,
+            "record_id": source.record_id,
+            "person_id": person_id,
+            "patient_id": patient_id,
+            "link_kind": link_kind,
+            "match_probability": probability,
+            "updated_at": source.updated_at or datetime.now(UTC),
+            "source": source_json(source),
+            "fields": _dumps(fields.as_row()),
+            **blocking_values(fields),
+        },
+    )
+
+
+def update_record(conn: sa.Connection, source: SourceRecord, fields: NormalisedRecord, patient_id: str | None) -> None:
+    values: dict[str, Any] = {
+        "updated_at": source.updated_at or datetime.now(UTC),
+        "source": source_json(source),
+        "fields": _dumps(fields.as_row()),
+        **blocking_values(fields),
+    }
+    if patient_id:
+        values["patient_id"] = patient_id
+    conn.execute(empi_record.update().where(empi_record.c.record_key == fields.unique_id).values(**values))
+
+
+def move_records(conn: sa.Connection, record_keys: list[str], person_id: str, *, link_kind: str) -> None:
+    if record_keys:
+        conn.execute(
+            empi_record.update()
+            .where(empi_record.c.record_key.in_(record_keys))
+            .values(person_id=person_id, link_kind=link_kind)
+        )
+
+
+def set_person_status(conn: sa.Connection, person_id: str, status: str, merged_into: str | None) -> None:
+    conn.execute(
+        empi_person.update()
+        .where(empi_person.c.person_id == person_id)
+        .values(status=status, merged_into=merged_into, updated_at=datetime.now(UTC))
+    )
+
+
+def members_of(conn: sa.Connection, person_id: str) -> list[MemberRecord]:
+    query = sa.select(empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields).where(
+        empi_record.c.person_id == person_id
+    )
+    return [
+        MemberRecord(source_from_json(r.source), r.patient_id, bool(orjson.loads(r.fields).get("id_valid")))
+        for r in conn.execute(query)
+    ]
+
+
+def refresh_golden(tx: Transaction, person_id: str, settings: EmpiSettings) -> None:
+    """Rewrite the golden Patient of ``person_id`` from its records (no new version if nothing changed)."""
+    person = require_person(tx.conn, person_id)
+    if person.status == "merged":
+        body = retired_patient(person_id, person.merged_into)
+    else:
+        body = golden_patient(person_id, members_of(tx.conn, person_id), settings)
+        if not body.get("identifier"):
+            body["active"] = False  # a person without records (all moved away)
+    if tx.read("Patient", person_id) is None:
+        tx.create(body, res_id=person_id)
+    else:
+        tx.update(body, person_id)
+
+
+def record_event(
+    conn: sa.Connection,
+    actor: Actor,
+    action: str,
+    *,
+    reason: str | None,
+    record_key: str | None = None,
+    person_id: str | None = None,
+    other_person_id: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Append to ``empi_event``: who, when, what, why, and the state before and after."""
+    conn.execute(
+        empi_event.insert(),
+        {
+            "recorded": datetime.now(UTC),
+            "actor_id": actor.id,
+            "action": action,
+            "reason": reason,
+            "record_key": record_key,
+            "person_id": person_id,
+            "other_person_id": other_person_id,
+            "before": None if before is None else _dumps(before),
+            "after": None if after is None else _dumps(after),
+        },
+    )

@@ -1,0 +1,168 @@
+"""Real-time linking, golden records, merges and the review queue — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from huitong.db.schema import audit_event
+from huitong.empi import Empi, SourceRecord
+from huitong.empi.errors import ConflictError
+from huitong.empi.model import default_model
+from huitong.empi.schema import empi_event, empi_person
+from huitong.security.actor import Actor
+from huitong.services import Services
+from huitong.settings import EmpiSettings
+
+ZHANG = SourceRecord(
+    "H1", "HIS", "张伟华", "M", "1980-01-02", "110101198001020032", "13800138000", "浙江省杭州市西湖区文三路90号"
+)
+
+
+@pytest.fixture
+def empi(services: Services, tmp_path: Path) -> Empi:
+    settings = EmpiSettings(model_path=tmp_path / "absent.json")
+    return Empi(services.db, services.store, settings, default_model())
+
+
+def golden(services: Services, person_id: str) -> dict[str, object]:
+    return services.store.read(Actor.system("tests"), "Patient", person_id).resource()
+
+
+def test_same_person_across_systems_is_one_person(empi: Empi, services: Services, actor: Actor) -> None:
+    first = empi.link(actor, ZHANG, patient_id="src-1")
+    assert first.decision == "new"
+    lis = empi.link(actor, replace(ZHANG, source_system="LIS", record_id="L9", name="張偉華", address=None))
+    pacs = empi.link(actor, replace(ZHANG, source_system="PACS", record_id="X3", name="ZHANG^WEIHUA", id_number=None))
+    assert (lis.decision, pacs.decision) == ("link", "link")
+    assert lis.person_id == pacs.person_id == first.person_id
+    patient = golden(services, first.person_id)
+    assert patient["name"] == [{"use": "official", "text": "张伟华", "family": "张", "given": ["伟华"]}]
+    assert {i["value"] for i in patient["identifier"]} >= {"110101198001020032", "H1", "L9", "X3"}  # type: ignore[index]
+    assert patient["link"] == [{"other": {"reference": "Patient/src-1"}, "type": "seealso"}]
+    assert [r["record_key"] for r in empi.person_records(first.person_id)] == ["HIS|H1", "LIS|L9", "PACS|X3"]
+    with services.db.read() as conn:
+        audited = conn.execute(
+            sa.select(sa.func.count()).where(
+                audit_event.c.entity_id == first.person_id, audit_event.c.actor_id == actor.id
+            )
+        ).scalar_one()
+    assert audited >= 3
+
+
+def test_twins_stay_two_persons(empi: Empi, actor: Actor) -> None:
+    twin_a = SourceRecord(
+        "H1", "HIS", "王子涵", "M", "2010-05-01", "330106201005010111", "13812345678", "杭州市西湖区文三路1号"
+    )
+    twin_b = replace(twin_a, record_id="H2", name="王子轩", id_number="33010620100501039X")
+    pacs_b = replace(twin_b, source_system="PACS", record_id="X2", name="WANG ZIXUAN", id_number=None)
+    a, b, c = (empi.link(actor, r) for r in (twin_a, twin_b, pacs_b))
+    assert a.person_id != b.person_id
+    assert c.person_id == b.person_id
+    assert empi.review_items() == []
+
+
+def test_match_changes_nothing(empi: Empi, actor: Actor) -> None:
+    empi.link(actor, ZHANG)
+    result = empi.match(replace(ZHANG, source_system="EMR", record_id="E1"))
+    assert result.decision == "link"
+    assert result.best is not None and result.best.record_key == "HIS|H1"
+    assert {e["comparison"] for e in result.as_dict()["candidates"][0]["evidence"]} >= {"name", "id_number"}
+    with pytest.raises(Exception, match="not in the index"):
+        empi.person_of("EMR|E1")
+
+
+def test_concurrent_registrations_make_one_person(empi: Empi, actor: Actor) -> None:
+    records = [replace(ZHANG, source_system=f"S{i}", record_id=f"R{i}") for i in range(8)]
+    barrier = threading.Barrier(len(records))
+    persons: list[str] = []
+
+    def register(record: SourceRecord) -> None:
+        barrier.wait()
+        persons.append(empi.link(actor, record).person_id)
+
+    threads = [threading.Thread(target=register, args=(r,)) for r in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(persons)) == 1
+
+
+def test_relinking_a_record_updates_it_in_place(empi: Empi, services: Services, actor: Actor) -> None:
+    first = empi.link(actor, ZHANG)
+    again = empi.link(actor, replace(ZHANG, phone="13900139000"))
+    assert (again.decision, again.person_id) == ("update", first.person_id)
+    assert golden(services, first.person_id)["telecom"] == [{"system": "phone", "value": "13900139000"}]
+
+
+def test_merge_and_unmerge_restore_both_persons(empi: Empi, services: Services, actor: Actor) -> None:
+    a = empi.link(actor, ZHANG).person_id
+    other = SourceRecord("H7", "HIS", "李娜", "F", "1990-03-04", None, "13700000001", "南京市鼓楼区中山路1号")
+    b = empi.link(actor, other).person_id
+    empi.merge(actor, a, b, reason="same patient, confirmed at the desk")
+    assert empi.resolve(b) == a
+    assert len(empi.person_records(b)) == 2
+    retired = golden(services, b)
+    assert retired["active"] is False
+    assert retired["link"] == [{"other": {"reference": f"Patient/{a}"}, "type": "replaced-by"}]
+    with pytest.raises(ConflictError):
+        empi.merge(actor, a, b, reason="twice")
+    assert empi.unmerge(actor, b, reason="merged by mistake") == a
+    assert [r["record_key"] for r in empi.person_records(b)] == ["HIS|H7"]
+    assert golden(services, b)["active"] is True
+    with services.db.read() as conn:
+        events = conn.execute(sa.select(empi_event).order_by(empi_event.c.seq)).all()
+    merge_event = next(e for e in events if e.action == "merge")
+    assert merge_event.actor_id == actor.id and merge_event.reason == "same patient, confirmed at the desk"
+    assert orjson.loads(merge_event.before) == {a: ["HIS|H1"], b: ["HIS|H7"]}
+    assert orjson.loads(merge_event.after) == {a: ["HIS|H1", "HIS|H7"], b: []}
+    assert events[-1].action == "unmerge"
+
+
+def test_unlink_and_link(empi: Empi, actor: Actor) -> None:
+    person = empi.link(actor, ZHANG).person_id
+    empi.link(actor, replace(ZHANG, source_system="LIS", record_id="L1"))
+    alone = empi.unlink(actor, "LIS|L1", reason="wrong patient")
+    assert alone != person and empi.person_of("LIS|L1") == alone
+    empi.link_to(actor, "LIS|L1", person, reason="it was right after all")
+    assert empi.person_of("LIS|L1") == person
+
+
+def test_a40_merges_the_persons_of_two_records(empi: Empi, services: Services, actor: Actor) -> None:
+    keep = empi.link(actor, ZHANG).person_id
+    gone = empi.link(actor, SourceRecord("M2", "HIS", "张卫华", "M", "1980-01-02", None, None, None)).person_id
+    assert keep != gone
+    result = empi.apply_a40(actor, surviving=("HIS", "H1"), merged=("HIS", "M2"))
+    assert result == {"person_id": keep, "merged_person_id": gone}
+    assert empi.person_of("HIS|M2") == keep
+    with services.db.read() as conn:
+        status = conn.execute(sa.select(empi_person.c.status).where(empi_person.c.person_id == gone)).scalar_one()
+    assert status == "merged"
+
+
+def test_review_queue_accept_and_reject(empi: Empi, actor: Actor) -> None:
+    settings = empi.settings.model_copy(update={"auto_link_threshold": 0.999999999, "review_threshold": 0.5})
+    strict = Empi(empi.db, empi.store, settings, empi.model)
+    base = strict.link(actor, replace(ZHANG, id_number=None)).person_id
+    unsure = strict.link(actor, replace(ZHANG, source_system="PACS", record_id="X1", name="ZHANG WEIHUA",
+                                         id_number=None, address=None))  # fmt: skip
+    assert unsure.decision == "review" and unsure.person_id != base
+    [item] = strict.review_items()
+    shape = item.as_dict()
+    assert shape["record"]["record_key"] == "PACS|X1" and shape["candidate"]["record_key"] == "HIS|H1"
+    assert {e["comparison"]: e["level"] for e in shape["evidence"]}["name"] == "exact pinyin"
+    assert strict.accept_review(actor, item.review_id, reason="same DOB and phone") == base
+    assert strict.person_of("PACS|X1") == base
+    with pytest.raises(ConflictError):
+        strict.reject_review(actor, item.review_id, reason="too late")
+    third = strict.link(actor, replace(ZHANG, source_system="LIS", record_id="L5", name="ZHANG WEIHUA",
+                                        id_number=None, address=None, phone="13800138001"))  # fmt: skip
+    if third.review_ids:
+        strict.reject_review(actor, third.review_ids[0], reason="different people")
+        assert strict.review_item(third.review_ids[0]).status == "rejected"
