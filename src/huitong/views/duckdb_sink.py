@@ -100,7 +100,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, view: ViewDefinition, table: str
     batch = pa.Table.from_arrays(arrays, schema=schema)
     con.register("_huitong_batch", batch)
     try:
-        con.execute(f"INSERT INTO {quote(table)} SELECT * FROM _huitong_batch")
+        con.execute(f"INSERT INTO {quote(table)} SELECT * FROM _huitong_batch")  # noqa: S608 - quoted identifier
     finally:
         con.unregister("_huitong_batch")
     return len(keyed)
