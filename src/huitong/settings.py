@@ -215,6 +215,83 @@ class LoggingSettings(BaseModel):
     json_format: bool = Field(default=False, description="Write one JSON object per log line (for log shippers).")
 
 
+class MllpSettings(BaseModel):
+    """The MLLP listener of the integration engine (HL7 v2 over TCP, optionally TLS)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Start the MLLP listener with `huitong serve` (it can also run alone: `huitong hl7 listen`).",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the listener binds to; `0.0.0.0` to accept senders from the hospital network.",
+    )
+    port: int = Field(default=2575, ge=0, le=65535, description="TCP port of the listener (2575 is MLLP's usual).")
+    channel: str = Field(
+        default="default",
+        description="Channel that messages received on this listener belong to (see the channels file).",
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain) of the listener; set with `tls_key` to require TLS."
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of `tls_cert`.")
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="PEM CA bundle; when set, every sender must present a client certificate signed by it.",
+    )
+    max_frame_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest message accepted, in bytes; a larger one is answered AR and not stored.",
+    )
+    idle_timeout_s: float = Field(
+        default=600.0, gt=0, description="A connection that sends nothing for this many seconds is closed."
+    )
+    max_connections: int = Field(default=256, ge=1, le=10_000, description="Connections served at once.")
+    application: str = Field(
+        default="HUITONG", description="MSH-3 of our ACKs when the message left its MSH-5 (receiver) empty."
+    )
+
+
+class IngestSettings(BaseModel):
+    """The integration engine's message store and processing pipeline."""
+
+    channels_file: Path | None = Field(
+        default=None,
+        description=(
+            "TOML file declaring channels (sources, filters, mapping, forwarding destinations); see "
+            "docs/integration.md. Empty: one channel, `default`, fed by the MLLP listener."
+        ),
+    )
+    workers: int = Field(
+        default=4, ge=1, le=64, description="Pipeline workers mapping and storing messages concurrently."
+    )
+    queue_size: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Messages queued per worker before the dispatcher waits (back-pressure; the rest stay stored).",
+    )
+    poll_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the pipeline looks for stored messages when not woken."
+    )
+    batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most received messages stored in one transaction (one disk sync) before they are ACKed.",
+    )
+    retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days finished messages are kept in the message store (`huitong hl7 purge`).",
+    )
+    keep_dead_letters: bool = Field(
+        default=True,
+        description="Keep failed and unsupported messages beyond the retention period until replayed or purged.",
+    )
+
+
 class Settings(BaseSettings):
     """All of Huitong's settings. See docs/settings.md (generated from this class)."""
 
@@ -236,6 +313,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     empi: EmpiSettings = Field(default_factory=EmpiSettings, description="Master patient index (EMPI).")
 
     @model_validator(mode="after")
