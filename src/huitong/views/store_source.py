@@ -1,0 +1,75 @@
+"""Reading resources for views straight out of the ``resource`` table (SQLite or PostgreSQL).
+
+Views read in bulk and read-only, so they bypass the per-resource API of
+:class:`~huitong.fhir.store.ResourceStore`; each refresh still leaves one audit row naming the actor,
+the resource type and how many resources it read (:func:`record_bulk_read`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from huitong.db import Database
+from huitong.db.schema import resource
+from huitong.fhir.stored import utc
+from huitong.security import audit
+from huitong.security.actor import Actor
+from huitong.security.audit import AuditEntry
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """The current version of one resource (``content`` None once deleted)."""
+
+    res_id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content: dict[str, Any] | None
+
+
+def parse_content(text: str) -> dict[str, Any]:
+    """Resource JSON with decimals kept exact (``1.50`` stays ``1.50``, as FHIRPath needs)."""
+    data: dict[str, Any] = json.loads(text, parse_float=Decimal)
+    return data
+
+
+def read_changed(
+    db: Database, res_type: str, since: datetime | None, *, batch_size: int = 2000
+) -> Iterator[list[StoredRow]]:
+    """Resources of ``res_type`` last updated at or after ``since`` (all if None), oldest first, in batches.
+
+    Deleted resources are included (as tombstones) so their rows can be removed from the view.
+    """
+    query = sa.select(
+        resource.c.res_id, resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
+    ).where(resource.c.res_type == res_type)
+    if since is not None:
+        query = query.where(resource.c.last_updated >= since)
+    query = query.order_by(resource.c.last_updated, resource.c.pk)
+    with db.read() as conn:
+        result = conn.execution_options(yield_per=batch_size).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [
+                StoredRow(
+                    row.res_id,
+                    row.version_id,
+                    utc(row.last_updated),
+                    bool(row.deleted),
+                    parse_content(row.content) if row.content is not None and not row.deleted else None,
+                )
+                for row in partition
+            ]
+
+
+def record_bulk_read(db: Database, actor: Actor, res_type: str, view: str, count: int) -> None:
+    """One audit row for a view refresh that read ``count`` resources of ``res_type``."""
+    entry = AuditEntry("search-type", entity_type=res_type, query=f"view={view} resources={count}")
+    db.write(lambda conn: audit.record(conn, actor, [entry]))
