@@ -19,9 +19,12 @@ from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir.adt import EVENTS as ADT_EVENTS
 from huitong.ingest.hl7v2.to_fhir.adt import PendingMerge, map_adt
 from huitong.ingest.hl7v2.to_fhir.context import DEFAULT_TIMEZONE, MapContext
+from huitong.ingest.hl7v2.to_fhir.documents import map_mdm
 from huitong.ingest.hl7v2.to_fhir.orders import map_orders
 from huitong.ingest.hl7v2.to_fhir.oru import map_oru
 from huitong.ingest.hl7v2.to_fhir.patient import RESIDENT_ID_SYSTEM, PatientFacts
+from huitong.ingest.hl7v2.to_fhir.pharmacy import map_ras, map_rde
+from huitong.ingest.hl7v2.to_fhir.scheduling import map_siu
 
 __all__ = [
     "RESIDENT_ID_SYSTEM",
@@ -60,24 +63,19 @@ def _oru(ctx: MapContext, critical: list[str]) -> tuple[PatientFacts, PendingMer
     return map_oru(ctx, critical), None
 
 
-def _orders(ctx: MapContext, _critical: list[str]) -> tuple[PatientFacts, PendingMerge | None]:
-    return map_orders(ctx), None
-
-
-def _lazy(module: str, name: str) -> Mapper:
-    def run(ctx: MapContext, _critical: list[str]) -> tuple[PatientFacts, PendingMerge | None]:
-        import importlib
-
-        return getattr(importlib.import_module(f"huitong.ingest.hl7v2.to_fhir.{module}"), name)(ctx), None
-
-    return run
+def _plain(run: Callable[[MapContext], PatientFacts]) -> Mapper:
+    return lambda ctx, _critical: (run(ctx), None)
 
 
 MAPPERS: dict[tuple[str, str], Mapper] = {("ADT", event): _adt(event) for event in sorted(ADT_EVENTS)}
 MAPPERS |= {
     ("ORU", "R01"): _oru,
-    ("ORM", "O01"): _orders,
-    ("OML", "O21"): _orders,
+    ("ORM", "O01"): _plain(map_orders),
+    ("OML", "O21"): _plain(map_orders),
+    ("RDE", "O11"): _plain(map_rde),
+    ("RAS", "O17"): _plain(map_ras),
+    ("SIU", "S12"): _plain(map_siu),
+    ("MDM", "T02"): _plain(map_mdm),
 }
 SUPPORTED = tuple(f"{code}^{event}" for code, event in MAPPERS)
 

@@ -1,0 +1,132 @@
+"""The pipeline: stored messages become FHIR resources, idempotently; failures are kept as dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import sqlalchemy as sa
+
+from huitong.db.schema import resource, resource_version
+from huitong.ingest import inbox
+from huitong.ingest.channels import Channel, ChannelSet, Filter
+from huitong.ingest.hl7v2.ack import read_ack
+from huitong.ingest.mllp.client import send_messages
+from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
+from huitong.services import Services
+from tests.ingest.server.conftest import adt, oru, rows, running
+
+
+def _counts(services: Services) -> tuple[int, int]:
+    with services.db.read() as conn:
+        current = conn.execute(sa.select(sa.func.count()).select_from(resource)).scalar_one()
+        versions = conn.execute(sa.select(sa.func.count()).select_from(resource_version)).scalar_one()
+    return int(current), int(versions)
+
+
+def _send_and_drain(services: Services, messages: list[bytes], **options: object) -> list[str]:
+    async def run() -> list[str]:
+        async with running(services.store, pipeline=True, **options) as r:  # type: ignore[arg-type]
+            acks = await send_messages("127.0.0.1", r.port, messages)
+            assert r.pipeline is not None
+            await r.pipeline.drain(timeout=60)
+        return [read_ack(a).code for a in acks]
+
+    return asyncio.run(run())
+
+
+def test_messages_become_resources_with_their_status_in_the_store(services: Services) -> None:
+    codes = _send_and_drain(services, [adt("A1", mrn="555"), oru("O1", mrn="555")])
+    assert codes == ["AA", "AA"]
+    stored = rows(services)
+    assert [r.status for r in stored] == [PROCESSED, PROCESSED]
+    made = [json.loads(r.resources) for r in stored]
+    assert any(ref.startswith("Patient/") for ref in made[0])
+    assert any(ref.startswith("Encounter/") for ref in made[0])
+    assert any(ref.startswith("DiagnosticReport/") for ref in made[1])
+    assert sum(ref.startswith("Observation/") for ref in made[1]) == 2
+    patient_ref = next(ref for ref in made[0] if ref.startswith("Patient/"))
+    rtype, rid = patient_ref.split("/")
+    patient = json.loads(services.store.read(services.store.db and _actor(), rtype, rid).content or b"{}")
+    assert patient["birthDate"] == "1980-01-01"
+    assert inbox.search(services.db, inbox.Query(patient_id="555"))[0].status == PROCESSED
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    from huitong.security.actor import Actor
+
+    return Actor.system("tests")
+
+
+def test_replay_is_idempotent(services: Services) -> None:
+    _send_and_drain(services, [oru("R1"), adt("R2")])
+    before = _counts(services)
+    assert inbox.replay(services.db, [r.id for r in rows(services)]) == 2
+
+    async def drain() -> None:
+        async with running(services.store, pipeline=True) as r:
+            assert r.pipeline is not None
+            await r.pipeline.drain(timeout=60)
+
+    asyncio.run(drain())
+    assert [r.status for r in rows(services)] == [PROCESSED, PROCESSED]
+    assert [r.attempts for r in rows(services)] == [2, 2]
+    assert _counts(services) == before  # same resources, and no new versions of unchanged ones
+
+
+def test_unsupported_unmappable_and_filtered_messages(services: Services) -> None:
+    unsupported = adt("U1").replace(b"ADT^A01^ADT_A01", b"ZZZ^Z99", 1)
+    no_pid = b"MSH|^~\\&|LIS|HOSP|HUITONG|HOSP|20261127090000||ORU^R01|E1|P|2.5.1\rOBR|1||F1|718-7^Hb^LN\r"
+    channels = ChannelSet(channel=[Channel(name="default", filter=Filter(exclude_types=["ADT^A08"]))])
+    filtered = adt("X1").replace(b"ADT^A01^ADT_A01", b"ADT^A08^ADT_A01", 1)
+    codes = _send_and_drain(services, [unsupported, no_pid, filtered], channels=channels)
+    assert codes == ["AA", "AA", "AA"]  # read fine on receipt; the pipeline finds what is wrong
+    by_cid = {r.control_id: r for r in rows(services)}
+    assert by_cid["U1"].status == UNSUPPORTED and "ZZZ" in by_cid["U1"].error
+    assert by_cid["E1"].status == ERROR and "PID" in by_cid["E1"].error
+    assert by_cid["X1"].status == FILTERED
+    assert {r.control_id for r in inbox.dead_letters(services.db)} == {"U1", "E1"}
+    assert _counts(services) == (0, 0)
+
+
+def test_forwarding_to_another_system_and_the_repository_at_once(services: Services) -> None:
+    async def run() -> None:
+        async with running(services.store, channel="emr-copy") as emr:
+            channels = ChannelSet.model_validate(
+                {
+                    "channel": [
+                        {
+                            "name": "lis",
+                            "destination": [{"type": "mllp", "host": "127.0.0.1", "port": emr.port}],
+                        }
+                    ]
+                }
+            )
+            async with running(services.store, pipeline=True, channel="lis", channels=channels) as r:
+                await send_messages("127.0.0.1", r.port, [oru("FW1")])
+                assert r.pipeline is not None
+                await r.pipeline.drain(timeout=60)
+
+    asyncio.run(run())
+    by_channel = {r.channel: r for r in rows(services)}
+    assert by_channel["lis"].status == PROCESSED
+    assert by_channel["emr-copy"].raw == oru("FW1")
+
+
+def test_a_destination_that_stays_down_makes_a_dead_letter(services: Services) -> None:
+    channels = ChannelSet.model_validate(
+        {
+            "channel": [
+                {
+                    "name": "default",
+                    "destination": [
+                        {"type": "mllp", "host": "127.0.0.1", "port": 9, "retries": 1, "backoff_seconds": 0.01}
+                    ],
+                }
+            ]
+        }
+    )
+    _send_and_drain(services, [oru("DOWN1")], channels=channels)
+    [row] = rows(services)
+    assert row.status == ERROR and "mllp://127.0.0.1:9" in row.error and "2 attempts" in row.error
+    assert _counts(services) == (0, 0)  # nothing stored: replay delivers everywhere once the EMR is back
