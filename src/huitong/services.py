@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from huitong.db import Database, open_database
+from huitong.fhir.search.index import SearchIndexer
+from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
 from huitong.settings import Settings
 
@@ -20,6 +22,7 @@ class Services:
     settings: Settings
     db: Database
     store: ResourceStore
+    search: SearchService
 
     def close(self) -> None:
         """Finish queued writes and close the database."""
@@ -29,5 +32,5 @@ class Services:
 def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
-    store = ResourceStore(db, settings.fhir, settings.audit)
-    return Services(settings=settings, db=db, store=store)
+    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer()])
+    return Services(settings=settings, db=db, store=store, search=SearchService(store))

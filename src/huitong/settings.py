@@ -116,6 +116,25 @@ class FhirSettings(BaseModel):
         default=50, ge=1, le=1000, description="Entries per page of history when `_count` is absent."
     )
     max_page_size: int = Field(default=1000, ge=1, le=10_000, description="Largest `_count` accepted.")
+    search_default_count: int = Field(
+        default=20, ge=1, le=1000, description="Entries per page of search results when `_count` is absent."
+    )
+    search_lenient: bool = Field(
+        default=False,
+        description=(
+            "Ignore unknown search parameters unless the client sends `Prefer: handling=strict` (default: "
+            "refuse them with 400 unless the client sends `Prefer: handling=lenient`)."
+        ),
+    )
+    export_dir: Path = Field(
+        default=Path("var/export"),
+        description="Folder where `$export` writes its NDJSON files (one sub-folder per export job).",
+    )
+    everything_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most resources `Patient/$everything` returns in one Bundle.",
+    )
 
 
 class SecuritySettings(BaseModel):

@@ -29,6 +29,7 @@ from huitong.fhir.http import (
     version_headers,
 )
 from huitong.fhir.outcome import information
+from huitong.fhir.search.routes import router as search_router
 from huitong.fhir.store import HistoryPage, ResourceStore
 from huitong.fhir.stored import StoredResource
 from huitong.fhir.validate import check_full
@@ -203,3 +204,7 @@ def _history(request: Request, services: Services, page: HistoryPage) -> Respons
             )
         )
     return fhir_response(history_bundle(page.entries, base_url=base, links=links, total=page.total))
+
+
+# Search routes come last: ``GET /fhir/{type}`` must not shadow ``/fhir/metadata`` or ``/fhir/_history``.
+router.include_router(search_router)

@@ -255,6 +255,17 @@ class ResourceStore:
         if not ID_PATTERN.fullmatch(res_id):
             raise errors.invalid(f"invalid id {res_id!r}: 1–64 characters of A–Z, a–z, 0–9, '-' and '.'")
 
+    def audited_read(self, actor: Actor, entry: AuditEntry, work: Callable[[], T]) -> T:
+        """Run read-only ``work`` (a search, an operation) and audit it as ``entry``, failures included."""
+        actor = require_actor(actor)
+        try:
+            result = work()
+        except FhirError as exc:
+            self._record_failure(actor, entry, exc)
+            raise
+        self._record_read(actor, entry)
+        return result
+
     def _record_read(self, actor: Actor, entry: AuditEntry) -> None:
         if self.audit_settings.audit_reads:
             self.db.write(lambda conn: audit.record(conn, actor, [entry]))

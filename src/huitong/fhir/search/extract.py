@@ -3,7 +3,7 @@
 Supported: paths (``Patient.name.family``), choice elements (``Observation.value`` finds ``valueQuantity``),
 ``|`` unions, parentheses, ``ofType(T)`` and ``as T``, ``where(resolve() is T)``, ``where(elem='text')``
 and the one ``exists() and … != false`` form (``Patient.deceased``). Expressions are compiled once into
-closures and cached. Anything else raises :class:`UnsupportedExpression` at compile time, which the
+closures and cached. Anything else raises :class:`UnsupportedExpressionError` at compile time, which the
 indexer reports (the parameter is then left out of the capability statement).
 """
 
@@ -42,7 +42,7 @@ _PRIMITIVES = {
 }
 
 
-class UnsupportedExpression(ValueError):
+class UnsupportedExpressionError(ValueError):
     """The expression uses FHIRPath beyond the search subset."""
 
 
@@ -53,7 +53,7 @@ def _tokens(expression: str) -> list[str]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise UnsupportedExpression(f"cannot read {text[pos:]!r} in {expression!r}")
+            raise UnsupportedExpressionError(f"cannot read {text[pos:]!r} in {expression!r}")
         out.append(match.group(match.lastgroup or "op"))
         pos = match.end()
         while pos < len(text) and text[pos].isspace():
@@ -73,7 +73,7 @@ class _Parser:
     def take(self, expected: str | None = None) -> str:
         token = self.peek()
         if token is None or (expected is not None and token != expected):
-            raise UnsupportedExpression(f"expected {expected or 'more'} in {self.expression!r}")
+            raise UnsupportedExpressionError(f"expected {expected or 'more'} in {self.expression!r}")
         self.pos += 1
         return token
 
@@ -87,22 +87,22 @@ class _Parser:
         return lambda nodes: [n for p in paths for n in p(nodes)]
 
     def path(self) -> Step:
-        token = self.take()
-        if token == "(":
+        tok = self.take()
+        if tok == "(":
             first = self.union()
             self.take(")")
-        elif token[0].isupper():
-            rtype = token
+        elif tok[0].isupper():
+            rtype = tok
             first = lambda nodes: [n for n in nodes if _is_root_of(n, rtype)]  # noqa: E731
         else:
-            raise UnsupportedExpression(f"a path must start with a type in {self.expression!r}")
+            raise UnsupportedExpressionError(f"a path must start with a type in {self.expression!r}")
         steps = [first]
         while self.peek() in (".", "as", "is"):
-            token = self.take()
-            if token == "as":
+            tok = self.take()
+            if tok == "as":
                 steps.append(_of_type(self.take()))
-            elif token == "is":
-                raise UnsupportedExpression(f"'is' outside where() in {self.expression!r}")
+            elif tok == "is":
+                raise UnsupportedExpressionError(f"'is' outside where() in {self.expression!r}")
             else:
                 steps.append(self.step())
         return _chain(steps)
@@ -117,9 +117,9 @@ class _Parser:
         elif name == "where":
             step = self.where()
         elif name in ("exists", "resolve"):
-            raise UnsupportedExpression(f"{name}() outside where() in {self.expression!r}")
+            raise UnsupportedExpressionError(f"{name}() outside where() in {self.expression!r}")
         else:
-            raise UnsupportedExpression(f"function {name}() is not supported in {self.expression!r}")
+            raise UnsupportedExpressionError(f"function {name}() is not supported in {self.expression!r}")
         self.take(")")
         return step
 
@@ -133,7 +133,7 @@ class _Parser:
         self.take("=")
         literal = self.take()
         if not literal.startswith("'"):
-            raise UnsupportedExpression(f"where() compares with a string only in {self.expression!r}")
+            raise UnsupportedExpressionError(f"where() compares with a string only in {self.expression!r}")
         wanted = literal[1:-1]
         return lambda nodes: [n for n in nodes if isinstance(n[0], dict) and n[0].get(first) == wanted]
 
@@ -218,7 +218,7 @@ def compile_expression(expression: str) -> Step:
     parser = _Parser(expression)
     step = parser.union()
     if parser.peek() is not None:
-        raise UnsupportedExpression(f"unexpected {parser.peek()!r} in {expression!r}")
+        raise UnsupportedExpressionError(f"unexpected {parser.peek()!r} in {expression!r}")
     return step
 
 

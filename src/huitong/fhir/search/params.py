@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from huitong.fhir.search._r4_params import PARAMS
-from huitong.fhir.search.extract import UnsupportedExpression, compile_expression
+from huitong.fhir.search.extract import UnsupportedExpressionError, compile_expression
 
 #: Parameters answered from the ``resource`` table itself rather than an index table.
 RESOURCE_COLUMNS = ("_id", "_lastUpdated")
@@ -42,7 +42,7 @@ def _usable(kind: str, expression: str) -> bool:
         return False
     try:
         compile_expression(expression)
-    except UnsupportedExpression:
+    except UnsupportedExpressionError:
         return False
     return True
 

@@ -79,9 +79,7 @@ search_uri = _table(
     "search_uri",
     sa.Column("value", sa.String(512), nullable=False),
     indexes=(
-        sa.Index(
-            "ix_search_uri_lookup", "res_type", "param", "value", postgresql_ops={"value": "text_pattern_ops"}
-        ),
+        sa.Index("ix_search_uri_lookup", "res_type", "param", "value", postgresql_ops={"value": "text_pattern_ops"}),
     ),
 )
 
@@ -95,4 +93,11 @@ TABLE_OF_KIND: dict[str, sa.Table] = {
     "number": search_number,
     "uri": search_uri,
 }
-INDEX_TABLES: tuple[sa.Table, ...] = (search_token, search_string, search_date, search_reference, search_number, search_uri)
+INDEX_TABLES: tuple[sa.Table, ...] = (
+    search_token,
+    search_string,
+    search_date,
+    search_reference,
+    search_number,
+    search_uri,
+)

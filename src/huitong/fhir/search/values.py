@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -45,7 +45,7 @@ def date_range(text: str) -> tuple[int, int]:
     day = datetime(year, month, int(g["d"]), tzinfo=UTC)
     if g["H"] is None:
         return _ms(day), _ms(day + timedelta(days=1))
-    zone = UTC
+    zone: tzinfo = UTC
     if g["tz"] and g["tz"] != "Z":
         sign = 1 if g["tz"][0] == "+" else -1
         hours, minutes = g["tz"][1:].split(":")
@@ -68,9 +68,7 @@ def date_range(text: str) -> tuple[int, int]:
 
 
 @cache
-def _offset(minutes: int) -> object:
-    from datetime import timezone
-
+def _offset(minutes: int) -> tzinfo:
     return timezone(timedelta(minutes=minutes))
 
 

@@ -1,0 +1,69 @@
+"""The ``searchset`` Bundle: stored JSON bytes spliced in as they are unless a subset was asked for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from huitong.fhir import jsonio
+from huitong.fhir.search.service import SearchResult
+from huitong.fhir.search.subset import subset
+from huitong.fhir.stored import StoredResource, instant
+
+
+def search_bundle(result: SearchResult, *, base_url: str, path: str) -> bytes:
+    """A searchset Bundle for ``result``; ``path`` is the search's URL without its query (for links)."""
+    request = result.request
+    links = [{"relation": "self", "url": f"{path}?{result.query_string()}"}]
+    if result.has_more:
+        changes = {"_offset": str(request.offset + request.count), "_count": str(request.count)}
+        links.append({"relation": "next", "url": f"{path}?{result.query_string(**changes)}"})
+    if request.offset > 0:
+        changes = {"_offset": str(max(request.offset - request.count, 0)), "_count": str(request.count)}
+        links.append({"relation": "previous", "url": f"{path}?{result.query_string(**changes)}"})
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "meta": {"lastUpdated": instant(datetime.now(UTC))},
+    }
+    if result.total is not None:
+        bundle["total"] = result.total
+    bundle["link"] = links
+    entries = [_entry(s, base_url, "match", result) for s in result.matches]
+    entries += [_entry(s, base_url, "include", result) for s in result.included]
+    if request.ignored:
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "warning",
+                            "code": "not-supported",
+                            "diagnostics": f"ignored unknown search parameter {name!r}",
+                        }
+                        for name in request.ignored
+                    ],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
+    if entries:
+        bundle["entry"] = entries
+    return jsonio.dumps(bundle)
+
+
+def _entry(stored: StoredResource, base_url: str, mode: str, result: SearchResult) -> dict[str, Any]:
+    request = result.request
+    content: Any
+    if request.summary in ("true", "text", "data") or request.elements:
+        content = subset(stored.resource(), summary=request.summary, elements=request.elements)
+    else:
+        content = orjson.Fragment(stored.content or b"{}")
+    return {
+        "fullUrl": f"{base_url}/{stored.res_type}/{stored.res_id}",
+        "resource": content,
+        "search": {"mode": mode},
+    }

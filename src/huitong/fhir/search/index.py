@@ -1,0 +1,201 @@
+"""The search indexer: a write hook that keeps the index tables in step with every resource version.
+
+For each supported parameter of the resource's type, :func:`index_rows` evaluates its FHIRPath expression
+and turns the values into rows of the table for its kind. :class:`SearchIndexer` replaces a resource's
+rows inside the write transaction (:mod:`huitong.fhir.hooks`), so an index never disagrees with the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from huitong.fhir.hooks import ResourceChange
+from huitong.fhir.search.extract import Node, evaluate, reference_type
+from huitong.fhir.search.params import SearchParam, indexed_params
+from huitong.fhir.search.schema import INDEX_TABLES, MAX_MS, MIN_MS, TABLE_OF_KIND, search_string
+from huitong.fhir.search.values import MAX_TEXT, date_range, has_cjk, normalise, pinyin
+
+Rows = dict[sa.Table, list[dict[str, Any]]]
+_CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
+_NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
+_ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
+
+
+class SearchIndexer:
+    """The :class:`~huitong.fhir.hooks.WriteHook` that maintains the search index tables."""
+
+    def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
+        if not change.created:
+            delete_rows(conn, [change.pk])
+        if change.resource is not None:
+            insert_rows(conn, index_rows(change.pk, change.res_type, change.resource))
+
+
+def delete_rows(conn: sa.Connection, pks: list[int]) -> None:
+    """Remove every index row of the resources ``pks``."""
+    for table in INDEX_TABLES:
+        conn.execute(table.delete().where(table.c.resource_pk.in_(pks)))
+
+
+def insert_rows(conn: sa.Connection, rows: Rows) -> None:
+    """Insert index rows (one executemany per table)."""
+    for table, values in rows.items():
+        if values:
+            conn.execute(table.insert(), values)
+
+
+def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None) -> Rows:
+    """The index rows of one resource, grouped by table (appended to ``into`` when given)."""
+    rows: Rows = into if into is not None else {}
+    for param in indexed_params(rtype):
+        nodes = evaluate(param.expression, resource)
+        if not nodes:
+            continue
+        table = TABLE_OF_KIND[param.type]
+        base = {"resource_pk": pk, "res_type": rtype, "param": param.code}
+        seen: set[tuple[Any, ...]] = set()
+        target = rows.setdefault(table, [])
+        for values in _VALUES[param.type](param, nodes):
+            key = tuple(values.values())
+            if key not in seen:
+                seen.add(key)
+                target.append({**base, **values})
+        if param.type == "token":
+            texts = {normalise(t) for t in _token_texts(nodes)}
+            strings = rows.setdefault(search_string, [])
+            text_base = {**base, "param": f"{param.code}:text"}
+            strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
+    return rows
+
+
+def _token_texts(nodes: list[Node]) -> Iterator[str]:
+    """CodeableConcept.text and Coding.display, searched by ``:text``."""
+    for value, _kind in nodes:
+        if not isinstance(value, dict):
+            continue
+        if isinstance(value.get("text"), str):
+            yield value["text"]
+        for coding in value.get("coding", ()) if isinstance(value.get("coding"), list) else ():
+            if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+                yield coding["display"]
+        if isinstance(value.get("display"), str):
+            yield value["display"]
+
+
+# -- values of each kind ---------------------------------------------------------------------------
+
+
+def _tokens(_param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        if isinstance(value, bool):
+            yield _token(None, "true" if value else "false")
+        elif isinstance(value, str):
+            yield _token(None, value)
+        elif isinstance(value, dict):
+            if "coding" in value or ("text" in value and "code" not in value and "value" not in value):
+                for coding in value.get("coding", ()):
+                    if isinstance(coding, dict):
+                        yield _token(coding.get("system"), coding.get("code"))
+            elif "value" in value:
+                system = value.get("system")
+                if system in _CONTACT_SYSTEMS:
+                    system = None
+                yield _token(system, value.get("value"))
+            elif "code" in value or "system" in value:
+                yield _token(value.get("system"), value.get("code"))
+
+
+def _token(system: Any, code: Any) -> dict[str, Any]:
+    return {
+        "system": system[:MAX_TEXT] if isinstance(system, str) else None,
+        "code": str(code)[:MAX_TEXT] if code is not None else None,
+    }
+
+
+def _strings(param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        texts: list[str] = []
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            parts = _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
+            for part in parts:
+                item = value.get(part)
+                texts.extend(x for x in (item if isinstance(item, list) else [item]) if isinstance(x, str))
+            family, given = value.get("family"), value.get("given")
+            if isinstance(family, str) and isinstance(given, list) and has_cjk(family):
+                texts.append(family + "".join(g for g in given if isinstance(g, str)))
+        for text in texts:
+            yield {"norm": normalise(text), "exact": text[:MAX_TEXT]}
+            if has_cjk(text):
+                yield {"norm": normalise(pinyin(text)), "exact": text[:MAX_TEXT]}
+
+
+def _dates(_param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        try:
+            if isinstance(value, str):
+                low, high = date_range(value)
+                yield {"low": low, "high": high}
+            elif isinstance(value, dict) and ("start" in value or "end" in value):
+                low = date_range(value["start"])[0] if isinstance(value.get("start"), str) else MIN_MS
+                high = date_range(value["end"])[1] if isinstance(value.get("end"), str) else MAX_MS
+                yield {"low": low, "high": high}
+            elif isinstance(value, dict) and isinstance(value.get("event"), list):
+                for event in value["event"]:
+                    if isinstance(event, str):
+                        low, high = date_range(event)
+                        yield {"low": low, "high": high}
+        except ValueError:
+            continue
+
+
+def _references(_param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        ref = value.get("reference") if isinstance(value, dict) else value if isinstance(value, str) else None
+        if not isinstance(ref, str) or ref.startswith("#"):
+            continue
+        rtype = reference_type(ref)
+        if rtype is None:
+            yield {"target_type": None, "target_id": None, "url": ref[:512]}
+            continue
+        parts = ref.split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        url = ref[:512] if "://" in ref else None
+        yield {"target_type": rtype, "target_id": parts[-1][:64], "url": url}
+
+
+def _numbers(param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        if param.type == "quantity":
+            if isinstance(value, dict) and isinstance(value.get("value"), int | float | Decimal):
+                code = value.get("code") or value.get("unit")
+                yield {
+                    "value": float(value["value"]),
+                    "system": value.get("system"),
+                    "code": str(code)[:64] if code is not None else None,
+                }
+        elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            yield {"value": float(value), "system": None, "code": None}
+
+
+def _uris(_param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    for value, _kind in nodes:
+        if isinstance(value, str):
+            yield {"value": value[:512]}
+
+
+_VALUES = {
+    "token": _tokens,
+    "string": _strings,
+    "date": _dates,
+    "reference": _references,
+    "quantity": _numbers,
+    "number": _numbers,
+    "uri": _uris,
+}

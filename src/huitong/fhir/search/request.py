@@ -1,0 +1,84 @@
+"""A search request after parsing: typed criteria and result parameters (see :mod:`.parse`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from huitong.fhir.search.params import SearchParam
+
+
+@dataclass(frozen=True, slots=True)
+class TokenValue:
+    """``system|code``: ``system`` None means any system, ``""`` means no system; ``code`` None means any."""
+
+    system: str | None
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RangeValue:
+    """A date (epoch ms) or a number with its implied precision: ``[low, high)`` and the prefix."""
+
+    prefix: str
+    low: float
+    high: float
+    value: Decimal | None = None
+    system: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceValue:
+    """A reference: by type and id, by id alone, or by absolute URL (canonical)."""
+
+    target_type: str | None
+    target_id: str | None
+    url: str | None = None
+
+
+Value = str | TokenValue | RangeValue | ReferenceValue
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One search parameter with its values (OR'ed). Criteria of one request are AND'ed.
+
+    ``chain`` is set for ``subject:Patient.name=…`` (the criterion on the referenced type, whose values
+    are the real ones); ``has`` for ``_has:Observation:patient:code=…`` (the reverse direction).
+    """
+
+    param: SearchParam
+    modifier: str | None
+    values: tuple[Value, ...]
+    target_type: str | None = None
+    chain: Criterion | None = None
+    has_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    """``_include=Observation:subject[:Patient]`` or (``reverse``) ``_revinclude=Provenance:target``."""
+
+    source_type: str
+    param: SearchParam | None  # None for ``*``
+    target_type: str | None
+    reverse: bool
+    iterate: bool = False
+
+
+@dataclass
+class SearchRequest:
+    """Everything a search asks for."""
+
+    rtype: str
+    criteria: list[Criterion] = field(default_factory=list)
+    sort: list[tuple[SearchParam, bool]] = field(default_factory=list)  # (param, descending)
+    count: int = 50
+    offset: int = 0
+    total: str = "none"  # none | estimate | accurate
+    includes: list[Include] = field(default_factory=list)
+    summary: str | None = None  # true | text | data | count | false
+    elements: tuple[str, ...] = ()
+    ignored: list[str] = field(default_factory=list)
+    self_params: list[tuple[str, str]] = field(default_factory=list)

@@ -1,0 +1,153 @@
+"""Running searches: parse, build the SQL, fetch a page of stored JSON, add includes, audit.
+
+:meth:`SearchService.search` is what the API calls (audited as ``search-type`` through the store).
+:meth:`SearchService.execute` runs a parsed request on a given connection, e.g. inside a write
+transaction for conditional create/update/delete; it is not audited on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from huitong.db.schema import resource
+from huitong.fhir.search.parse import parse_search
+from huitong.fhir.search.request import Include, SearchRequest
+from huitong.fhir.search.schema import search_reference
+from huitong.fhir.search.sql import SqlBuilder
+from huitong.fhir.store import ResourceStore
+from huitong.fhir.stored import StoredResource, utc
+from huitong.security.actor import Actor
+from huitong.security.audit import AuditEntry
+
+_COLUMNS = (resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version_id, resource.c.last_updated)
+
+
+@dataclass
+class SearchResult:
+    """One page of matches, the resources they include, and what is known of the total."""
+
+    request: SearchRequest
+    matches: list[StoredResource] = field(default_factory=list)
+    included: list[StoredResource] = field(default_factory=list)
+    total: int | None = None
+    has_more: bool = False
+
+    def query_string(self, **changes: str) -> str:
+        """The request's own parameters (those understood), with ``changes`` applied."""
+        pairs = [(k, v) for k, v in self.request.self_params if k not in changes]
+        pairs += list(changes.items())
+        return urlencode(pairs)
+
+
+class SearchService:
+    """Searches on the store's database. Build once (see :mod:`huitong.services`)."""
+
+    def __init__(self, store: ResourceStore) -> None:
+        self.store = store
+        self.sql = SqlBuilder(store.db.dialect)
+
+    def parse(self, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False) -> SearchRequest:
+        settings = self.store.settings
+        return parse_search(
+            rtype,
+            pairs,
+            lenient=lenient,
+            default_count=settings.search_default_count,
+            max_count=settings.max_page_size,
+        )
+
+    def search(
+        self, actor: Actor, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False
+    ) -> SearchResult:
+        """Parse and run a search of ``rtype``; audited as ``search-type`` with its query."""
+        query = urlencode(list(pairs))[:2000]
+        entry = AuditEntry("search-type", entity_type=rtype, query=query)
+
+        def work() -> SearchResult:
+            request = self.parse(rtype, pairs, lenient=lenient)
+            with self.store.db.read() as conn:
+                return self.execute(conn, request)
+
+        return self.store.audited_read(actor, entry, work)
+
+    def execute(self, conn: sa.Connection, request: SearchRequest) -> SearchResult:
+        """Run ``request`` on ``conn``: one page of matches, includes and the total when asked for."""
+        result = SearchResult(request)
+        conds = self.sql.where(request)
+        if request.summary == "count" or request.count == 0:
+            result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
+            return result
+        query = (
+            sa.select(*_COLUMNS, resource.c.content)
+            .where(*conds)
+            .order_by(*self.sql.order_by(request))
+            .limit(request.count + 1)
+            .offset(request.offset)
+        )
+        rows = conn.execute(query).all()
+        result.has_more = len(rows) > request.count
+        pks = [row.pk for row in rows[: request.count]]
+        result.matches = [_stored(row) for row in rows[: request.count]]
+        if request.total == "accurate" or (request.total == "estimate" and not result.has_more):
+            if not result.has_more:
+                result.total = request.offset + len(result.matches)
+            else:
+                result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
+        elif not result.has_more and request.offset == 0:
+            result.total = len(result.matches)
+        if request.includes and pks:
+            result.included = self._includes(conn, request, pks, result.matches)
+        return result
+
+    def _includes(
+        self, conn: sa.Connection, request: SearchRequest, pks: list[int], matches: list[StoredResource]
+    ) -> list[StoredResource]:
+        seen = {(m.res_type, m.res_id) for m in matches}
+        out: list[StoredResource] = []
+        for include in request.includes:
+            query = self._include_query(include, pks, [m.res_id for m in matches], request.rtype)
+            for row in conn.execute(query):
+                key = (row.res_type, row.res_id)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(_stored(row))
+        return out
+
+    @staticmethod
+    def _include_query(include: Include, pks: list[int], ids: list[str], rtype: str) -> sa.Select[Any]:
+        ref = search_reference
+        if include.reverse:
+            query = (
+                sa.select(*_COLUMNS, resource.c.content)
+                .join(ref, ref.c.resource_pk == resource.c.pk)
+                .where(ref.c.res_type == include.source_type, ref.c.target_type == rtype, ref.c.target_id.in_(ids))
+            )
+        else:
+            query = (
+                sa.select(*_COLUMNS, resource.c.content)
+                .join(ref, sa.and_(ref.c.target_type == resource.c.res_type, ref.c.target_id == resource.c.res_id))
+                .where(ref.c.resource_pk.in_(pks))
+            )
+            if include.target_type is not None:
+                query = query.where(ref.c.target_type == include.target_type)
+        if include.param is not None:
+            query = query.where(ref.c.param == include.param.code)
+        return query.where(resource.c.deleted.is_(False)).distinct()
+
+
+def _stored(row: Any) -> StoredResource:
+    m = row._mapping
+    content = m["content"]
+    return StoredResource(
+        str(m["res_type"]),
+        str(m["res_id"]),
+        int(m["version_id"]),
+        utc(m["last_updated"]),
+        False,
+        content.encode() if isinstance(content, str) else None,
+    )

@@ -1,0 +1,278 @@
+"""SQL for a search, built with SQLAlchemy Core: one predicate per criterion on the ``resource`` table.
+
+Each criterion becomes ``resource.pk IN (SELECT resource_pk FROM search_<kind> WHERE …)`` (``NOT IN`` for
+``:not`` and ``:missing=true``); a chain joins the reference index to the referenced resource; ``_has``
+goes the other way. Prefix matching of strings uses ``LIKE 'x%'`` on PostgreSQL (a ``text_pattern_ops``
+index serves it) and a range on SQLite (its LIKE is case-insensitive and skips the index).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from huitong.db.schema import resource
+from huitong.fhir.search.parse import now_ms
+from huitong.fhir.search.request import Criterion, RangeValue, ReferenceValue, SearchRequest, TokenValue, Value
+from huitong.fhir.search.schema import TABLE_OF_KIND, search_reference, search_string
+
+Pred = sa.ColumnElement[bool]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SqlBuilder:
+    """Builds the predicates of one dialect (``sqlite`` or ``postgresql``)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    # -- the query ----------------------------------------------------------------------------------
+
+    def where(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Pred]:
+        """The conditions a row of ``r`` (the resource table or an alias) must meet."""
+        conds: list[Pred] = [r.c.res_type == request.rtype, r.c.deleted.is_(False)]
+        conds += [self.criterion(c, request.rtype, r) for c in request.criteria]
+        return conds
+
+    def order_by(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Any]:
+        keys: list[Any] = []
+        for param, descending in request.sort:
+            if param.code == "_id":
+                column: Any = r.c.res_id
+            elif param.code == "_lastUpdated":
+                column = r.c.last_updated
+            else:
+                table = TABLE_OF_KIND[param.type]
+                value = _sort_column(table, param.type, descending)
+                agg = sa.func.max(value) if descending else sa.func.min(value)
+                column = (
+                    sa.select(agg).where(table.c.resource_pk == r.c.pk, table.c.param == param.code).scalar_subquery()
+                )
+            keys.append(column.desc() if descending else column.asc())
+        keys.append(r.c.pk.asc())
+        return keys
+
+    # -- criteria -----------------------------------------------------------------------------------
+
+    def criterion(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
+        param = crit.param
+        if crit.has_type is not None:
+            return self._has(crit, rtype, r)
+        if crit.chain is not None:
+            return self._chain(crit, rtype, r)
+        if param.code == "_id":
+            return self._by_id(crit, r)
+        if param.code == "_lastUpdated":
+            return self._by_last_updated(crit, r)
+        if crit.modifier == "text":
+            table = search_string
+            code = f"{param.code}:text"
+        else:
+            table = TABLE_OF_KIND[param.type]
+            code = param.code
+        rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == code)
+        if crit.modifier == "missing":
+            present = r.c.pk.in_(rows)
+            return sa.not_(present) if crit.values[0] == "true" else present
+        ors = [self.value(table, param.type, crit, v) for v in crit.values]
+        subquery = rows.where(sa.or_(*ors))
+        if crit.modifier == "not":
+            return r.c.pk.not_in(subquery)
+        return r.c.pk.in_(subquery)
+
+    def _chain(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
+        assert crit.chain is not None and crit.target_type is not None  # noqa: S101 - set by the parser
+        ref = search_reference.alias("chain_ref")
+        target = resource.alias("chain_target")
+        inner = self.criterion(crit.chain, crit.target_type, target)
+        rows = (
+            sa.select(ref.c.resource_pk)
+            .join(target, sa.and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
+            .where(
+                ref.c.res_type == rtype,
+                ref.c.param == crit.param.code,
+                ref.c.target_type == crit.target_type,
+                target.c.deleted.is_(False),
+                inner,
+            )
+        )
+        return r.c.pk.in_(rows)
+
+    def _has(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
+        assert crit.chain is not None and crit.has_type is not None  # noqa: S101 - set by the parser
+        ref = search_reference.alias("has_ref")
+        source = resource.alias("has_source")
+        inner = self.criterion(crit.chain, crit.has_type, source)
+        ids = (
+            sa.select(ref.c.target_id)
+            .join(source, source.c.pk == ref.c.resource_pk)
+            .where(
+                ref.c.res_type == crit.has_type,
+                ref.c.param == crit.param.code,
+                ref.c.target_type == rtype,
+                source.c.deleted.is_(False),
+                inner,
+            )
+        )
+        return r.c.res_id.in_(ids)
+
+    def _by_id(self, crit: Criterion, r: sa.FromClause) -> Pred:
+        if crit.modifier == "missing":
+            return sa.false() if crit.values[0] == "true" else sa.true()
+        ids = [v.code for v in crit.values if isinstance(v, TokenValue) and v.code is not None]
+        return r.c.res_id.not_in(ids) if crit.modifier == "not" else r.c.res_id.in_(ids)
+
+    def _by_last_updated(self, crit: Criterion, r: sa.FromClause) -> Pred:
+        if crit.modifier == "missing":
+            return sa.false() if crit.values[0] == "true" else sa.true()
+        column = r.c.last_updated
+        ors: list[Pred] = []
+        for v in crit.values:
+            assert isinstance(v, RangeValue)  # noqa: S101 - dates parse to ranges
+            low, high = _widen(v) if v.prefix == "ap" else (v.low, v.high)
+            lo, hi = _moment(low), _moment(high)
+            ors.append(
+                {
+                    "eq": sa.and_(column >= lo, column < hi),
+                    "ap": sa.and_(column >= lo, column < hi),
+                    "ne": sa.or_(column < lo, column >= hi),
+                    "gt": column >= hi,
+                    "sa": column >= hi,
+                    "lt": column < lo,
+                    "eb": column < lo,
+                    "ge": column >= lo,
+                    "le": column < hi,
+                }[v.prefix]
+            )
+        return sa.or_(*ors)
+
+    # -- values -------------------------------------------------------------------------------------
+
+    def value(self, table: sa.Table, kind: str, crit: Criterion, v: Value) -> Pred:
+        if crit.modifier == "text" and isinstance(v, str):
+            return self._prefix(table.c.norm, _normalise(v))
+        if kind == "token":
+            assert isinstance(v, TokenValue)  # noqa: S101
+            return _token(table, v)
+        if kind == "string":
+            assert isinstance(v, str)  # noqa: S101
+            if crit.modifier == "exact":
+                return table.c.exact == v
+            if crit.modifier == "contains":
+                return table.c.norm.like(f"%{_escape_like(_normalise(v))}%", escape="\\")
+            return self._prefix(table.c.norm, _normalise(v))
+        if kind == "uri":
+            assert isinstance(v, str)  # noqa: S101
+            if crit.modifier == "below":
+                return table.c.value.like(f"{_escape_like(v)}%", escape="\\")
+            return table.c.value == v
+        if kind == "date":
+            assert isinstance(v, RangeValue)  # noqa: S101
+            return _date(table, v)
+        if kind in ("number", "quantity"):
+            assert isinstance(v, RangeValue)  # noqa: S101
+            return _number(table, v)
+        assert isinstance(v, ReferenceValue)  # noqa: S101
+        return _reference(table, crit, v)
+
+    def _prefix(self, column: Any, text: str) -> Pred:
+        if self.dialect == "postgresql":
+            return column.like(f"{_escape_like(text)}%", escape="\\")  # type: ignore[no-any-return]
+        return sa.and_(column >= text, column < text + "\U0010ffff")
+
+
+def _normalise(text: str) -> str:
+    from huitong.fhir.search.values import normalise
+
+    return normalise(text)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _token(table: sa.Table, v: TokenValue) -> Pred:
+    conds: list[Pred] = []
+    if v.code is not None:
+        conds.append(table.c.code == v.code)
+    if v.system == "":
+        conds.append(table.c.system.is_(None))
+    elif v.system is not None:
+        conds.append(table.c.system == v.system)
+    return sa.and_(*conds) if conds else sa.true()
+
+
+def _widen(v: RangeValue) -> tuple[float, float]:
+    """``ap``: the range widened by 10% of its distance from now (at least its own width)."""
+    gap = abs(now_ms() - v.low) * 0.1
+    return v.low - gap, v.high + gap
+
+
+def _date(table: sa.Table, v: RangeValue) -> Pred:
+    low, high = table.c.low, table.c.high
+    pl, ph = (int(x) for x in (_widen(v) if v.prefix == "ap" else (v.low, v.high)))
+    return {
+        "eq": sa.and_(low >= pl, high <= ph),
+        "ne": sa.or_(low < pl, high > ph),
+        "gt": high > ph,
+        "lt": low < pl,
+        "ge": high > pl,
+        "le": low < ph,
+        "sa": low >= ph,
+        "eb": high <= pl,
+        "ap": sa.and_(low < ph, high > pl),
+    }[v.prefix]
+
+
+def _number(table: sa.Table, v: RangeValue) -> Pred:
+    column = table.c.value
+    exact = float(v.value) if v.value is not None else v.low
+    if v.prefix == "ap":
+        gap = abs(exact) * 0.1
+        cond: Pred = sa.and_(column >= exact - gap, column <= exact + gap)
+    else:
+        cond = {
+            "eq": sa.and_(column >= v.low, column < v.high),
+            "ne": sa.or_(column < v.low, column >= v.high),
+            "gt": column > exact,
+            "sa": column > exact,
+            "lt": column < exact,
+            "eb": column < exact,
+            "ge": column >= exact,
+            "le": column <= exact,
+        }[v.prefix]
+    conds = [cond]
+    if v.system is not None:
+        conds.append(table.c.system == v.system)
+    if v.code is not None:
+        conds.append(table.c.code == v.code)
+    return sa.and_(*conds)
+
+
+def _reference(table: sa.Table, crit: Criterion, v: ReferenceValue) -> Pred:
+    if v.target_id is None:
+        return table.c.url == v.url
+    conds: list[Pred] = [table.c.target_id == v.target_id]
+    rtype = v.target_type or crit.target_type
+    if rtype is not None:
+        conds.append(table.c.target_type == rtype)
+    by_id = sa.and_(*conds)
+    return sa.or_(by_id, table.c.url == v.url) if v.url else by_id
+
+
+def _sort_column(table: sa.Table, kind: str, descending: bool) -> Any:
+    if kind == "date":
+        return table.c.high if descending else table.c.low
+    if kind == "string":
+        return table.c.norm
+    if kind == "token":
+        return table.c.code
+    if kind == "reference":
+        return table.c.target_id
+    return table.c.value
+
+
+def _moment(ms: float) -> datetime:
+    return _EPOCH + timedelta(milliseconds=max(min(ms, 253402300799000), -62135596800000))
