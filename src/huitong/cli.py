@@ -8,6 +8,7 @@ from huitong import __version__
 from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
 from huitong.demo.cli import demo
+from huitong.ops.cli import backup_app, ops_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.settings import load_settings
 
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(backup_app, name="backup")
+app.add_typer(ops_app, name="ops")
 app.command()(demo)
 mount_ingest(app)
 

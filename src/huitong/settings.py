@@ -311,6 +311,68 @@ class IngestSettings(BaseModel):
     )
 
 
+class BackupSettings(BaseModel):
+    """Backups of the database: where they go, how they are protected and how long they are kept."""
+
+    directory: str = Field(default="var/backups", description="Local folder that holds backups (one folder each).")
+    offsite_directory: str = Field(
+        default="",
+        description=(
+            "Second folder standing for the off-site copy (a mounted remote volume); every new backup is copied "
+            "there too. Empty: no second copy."
+        ),
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "AES-256-GCM key encrypting new backups, as 32 bytes in URL-safe base64 "
+            "(`python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`). "
+            "Empty: backups are not encrypted."
+        ),
+    )
+    previous_encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Retired backup keys (JSON list), still tried when reading older backups after a key rotation.",
+    )
+    keep_last: int = Field(default=7, ge=1, description="Prune never deletes the newest this many backups.")
+    keep_days: int = Field(default=30, ge=0, description="Prune never deletes a backup younger than this many days.")
+    interval_minutes: int = Field(
+        default=1440, ge=1, description="Minutes between backups taken by `huitong backup schedule`."
+    )
+    pg_bindir: str = Field(
+        default="",
+        description=(
+            "Folder with the PostgreSQL client programs (pg_dump, pg_restore). Empty: the newest "
+            "/usr/lib/postgresql/*/bin, then the PATH."
+        ),
+    )
+
+
+class ArchiveSettings(BaseModel):
+    """The cold tier: old resource versions moved out of the live database into Parquet files."""
+
+    directory: str = Field(default="var/archive", description="Folder holding the Parquet files of the cold tier.")
+    older_than_days: int = Field(
+        default=730,
+        ge=1,
+        description=(
+            "Versions last updated longer ago than this are archived by `huitong ops archive run`: old history "
+            "versions, and whole resources that have not changed since."
+        ),
+    )
+
+
+class OpsSettings(BaseModel):
+    """Operations: metrics and readiness."""
+
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
+    queue_ready_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="`/readyz` reports not ready while a registered queue (e.g. the database writer) is deeper.",
+    )
+
+
 class Settings(BaseSettings):
     """All of Huitong's settings. See docs/settings.md (generated from this class)."""
 
@@ -332,6 +394,9 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups.")
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings, description="Cold-data archive.")
+    ops: OpsSettings = Field(default_factory=OpsSettings, description="Metrics and readiness.")
     mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     empi: EmpiSettings = Field(default_factory=EmpiSettings, description="Master patient index (EMPI).")

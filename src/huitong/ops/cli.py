@@ -1,0 +1,153 @@
+"""``huitong backup …`` and ``huitong ops …``: backups, restore, archive, drills. Errors exit with the codes in
+:mod:`huitong.ops.errors`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from huitong.ops.errors import ExitCode, OpsError
+from huitong.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+backup_app = typer.Typer(help="Backups: create, verify, restore, prune, schedule.", no_args_is_help=True)
+ops_app = typer.Typer(help="Operations: cold-data archive, failover drill.", no_args_is_help=True)
+
+
+@contextmanager
+def _exits() -> Iterator[None]:
+    try:
+        yield
+    except OpsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from exc
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@backup_app.command("create")
+def create(
+    directory: Annotated[
+        Path | None, typer.Option(help="Folder to write to (default HUITONG_BACKUP__DIRECTORY).")
+    ] = None,
+    offsite: bool = typer.Option(True, help="Also copy to HUITONG_BACKUP__OFFSITE_DIRECTORY when set."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Take an online, consistent backup of the database now (the platform may keep running)."""
+    from huitong.ops.backup import create_backup
+
+    with _exits():
+        result = create_backup(_settings(), directory=directory, offsite=offsite)
+    if as_json:
+        typer.echo(result.manifest.to_json())
+        return
+    m = result.manifest
+    rows = sum(t.rows for t in m.tables.values())
+    typer.echo(f"backup {m.backup_id}: {m.total_bytes} bytes, {len(m.tables)} tables, {rows} rows, {m.seconds} s")
+    typer.echo(f"  at {result.path}" + (f" and off-site at {result.offsite_path}" if result.offsite_path else ""))
+
+
+@backup_app.command("list")
+def list_command() -> None:
+    """List the backups in the local folder, oldest first."""
+    from huitong.ops.retention import list_backups
+
+    settings = _settings()
+    for stored in list_backups(Path(settings.backup.directory)):
+        m = stored.manifest
+        sealed = "encrypted" if any(f.encrypted for f in m.files) else "plain"
+        typer.echo(f"{m.backup_id}  {m.created}  {m.dialect:10}  {m.total_bytes:>12} bytes  {sealed}")
+
+
+@backup_app.command("verify")
+def verify(
+    backup: str = typer.Argument("latest", help="Backup id, folder, or `latest`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Restore into a scratch location and compare counts, checksums and the audit chain with the manifest."""
+    from huitong.ops.restore import verify_backup
+    from huitong.ops.retention import find_backup
+
+    settings = _settings()
+    with _exits():
+        report = verify_backup(
+            find_backup(settings.backup, backup), settings.backup, scratch_server_url=settings.database.url
+        )
+    if as_json:
+        typer.echo(json.dumps({"backup_id": report.backup_id, "ok": report.ok, "problems": report.problems}))
+    else:
+        rows = sum(t.rows for t in report.tables.values())
+        typer.echo(f"backup {report.backup_id}: {len(report.tables)} tables, {rows} rows restored in scratch")
+        typer.echo(f"  audit chain: {report.audit_chain}")
+        for problem in report.problems:
+            typer.echo(f"  PROBLEM: {problem}")
+        typer.echo("  verified: counts and checksums match the manifest" if report.ok else "  NOT VERIFIED")
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+
+
+@backup_app.command("restore")
+def restore(
+    backup: str = typer.Argument(..., help="Backup id, folder, or `latest`."),
+    target_url: str | None = typer.Option(None, help="Database to restore into (default HUITONG_DATABASE__URL)."),
+    force: bool = typer.Option(False, "--force", help="Replace a database that already holds data."),
+) -> None:
+    """Restore a backup. Refuses to overwrite an existing database without --force (stop Huitong first)."""
+    from huitong.ops.restore import restore_backup
+    from huitong.ops.retention import find_backup
+
+    settings = _settings()
+    with _exits():
+        manifest = restore_backup(
+            find_backup(settings.backup, backup), target_url or settings.database.url, settings.backup, force=force
+        )
+    typer.echo(f"restored backup {manifest.backup_id} (schema {manifest.schema_revision}); run `huitong db upgrade`")
+
+
+@backup_app.command("prune")
+def prune_command() -> None:
+    """Delete backups outside the retention policy (keep_last, keep_days), locally and off-site."""
+    from huitong.ops.retention import prune
+
+    for path in prune(_settings().backup):
+        typer.echo(f"removed {path}")
+
+
+@backup_app.command("schedule")
+def schedule(
+    once: bool = typer.Option(False, help="Take one backup, prune and exit (for cron or a systemd timer)."),
+) -> None:
+    """Back up every HUITONG_BACKUP__INTERVAL_MINUTES, verifying and pruning after each, until stopped."""
+    settings = _settings()
+    _loop(settings, once=once, sleep=time.sleep)
+
+
+def _loop(settings: Settings, *, once: bool, sleep: Callable[[float], None]) -> None:
+    from huitong.ops.backup import create_backup
+    from huitong.ops.restore import verify_backup
+    from huitong.ops.retention import prune
+
+    while True:
+        try:
+            result = create_backup(settings)
+            report = verify_backup(result.path, settings.backup, scratch_server_url=settings.database.url)
+            log.info("backup %s: verified=%s %s", result.manifest.backup_id, report.ok, report.problems)
+            typer.echo(f"backup {result.manifest.backup_id} verified={report.ok}")
+            prune(settings.backup)
+        except OpsError as exc:
+            log.error("scheduled backup failed: %s", exc)
+            if once:
+                raise typer.Exit(int(exc.exit_code)) from exc
+        if once:
+            return
+        sleep(settings.backup.interval_minutes * 60)

@@ -1,0 +1,41 @@
+"""Fixtures of the operations tests: an empty second database on the same backend as ``db_url``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from huitong.db.database import dialect_of
+
+
+def admin(server_url: str, sql: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE) on a PostgreSQL server."""
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_url(db_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (no tables) on the backend of ``db_url``; dropped after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        if dialect_of(db_url) == "sqlite":
+            return f"sqlite:///{tmp_path / f'empty-{uuid.uuid4().hex[:8]}.db'}"
+        name = f"e_{uuid.uuid4().hex[:12]}"
+        admin(db_url, f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return make_url(db_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        admin(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
