@@ -11,6 +11,7 @@ from huitong.demo.cli import demo
 from huitong.ops.cli import backup_app, ops_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.settings import load_settings
+from huitong.views.cli import app as views_app
 
 app = typer.Typer(
     name="huitong",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(views_app, name="views")
 app.add_typer(backup_app, name="backup")
 app.add_typer(ops_app, name="ops")
 app.command()(demo)
