@@ -10,6 +10,8 @@ from __future__ import annotations
 import typer
 
 from huitong.fhir.bench_validation import validation
+from huitong.views.bench import views
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
 app.command("validation")(validation)
+app.command("views")(views)
