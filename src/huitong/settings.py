@@ -161,6 +161,102 @@ class SecuritySettings(BaseModel):
             "development mode; refused at start-up otherwise."
         ),
     )
+    password_min_length: int = Field(
+        default=12,
+        ge=8,
+        le=128,
+        description="Shortest password accepted for a local account (MLPS 8.1.4.1 asks for complexity; length [U]).",
+    )
+    password_min_classes: int = Field(
+        default=3,
+        ge=1,
+        le=4,
+        description="Character classes (lower case, upper case, digits, symbols) a password must mix [U].",
+    )
+    password_history: int = Field(
+        default=5, ge=0, le=24, description="A new password may not repeat any of this many previous passwords [U]."
+    )
+    password_max_age_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days after which a password must be changed at next login (MLPS: periodic change; 0 = never) [U].",
+    )
+    lockout_threshold: int = Field(
+        default=5, ge=1, le=100, description="Consecutive failed logins after which an account is locked [U]."
+    )
+    lockout_minutes: int = Field(default=30, ge=1, description="How long a locked account stays locked (minutes) [U].")
+    session_idle_minutes: int = Field(
+        default=15, ge=1, le=1440, description="A web session ends after this many minutes without a request [U]."
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=168, description="A web session ends this many hours after login, whatever its use."
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie only over HTTPS (`Secure`). Turn off only for plain-HTTP development.",
+    )
+    mfa_roles: list[str] = Field(
+        default_factory=lambda: ["administrator", "auditor", "quality_officer", "manager"],
+        description=(
+            "Roles that must pass a TOTP second factor at login. Anyone whose access reaches beyond their own "
+            "department needs it too, whatever this list says (MLPS 8.1.4.1: two factors, one cryptographic)."
+        ),
+    )
+    mfa_all_users: bool = Field(
+        default=False, description="Require the TOTP second factor of every staff account (stricter reading of MLPS)."
+    )
+    token_minutes: int = Field(default=60, ge=1, le=1440, description="Lifetime of an OAuth 2.0 access token.")
+    break_glass_minutes: int = Field(
+        default=60, ge=5, le=1440, description="How long a break-the-glass grant to one patient's records lasts."
+    )
+    login_rate_per_minute: int = Field(
+        default=10, ge=1, description="Login and token requests accepted per client address per minute."
+    )
+    api_rate_per_minute: int = Field(
+        default=1200, ge=1, description="API requests accepted per credential (or address) per minute."
+    )
+    field_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            'Field-encryption keys as JSON `{"key-id": "base64 of 32 random bytes"}`. Resident ID numbers, phone '
+            "numbers and addresses are encrypted with AES-256-GCM under `field_key_active`; older keys stay "
+            "listed until `huitong security rotate` has re-encrypted their values. Empty in development: a key "
+            "derived from `secret_key` is used."
+        ),
+    )
+    field_key_active: str = Field(
+        default="", description="Id of the key in `field_keys` new values are encrypted with."
+    )
+    blind_index_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "HMAC key of the blind indexes that let exact search and EMPI blocking work on encrypted fields. "
+            "Never rotated casually: changing it means rebuilding every index. Empty: derived from `secret_key`."
+        ),
+    )
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key of pseudonyms and date shifts in de-identified exports. Empty: derived from secret_key.",
+    )
+    deid_k: int = Field(
+        default=5, ge=2, description="k of the k-anonymity check a de-identified export must pass before release [U]."
+    )
+    oidc_issuer: str = Field(
+        default="",
+        description="Issuer URL of the hospital's OpenID Connect identity provider. Empty: single sign-on is off.",
+    )
+    oidc_client_id: str = Field(default="", description="Huitong's client id at the OIDC identity provider.")
+    oidc_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="Huitong's client secret at the OIDC identity provider."
+    )
+    oidc_user_claim: str = Field(
+        default="preferred_username",
+        description="ID-token claim holding the login name of a Huitong account (accounts are still managed here).",
+    )
+    oidc_mfa_claim_values: list[str] = Field(
+        default_factory=lambda: ["mfa", "otp", "hwk"],
+        description="`amr` values from the IdP that count as a second factor, so Huitong skips its own TOTP step.",
+    )
 
 
 class AuditSettings(BaseModel):
@@ -174,6 +270,15 @@ class AuditSettings(BaseModel):
         default=180,
         ge=180,
         description="Days audit records are kept at least (MLPS 2.0 level 3 asks for ≥ 180).",
+    )
+    anomaly_reads_per_day: int = Field(
+        default=300,
+        ge=1,
+        description="The access-anomaly report flags a user who read more distinct patients than this in one day.",
+    )
+    vip_tag: str = Field(
+        default="VIP",
+        description="`meta.security` or `meta.tag` code marking a VIP patient; every read of one is flagged.",
     )
 
 
@@ -232,6 +337,68 @@ class LoggingSettings(BaseModel):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Lowest level logged.")
     json_format: bool = Field(default=False, description="Write one JSON object per log line (for log shippers).")
+
+
+class BackupSettings(BaseModel):
+    """Backups of the database: where they go, how they are protected and how long they are kept."""
+
+    directory: str = Field(default="var/backups", description="Local folder that holds backups (one folder each).")
+    offsite_directory: str = Field(
+        default="",
+        description=(
+            "Second folder standing for the off-site copy (a mounted remote volume); every new backup is copied "
+            "there too. Empty: no second copy."
+        ),
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "AES-256-GCM key encrypting new backups, as 32 bytes in URL-safe base64 "
+            "(`python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`). "
+            "Empty: backups are not encrypted."
+        ),
+    )
+    previous_encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Retired backup keys (JSON list), still tried when reading older backups after a key rotation.",
+    )
+    keep_last: int = Field(default=7, ge=1, description="Prune never deletes the newest this many backups.")
+    keep_days: int = Field(default=30, ge=0, description="Prune never deletes a backup younger than this many days.")
+    interval_minutes: int = Field(
+        default=1440, ge=1, description="Minutes between backups taken by `huitong backup schedule`."
+    )
+    pg_bindir: str = Field(
+        default="",
+        description=(
+            "Folder with the PostgreSQL client programs (pg_dump, pg_restore). Empty: the newest "
+            "/usr/lib/postgresql/*/bin, then the PATH."
+        ),
+    )
+
+
+class ArchiveSettings(BaseModel):
+    """The cold tier: old resource versions moved out of the live database into Parquet files."""
+
+    directory: str = Field(default="var/archive", description="Folder holding the Parquet files of the cold tier.")
+    older_than_days: int = Field(
+        default=730,
+        ge=1,
+        description=(
+            "Versions last updated longer ago than this are archived by `huitong ops archive run`: old history "
+            "versions, and whole resources that have not changed since."
+        ),
+    )
+
+
+class OpsSettings(BaseModel):
+    """Operations: metrics and readiness."""
+
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
+    queue_ready_max: int = Field(
+        default=10_000,
+        ge=1,
+        description="`/readyz` reports not ready while a registered queue (e.g. the database writer) is deeper.",
+    )
 
 
 class MllpSettings(BaseModel):
@@ -311,68 +478,6 @@ class IngestSettings(BaseModel):
     )
 
 
-class BackupSettings(BaseModel):
-    """Backups of the database: where they go, how they are protected and how long they are kept."""
-
-    directory: str = Field(default="var/backups", description="Local folder that holds backups (one folder each).")
-    offsite_directory: str = Field(
-        default="",
-        description=(
-            "Second folder standing for the off-site copy (a mounted remote volume); every new backup is copied "
-            "there too. Empty: no second copy."
-        ),
-    )
-    encryption_key: SecretStr | None = Field(
-        default=None,
-        description=(
-            "AES-256-GCM key encrypting new backups, as 32 bytes in URL-safe base64 "
-            "(`python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`). "
-            "Empty: backups are not encrypted."
-        ),
-    )
-    previous_encryption_keys: list[SecretStr] = Field(
-        default_factory=list,
-        description="Retired backup keys (JSON list), still tried when reading older backups after a key rotation.",
-    )
-    keep_last: int = Field(default=7, ge=1, description="Prune never deletes the newest this many backups.")
-    keep_days: int = Field(default=30, ge=0, description="Prune never deletes a backup younger than this many days.")
-    interval_minutes: int = Field(
-        default=1440, ge=1, description="Minutes between backups taken by `huitong backup schedule`."
-    )
-    pg_bindir: str = Field(
-        default="",
-        description=(
-            "Folder with the PostgreSQL client programs (pg_dump, pg_restore). Empty: the newest "
-            "/usr/lib/postgresql/*/bin, then the PATH."
-        ),
-    )
-
-
-class ArchiveSettings(BaseModel):
-    """The cold tier: old resource versions moved out of the live database into Parquet files."""
-
-    directory: str = Field(default="var/archive", description="Folder holding the Parquet files of the cold tier.")
-    older_than_days: int = Field(
-        default=730,
-        ge=1,
-        description=(
-            "Versions last updated longer ago than this are archived by `huitong ops archive run`: old history "
-            "versions, and whole resources that have not changed since."
-        ),
-    )
-
-
-class OpsSettings(BaseModel):
-    """Operations: metrics and readiness."""
-
-    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
-    queue_ready_max: int = Field(
-        default=10_000,
-        ge=1,
-        description="`/readyz` reports not ready while a registered queue (e.g. the database writer) is deeper.",
-    )
-
-
 class Settings(BaseSettings):
     """All of Huitong's settings. See docs/settings.md (generated from this class)."""
 
@@ -394,11 +499,11 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups.")
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings, description="Cold-data archive.")
     ops: OpsSettings = Field(default_factory=OpsSettings, description="Metrics and readiness.")
-    mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
-    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     empi: EmpiSettings = Field(default_factory=EmpiSettings, description="Master patient index (EMPI).")
 
     @model_validator(mode="after")

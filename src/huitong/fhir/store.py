@@ -24,6 +24,7 @@ from huitong.fhir.stored import StoredResource, utc
 from huitong.fhir.transaction import Transaction
 from huitong.fhir.validate import ID_PATTERN, check_structure
 from huitong.security import audit
+from huitong.security.access import AccessDeniedError, AccessPolicy
 from huitong.security.actor import Actor, require_actor
 from huitong.security.audit import AuditEntry, Outcome
 from huitong.settings import AuditSettings, FhirSettings
@@ -46,12 +47,19 @@ class ResourceStore:
     """Create, read, version, delete and list the history of FHIR resources. See the module docstring."""
 
     def __init__(
-        self, db: Database, fhir: FhirSettings, audit_settings: AuditSettings, hooks: Sequence[WriteHook] = ()
+        self,
+        db: Database,
+        fhir: FhirSettings,
+        audit_settings: AuditSettings,
+        hooks: Sequence[WriteHook] = (),
+        policy: AccessPolicy | None = None,
     ) -> None:
         self.db = db
         self.settings = fhir
         self.audit_settings = audit_settings
         self.hooks: list[WriteHook] = list(hooks)
+        #: Consulted on every call (security/access.py): role, scopes and patient reach.
+        self.policy = policy or AccessPolicy(db)
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -96,7 +104,8 @@ class ResourceStore:
         actor = require_actor(actor)
 
         def job(conn: sa.Connection) -> T:
-            tx = Transaction(conn, actor, self.hooks, allow_update_create=self.settings.allow_update_create)
+            hooks = [self.policy.write_hook(actor), *self.hooks]  # the access check runs first, in the transaction
+            tx = Transaction(conn, actor, hooks, allow_update_create=self.settings.allow_update_create)
             result = work(tx)
             entries = tx.audit_entries if whole is None else [AuditEntry(whole), *tx.audit_entries]
             audit.record(conn, actor, entries)
@@ -104,6 +113,10 @@ class ResourceStore:
 
         try:
             return self.db.write(job)
+        except AccessDeniedError as exc:
+            denied = errors.forbidden(str(exc))
+            self._record_failure(actor, failure, denied)
+            raise denied from exc
         except FhirError as exc:
             self._record_failure(actor, failure, exc)
             raise
@@ -116,12 +129,19 @@ class ResourceStore:
         entry = AuditEntry("read", entity_type=rtype, entity_id=res_id)
         try:
             self._check_type(rtype)
+            self._check_allowed(actor, rtype, "r")
             with self.db.read() as conn:
                 row = conn.execute(
                     sa.select(
-                        resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
+                        resource.c.pk,
+                        resource.c.version_id,
+                        resource.c.last_updated,
+                        resource.c.deleted,
+                        resource.c.content,
                     ).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
                 ).first()
+                if row is not None:
+                    self._check_visible(actor, conn, row.pk, f"{rtype}/{res_id} does not exist")
             if row is None:
                 raise errors.not_found(f"{rtype}/{res_id} does not exist")
             if row.deleted:
@@ -138,9 +158,11 @@ class ResourceStore:
         entry = AuditEntry("vread", entity_type=rtype, entity_id=res_id, entity_version=version_id)
         try:
             self._check_type(rtype)
+            self._check_allowed(actor, rtype, "r")
             with self.db.read() as conn:
                 row = conn.execute(
                     sa.select(
+                        resource.c.pk,
                         resource_version.c.last_updated,
                         resource_version.c.deleted,
                         resource_version.c.content,
@@ -153,6 +175,8 @@ class ResourceStore:
                         resource_version.c.version_id == version_id,
                     )
                 ).first()
+                if row is not None:
+                    self._check_visible(actor, conn, row.pk, f"{rtype}/{res_id} has no version {version_id}")
             if row is None:
                 raise errors.not_found(f"{rtype}/{res_id} has no version {version_id}")
             if row.deleted:
@@ -186,7 +210,8 @@ class ResourceStore:
         try:
             if rtype is not None:
                 self._check_type(rtype)
-            page = self._history_page(rtype, res_id, since, count, max(offset, 0))
+            self._check_allowed(actor, rtype, "r")
+            page = self._history_page(rtype, res_id, since, count, max(offset, 0), actor)
         except FhirError as exc:
             self._record_failure(actor, entry, exc)
             raise
@@ -194,7 +219,7 @@ class ResourceStore:
         return page
 
     def _history_page(
-        self, rtype: str | None, res_id: str | None, since: datetime | None, count: int, offset: int
+        self, rtype: str | None, res_id: str | None, since: datetime | None, count: int, offset: int, actor: Actor
     ) -> HistoryPage:
         rv = resource_version
         query = sa.select(
@@ -214,6 +239,7 @@ class ResourceStore:
             conditions.append(resource.c.res_id == res_id)
         if since is not None:
             conditions.append(rv.c.last_updated >= since)
+        conditions.extend(self._visibility(actor, rv.c.resource_pk, rv.c.res_type))
         query = query.where(*conditions).order_by(
             rv.c.last_updated.desc(), rv.c.resource_pk.desc(), rv.c.version_id.desc()
         )
@@ -241,6 +267,34 @@ class ResourceStore:
             for r in rows[:count]
         ]
         return HistoryPage(entries, offset, count, total, has_more=len(rows) > count)
+
+    # -- access (security/access.py) ----------------------------------------------------------------
+
+    def _check_allowed(self, actor: Actor, rtype: str | None, perm: str) -> None:
+        try:
+            self.policy.check_interaction(actor, rtype, perm)
+        except AccessDeniedError as exc:
+            raise errors.forbidden(str(exc)) from exc
+
+    def _check_visible(self, actor: Actor, conn: sa.Connection, pk: int, hidden: str) -> None:
+        """404 (not 403: do not confirm that the record exists) when ``actor`` may not see ``pk``."""
+        try:
+            self.policy.check_pk(actor, conn, pk)
+        except AccessDeniedError as exc:
+            raise errors.not_found(hidden) from exc
+
+    def _visibility(
+        self, actor: Actor, pk: sa.ColumnElement[Any], rtype: sa.ColumnElement[str]
+    ) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions limiting a query to what ``actor`` may see (patients in reach, readable types)."""
+        out: list[sa.ColumnElement[bool]] = []
+        condition = self.policy.visible_condition(actor, pk)
+        if condition is not None:
+            out.append(condition)
+        types = self.policy.readable_types(actor)
+        if types is not None:
+            out.append(rtype.in_(sorted(types)))
+        return out
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -36,6 +36,15 @@ class Actor:
     source_address: str | None = None
     purpose_of_use: str | None = None
     request_id: str | None = None
+    department: str | None = None  # home department (Organization id) of a member of staff
+    patient_id: str | None = None  # the patient a patient account (or a patient/ scoped token) is confined to
+    scopes: tuple[str, ...] = ()  # SMART scopes of an OAuth token; empty: not narrowed by scopes
+
+    @property
+    def user_id(self) -> str | None:
+        """The login name of a staff or patient account (``user:zhang.wei`` → ``zhang.wei``)."""
+        prefix, _, rest = self.id.partition(":")
+        return rest if prefix in ("user", "patient") else None
 
     def __post_init__(self) -> None:
         if not self.id or not self.role:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from huitong.db.schema import audit_event
+from huitong.security import audit_chain
 from huitong.security.actor import Actor
 
 
@@ -93,10 +93,10 @@ def audit_row(actor: Actor, entry: AuditEntry, *, recorded: datetime | None = No
 
 
 def record(conn: sa.Connection, actor: Actor, entries: list[AuditEntry]) -> None:
-    """Append audit rows in the caller's transaction."""
+    """Append audit rows, hash-chained (:mod:`huitong.security.audit_chain`), in the caller's transaction."""
     if entries:
         now = datetime.now(UTC)
-        conn.execute(audit_event.insert(), [audit_row(actor, e, recorded=now) for e in entries])
+        audit_chain.append(conn, [audit_row(actor, e, recorded=now) for e in entries])
 
 
 def to_audit_event(row: sa.Row[Any]) -> dict[str, Any]:

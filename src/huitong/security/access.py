@@ -1,0 +1,257 @@
+"""The access policy: which actor may do what to which resource. The resource store consults it on every
+call, so no route, operation or export can skip it.
+
+Three layers, all of which must allow a call:
+
+1. **Role** (:mod:`huitong.security.roles`): may this role read/write this resource type at all?
+2. **Scopes** (:mod:`huitong.security.scopes`): an OAuth token may narrow the role further.
+3. **Patient reach**: which patients' records the actor may see — their department's patients (from the
+   ``serviceProvider`` of the patients' Encounters), their care team's, break-the-glass grants still
+   running; only their own as a patient; everyone for system actors and hospital-wide roles.
+
+Which patient a resource belongs to is kept in ``sec_resource_patient`` by :class:`PatientLinkHook`, in the
+transaction of each write. A resource linked to no patient (an Organization, a Medication) is visible to
+every role that may read its type; a resource linked to patients is visible only if *all* of them are in
+reach. Search code filters with :meth:`AccessPolicy.visible_condition` (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from huitong.db import Database
+from huitong.fhir.hooks import ResourceChange
+from huitong.security.actor import Actor
+from huitong.security.roles import ALL, REFERENCE_TYPES, grant_of
+from huitong.security.schema import (
+    sec_break_glass,
+    sec_care_team,
+    sec_patient_department,
+    sec_resource_patient,
+)
+from huitong.security.scopes import parse_scopes, scopes_allow
+
+#: FHIR interaction → SMART permission letter.
+PERM_OF = {
+    "read": "r",
+    "vread": "r",
+    "history-instance": "r",
+    "history-type": "r",
+    "history-system": "r",
+    "search-type": "s",
+    "search-system": "s",
+    "operation": "r",
+    "create": "c",
+    "update": "u",
+    "patch": "u",
+    "delete": "d",
+}
+#: Elements that put a resource in a patient's compartment (the common ones of FHIR R4).
+PATIENT_ELEMENTS = ("subject", "patient", "beneficiary")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccessDeniedError(Exception):
+    """The actor may not do this. ``hide`` asks the edge to answer 404 rather than reveal the resource."""
+
+    def __init__(self, message: str, *, hide: bool = False) -> None:
+        super().__init__(message)
+        self.hide = hide
+
+
+def patient_refs(res_type: str, res_id: str, body: dict[str, Any]) -> set[str]:
+    """The ids of the patients whose compartment ``body`` is in."""
+    if res_type == "Patient":
+        return {res_id}
+    out: set[str] = set()
+    for name in PATIENT_ELEMENTS:
+        value = body.get(name)
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+                kind, _, pid = ref["reference"].rpartition("/")
+                if kind.endswith("Patient") and pid:
+                    out.add(pid)
+    return out
+
+
+def department_of(body: dict[str, Any]) -> str | None:
+    """The department (Organization id) an Encounter is in: its ``serviceProvider``."""
+    provider = body.get("serviceProvider")
+    if isinstance(provider, dict) and isinstance(provider.get("reference"), str):
+        kind, _, org = provider["reference"].rpartition("/")
+        if kind.endswith("Organization") and org:
+            return str(org)
+    return None
+
+
+class PatientLinkHook:
+    """Write hook: keeps ``sec_resource_patient`` and ``sec_patient_department`` in step with each write.
+
+    A deletion keeps the links, so old versions of a deleted resource stay as protected as it was.
+    """
+
+    def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
+        if change.resource is None:
+            return
+        patients = patient_refs(change.res_type, change.res_id, change.resource)
+        conn.execute(sa.delete(sec_resource_patient).where(sec_resource_patient.c.resource_pk == change.pk))
+        if patients:
+            conn.execute(
+                sec_resource_patient.insert(), [{"resource_pk": change.pk, "patient_id": p} for p in sorted(patients)]
+            )
+        department = department_of(change.resource) if change.res_type == "Encounter" else None
+        for pid in patients if department else ():
+            known = conn.execute(
+                sa.select(sa.literal(1)).where(
+                    sec_patient_department.c.patient_id == pid, sec_patient_department.c.department == department
+                )
+            ).first()
+            if known is None:
+                conn.execute(sec_patient_department.insert().values(patient_id=pid, department=department))
+
+
+_LINKS = PatientLinkHook()
+
+
+@dataclass(frozen=True, slots=True)
+class _AccessHook:
+    policy: AccessPolicy
+    actor: Actor
+
+    def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
+        perm = "c" if change.created else "d" if change.deleted else "u"
+        self.policy.check_interaction(self.actor, change.res_type, perm)
+        if not self.policy.is_unrestricted(self.actor):
+            self._check_reach(conn, change)
+        _LINKS.resource_written(conn, change)
+
+    def _check_reach(self, conn: sa.Connection, change: ResourceChange) -> None:
+        self.policy.check_pk(self.actor, conn, change.pk, hide=False)
+        if change.resource is None:
+            return
+        if change.created and change.res_type == "Patient":
+            # Registering a new patient: the registering member of staff joins the patient's care team.
+            if self.actor.user_id is not None:
+                conn.execute(sec_care_team.insert().values(user_id=self.actor.user_id, patient_id=change.res_id))
+            return
+        patients = patient_refs(change.res_type, change.res_id, change.resource)
+        outside = patients - self.policy.visible_patient_ids(self.actor, conn)
+        if outside:
+            raise AccessDeniedError(f"{self.actor.id} may not write records of patients outside their reach")
+
+
+class AccessPolicy:
+    """See the module docstring. One per running Huitong; stateless apart from the clock."""
+
+    def __init__(self, db: Database | None = None, *, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- type level ---------------------------------------------------------------------------------
+
+    def check_interaction(self, actor: Actor, rtype: str | None, perm: str) -> None:
+        """Raise :class:`AccessDeniedError` unless ``actor`` may ``perm`` (c r u d s) resources of ``rtype``.
+
+        ``rtype`` ``None`` (system-wide history or search) asks whether the actor may read anything at all.
+        """
+        grant = grant_of(actor.role)
+        write = perm in ("c", "u", "d")
+        allowed = bool(grant.read) if rtype is None else grant.may(rtype, write)
+        if allowed and actor.scopes:
+            scopes = parse_scopes(actor.scopes)
+            allowed = any(perm in s.perms for s in scopes) if rtype is None else scopes_allow(scopes, rtype, perm)
+        if not allowed:
+            what = rtype or "any resource"
+            raise AccessDeniedError(f"role {actor.role!r} may not {_VERB[perm]} {what}")
+
+    def readable_types(self, actor: Actor) -> frozenset[str] | None:
+        """The resource types ``actor`` may read, or ``None`` for every type."""
+        grant = grant_of(actor.role)
+        types: frozenset[str] | None = None if ALL in grant.read else grant.read | REFERENCE_TYPES
+        if actor.scopes:
+            named = {s.rtype for s in parse_scopes(actor.scopes) if "r" in s.perms or "s" in s.perms}
+            if "*" not in named:
+                types = frozenset(named) if types is None else types & named
+        return types
+
+    # -- patient level ------------------------------------------------------------------------------
+
+    def is_unrestricted(self, actor: Actor) -> bool:
+        """Whether ``actor`` reaches every patient (system actors, hospital-wide roles)."""
+        return grant_of(actor.role).reach == "all" and not self._patient_scoped(actor)
+
+    def _patient_scoped(self, actor: Actor) -> bool:
+        return bool(actor.scopes) and all(s.context == "patient" for s in parse_scopes(actor.scopes))
+
+    def visible_patients(self, actor: Actor) -> sa.Select[tuple[str]] | None:
+        """A SELECT of the ids of the patients ``actor`` reaches, or ``None`` when that is everyone."""
+        if self.is_unrestricted(actor):
+            return None
+        reach = grant_of(actor.role).reach
+        if reach == "own" or self._patient_scoped(actor):
+            pid = actor.patient_id or "\x00no-patient"
+            return sa.select(sa.literal(pid, sa.String).label("patient_id"))
+        if reach != "department" or actor.user_id is None:
+            return sa.select(sec_resource_patient.c.patient_id).where(sa.false())
+        now = self.clock()
+        parts: list[sa.Select[tuple[str]]] = [
+            sa.select(sec_care_team.c.patient_id).where(
+                sec_care_team.c.user_id == actor.user_id,
+                sa.or_(sec_care_team.c.until.is_(None), sec_care_team.c.until > now),
+            ),
+            sa.select(sec_break_glass.c.patient_id).where(
+                sec_break_glass.c.user_id == actor.user_id, sec_break_glass.c.expires > now
+            ),
+        ]
+        if actor.department:
+            parts.append(
+                sa.select(sec_patient_department.c.patient_id).where(
+                    sec_patient_department.c.department == actor.department
+                )
+            )
+        return sa.select(sa.union(*parts).subquery().c[0])
+
+    def visible_patient_ids(self, actor: Actor, conn: sa.Connection) -> frozenset[str]:
+        """The ids :meth:`visible_patients` selects (not for unrestricted actors)."""
+        query = self.visible_patients(actor)
+        if query is None:
+            raise ValueError("an unrestricted actor reaches every patient; there is no finite list")
+        return frozenset(str(r[0]) for r in conn.execute(query))
+
+    def visible_condition(self, actor: Actor, resource_pk: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+        """A WHERE condition on a column holding ``resource.pk``: true for the resources ``actor`` may see.
+
+        ``None`` when the actor reaches every patient. Add it to every query that returns resources
+        (search, ``_include``, ``$everything``, export, history); see docs/security.md.
+        """
+        visible = self.visible_patients(actor)
+        if visible is None:
+            return None
+        link = sec_resource_patient
+        return ~sa.exists(
+            sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk, link.c.patient_id.not_in(visible))
+        )
+
+    def check_pk(self, actor: Actor, conn: sa.Connection, pk: int, *, hide: bool = True) -> None:
+        """Raise :class:`AccessDeniedError` unless ``actor`` may see the resource with primary key ``pk``."""
+        condition = self.visible_condition(actor, sa.literal(pk, sa.BigInteger))
+        if condition is not None and not conn.execute(sa.select(condition)).scalar():
+            raise AccessDeniedError(f"{actor.id} may not see this record", hide=hide)
+
+    def write_hook(self, actor: Actor) -> _AccessHook:
+        """A write hook that refuses, inside the write's transaction, each change ``actor`` may not make,
+        and keeps the patient links of each change it allows (:class:`PatientLinkHook`)."""
+        return _AccessHook(self, actor)
+
+
+_VERB = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}

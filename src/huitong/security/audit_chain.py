@@ -1,0 +1,143 @@
+"""The audit hash chain: every ``audit_event`` row carries the hash of the row before it.
+
+``hash = SHA-256(prev_hash ‖ canonical JSON of the row)``, rows in ``seq`` order. A one-row chain head
+(``audit_chain_head``) holds the last hash and the chain's length; appending locks it (``SELECT … FOR UPDATE``
+on PostgreSQL; on SQLite the single writer already serialises every write) in the transaction that writes
+the rows, so concurrent writers append one after the other and a rolled-back write leaves no gap.
+
+:func:`verify_chain` re-computes the chain and reports rows that were altered, removed, inserted or re-ordered,
+and rows missing at the end (the head disagrees). Rows written before the chain existed (``hash`` NULL)
+may only form a prefix. A chain kept in the same database cannot stop someone who can rewrite the whole
+table and the head; print the head (``huitong audit verify``) into an external log or ticket regularly to
+anchor it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from huitong.security.schema import GENESIS, audit_chain_head, audit_log
+
+#: The columns a row's hash covers (everything but ``seq`` and the chain columns themselves).
+HASHED = (
+    "recorded",
+    "action",
+    "interaction",
+    "outcome",
+    "outcome_desc",
+    "actor_id",
+    "actor_role",
+    "actor_name",
+    "on_behalf_of",
+    "source_address",
+    "purpose_of_use",
+    "request_id",
+    "entity_type",
+    "entity_id",
+    "entity_version",
+    "query",
+)
+
+
+def _instant(value: datetime) -> str:
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The chain hash of ``row`` following ``prev_hash``."""
+    values = {k: (_instant(row[k]) if k == "recorded" else row.get(k)) for k in HASHED}
+    payload = prev_hash.encode() + orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def append(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Append ``rows`` to ``audit_event``, chained, in the caller's transaction."""
+    rows = list(rows)
+    if not rows:
+        return
+    head = sa.select(audit_chain_head.c.last_hash, audit_chain_head.c.length).where(audit_chain_head.c.chain_id == 1)
+    if conn.dialect.name == "postgresql":
+        head = head.with_for_update()
+    current = conn.execute(head).first()
+    if current is None:  # the migration creates the head; a missing one means someone removed it
+        raise RuntimeError("the audit chain head is missing; run `huitong audit verify`")
+    prev, length = current.last_hash, int(current.length)
+    seq = None
+    for row in rows:
+        digest = row_hash(prev, row)
+        seq = conn.execute(
+            audit_log.insert().values(**row, prev_hash=prev, hash=digest).returning(audit_log.c.seq)
+        ).scalar_one()
+        prev, length = digest, length + 1
+    conn.execute(
+        audit_chain_head.update()
+        .where(audit_chain_head.c.chain_id == 1)
+        .values(last_hash=prev, last_seq=seq, length=length)
+    )
+
+
+@dataclass
+class ChainReport:
+    """What :func:`verify_chain` found."""
+
+    rows: int = 0
+    unchained: int = 0
+    problems: list[str] = field(default_factory=list)
+    head_hash: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(conn: sa.Connection, *, batch: int = 5000, max_problems: int = 50) -> ChainReport:
+    """Walk the whole chain in ``seq`` order and report every break (up to ``max_problems``)."""
+    report = ChainReport()
+    prev = GENESIS
+    chained = 0
+    last_seq: int | None = None
+    after = -1
+    while True:
+        rows = conn.execute(
+            sa.select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for r in rows:
+            m = dict(r._mapping)
+            report.rows += 1
+            after = m["seq"]
+            if m["hash"] is None:
+                if chained:
+                    report.problems.append(f"row {m['seq']}: hash removed after the chain began")
+                else:
+                    report.unchained += 1
+                continue
+            if m["prev_hash"] != prev:
+                report.problems.append(
+                    f"row {m['seq']}: does not follow row {last_seq} (a row was removed, inserted or re-ordered)"
+                )
+            if row_hash(m["prev_hash"], m) != m["hash"]:
+                report.problems.append(f"row {m['seq']}: content altered (hash mismatch)")
+            prev, last_seq, chained = m["hash"], m["seq"], chained + 1
+            if len(report.problems) >= max_problems:
+                return report
+    head = conn.execute(sa.select(audit_chain_head).where(audit_chain_head.c.chain_id == 1)).first()
+    if head is None:
+        report.problems.append("the chain head is missing")
+    else:
+        report.head_hash = head.last_hash
+        if head.last_hash != prev or int(head.length) != chained:
+            report.problems.append(
+                f"the chain head records {head.length} rows ending in {head.last_hash[:12]}…, the table holds "
+                f"{chained} ending in {prev[:12]}… (rows removed from the end, or the head was altered)"
+            )
+    return report
