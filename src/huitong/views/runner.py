@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from huitong.views.errors import FhirPathError, ViewDefinitionError
+from huitong.views.fhirpath.context import Ctx
 from huitong.views.fhirpath.engine import make_variables
 from huitong.views.fhirpath.values import Node, to_output, to_system, wrap_resource
 from huitong.views.viewdef import SelectNode, ViewDefinition
@@ -50,14 +51,14 @@ def resource_rows(view: ViewDefinition, resource: dict[str, Any]) -> list[Row]:
             if not value:
                 return []
         return _select_rows(view.root, root, env)
-    except FhirPathError as exc:
+    except (FhirPathError, ArithmeticError, ValueError, TypeError, RecursionError) as exc:
         raise ViewDefinitionError(f"{view.name}, {view.resource}/{resource.get('id')}: {exc}") from exc
 
 
 def _select_rows(node: SelectNode, focus: Node, env: Any) -> list[Row]:
     if node.for_each is None:
         return _focus_rows(node, focus, env)
-    items = node.for_each.raw([focus], env)
+    items = node.for_each.evaluator(Ctx(env, [focus]), [focus])
     rows: list[Row] = []
     for item in items:
         rows.extend(_focus_rows(node, item, env))
@@ -68,9 +69,10 @@ def _select_rows(node: SelectNode, focus: Node, env: Any) -> list[Row]:
 
 def _focus_rows(node: SelectNode, focus: Any, env: Any) -> list[Row]:
     focus_list = [focus]
+    ctx = Ctx(env, focus_list)
     own: list[Any] = []
     for column in node.columns:
-        values = column.path.raw(focus_list, env)
+        values = column.path.evaluator(ctx, focus_list)
         if column.collection:
             own.append([to_output(v) for v in values])
         elif not values:

@@ -64,7 +64,18 @@ def _node(value: Any, ext: Any, ftype: str | None, resource: bool) -> Node:
     return Node(value, ftype, ext)
 
 
-_CHOICE_CACHE: dict[str, tuple[str, ...]] = {}
+#: (type, element) → (element info, "_element" key, choice key → (type, "_key")); filled on first use.
+_ELEMENTS: dict[tuple[str | None, str], tuple[model.ElementInfo | None, str, dict[str, tuple[str, str]]]] = {}
+
+
+def _element(ftype: str | None, name: str) -> tuple[model.ElementInfo | None, str, dict[str, tuple[str, str]]]:
+    key = (ftype, name)
+    found = _ELEMENTS.get(key)
+    if found is None:
+        info = model.element(ftype, name)
+        choices = {k: (t, "_" + k) for k, t in info.choices} if info is not None else {}
+        found = _ELEMENTS[key] = (info, "_" + name, choices)
+    return found
 
 
 def navigate(item: Any, name: str, out: Collection) -> None:
@@ -77,22 +88,32 @@ def navigate(item: Any, name: str, out: Collection) -> None:
         if isinstance(ext, dict) and name in ("extension", "id"):
             _append(out, ext.get(name), None, "Extension" if name == "extension" else "string", False)
         return
-    info = model.element(item.type, name)
+    info, ext_key, choices = _element(item.type, name)
     if info is None:
         value = data.get(name)
-        if value is not None or ("_" + name) in data:
-            _append(out, value, data.get("_" + name), None, False)
+        if value is not None or ext_key in data:
+            _append(out, value, data.get(ext_key), None, False)
             return
         if not name.startswith("_"):
             _choice_by_key(data, name, out)
         return
-    if info.choices:
-        for key, ftype in info.choices:
-            if key in data or ("_" + key) in data:
-                _append(out, data.get(key), data.get("_" + key), ftype, False)
+    if choices:
+        for key in data:
+            plain = key[1:] if key[:1] == "_" else key
+            choice = choices.get(plain)
+            if choice is not None:
+                _append(out, data.get(plain), data.get(choice[1]), choice[0], False)
                 return
         return
-    _append(out, data.get(name), data.get("_" + name), info.type, info.is_resource)
+    value = data.get(name)
+    if value is None:
+        if ext_key in data:
+            _append(out, None, data[ext_key], info.type, False)
+        return
+    if type(value) is list or info.is_resource or ext_key in data:
+        _append(out, value, data.get(ext_key), info.type, info.is_resource)
+        return
+    out.append(Node(value, info.type))
 
 
 def _choice_by_key(data: dict[str, Any], name: str, out: Collection) -> None:
