@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from huitong import __version__
 from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
+from huitong.terminology.api import router as terminology_router
 from huitong.fhir.errors import FhirError, Issue
 from huitong.fhir.outcome import operation_outcome, outcome_of
 from huitong.middleware import RequestContextMiddleware
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.http.max_body_bytes)
     app.include_router(health_router)
+    app.include_router(terminology_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     app.include_router(home_router)
     _register_error_handlers(app)

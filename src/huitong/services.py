@@ -13,6 +13,7 @@ from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
 from huitong.settings import Settings
+from huitong.terminology.index import TerminologyIndexer
 
 
 @dataclass
@@ -32,5 +33,5 @@ class Services:
 def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
-    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer()])
+    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer()])
     return Services(settings=settings, db=db, store=store, search=SearchService(store))
