@@ -1,7 +1,9 @@
-"""Fixtures of the operations tests: an empty second database on the same backend as ``db_url``."""
+"""Fixtures of the operations tests: an empty second database on the backend of ``db_url``, and what tests
+that run their own PostgreSQL clusters (PITR, failover drill) need."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from huitong.db.database import dialect_of
+from huitong.ops.cluster import workspace
+from huitong.ops.errors import ToolMissingError
+from huitong.ops.pgtools import find_bindir
 
 
 def admin(server_url: str, sql: str) -> None:
@@ -39,3 +44,21 @@ def empty_url(db_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
     yield make
     for name in made:
         admin(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_bindir() -> Path:
+    try:
+        folder = find_bindir()
+    except ToolMissingError as exc:
+        pytest.skip(str(exc))
+    if not (folder / "initdb").exists():
+        pytest.skip(f"no initdb in {folder}")
+    return folder
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A folder under /tmp the postgres user can reach (pytest's tmp_path is private to root)."""
+    with workspace(Path(tempfile.mkdtemp(prefix="huitong-ops-"))) as folder:
+        yield folder

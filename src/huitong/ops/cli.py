@@ -151,3 +151,23 @@ def _loop(settings: Settings, *, once: bool, sleep: Callable[[float], None]) -> 
         if once:
             return
         sleep(settings.backup.interval_minutes * 60)
+
+
+@ops_app.command("pitr-prepare")
+def pitr_prepare(
+    datadir: Path = typer.Option(..., help="Data directory holding a restored base backup (server stopped)."),
+    wal_archive: Path = typer.Option(..., help="Folder of archived WAL segments (the archive_command's target)."),
+    target_time: str = typer.Option(..., help="Moment to recover to, ISO 8601 with zone: 2026-01-27T10:15:00+08:00."),
+) -> None:
+    """Set up point-in-time recovery in a restored data directory; then start PostgreSQL on it."""
+    from datetime import datetime
+
+    from huitong.ops.pitr import prepare_recovery
+
+    try:
+        moment = datetime.fromisoformat(target_time)
+        prepare_recovery(datadir, wal_archive, moment)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(ExitCode.FAILED)) from exc
+    typer.echo(f"{datadir} will replay {wal_archive} up to {moment.isoformat()} and promote when started")
