@@ -78,6 +78,7 @@ MAPPERS |= {
     ("MDM", "T02"): _plain(map_mdm),
 }
 SUPPORTED = tuple(f"{code}^{event}" for code, event in MAPPERS)
+_SUPPORTED_TEXT = "ADT^" + "/".join(sorted(ADT_EVENTS)) + ", " + ", ".join(s for s in SUPPORTED if s[:3] != "ADT")
 
 
 def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
@@ -92,12 +93,12 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
     if mapper is None:
         if not any(c == code for c, _ in MAPPERS):
             raise UnsupportedMessageError(
-                f"message type {code!r} has no FHIR mapping (supported: {', '.join(SUPPORTED)})",
+                f"message type {code!r} is not mapped to FHIR (mapped: {_SUPPORTED_TEXT})",
                 error_code="200",
                 location="MSH-9",
             )
         raise UnsupportedMessageError(
-            f"event {code}^{event} has no FHIR mapping (supported: {', '.join(SUPPORTED)})",
+            f"event {code}^{event} is not mapped to FHIR (mapped: {_SUPPORTED_TEXT})",
             error_code="201",
             location="MSH-9",
         )

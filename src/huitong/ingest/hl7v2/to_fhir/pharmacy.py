@@ -13,6 +13,7 @@ from typing import Any
 from huitong.ingest.errors import MappingError
 from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
+from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
 
@@ -125,10 +126,9 @@ def _dosage(rxe: Segment, rxr: Segment | None, tq1: Segment | None, ctx: MapCont
     text = "; ".join(t for t in texts if t.strip())
     if text:
         dosage["text"] = text
-    if tq1 is not None:
-        pattern = tq1.field(3)
-        if pattern.get(1).strip():
-            dosage["timing"] = {"code": {"text": pattern.get(1).strip()}}
+    pattern = tq1.get("3.1").strip() if tq1 is not None else rxe.get("1.2").strip()  # TQ1-3, else RXE-1 (TQ)
+    if pattern:
+        dosage["timing"] = {"code": {"coding": [{"system": vocabulary.V2_SYSTEM + "0335", "code": pattern}]}}
     if rxr is not None:
         route = dt.codeable(rxr.field(1), ctx, table="0162")
         if route:
