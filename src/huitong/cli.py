@@ -7,8 +7,10 @@ import typer
 from huitong import __version__
 from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
+from huitong.quality.cli import app as quality_app
 from huitong.terminology.cli import app as terminology_app
 from huitong.demo.cli import demo
+from huitong.empi.cli import app as empi_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.ops.cli import backup_app, ops_app
 from huitong.settings import load_settings
@@ -21,11 +23,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(empi_app, name="empi")
 app.add_typer(bench_app, name="bench")
 app.add_typer(backup_app, name="backup")
 app.add_typer(ops_app, name="ops")
 app.add_typer(views_app, name="views")
 app.add_typer(terminology_app, name="terminology")
+app.add_typer(quality_app, name="quality")
 app.command()(demo)
 mount_ingest(app)
 

@@ -57,3 +57,21 @@ def test_evidence_names_each_field_and_weight() -> None:
     assert evidence["name"].level == "exact characters" and evidence["name"].weight > 0
     assert evidence["gender"].level == "else" and evidence["gender"].weight < 0
     assert evidence["phone"].level == "null" and evidence["phone"].weight == 0
+
+
+def test_batch_household_rule_equals_the_real_time_rule(records: list[NormalisedRecord]) -> None:
+    from splink import DuckDBAPI
+
+    from huitong.empi.batch import predict_edges
+
+    model = default_model()
+    db_api = DuckDBAPI()
+    frame = db_api.register(pa.Table.from_pylist([r.as_row() for r in records]))
+    edges, _ = predict_edges(db_api, frame, model, threshold=0.0)
+    by_id = {r.unique_id: r for r in records}
+    flags = [
+        score_pair(model, by_id[left], by_id[right]).household_conflict == household
+        for left, right, _, household in edges
+    ]
+    assert all(flags)
+    assert any(household for *_, household in edges)

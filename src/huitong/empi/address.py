@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from huitong.empi.names import to_simplified
 
@@ -76,6 +77,7 @@ def _strip_suffix(token: str) -> str:
     return stripped if len(stripped) >= 2 else token
 
 
+@lru_cache(maxsize=262_144)
 def normalise_address(text: str | None) -> AddressParts | None:
     """Simplified, compact address with province, city and district tokens; ``None`` when empty."""
     if not text:

@@ -310,6 +310,24 @@ COMPARISONS: tuple[Comparison, ...] = (NAME, BIRTH_DATE, GENDER, ID_NUMBER, PHON
 
 #: Levels of the name comparison that mean "a different given name" (a twin or another household member).
 GIVEN_NAME_DIFFERS = frozenset({"same initials", "else"})
+#: The level of the ID comparison that means two different people (each valid ID belongs to one person).
+DIFFERENT_VALID_IDS = "both valid, different"
+
+
+def level_is_sql(comparison: Comparison, labels: frozenset[str] | set[str]) -> str:
+    """SQL true exactly when the pair's level of ``comparison`` is one of ``labels`` (as :meth:`level_of`).
+
+    A level is selected when its condition holds and no earlier one does; a condition that is unknown
+    (NULL) does not hold, hence ``coalesce(…, false)``.
+    """
+    options = []
+    for index, level in enumerate(comparison.levels):
+        if level.label not in labels:
+            continue
+        earlier = [f"NOT coalesce(({prev.sql()}), false)" for prev in comparison.levels[:index]]
+        this = [] if level.condition is None else [f"coalesce(({level.sql()}), false)"]
+        options.append("(" + " AND ".join(earlier + this or ["TRUE"]) + ")")
+    return "(" + (" OR ".join(options) or "FALSE") + ")"
 
 
 def comparison_levels(left: NormalisedRecord, right: NormalisedRecord) -> list[int]:

@@ -20,6 +20,7 @@ plus the prior ``log2(λ / (1 - λ))``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -124,7 +125,12 @@ def new_model_version(settings: dict[str, Any]) -> str:
 
 
 def model_from_splink_settings(settings: dict[str, Any], *, trained: dict[str, Any] | None = None) -> Model:
-    """Read the weights out of a Splink settings dict, checking it matches our comparisons."""
+    """Read the weights out of a Splink settings dict, checking it matches our comparisons.
+
+    A level the training never saw (no m or u) takes its hand-set default; the returned model's
+    ``splink_settings`` carries the values actually used, so Splink predicts with exactly these weights.
+    """
+    settings = copy.deepcopy(settings)
     saved = {c.get("output_column_name"): c for c in settings.get("comparisons", [])}
     levels: list[tuple[LevelWeight, ...]] = []
     for comparison in COMPARISONS:
@@ -141,14 +147,24 @@ def model_from_splink_settings(settings: dict[str, Any], *, trained: dict[str, A
                     f"level {level.label!r} of {comparison.name!r} has different SQL in the model; retrain it"
                 )
             is_null = bool(saved_level.get("is_null_level", False))
-            m = float(saved_level.get("m_probability", level.m)) if not is_null else 1.0
-            u = float(saved_level.get("u_probability", level.u)) if not is_null else 1.0
+            m = u = 1.0
+            if not is_null:
+                m = _probability(saved_level.get("m_probability"), level.m)
+                u = _probability(saved_level.get("u_probability"), level.u)
+                saved_level["m_probability"], saved_level["u_probability"] = m, u
             weights.append(LevelWeight(level.label, m, u, level_weight(m, u, is_null=is_null), is_null))
         levels.append(tuple(weights))
     prior = float(settings.get("probability_two_random_records_match", 1e-6))
     if not 0 < prior < 1:
         raise ModelError(f"probability_two_random_records_match must be in (0, 1), not {prior}")
     return Model(prior, tuple(levels), new_model_version(settings), trained or {}, settings)
+
+
+def _probability(value: object, default: float) -> float:
+    if value is None:
+        return default
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) and 0 <= number <= 1 else default
 
 
 def _squash(sql: str) -> str:

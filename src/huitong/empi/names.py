@@ -200,6 +200,7 @@ def _split_run_together(token: str, surnames: frozenset[str]) -> tuple[list[str]
     return [token], []
 
 
+@lru_cache(maxsize=262_144)
 def standardise_name(text: str | None) -> NameParts | None:
     """The standard parts of a name in characters or pinyin; ``None`` for an empty or unusable name."""
     if not text:

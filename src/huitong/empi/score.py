@@ -6,8 +6,8 @@ floating-point result is the same); the probability is ``1 / (1 + 2^-w)`` (``2^w
 
 The score also says which field agreed at which level and with what weight (the evidence shown to a
 reviewer), and whether the pair looks like two members of one household — same surname, birth date,
-phone or address but a different given name and no shared ID number: twins, and the main source of false
-links in a hospital. Such a pair is never linked automatically (:func:`is_household_conflict`).
+phone or address but a different given name and no shared ID number (twins, the main source of false links
+in a hospital), or two different valid ID numbers. Such a pair is never linked (:func:`is_household_conflict`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from huitong.empi.compare import COMPARISONS, GIVEN_NAME_DIFFERS, ID_NUMBER, NAME, comparison_levels
+from huitong.empi.compare import (
+    COMPARISONS,
+    DIFFERENT_VALID_IDS,
+    GIVEN_NAME_DIFFERS,
+    ID_NUMBER,
+    NAME,
+    comparison_levels,
+)
 from huitong.empi.model import Model
 from huitong.empi.normalise import NormalisedRecord
 
@@ -81,9 +88,16 @@ def _display(record: NormalisedRecord, comparison: str) -> str | None:
 
 
 def is_household_conflict(levels: list[int], left: NormalisedRecord, right: NormalisedRecord) -> bool:
-    """Different given names (twins, siblings, parent and child) without the same ID number."""
+    """The twin and household rule: never link such a pair automatically.
+
+    Either the given names differ (twins, siblings, parent and child share surname, phone, address and for
+    twins the birth date) and the ID numbers are not the same, or both records carry a *valid* resident ID
+    and the two IDs differ (a valid ID belongs to one person only; a mistyped one fails its check).
+    """
     name_label = NAME.levels[levels[_NAME_INDEX]].label
     id_label = ID_NUMBER.levels[levels[_ID_INDEX]].label
+    if id_label == DIFFERENT_VALID_IDS:
+        return True
     return name_label in GIVEN_NAME_DIFFERS and bool(left.given_py and right.given_py) and id_label != "exact"
 
 
