@@ -22,9 +22,10 @@ class Token:
 
 _DATETIME = re.compile(
     r"@(?:T\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?"
-    r"|\d{4}(?:-\d\d(?:-\d\d)?)?(?:T(?:\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d:\d\d)?)?)?)"
+    r"|\d{4}(?:-\d\d(?:-\d\d)?)?(?:T(?:\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d:\d\d)?)?)?)",
+    re.ASCII,
 )
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"\s+")
 _OPS2 = ("<=", ">=", "!=", "!~")
@@ -70,15 +71,17 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("datetime", match.group()[1:], pos))
             pos = match.end()
             continue
-        if ch.isdigit():
+        if "0" <= ch <= "9":
             match = _NUMBER.match(text, pos)
-            assert match is not None  # noqa: S101 - a digit always matches
+            if match is None:  # pragma: no cover - an ASCII digit always matches
+                raise FhirPathSyntaxError("invalid number", pos)
             tokens.append(Token("num", match.group(), pos))
             pos = match.end()
             continue
         if ch.isascii() and (ch.isalpha() or ch == "_"):
             match = _IDENT.match(text, pos)
-            assert match is not None  # noqa: S101 - a letter always matches
+            if match is None:  # pragma: no cover - an ASCII letter always matches
+                raise FhirPathSyntaxError("invalid name", pos)
             tokens.append(Token("id", match.group(), pos))
             pos = match.end()
             continue

@@ -18,9 +18,9 @@ Kind = Literal["date", "dateTime", "time"]
 DATE_PARTS = ("year", "month", "day", "hour", "minute", "second", "millisecond")
 TIME_PARTS = ("hour", "minute", "second", "millisecond")
 
-_DATE_RE = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d))?)?")
-_TIME_RE = re.compile(r"(\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?")
-_TZ_RE = re.compile(r"Z|([+-])(\d\d):(\d\d)")
+_DATE_RE = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d))?)?", re.ASCII)
+_TIME_RE = re.compile(r"(\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?", re.ASCII)
+_TZ_RE = re.compile(r"Z|([+-])(\d\d):(\d\d)", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
