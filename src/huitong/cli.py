@@ -13,6 +13,7 @@ from huitong.demo.cli import demo
 from huitong.empi.cli import app as empi_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.ops.cli import backup_app, ops_app
+from huitong.security.cli import audit_app, security_app
 from huitong.settings import load_settings
 from huitong.views.cli import app as views_app
 
@@ -23,6 +24,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(security_app, name="security")
 app.add_typer(empi_app, name="empi")
 app.add_typer(bench_app, name="bench")
 app.add_typer(backup_app, name="backup")

@@ -478,6 +478,23 @@ class IngestSettings(BaseModel):
     )
 
 
+class QualitySettings(BaseModel):
+    """Data-quality rules (thresholds that differ between hospitals and evaluation years)."""
+
+    result_turnaround_hours: float = Field(
+        default=24.0, gt=0, description="A lab result must be reported within this many hours of specimen collection."
+    )
+    order_result_grace_hours: float = Field(
+        default=72.0, gt=0, description="A lab order older than this without any result is an open loop."
+    )
+    frontpage_days: int = Field(
+        default=7, ge=1, description="The inpatient front page must be completed within this many days of discharge."
+    )
+    future_tolerance_minutes: int = Field(
+        default=10, ge=0, description="Clock skew tolerated before a timestamp counts as in the future."
+    )
+
+
 class Settings(BaseSettings):
     """All of Huitong's settings. See docs/settings.md (generated from this class)."""
 
@@ -499,6 +516,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings, description="Secrets and access.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    quality: QualitySettings = Field(default_factory=QualitySettings, description="Data-quality rules.")
     mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups.")

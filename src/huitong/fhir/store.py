@@ -7,7 +7,7 @@ the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -267,6 +267,29 @@ class ResourceStore:
             for r in rows[:count]
         ]
         return HistoryPage(entries, offset, count, total, has_more=len(rows) > count)
+
+    def scan(self, actor: Actor, rtype: str, *, batch: int = 1000) -> Iterator[StoredResource]:
+        """Every current resource of ``rtype`` the actor may see, in batches, for batch jobs (quality checks,
+        indicators, exports). One audit row records the whole scan."""
+        actor = require_actor(actor)
+        self._check_type(rtype)
+        self._check_allowed(actor, rtype, "s")
+        self._record_read(actor, AuditEntry("search-type", entity_type=rtype, query="_scan=all"))
+        last_pk = 0
+        while True:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    sa.select(resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.last_updated,
+                              resource.c.content)
+                    .where(resource.c.res_type == rtype, resource.c.deleted.is_(False), resource.c.pk > last_pk,
+                           *self._visibility(actor, resource.c.pk, resource.c.res_type))
+                    .order_by(resource.c.pk).limit(batch)
+                ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield StoredResource(rtype, r.res_id, r.version_id, utc(r.last_updated), False, r.content.encode())
+            last_pk = rows[-1].pk
 
     # -- access (security/access.py) ----------------------------------------------------------------
 

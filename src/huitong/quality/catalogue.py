@@ -1,0 +1,28 @@
+"""The rule catalogue, docs/quality-rules.md, generated from the registry (a test keeps it current)."""
+
+from __future__ import annotations
+
+from huitong.quality.registry import all_rules
+from huitong.quality.rule import DIMENSION_ZH, SetRule
+
+
+def render() -> str:
+    """The Markdown catalogue."""
+    lines = [
+        "# Data-quality rules",
+        "",
+        "Generated from `src/huitong/quality/rules/` by `huitong quality catalogue` — do not edit by hand.",
+        "",
+        "Severity `error` quarantines a message at ingest; `warning` flags it. Set rules look across resources and",
+        "run in batch (`huitong quality run`) only.",
+        "",
+        "| Id | Dimension | Severity | Kind | Reads | Rule |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in all_rules():
+        kind = "set" if isinstance(r, SetRule) else "resource"
+        lines.append(
+            f"| `{r.id}` | {r.dimension.value} {DIMENSION_ZH[r.dimension]} | {r.severity.value} | {kind} | "
+            f"{', '.join(r.reads)} | **{r.title}.** {r.description} |"
+        )
+    return "\n".join(lines) + "\n"

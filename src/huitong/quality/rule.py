@@ -1,0 +1,125 @@
+"""What a data-quality rule is.
+
+Dimensions follow the EMR application level evaluation (电子病历系统应用水平分级评价): consistency 一致性,
+completeness 完整性, integration 整合性, timeliness 及时性 — plus validity (codes, check characters, units), which the
+national front-page checks treat on its own. A rule is one module in ``huitong/quality/rules/`` declaring ``RULE``.
+
+Two shapes:
+
+* :class:`ResourceRule` looks at one resource at a time (with the run's :class:`Context`, which knows each
+  patient's sex and birth date), so it can run at ingest as well as in batch.
+* :class:`SetRule` looks across resources (every order has its result, every result its order): it observes
+  each resource of its types during a batch run and concludes at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from huitong.settings import QualitySettings
+
+
+class Dimension(StrEnum):
+    """The quality dimension a rule measures."""
+
+    COMPLETENESS = "completeness"
+    VALIDITY = "validity"
+    CONSISTENCY = "consistency"
+    INTEGRATION = "integration"
+    TIMELINESS = "timeliness"
+
+
+DIMENSION_ZH = {
+    Dimension.COMPLETENESS: "完整性",
+    Dimension.VALIDITY: "规范性",
+    Dimension.CONSISTENCY: "一致性",
+    Dimension.INTEGRATION: "整合性",
+    Dimension.TIMELINESS: "及时性",
+}
+
+
+class Severity(StrEnum):
+    """How bad a finding is: ``error`` blocks use of the record (quarantine at ingest), ``warning`` flags it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule failing on one resource."""
+
+    rule_id: str
+    res_type: str
+    res_id: str
+    detail: str
+    source: str = "unknown"
+
+
+@dataclass
+class PatientFacts:
+    """What rules about diagnoses need to know of a patient."""
+
+    gender: str | None
+    birth_date: date | None
+
+
+@dataclass
+class Context:
+    """Shared by all rules of one run."""
+
+    settings: QualitySettings
+    patients: dict[str, PatientFacts] = field(default_factory=dict)
+
+    def patient_of(self, resource: dict[str, Any]) -> PatientFacts | None:
+        """The facts of the patient a resource is about (``subject`` or ``patient`` reference)."""
+        ref = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
+        if isinstance(ref, str) and ref.startswith("Patient/"):
+            return self.patients.get(ref.removeprefix("Patient/"))
+        return None
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    """A rule about one resource at a time."""
+
+    id: str
+    dimension: Dimension
+    severity: Severity
+    title: str
+    description: str
+    reads: tuple[str, ...]
+    check: Callable[[dict[str, Any], Context], Iterable[str]]  # yields a detail per failure
+
+    @property
+    def needs_patients(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class SetRule:
+    """A rule across resources: ``observe`` each resource of ``reads``, then ``conclude``."""
+
+    id: str
+    dimension: Dimension
+    severity: Severity
+    title: str
+    description: str
+    reads: tuple[str, ...]
+    start: Callable[[Context], Any]
+    observe: Callable[[Any, dict[str, Any]], None]
+    conclude: Callable[[Any], Iterable[tuple[str, str, str]]]  # (res_type, res_id, detail)
+
+
+Rule = ResourceRule | SetRule
+
+
+def source_of(resource: dict[str, Any]) -> str:
+    """The source system that sent a resource (``meta.source``), or ``unknown``."""
+    meta = resource.get("meta") or {}
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return source if isinstance(source, str) and source else "unknown"

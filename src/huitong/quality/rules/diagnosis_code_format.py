@@ -1,0 +1,39 @@
+"""Validity: ICD-10 diagnosis codes have the ICD-10 shape (letter, two digits, optional subdivision)."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+
+ICD10_SYSTEMS = {
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/icd-10-cn",
+    "urn:oid:2.16.156.10011.2.3.3.11",
+    "urn:oid:2.16.156.10011.2.3.3.11.3",
+}
+SHAPE = re.compile(r"[A-Z]\d{2}(\.[0-9A-Z]{1,4})?(x\d{3})?(\+[A-Z]\d{2}(\.\d{1,3})?\*?)?\*?")
+
+
+def icd10_codes(condition: dict[str, Any]) -> Iterator[str]:
+    """The ICD-10 codes of a Condition's code."""
+    for coding in (condition.get("code") or {}).get("coding") or []:
+        if isinstance(coding, dict) and coding.get("system") in ICD10_SYSTEMS and isinstance(coding.get("code"), str):
+            yield coding["code"]
+
+
+def check(condition: dict[str, Any], _ctx: Context) -> Iterator[str]:
+    for code in icd10_codes(condition):
+        if not SHAPE.fullmatch(code):
+            yield f"{code!r} is not an ICD-10 code"
+
+
+RULE = ResourceRule(
+    "diagnosis-code-format",
+    Dimension.VALIDITY,
+    Severity.ERROR,
+    "诊断编码格式 ICD-10 code shape",
+    "ICD-10 codes (national clinical edition included) have the form A00, A00.0 or A00.000x001.",
+    ("Condition",),
+    check,
+)

@@ -1,0 +1,36 @@
+"""Consistency: perinatal diagnoses (ICD-10 P00–P96) belong to newborns, not to adults."""
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+from huitong.quality.rules.diagnosis_code_format import icd10_codes
+
+MAX_AGE_DAYS = 365  # P codes may be recorded later in infancy; older than a year is a contradiction
+
+
+def check(condition: dict[str, Any], ctx: Context) -> Iterator[str]:
+    patient = ctx.patient_of(condition)
+    if patient is None or patient.birth_date is None:
+        return
+    when = condition.get("recordedDate") or condition.get("onsetDateTime")
+    try:
+        on = date.fromisoformat(when[:10]) if isinstance(when, str) else date.today()
+    except ValueError:
+        return
+    age_days = (on - patient.birth_date).days
+    for code in icd10_codes(condition):
+        if code.startswith("P") and age_days > MAX_AGE_DAYS:
+            yield f"{code} is a perinatal condition but the patient was {age_days // 365} years old"
+
+
+RULE = ResourceRule(
+    "diagnosis-consistent-with-age",
+    Dimension.CONSISTENCY,
+    Severity.WARNING,
+    "诊断与年龄相符 Diagnosis agrees with age",
+    "ICD-10 chapter XVI (P00–P96, perinatal conditions) is not recorded for patients over one year old.",
+    ("Condition",),
+    check,
+)

@@ -1,0 +1,105 @@
+"""Consistency: sex-specific diagnoses agree with the patient's sex (no pregnancy for men, no prostate for women)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+from huitong.quality.rules.diagnosis_code_format import icd10_codes
+
+#: ICD-10 blocks for one sex only (WHO ICD-10 sex-limited categories, abridged to whole blocks).
+FEMALE_ONLY = (
+    "O",
+    "C51",
+    "C52",
+    "C53",
+    "C54",
+    "C55",
+    "C56",
+    "C57",
+    "C58",
+    "N70",
+    "N71",
+    "N72",
+    "N73",
+    "N74",
+    "N75",
+    "N76",
+    "N77",
+    "N80",
+    "N81",
+    "N82",
+    "N83",
+    "N84",
+    "N85",
+    "N86",
+    "N87",
+    "N88",
+    "N89",
+    "N90",
+    "N91",
+    "N92",
+    "N93",
+    "N94",
+    "N95",
+    "N96",
+    "N97",
+    "N98",
+    "D06",
+    "D25",
+    "D26",
+    "D27",
+    "D39.1",
+    "E28",
+    "Z32",
+    "Z33",
+    "Z34",
+    "Z35",
+    "Z36",
+    "Z39",
+)
+MALE_ONLY = (
+    "C60",
+    "C61",
+    "C62",
+    "C63",
+    "D07.4",
+    "D07.5",
+    "D07.6",
+    "D29",
+    "D40",
+    "E29",
+    "N40",
+    "N41",
+    "N42",
+    "N43",
+    "N44",
+    "N45",
+    "N46",
+    "N47",
+    "N48",
+    "N49",
+    "N50",
+    "N51",
+)
+
+
+def check(condition: dict[str, Any], ctx: Context) -> Iterator[str]:
+    patient = ctx.patient_of(condition)
+    if patient is None or patient.gender not in ("male", "female"):
+        return
+    for code in icd10_codes(condition):
+        if patient.gender == "male" and code.startswith(FEMALE_ONLY):
+            yield f"{code} applies to women only, the patient is male"
+        if patient.gender == "female" and code.startswith(MALE_ONLY):
+            yield f"{code} applies to men only, the patient is female"
+
+
+RULE = ResourceRule(
+    "diagnosis-consistent-with-sex",
+    Dimension.CONSISTENCY,
+    Severity.ERROR,
+    "诊断与性别相符 Diagnosis agrees with sex",
+    "Sex-specific ICD-10 categories (pregnancy, female or male genital organs) match Patient.gender.",
+    ("Condition",),
+    check,
+)

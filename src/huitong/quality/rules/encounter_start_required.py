@@ -1,0 +1,22 @@
+"""Completeness: every encounter records when it started (admission or visit time)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+
+
+def check(encounter: dict[str, Any], _ctx: Context) -> Iterator[str]:
+    if not (encounter.get("period") or {}).get("start"):
+        yield "Encounter.period.start (admission / visit time) is missing"
+
+
+RULE = ResourceRule(
+    "encounter-start-required",
+    Dimension.COMPLETENESS,
+    Severity.ERROR,
+    "就诊/入院时间必填 Encounter start present",
+    "Every Encounter carries period.start (入院日期时间 for inpatients).",
+    ("Encounter",),
+    check,
+)

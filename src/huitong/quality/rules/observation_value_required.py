@@ -1,0 +1,26 @@
+"""Completeness: a final result carries a value, components, or the reason it has none."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+
+
+def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
+    if obs.get("status") not in ("final", "amended", "corrected"):
+        return
+    has_value = any(k.startswith("value") for k in obs) or obs.get("component") or obs.get("dataAbsentReason")
+    has_members = obs.get("hasMember")
+    if not (has_value or has_members):
+        yield f"final Observation has no value[x], component, hasMember or dataAbsentReason (status {obs['status']})"
+
+
+RULE = ResourceRule(
+    "observation-value-required",
+    Dimension.COMPLETENESS,
+    Severity.ERROR,
+    "结果值必填 Final result has a value",
+    "A final Observation carries value[x], components, members or dataAbsentReason.",
+    ("Observation",),
+    check,
+)

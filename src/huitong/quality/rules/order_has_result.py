@@ -1,0 +1,55 @@
+"""Integration: every lab order gets its result (the closed loop the EMR grading asks for)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rules.discharge_after_admission import parse_moment
+
+
+@dataclass
+class State:
+    grace: timedelta
+    orders: dict[str, str] = field(default_factory=dict)  # id → authoredOn
+    resulted: set[str] = field(default_factory=set)
+
+
+def start(ctx: Context) -> State:
+    return State(timedelta(hours=ctx.settings.order_result_grace_hours))
+
+
+def observe(state: State, resource: dict[str, Any]) -> None:
+    if resource["resourceType"] == "ServiceRequest":
+        if resource.get("status") not in ("revoked", "entered-in-error", "draft"):
+            state.orders[resource["id"]] = resource.get("authoredOn", "")
+    else:
+        for ref in resource.get("basedOn") or []:
+            target = ref.get("reference", "") if isinstance(ref, dict) else ""
+            if target.startswith("ServiceRequest/"):
+                state.resulted.add(target.removeprefix("ServiceRequest/"))
+
+
+def conclude(state: State) -> Iterator[tuple[str, str, str]]:
+    now = datetime.now(UTC)
+    for order_id, authored in state.orders.items():
+        if order_id in state.resulted:
+            continue
+        when = parse_moment(authored) if authored else None
+        if when is None or now - when > state.grace:
+            yield "ServiceRequest", order_id, f"no result for this order (ordered {authored or 'at an unknown time'})"
+
+
+RULE = SetRule(
+    "order-has-result",
+    Dimension.INTEGRATION,
+    Severity.WARNING,
+    "医嘱有结果 Every order has its result",
+    "Every ServiceRequest older than HUITONG_QUALITY__ORDER_RESULT_GRACE_HOURS is the basedOn of some "
+    "DiagnosticReport or Observation.",
+    ("ServiceRequest", "DiagnosticReport", "Observation"),
+    start,
+    observe,
+    conclude,
+)
