@@ -15,14 +15,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from huitong import __version__
 from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
-from huitong.terminology.api import router as terminology_router
 from huitong.fhir.errors import FhirError, Issue
 from huitong.fhir.outcome import operation_outcome, outcome_of
 from huitong.middleware import RequestContextMiddleware
 from huitong.ops.health import router as health_router
 from huitong.security.deps import NotAuthenticatedError
+from huitong.security.http import register_security
+from huitong.security.runtime import open_security
 from huitong.services import Services, open_services
 from huitong.settings import Settings
+from huitong.terminology.api import router as terminology_router
 from huitong.web.home import router as home_router
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or open_services(settings)
         app.state.services = opened
+        app.state.security = open_security(settings, opened.db, opened.store.policy)
         log.info("Huitong %s serving %s", __version__, settings.database.url.split("@")[-1])
         try:
             yield
@@ -57,6 +60,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(fhir_router)
     app.include_router(home_router)
     _register_error_handlers(app)
+    register_security(app)  # login, MFA, token endpoint, auditor pages; 403/429/CSRF handlers
     return app
 
 

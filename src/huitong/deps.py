@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
-from huitong.security.actor import Actor
-from huitong.security.deps import actor_from_request
+from huitong.security.actor import Actor, ActorKind
+from huitong.security.deps import actor_from_request, security_of
 from huitong.services import Services
 
 
@@ -19,8 +19,12 @@ def get_services(request: Request) -> Services:
 
 
 def get_actor(request: Request, services: Annotated[Services, Depends(get_services)]) -> Actor:
-    """The actor of the request (401 when there is none; see :mod:`huitong.security.deps`)."""
-    return actor_from_request(request, services.settings)
+    """The actor of the request (401 when there is none, 429 past the API rate; see :mod:`huitong.security.deps`)."""
+    security = security_of(request)
+    actor = actor_from_request(request, services.settings, security)
+    if security is not None:
+        security.api_limiter.hit(actor.id if actor.kind is not ActorKind.DEVELOPMENT else str(actor.source_address))
+    return actor
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -60,6 +60,8 @@ class RequestContextMiddleware:
                 out: list[Any] = list(message.get("headers", []))
                 out.append((b"x-request-id", rid.encode()))
                 out.extend(SECURITY_HEADERS)
+                if scope.get("scheme") == "https":  # HSTS only over TLS (RFC 6797 §7.2)
+                    out.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = out
             await send(message)
 

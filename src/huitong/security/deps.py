@@ -1,23 +1,40 @@
 """How an HTTP request becomes an :class:`~huitong.security.actor.Actor`.
 
-Until the security domain adds login, sessions and OAuth, two ways are accepted: a static bearer token of
-a system client (``HUITONG_SECURITY__API_TOKENS``), and — in development mode only, when
-``HUITONG_SECURITY__ALLOW_ANONYMOUS`` is on — no credentials at all, as ``dev:anonymous``.
+In order:
+
+1. ``Authorization: Bearer`` — a static token of a trusted system client (``HUITONG_SECURITY__API_TOKENS``,
+   a ``system`` actor with every scope), else an OAuth 2.0 access token from ``/auth/token`` (its scopes
+   narrow the actor). An unknown or expired bearer token is refused, never ignored.
+2. The session cookie of a web login that has passed every factor it needed. A state-changing request
+   authenticated by cookie must carry the session's CSRF token (``X-CSRF-Token`` header or ``csrf`` form
+   field, checked by the routes).
+3. In development mode only, with ``HUITONG_SECURITY__ALLOW_ANONYMOUS``, no credentials: ``dev:anonymous``.
 """
 
 from __future__ import annotations
 
 import hmac
 import uuid
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from huitong.security.actor import Actor, ActorKind
+from huitong.security.sessions import COOKIE
 from huitong.settings import Settings
+
+if TYPE_CHECKING:
+    from huitong.security.runtime import SecurityServices
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class NotAuthenticatedError(Exception):
     """The request carries no credentials Huitong accepts."""
+
+
+class CsrfError(Exception):
+    """A state-changing request authenticated by cookie without the session's CSRF token."""
 
 
 def request_id(request: Request) -> str:
@@ -28,7 +45,12 @@ def request_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
-def actor_from_request(request: Request, settings: Settings) -> Actor:
+def security_of(request: Request) -> SecurityServices | None:
+    """The security services opened by the app's lifespan (``None`` before start-up)."""
+    return getattr(request.app.state, "security", None)
+
+
+def actor_from_request(request: Request, settings: Settings, security: SecurityServices | None = None) -> Actor:
     """The actor of ``request``; raises :class:`NotAuthenticatedError` when there is none."""
     source = request.client.host if request.client else None
     rid = getattr(request.state, "request_id", None)
@@ -45,7 +67,18 @@ def actor_from_request(request: Request, settings: Settings) -> Actor:
                     source_address=source,
                     request_id=rid,
                 )
+        if security is not None:
+            actor = security.tokens.resolve(token, security.accounts.get)
+            if actor is not None:
+                return actor.with_request(request_id=rid, source_address=source)
         raise NotAuthenticatedError("the bearer token is not valid")
+    cookie = request.cookies.get(COOKIE)
+    if cookie and security is not None:
+        actor = session_actor(request, security, cookie)
+        if actor is not None:
+            if request.method in UNSAFE_METHODS and request.url.path.startswith("/fhir"):
+                check_csrf(request, security, request.headers.get("x-csrf-token", ""))
+            return actor
     if settings.is_development and settings.security.allow_anonymous:
         return Actor(
             id="dev:anonymous",
@@ -55,4 +88,23 @@ def actor_from_request(request: Request, settings: Settings) -> Actor:
             source_address=source,
             request_id=rid,
         )
-    raise NotAuthenticatedError("credentials required: send Authorization: Bearer <token>")
+    raise NotAuthenticatedError("credentials required: sign in, or send Authorization: Bearer <token>")
+
+
+def session_actor(request: Request, security: SecurityServices, cookie: str) -> Actor | None:
+    """The actor of a fully authenticated session cookie, or ``None``."""
+    session = security.sessions.resolve(cookie)
+    if session is None or not session.mfa_passed:
+        return None
+    account = security.accounts.get(session.user_id)
+    if account is None:
+        return None
+    source = request.client.host if request.client else None
+    return account.actor(source_address=source, request_id=getattr(request.state, "request_id", None))
+
+
+def check_csrf(request: Request, security: SecurityServices, given: str) -> None:
+    """Raise :class:`CsrfError` unless ``given`` is the CSRF token of the request's session."""
+    session = security.sessions.resolve(request.cookies.get(COOKIE, ""))
+    if session is None or not given or not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
+        raise CsrfError("missing or wrong CSRF token")

@@ -121,7 +121,7 @@ GRANTS: dict[str, RoleGrant] = {
     Role.MANAGER: RoleGrant(REFERENCE_TYPES, _s(), "none"),
     Role.OPERATIONS: RoleGrant(REFERENCE_TYPES, _s(), "none"),
     Role.QUALITY_OFFICER: RoleGrant(_s(ALL), _s(), "all", reviews_break_glass=True),
-    Role.AUDITOR: RoleGrant(_s(), _s(), "none", reads_audit=True, reviews_break_glass=True),
+    Role.AUDITOR: RoleGrant(_s(), _s(), "none", reads_audit=True),
     Role.ADMINISTRATOR: RoleGrant(REFERENCE_TYPES, REFERENCE_ADMIN, "none", manages_accounts=True),
     Role.PATIENT: RoleGrant(_s(ALL), _s(), "own"),
     Role.SYSTEM: RoleGrant(_s(ALL, *REFERENCE_TYPES), _s(ALL, *REFERENCE_TYPES), "all"),

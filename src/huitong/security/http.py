@@ -1,0 +1,323 @@
+"""The security pages and endpoints: login, second factor, password change, logout, the OAuth token
+endpoint, break-the-glass, and the auditor's pages. Server-rendered (Jinja2), Chinese by default.
+
+Every form carries a CSRF token: before login a random token in a short-lived cookie and the form (double
+submit); after login the session's own token. Login and token requests are rate-limited per address.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from huitong.security import totp
+from huitong.security.audit import AuditEntry, record
+from huitong.security.audit_review import anomaly_report, search_audit, to_csv
+from huitong.security.break_glass import BreakGlassError
+from huitong.security.deps import CsrfError, NotAuthenticatedError, actor_from_request, check_csrf, security_of
+from huitong.security.passwords import PasswordPolicyError
+from huitong.security.ratelimit import RateLimitedError
+from huitong.security.roles import grant_of
+from huitong.security.runtime import SecurityServices
+from huitong.security.sessions import COOKIE
+from huitong.security.text import TEXT
+from huitong.security.tokens import TokenError
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/auth", tags=["Security"])
+templates = Jinja2Templates(directory=Path(__file__).parents[1] / "web" / "templates")
+LOGIN_CSRF = "huitong_login_csrf"
+
+
+def _sec(request: Request) -> SecurityServices:
+    security = security_of(request)
+    if security is None:
+        raise RuntimeError("security services are not open")
+    return security
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang", "zh")
+    return lang if lang in TEXT else "zh"
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = _lang(request)
+    base = {"t": TEXT[lang], "lang": lang, "other": "en" if lang == "zh" else "zh"}
+    return templates.TemplateResponse(request, f"security/{name}", {**base, **context}, status_code=status)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _set_session_cookie(response: Response, security: SecurityServices, token: str) -> None:
+    response.set_cookie(value=token, **security.sessions.cookie_options())
+
+
+# -- login ------------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    """The login form."""
+    csrf = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", {"csrf": csrf, "error": "", "oidc": False})
+    security = _sec(request)
+    response.set_cookie(
+        LOGIN_CSRF, csrf, max_age=900, httponly=True, secure=security.sessions.settings.cookie_secure, samesite="strict"
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the password; continue to the second factor or the password change when needed."""
+    security = _sec(request)
+    security.login_limiter.hit(_client(request))
+    form = await request.form()
+    given, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
+    if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+        raise CsrfError("the login form expired; reload it")
+    user_id, password = str(form.get("user_id", ""))[:64], str(form.get("password", ""))[:256]
+    result = await run_in_threadpool(security.accounts.authenticate, user_id, password, source_address=_client(request))
+    t = TEXT[_lang(request)]
+    if result.account is None:
+        return _page(request, "login.html", {"csrf": expected, "error": t[result.reason], "oidc": False}, 401)
+    mfa_pending = result.needs_mfa
+    token = await run_in_threadpool(
+        security.sessions.start,
+        user_id,
+        mfa_passed=not mfa_pending and not result.password_expired,
+        source_address=_client(request),
+    )
+    lang = _lang(request)
+    target = "/"
+    if result.password_expired:
+        target = "/login/password"
+    elif mfa_pending:
+        target = "/login/mfa"
+    response = RedirectResponse(f"{target}?lang={lang}", status_code=303)
+    _set_session_cookie(response, security, token)
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+def _pending(request: Request) -> tuple[SecurityServices, str, Any]:
+    security = _sec(request)
+    cookie = request.cookies.get(COOKIE, "")
+    session = security.sessions.resolve(cookie)
+    if session is None:
+        raise NotAuthenticatedError("the login session expired; sign in again")
+    return security, cookie, session
+
+
+@router.get("/login/mfa")
+def mfa_page(request: Request) -> Response:
+    """The second factor: enter a TOTP code (enrolling first if the account has none)."""
+    security, _, session = _pending(request)
+    account = security.accounts.get(session.user_id)
+    context: dict[str, Any] = {"csrf": session.csrf_token, "error": "", "secret": "", "uri": ""}
+    if account is not None and not account.has_totp:
+        secret = security.accounts.enrol_totp(session.user_id)
+        context |= {"secret": secret, "uri": totp.provisioning_uri(secret, session.user_id)}
+    return _page(request, "mfa.html", context)
+
+
+@router.post("/login/mfa")
+async def mfa(request: Request) -> Response:
+    """Check the TOTP code; on success the session is renewed (new cookie) and fully signed in."""
+    security, cookie, session = _pending(request)
+    security.login_limiter.hit(_client(request))
+    form = await request.form()
+    check_csrf(request, security, str(form.get("csrf", "")))
+    ok = await run_in_threadpool(security.accounts.verify_totp, session.user_id, str(form.get("code", ""))[:16])
+    if not ok:
+        context = {"csrf": session.csrf_token, "error": TEXT[_lang(request)]["bad_code"], "secret": "", "uri": ""}
+        return _page(request, "mfa.html", context, 401)
+    new = await run_in_threadpool(security.sessions.pass_mfa, cookie)
+    response = RedirectResponse(f"/?lang={_lang(request)}", status_code=303)
+    _set_session_cookie(response, security, new)
+    return response
+
+
+@router.get("/login/password")
+def password_page(request: Request) -> Response:
+    """Choose a new password (when the old one expired)."""
+    _, _, session = _pending(request)
+    return _page(request, "password.html", {"csrf": session.csrf_token, "error": ""})
+
+
+@router.post("/login/password")
+async def change_password(request: Request) -> Response:
+    """Set the new password, then continue to the second factor or sign in again."""
+    security, _cookie, session = _pending(request)
+    form = await request.form()
+    check_csrf(request, security, str(form.get("csrf", "")))
+    try:
+        await run_in_threadpool(security.accounts.change_password, session.user_id, str(form.get("password", "")))
+    except PasswordPolicyError as exc:
+        return _page(request, "password.html", {"csrf": session.csrf_token, "error": str(exc)}, 400)
+    await run_in_threadpool(security.sessions.end_all, session.user_id)
+    return RedirectResponse(f"/login?lang={_lang(request)}", status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session (CSRF-protected)."""
+    security = _sec(request)
+    cookie = request.cookies.get(COOKIE, "")
+    form = await request.form()
+    check_csrf(request, security, str(form.get("csrf", "")))
+    session = security.sessions.resolve(cookie)
+    await run_in_threadpool(security.sessions.end, cookie)
+    account = security.accounts.get(session.user_id) if session else None
+    if account is not None:
+        actor = account.actor(source_address=_client(request))
+        security.db.write(lambda conn: record(conn, actor, [AuditEntry("logout", entity_type="User")]))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+# -- OAuth 2.0 and break-the-glass ----------------------------------------------------------------
+
+
+@api.post("/token")
+async def token(request: Request) -> Response:
+    """OAuth 2.0 token endpoint: the client-credentials grant with SMART ``system/`` scopes."""
+    security = _sec(request)
+    try:
+        security.login_limiter.hit(_client(request))
+    except RateLimitedError as exc:
+        return JSONResponse({"error": "slow_down", "error_description": str(exc)}, 429)
+    form = await request.form()
+    client_id, secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
+    basic = request.headers.get("authorization", "")
+    if basic.lower().startswith("basic "):
+        try:
+            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+        except ValueError:
+            return JSONResponse({"error": "invalid_client"}, 401)
+    if form.get("grant_type") != "client_credentials":
+        return JSONResponse({"error": "unsupported_grant_type"}, 400)
+    try:
+        issued = await run_in_threadpool(
+            lambda: security.tokens.client_credentials(
+                client_id[:64], secret[:256], str(form.get("scope", ""))[:2000], source_address=_client(request)
+            )
+        )
+    except TokenError as exc:
+        status = 401 if exc.code == "invalid_client" else 400
+        return JSONResponse({"error": exc.code, "error_description": str(exc)}, status)
+    return JSONResponse(issued.response(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@api.post("/break-glass")
+async def break_glass(request: Request) -> Response:
+    """Emergency access to one patient: ``{"patient": "123", "reason": "..."}``; time-limited, flagged, audited."""
+    security = _sec(request)
+    actor = actor_from_request(request, security.settings, security)
+    body = await request.json()
+    if request.cookies.get(COOKIE) and not request.headers.get("authorization"):
+        check_csrf(request, security, request.headers.get("x-csrf-token", ""))
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("patient"), str)
+        or not isinstance(body.get("reason"), str)
+    ):
+        return JSONResponse({"error": 'send {"patient": "<id>", "reason": "<why>"}'}, 400)
+    try:
+        grant = await run_in_threadpool(security.break_glass.open, actor, body["patient"][:64], body["reason"][:2000])
+    except BreakGlassError as exc:
+        return JSONResponse({"error": str(exc)}, 403)
+    return JSONResponse({"grant": grant.grant_id, "patient": grant.patient_id, "expires": grant.expires.isoformat()})
+
+
+# -- the auditor's pages ----------------------------------------------------------------------------
+
+
+def _auditor(request: Request) -> tuple[SecurityServices, Any]:
+    security = _sec(request)
+    actor = actor_from_request(request, security.settings, security)
+    if not grant_of(actor.role).reads_audit:
+        raise PermissionError(f"role {actor.role!r} may not read the audit trail")
+    return security, actor
+
+
+def _date(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    """Search the audit trail (auditors only); ``format=csv`` exports the result. Both are audited."""
+    security, actor = _auditor(request)
+    q = {k: request.query_params.get(k, "")[:130] for k in ("actor", "entity", "since", "until")}
+    until = _date(q["until"])
+    rows = search_audit(
+        security.db,
+        actor_id=q["actor"],
+        entity=q["entity"],
+        since=_date(q["since"]),
+        until=until + timedelta(days=1) if until else None,
+        limit=10_000 if request.query_params.get("format") == "csv" else 200,
+    )
+    csv_export = request.query_params.get("format") == "csv"
+    query_text = urlencode({k: v for k, v in q.items() if v})
+    entry = AuditEntry("audit-export" if csv_export else "audit-search", entity_type="AuditEvent", query=query_text)
+    security.db.write(lambda conn: record(conn, actor, [entry]))
+    if csv_export:
+        headers = {"Content-Disposition": 'attachment; filename="huitong-audit.csv"'}
+        return PlainTextResponse(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return _page(request, "audit.html", {"rows": rows, "q": q, "csv_query": urlencode({**q, "format": "csv"})})
+
+
+@router.get("/audit/anomalies")
+def anomalies_page(request: Request) -> Response:
+    """The access-anomaly report of the last ``days`` days (default 1; auditors only)."""
+    security, actor = _auditor(request)
+    days = request.query_params.get("days", "1")
+    span = int(days) if days.isdigit() and 0 < int(days) <= 366 else 1
+    until = security.clock()
+    since = until - timedelta(days=span)
+    report = anomaly_report(security.db, security.settings.audit, since, until)
+    entry = AuditEntry("audit-anomalies", entity_type="AuditEvent", query=f"days={span}")
+    security.db.write(lambda conn: record(conn, actor, [entry]))
+    return _page(request, "anomalies.html", {"report": report, "since": since.date(), "until": until.date()})
+
+
+# -- wiring -----------------------------------------------------------------------------------------
+
+
+def register_security(app: FastAPI) -> None:
+    """Mount the security routes and the handlers of their errors on ``app``."""
+    app.include_router(router)
+    app.include_router(api)
+
+    async def csrf_failed(_request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"403 forbidden: {exc}", status_code=403)
+
+    async def forbidden(_request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"403 forbidden: {exc}", status_code=403)
+
+    async def rate_limited(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RateLimitedError)  # noqa: S101 - registered for this type only
+        return PlainTextResponse(str(exc), status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
+    app.add_exception_handler(CsrfError, csrf_failed)
+    app.add_exception_handler(PermissionError, forbidden)
+    app.add_exception_handler(RateLimitedError, rate_limited)
