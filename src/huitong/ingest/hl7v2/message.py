@@ -105,7 +105,10 @@ class Field:
         text = self._first_rep()
         if not text:
             return ""
-        comp_sep = self.enc.component
+        enc = self.enc
+        if component == 1 and subcomponent is None and not any(c in text for c in enc.specials):
+            return "" if text == HL7_NULL else text  # the common case: a plain value
+        comp_sep = enc.component
         if component > 1 or comp_sep in text:
             parts = text.split(comp_sep)
             if component > len(parts):

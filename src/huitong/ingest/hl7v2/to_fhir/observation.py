@@ -36,8 +36,7 @@ def map_observation(
     if code is None:
         ctx.warn(f"OBX {obx.get(1)} has no observation identifier (OBX-3); left out")
         return None
-    position = str(sum(1 for k in ctx.resources if k[0] == "Observation"))
-    set_id = obx.get(1).strip() or f"#{position}"
+    set_id = obx.get(1).strip() or f"#{sum(1 for k in ctx.resources if k[0] == 'Observation')}"
     rid = stable_id("Observation", parent_id, set_id, obx.get(4).strip(), obx.get("3.1").strip())
     status_code = obx.get(11).strip().upper()
     status = vocabulary.target("observation_status", status_code) or (
