@@ -106,7 +106,13 @@ class Field:
         if not text:
             return ""
         enc = self.enc
-        if component == 1 and subcomponent is None and not any(c in text for c in enc.specials):
+        if (
+            component == 1
+            and subcomponent is None
+            and enc.component not in text
+            and (not enc.subcomponent or enc.subcomponent not in text)
+            and (not enc.escape or enc.escape not in text)
+        ):
             return "" if text == HL7_NULL else text  # the common case: a plain value
         comp_sep = enc.component
         if component > 1 or comp_sep in text:

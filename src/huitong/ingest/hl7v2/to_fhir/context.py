@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -12,9 +13,17 @@ _ID_NAMESPACE = uuid.UUID("6f1c3e0a-5b1e-4c3e-9a57-48756974f06e")  # Huitong's n
 DEFAULT_TIMEZONE = "+08:00"  # China Standard Time, for v2 times sent without an offset
 
 
+_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
+
+
 def stable_id(kind: str, *parts: str) -> str:
-    """A deterministic id (a UUID v5) for a resource of ``kind`` identified by ``parts``."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join((kind, *parts))))
+    """A deterministic id for a resource of ``kind`` identified by ``parts``: the UUID v5 of the parts in
+    Huitong's namespace (computed without building a UUID object: this runs for every resource)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join((kind, *parts)).encode()).digest()[:16])  # noqa: S324
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class MapContext:

@@ -8,12 +8,12 @@ is kept as the sender's own system, ``urn:huitong:v2:<facility>:<name>`` (local 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from huitong.empi.names import split_surname
-from huitong.ingest.hl7v2.message import Field
+from huitong.ingest.hl7v2.message import Encoding, Field
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 
@@ -398,13 +398,24 @@ _UCUM = {
 }
 
 
-def ucum(unit: Field) -> tuple[str, str | None]:
-    """(unit text, UCUM code or ``None``) of an OBX-6-style CWE unit."""
+@lru_cache(maxsize=4096)
+def _unit(raw: str, enc: Encoding) -> tuple[tuple[str, str], ...]:
+    unit = Field(raw, enc)
     code, text, system = unit.get(1).strip(), unit.get(2).strip(), unit.get(3).strip().upper()
     shown = text or code
-    if system in ("UCUM", "ISO+", "ANSI+") and code:
-        return shown, code
-    return shown, _UCUM.get(code.lower()) if code else None
+    ucum_code = code if system in ("UCUM", "ISO+", "ANSI+") and code else _UCUM.get(code.lower()) if code else None
+    parts: list[tuple[str, str]] = []
+    if shown:
+        parts.append(("unit", shown))
+    if ucum_code:
+        parts += [("system", "http://unitsofmeasure.org"), ("code", ucum_code)]
+    return tuple(parts)
+
+
+def ucum(unit: Field) -> tuple[str, str | None]:
+    """(unit text, UCUM code or ``None``) of an OBX-6-style CWE unit."""
+    found = dict(_unit(unit.raw, unit.enc))
+    return found.get("unit", ""), found.get("code")
 
 
 def quantity(value: str, unit: Field | None = None) -> dict[str, Any] | None:
@@ -413,23 +424,18 @@ def quantity(value: str, unit: Field | None = None) -> dict[str, Any] | None:
     if number is None:
         return None
     result: dict[str, Any] = {"value": number}
-    if unit is not None and unit:
-        shown, code = ucum(unit)
-        if shown:
-            result["unit"] = shown
-        if code:
-            result["system"] = "http://unitsofmeasure.org"
-            result["code"] = code
+    if unit is not None and unit.raw:
+        result.update(_unit(unit.raw, unit.enc))
     return result
 
 
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+
+
 def decimal(text: str) -> int | float | None:
-    """A v2 NM as a JSON number (int when integral, so ``5`` stays ``5``); ``None`` when not a number."""
+    """A v2 NM as a JSON number (int when written without a point, so ``5`` stays ``5``); ``None`` when not
+    a number."""
     text = text.strip()
-    if not text or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text):
+    if not text or not _DECIMAL.fullmatch(text):
         return None
-    try:
-        d = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
-        return None
-    return int(d) if d == d.to_integral_value() and "." not in text else float(d)
+    return float(text) if "." in text else int(text)
