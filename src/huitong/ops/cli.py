@@ -171,3 +171,17 @@ def pitr_prepare(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(int(ExitCode.FAILED)) from exc
     typer.echo(f"{datadir} will replay {wal_archive} up to {moment.isoformat()} and promote when started")
+
+
+@ops_app.command("drill")
+def drill(
+    messages: int = typer.Option(300, help="HL7 messages to send."),
+    kill_after: int = typer.Option(100, help="Kill the primary after this many ACKs."),
+) -> None:
+    """Failover drill on loopback: primary + synchronous replica, HL7 ingest, kill, promote, count (JSON)."""
+    from huitong.ops.drill import run_drill
+
+    report = run_drill(messages, kill_after)
+    typer.echo(json.dumps(report.as_dict()))
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
