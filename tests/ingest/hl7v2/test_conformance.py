@@ -10,6 +10,8 @@ from huitong.fhir.validate import check_full
 from huitong.ingest.errors import Hl7ParseError, IngestError, UnsupportedMessageError
 from huitong.ingest.hl7v2.ack import build_ack, read_ack
 from huitong.ingest.hl7v2.encode import encode_message
+from huitong.ingest.hl7v2.escape import escape, unescape
+from huitong.ingest.hl7v2.message import DEFAULT_ENCODING
 from huitong.ingest.hl7v2.parse import parse_message, split_messages
 from huitong.ingest.hl7v2.to_fhir import map_message
 from tests.ingest.hl7v2.conformance import compare_file
@@ -96,3 +98,17 @@ def test_adt_and_oru_agree_with_microsoft_fhir_converter() -> None:
             found[path.stem] = set(diffs)
     assert found == DOCUMENTED
     assert compared >= 30
+
+
+def test_large_escaped_field_round_trips() -> None:
+    """HAPI's 70 kB uuencoded document, raw and escaped (over 1,000 each of \\X0D\\, \\X0A\\, \\S\\, \\E\\, \\T\\)."""
+    base = require_shared("testdata", "hl7v2", "hapi-hl7v2")
+    raw = (base / "uuencoded.txt").read_bytes().replace(b"\n", b"\r\n").decode("latin-1")
+    escaped = (base / "uuencoded_escaped.txt").read_bytes().decode("latin-1")
+    enc = DEFAULT_ENCODING
+    assert unescape(escaped, enc) == raw
+    assert escape(raw, enc) == escaped
+    message = f"MSH|^~\\&|A|B|C|D|2026||MDM^T02|1|P|2.5|||||||8859/1\rOBX|1|TX|DOC||{escaped}|||||F\r"
+    parsed = parse_message(message.encode("latin-1"))
+    assert parsed.get("OBX-5") == raw
+    assert encode_message(parsed) == message.encode("latin-1")
