@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -106,6 +107,7 @@ def _spark_api() -> Any:
     except Exception as exc:  # Java missing or failing to start
         raise EngineUnavailableError(f"Spark did not start: {exc}") from exc
     spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="huitong-spark-"))
     return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
 
 

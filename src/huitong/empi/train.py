@@ -68,7 +68,7 @@ def train_on_table(
     *,
     records: int,
     engine: str = "duckdb",
-    u_max_pairs: float = 2e6,
+    u_max_pairs: float | None = None,
     seed: int = 42,
     em_max_pairs: float | None = 2e6,
 ) -> tuple[Model, Any]:
@@ -78,7 +78,8 @@ def train_on_table(
     started = time.perf_counter()
     frame = db_api.register(table)
     linker = Linker(frame, splink_settings(with_m_u=False), log_level=logging.ERROR)
-    train_linker(linker, u_max_pairs=u_max_pairs, seed=seed, em_max_pairs=em_max_pairs)
+    u_pairs = u_max_pairs if u_max_pairs is not None else min(2e6, max(1e5, 50.0 * records))
+    train_linker(linker, u_max_pairs=u_pairs, seed=seed, em_max_pairs=em_max_pairs)
     model = trained_model(linker, records=records, seconds=time.perf_counter() - started, engine=engine)
     log.info("trained EMPI model %s on %d records", model.model_version, records)
     return model, frame
