@@ -76,3 +76,20 @@ def test_refresh_against_the_configured_database(
     assert (summary["view"], summary["mode"], summary["rows_inserted"]) == ("patient_gender", "full", 1)
     with duckdb.connect(str(target)) as con:
         assert con.execute("SELECT gender FROM patient_gender").fetchall() == [("other",)]
+
+
+def test_run_over_the_configured_database(view_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/t.db"
+    monkeypatch.setenv("HUITONG_DATABASE__URL", url)
+    settings = load_settings(database={"url": url})
+    migrate.upgrade(settings.database)
+    db = open_database(settings.database)
+    try:
+        stored = ResourceStore(db, settings.fhir, settings.audit).create(
+            Actor.system("test"), {"resourceType": "Patient", "gender": "female"}
+        )
+    finally:
+        db.close()
+    result = CliRunner().invoke(app, ["views", "run", str(view_file), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": stored.res_id, "gender": "female"}]

@@ -20,7 +20,7 @@ from huitong.settings import load_settings
 from huitong.views.errors import ViewsError
 from huitong.views.refresh import refresh_view
 from huitong.views.runner import run_view
-from huitong.views.store_source import parse_content, read_changed
+from huitong.views.store_source import parse_content, read_changed, record_bulk_read
 from huitong.views.viewdef import ViewDefinition, parse_view
 
 app = typer.Typer(help="SQL-on-FHIR v2 views: flatten FHIR resources into tables.", no_args_is_help=True)
@@ -52,9 +52,12 @@ def _ndjson(paths: list[Path]) -> Iterator[dict[str, Any]]:
 def _store_resources(view: ViewDefinition) -> Iterator[dict[str, Any]]:
     settings = load_settings()
     db = open_database(settings.database)
+    count = 0
     try:
         for batch in read_changed(db, view.resource, None):
+            count += len(batch)
             yield from (row.content for row in batch if row.content is not None)
+        record_bulk_read(db, ACTOR, view.resource, view.name, count)
     finally:
         db.close()
 

@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from huitong.db import Database
 from huitong.security.actor import Actor
-from huitong.views.duckdb_sink import KEY_COLUMN, create_table, insert_rows, keyed_rows, quote
+from huitong.views.duckdb_sink import KEY_COLUMN, create_table, insert_rows, quote
 from huitong.views.errors import MaterialiseError, ViewsError
-from huitong.views.runner import Row
+from huitong.views.runner import Row, resource_rows
 from huitong.views.store_source import StoredRow, read_changed, record_bulk_read
 from huitong.views.viewdef import ViewDefinition
 
@@ -172,7 +172,7 @@ def _replace(
     for row in changed:
         if row.deleted or row.content is None:
             continue
-        rows.extend(keyed_rows(view, row.content))
+        rows.extend((row.res_id, *values) for values in resource_rows(view, row.content))
         versions.append((table, row.res_id, row.version_id))
     counts.inserted += insert_rows(con, view, table, rows)
     if versions:
