@@ -279,11 +279,21 @@ class ResourceStore:
         while True:
             with self.db.read() as conn:
                 rows = conn.execute(
-                    sa.select(resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.last_updated,
-                              resource.c.content)
-                    .where(resource.c.res_type == rtype, resource.c.deleted.is_(False), resource.c.pk > last_pk,
-                           *self._visibility(actor, resource.c.pk, resource.c.res_type))
-                    .order_by(resource.c.pk).limit(batch)
+                    sa.select(
+                        resource.c.pk,
+                        resource.c.res_id,
+                        resource.c.version_id,
+                        resource.c.last_updated,
+                        resource.c.content,
+                    )
+                    .where(
+                        resource.c.res_type == rtype,
+                        resource.c.deleted.is_(False),
+                        resource.c.pk > last_pk,
+                        *self._visibility(actor, resource.c.pk, resource.c.res_type),
+                    )
+                    .order_by(resource.c.pk)
+                    .limit(batch)
                 ).all()
             if not rows:
                 return
@@ -298,6 +308,34 @@ class ResourceStore:
             self.policy.check_interaction(actor, rtype, perm)
         except AccessDeniedError as exc:
             raise errors.forbidden(str(exc)) from exc
+
+    def check_search(self, actor: Actor, rtype: str | None) -> None:
+        """403 unless ``actor`` may search ``rtype`` (``None``: any type). For search and operations."""
+        self._check_allowed(actor, rtype, "s")
+
+    def visible_conditions(
+        self, actor: Actor, pk: sa.ColumnElement[Any], rtype: sa.ColumnElement[str]
+    ) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions that keep a query over ``resource`` (or a table holding its ``pk`` and type) to what
+        ``actor`` may see. Every query that returns resources to a caller must add them (docs/security.md)."""
+        return self._visibility(actor, pk, rtype)
+
+    def filter_visible(self, actor: Actor, conn: sa.Connection, items: list[StoredResource]) -> list[StoredResource]:
+        """``items`` without those ``actor`` may not see (a post-filter for includes, operations, bundles)."""
+        conditions = self._visibility(actor, resource.c.pk, resource.c.res_type)
+        if not conditions or not items:
+            return items
+        keys = {(i.res_type, i.res_id) for i in items}
+        visible: set[tuple[str, str]] = set()
+        for rtype in {k[0] for k in keys}:
+            ids = sorted(k[1] for k in keys if k[0] == rtype)
+            rows = conn.execute(
+                sa.select(resource.c.res_id).where(
+                    resource.c.res_type == rtype, resource.c.res_id.in_(ids), *conditions
+                )
+            )
+            visible.update((rtype, r[0]) for r in rows)
+        return [i for i in items if (i.res_type, i.res_id) in visible]
 
     def _check_visible(self, actor: Actor, conn: sa.Connection, pk: int, hidden: str) -> None:
         """404 (not 403: do not confirm that the record exists) when ``actor`` may not see ``pk``."""

@@ -69,16 +69,23 @@ class SearchService:
         entry = AuditEntry("search-type", entity_type=rtype, query=query)
 
         def work() -> SearchResult:
+            self.store.check_search(actor, rtype)
             request = self.parse(rtype, pairs, lenient=lenient)
             with self.store.db.read() as conn:
-                return self.execute(conn, request)
+                return self.execute(conn, request, actor=actor)
 
         return self.store.audited_read(actor, entry, work)
 
-    def execute(self, conn: sa.Connection, request: SearchRequest) -> SearchResult:
-        """Run ``request`` on ``conn``: one page of matches, includes and the total when asked for."""
+    def execute(self, conn: sa.Connection, request: SearchRequest, *, actor: Actor | None = None) -> SearchResult:
+        """Run ``request`` on ``conn``: one page of matches, includes and the total when asked for.
+
+        With ``actor``, matches and includes are limited to what the actor may see (security/access.py);
+        callers serving results to anyone but a trusted internal job must pass it.
+        """
         result = SearchResult(request)
         conds = self.sql.where(request)
+        if actor is not None:
+            conds = [*conds, *self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type)]
         if request.summary == "count" or request.count == 0:
             result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
             return result
@@ -102,6 +109,8 @@ class SearchService:
             result.total = len(result.matches)
         if request.includes and pks:
             result.included = self._includes(conn, request, pks, result.matches)
+            if actor is not None:
+                result.included = self.store.filter_visible(actor, conn, result.included)
         return result
 
     def _includes(

@@ -1,0 +1,244 @@
+"""The authorisation matrix: every role (and anonymous) × what it may do, in the store and over HTTP.
+
+Two patients: one of the cardiology department (where the doctor and the nurse work) and one of oncology.
+No role may see a record it should not — not by read, vread, history, search or ``_include``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.testclient import TestClient
+
+from huitong.fhir.errors import FhirError
+from huitong.fhir.store import ResourceStore
+from huitong.security.actor import Actor
+from huitong.security.runtime import SecurityServices
+from huitong.security.sessions import COOKIE
+from huitong.services import Services
+from tests.security.conftest import DEPARTMENT, OTHER_DEPARTMENT, Clock, make_user
+
+SYSTEM = Actor.system("tests")
+
+
+@dataclass
+class Ward:
+    inside: str  # patient of cardiology
+    outside: str  # patient of oncology
+    obs_in: str
+    obs_out: str
+
+
+def _ward(store: ResourceStore) -> Ward:
+    store.update(SYSTEM, "Organization", DEPARTMENT, {"resourceType": "Organization", "id": DEPARTMENT})
+    store.update(SYSTEM, "Organization", OTHER_DEPARTMENT, {"resourceType": "Organization", "id": OTHER_DEPARTMENT})
+    ids = []
+    for dept in (DEPARTMENT, OTHER_DEPARTMENT):
+        patient = store.create(SYSTEM, {"resourceType": "Patient", "name": [{"family": dept}]}).res_id
+        store.create(
+            SYSTEM,
+            {
+                "resourceType": "Encounter",
+                "status": "in-progress",
+                "class": {"code": "IMP"},
+                "subject": {"reference": f"Patient/{patient}"},
+                "serviceProvider": {"reference": f"Organization/{dept}"},
+            },
+        )
+        obs = store.create(SYSTEM, _observation(patient)).res_id
+        ids += [patient, obs]
+    return Ward(ids[0], ids[2], ids[1], ids[3])
+
+
+def _observation(patient: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "heart rate"},
+        "subject": {"reference": f"Patient/{patient}"},
+        "valueQuantity": {"value": 72},
+    }
+
+
+#: role → (reads the inside patient's Observation, reads the outside one's, writes an Observation inside,
+#:          reads reference data)
+MATRIX: dict[str, tuple[bool, bool, bool, bool]] = {
+    "doctor": (True, False, True, True),
+    "nurse": (True, False, True, True),
+    "pharmacist": (True, True, False, True),
+    "lab_technician": (True, True, True, True),
+    "manager": (False, False, False, True),
+    "operations": (False, False, False, True),
+    "quality_officer": (True, True, False, True),
+    "auditor": (False, False, False, False),
+    "administrator": (False, False, False, True),
+    "patient": (True, False, False, True),
+}
+
+
+def _actor(sec: SecurityServices, role: str, ward: Ward) -> Actor:
+    make_user(sec, f"u.{role}", role, patient_id=ward.inside if role == "patient" else None)
+    account = sec.accounts.get(f"u.{role}")
+    assert account is not None
+    return account.actor()
+
+
+def _allowed(call: Any) -> bool:
+    try:
+        call()
+    except FhirError as exc:
+        assert exc.status in (403, 404), exc
+        return False
+    return True
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_store_matrix(role: str, services: Services, sec: SecurityServices) -> None:
+    store = services.store
+    ward = _ward(store)
+    actor = _actor(sec, role, ward)
+    reads_in, reads_out, writes_in, reads_reference = MATRIX[role]
+    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_in)) is reads_in
+    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_in, 1)) is reads_in
+    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_out)) is reads_out
+    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_out, 1)) is reads_out
+    assert _allowed(lambda: store.history(actor, "Observation", ward.obs_out)) is reads_out
+    assert _allowed(lambda: store.create(actor, _observation(ward.inside))) is writes_in
+    assert _allowed(lambda: store.read(actor, "Organization", DEPARTMENT)) is reads_reference
+    # nobody but hospital-wide roles writes into the other department
+    if not reads_out:
+        assert not _allowed(lambda: store.create(actor, _observation(ward.outside)))
+        assert not _allowed(lambda: store.delete(actor, "Observation", ward.obs_out))
+    # type and system history never leak the other department's records
+    for kwargs in ({"rtype": "Observation"}, {}):
+        try:
+            page = store.history(actor, **kwargs)  # type: ignore[arg-type]
+        except FhirError as exc:
+            assert exc.status == 403
+            continue
+        seen = {e.reference for e in page.entries}
+        assert (f"Observation/{ward.obs_out}" in seen) is reads_out
+        assert not reads_in or f"Observation/{ward.obs_in}" in seen or (kwargs == {} and not reads_in)
+
+
+def test_search_and_include_do_not_leak(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    doctor = _actor(sec, "doctor", ward)
+    result = services.search.search(doctor, "Observation", [("_include", "Observation:subject")])
+    assert {m.res_id for m in result.matches} == {ward.obs_in}
+    assert {i.res_id for i in result.included} <= {ward.inside}
+    result = services.search.search(doctor, "Patient", [("_revinclude", "Observation:subject")])
+    assert {m.res_id for m in result.matches} == {ward.inside}
+    assert ward.obs_out not in {i.res_id for i in result.included}
+    auditor = _actor(sec, "auditor", ward)
+    with pytest.raises(FhirError) as caught:
+        services.search.search(auditor, "Observation", [])
+    assert caught.value.status == 403
+
+
+def test_break_the_glass(services: Services, sec: SecurityServices, clock: Clock) -> None:
+    ward = _ward(services.store)
+    make_user(sec, "dr.onc", "doctor", department=OTHER_DEPARTMENT)
+    account = sec.accounts.get("dr.onc")
+    assert account is not None
+    doctor = account.actor()
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_in))
+    grant = sec.break_glass.open(doctor, ward.inside, "patient collapsed in the corridor")
+    assert _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_in))
+    assert [g.grant_id for g in sec.break_glass.grants(unreviewed_only=True)] == [grant.grant_id]
+    clock.advance(minutes=sec.settings.security.break_glass_minutes + 1)
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_in))
+    make_user(sec, "qo", "quality_officer")
+    reviewer = sec.accounts.get("qo")
+    assert reviewer is not None
+    sec.break_glass.review(reviewer.actor(), grant.grant_id, "justified")
+    assert sec.break_glass.grants(unreviewed_only=True) == []
+
+
+def test_care_team_membership_grants_access(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    make_user(sec, "dr.consult", "doctor", department="neurology")
+    account = sec.accounts.get("dr.consult")
+    assert account is not None
+    doctor = account.actor()
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_out))
+    sec.accounts.add_to_care_team(SYSTEM, "dr.consult", ward.outside)
+    assert _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_out))
+
+
+def test_scopes_narrow_a_system_client(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    sec.tokens.register_client(SYSTEM, "lis", "s" * 32, "system/Observation.rs")
+    issued = sec.tokens.client_credentials("lis", "s" * 32, "system/Observation.rs system/Patient.cruds")
+    assert issued.scope == "system/Observation.rs"
+    actor = sec.tokens.resolve(issued.access_token, sec.accounts.get)
+    assert actor is not None
+    assert _allowed(lambda: services.store.read(actor, "Observation", ward.obs_out))
+    assert not _allowed(lambda: services.store.read(actor, "Patient", ward.outside))
+    assert not _allowed(lambda: services.store.create(actor, _observation(ward.inside)))
+
+
+def test_patient_scoped_token_sees_one_compartment(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    make_user(sec, "dr.app", "doctor")
+    account = sec.accounts.get("dr.app")
+    assert account is not None
+    issued = sec.tokens.issue_for_user(account, "patient/*.rs", patient_id=ward.inside)
+    actor = sec.tokens.resolve(issued.access_token, sec.accounts.get)
+    assert actor is not None
+    assert _allowed(lambda: services.store.read(actor, "Observation", ward.obs_in))
+    assert not _allowed(lambda: services.store.create(actor, _observation(ward.inside)))
+
+
+# -- over HTTP -------------------------------------------------------------------------------------
+
+PUBLIC = {"/fhir/metadata", "/login", "/", "/healthz", "/readyz", "/livez", "/api/openapi.json", "/api/docs"}
+
+
+def test_every_route_refuses_anonymous_callers(app_client: tuple[TestClient, SecurityServices]) -> None:
+    client, _ = app_client
+    app: Any = client.app
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or route.path in PUBLIC or route.path.startswith("/login"):
+            continue
+        path = route.path
+        for name in route.param_convertors:
+            path = path.replace("{" + name + "}", "Patient" if name == "rtype" else "x1")
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            response = client.request(method, path, headers={"Content-Type": "application/fhir+json"}, content=b"{}")
+            assert response.status_code in (400, 401, 403, 404, 405, 415, 422, 429), (method, path, response.text)
+            assert response.status_code != 200, (method, path)
+
+
+def _session(client: TestClient, sec: SecurityServices, role: str, ward: Ward) -> None:
+    make_user(sec, f"h.{role}", role, patient_id=ward.inside if role == "patient" else None)
+    client.cookies.set(COOKIE, sec.sessions.start(f"h.{role}", mfa_passed=True))
+
+
+@pytest.mark.parametrize("role", sorted(MATRIX))
+def test_http_matrix(role: str, app_client: tuple[TestClient, SecurityServices], services: Services) -> None:
+    client, sec = app_client
+    ward = _ward(services.store)
+    _session(client, sec, role, ward)
+    reads_in, reads_out, _, _ = MATRIX[role]
+    assert (client.get(f"/fhir/Observation/{ward.obs_in}").status_code == 200) is reads_in
+    assert (client.get(f"/fhir/Observation/{ward.obs_out}").status_code == 200) is reads_out
+    assert (client.get(f"/fhir/Observation/{ward.obs_out}/_history").status_code == 200) is reads_out
+    search = client.get("/fhir/Observation")
+    if search.status_code == 200:
+        found = {e["resource"]["id"] for e in search.json().get("entry", [])}
+        assert (ward.obs_out in found) is reads_out and (ward.obs_in in found) is reads_in
+    else:
+        assert search.status_code == 403 and not reads_in
+    history = client.get("/fhir/_history")
+    if history.status_code == 200:
+        found = {e["resource"]["id"] for e in history.json().get("entry", []) if "resource" in e}
+        assert (ward.obs_out in found) is reads_out
+    # cookie-authenticated writes need the CSRF header
+    assert client.post("/fhir/Observation", json=_observation(ward.inside)).status_code == 403
+    audit_page = client.get("/audit")
+    assert (audit_page.status_code == 200) is (role == "auditor")
+    assert (client.get("/audit/anomalies").status_code == 200) is (role == "auditor")
