@@ -10,6 +10,7 @@ from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
+from huitong.ingest.hl7v2.to_fhir.units import quantity
 
 CRITICAL_FLAGS = frozenset({"HH", "LL", "AA", "<", ">", "HU", "LU"})
 _OBS_CATEGORY = {
@@ -92,10 +93,10 @@ def _value(obx: Segment, obs: dict[str, Any], ctx: MapContext) -> None:
         ctx.warn(f"OBX {obx.get(1)} has {len(values)} values in OBX-5; only the first is mapped")
     unit = obx.field(6)
     if kind == "NM":
-        q = dt.quantity(first.text(), unit)
+        q = quantity(first.text(), unit)
         if q is None:
             m = _COMPARATOR.fullmatch(first.text())
-            q = dt.quantity(m.group(2), unit) if m else None
+            q = quantity(m.group(2), unit) if m else None
             if q is not None and m is not None:
                 q["comparator"] = m.group(1)
         if q is not None:
@@ -106,13 +107,13 @@ def _value(obx: Segment, obs: dict[str, Any], ctx: MapContext) -> None:
     elif kind == "SN":
         comparator, num1, sep, num2 = (first.get(i).strip() for i in range(1, 5))
         if sep in ("-", ":", "/") and num2:
-            lo, hi = dt.quantity(num1, unit), dt.quantity(num2, unit)
+            lo, hi = quantity(num1, unit), quantity(num2, unit)
             if sep == "-" and lo and hi:
                 obs["valueRange"] = {"low": lo, "high": hi}
             elif lo and hi:
                 obs["valueRatio"] = {"numerator": lo, "denominator": hi}
         else:
-            q = dt.quantity(num1, unit)
+            q = quantity(num1, unit)
             if q is not None:
                 if comparator in ("<", ">", "<=", ">="):
                     q["comparator"] = comparator
@@ -145,17 +146,17 @@ def _reference_range(obx: Segment, ctx: MapContext) -> dict[str, Any] | None:
     if m:
         comparator, first, second = m.groups()
         if second is not None and not comparator:
-            low, high = dt.quantity(first, unit), dt.quantity(second, unit)
+            low, high = quantity(first, unit), quantity(second, unit)
             if low:
                 result["low"] = low
             if high:
                 result["high"] = high
         elif comparator in ("<", "<="):
-            high = dt.quantity(first, unit)
+            high = quantity(first, unit)
             if high:
                 result["high"] = high
         elif comparator in (">", ">="):
-            low = dt.quantity(first, unit)
+            low = quantity(first, unit)
             if low:
                 result["low"] = low
     result["text"] = text

@@ -16,6 +16,7 @@ from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
+from huitong.ingest.hl7v2.to_fhir.units import decimal, quantity
 
 # ORC-5 (order status, table 0038) and ORC-1 (order control, table 0119) → MedicationRequest.status
 _ORDER_STATUS = {"A": "active", "IP": "active", "SC": "active", "CM": "completed", "CA": "cancelled",
@@ -136,7 +137,7 @@ def _dosage(rxe: Segment, rxr: Segment | None, tq1: Segment | None, ctx: MapCont
         site = dt.codeable(rxr.field(2), ctx, table="0163")
         if site:
             dosage["site"] = site
-    dose = dt.quantity(rxe.get(3), rxe.field(5))
+    dose = quantity(rxe.get(3), rxe.field(5))
     if dose:
         dosage["doseAndRate"] = [{"doseQuantity": dose}]
     return dosage
@@ -144,10 +145,10 @@ def _dosage(rxe: Segment, rxr: Segment | None, tq1: Segment | None, ctx: MapCont
 
 def _dispense(rxe: Segment) -> dict[str, Any]:
     dispense: dict[str, Any] = {}
-    amount = dt.quantity(rxe.get(10), rxe.field(11))
+    amount = quantity(rxe.get(10), rxe.field(11))
     if amount:
         dispense["quantity"] = amount
-    refills = dt.decimal(rxe.get(12))
+    refills = decimal(rxe.get(12))
     if isinstance(refills, int) and refills >= 0:
         dispense["numberOfRepeatsAllowed"] = refills
     return dispense
@@ -196,7 +197,7 @@ def map_ras(ctx: MapContext) -> PatientFacts:
         if request is not None:
             admin["request"] = {"reference": f"MedicationRequest/{request}"}
         dosage: dict[str, Any] = {}
-        dose = dt.quantity(rxa.get(6), rxa.field(7))
+        dose = quantity(rxa.get(6), rxa.field(7))
         if dose:
             dosage["dose"] = dose
         if rxr is not None:

@@ -16,6 +16,7 @@ from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
+from huitong.ingest.hl7v2.to_fhir.units import decimal
 
 _UNIT_MINUTES = {"S": 1 / 60, "SEC": 1 / 60, "M": 1, "MIN": 1, "H": 60, "HR": 60, "HOUR": 60, "D": 1440, "DAY": 1440}
 
@@ -89,11 +90,11 @@ def map_siu(ctx: MapContext) -> PatientFacts:
 def _times(sch: Segment, ais: Segment | None, ctx: MapContext) -> tuple[str | None, str | None, int | None]:
     """(start, end) as v2 DTM text and the duration in minutes."""
     start, end = sch.get("11.4").strip() or None, sch.get("11.5").strip() or None
-    duration = dt.decimal(sch.get(9))
+    duration = decimal(sch.get(9))
     unit = sch.get("10.1").strip().upper()
     if ais is not None and not start:
         start = ais.get(4).strip() or None
-        duration = dt.decimal(ais.get(7)) or duration
+        duration = decimal(ais.get(7)) or duration
         unit = ais.get("8.1").strip().upper() or unit
     minutes = round(duration * _UNIT_MINUTES.get(unit, 1)) if duration and unit in _UNIT_MINUTES else None
     if start and not end and minutes:
