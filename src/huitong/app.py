@@ -26,6 +26,7 @@ from huitong.services import Services, open_services
 from huitong.settings import Settings
 from huitong.terminology.api import router as terminology_router
 from huitong.web.home import router as home_router
+from huitong.web.routes import error_page, is_page, register_web
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(terminology_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     app.include_router(home_router)
+    register_web(app)  # static files, role pages, HTML error pages
     _register_error_handlers(app)
     register_security(app)  # login, MFA, token endpoint, auditor pages; 403/429/CSRF handlers
     return app
@@ -71,8 +73,10 @@ def _outcome_response(status: int, body: dict[str, object], headers: dict[str, s
 
 
 def _register_error_handlers(app: FastAPI) -> None:
-    async def fhir_error(_request: Request, exc: Exception) -> Response:
+    async def fhir_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FhirError)  # noqa: S101 - registered for FhirError only
+        if is_page(request):
+            return error_page(request, exc.status, str(exc))
         return _outcome_response(exc.status, outcome_of(exc))
 
     async def not_authenticated(_request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from huitong.clinical.alerts import CriticalAlertHook
 from huitong.db import Database, open_database
 from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
@@ -33,5 +34,5 @@ class Services:
 def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
-    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer()])
+    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()])
     return Services(settings=settings, db=db, store=store, search=SearchService(store))

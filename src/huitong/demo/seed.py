@@ -133,7 +133,7 @@ def _encounter(p: DemoPatient) -> dict[str, Any]:
         },
         "subject": {"reference": f"Patient/demo-{p.key}"},
         "period": {"start": "2026-11-20T09:30:00+08:00"},
-        "location": [{"location": {"display": p.ward}}],
+        "location": [{"location": {"reference": f"Location/{ward_id(p.ward)}-bed-1", "display": p.ward}}],
     }
 
 
@@ -195,9 +195,81 @@ def _glucose(p: DemoPatient) -> dict[str, Any]:
     return obs
 
 
-def demo_resources() -> list[dict[str, Any]]:
-    """Every demo resource, patients first."""
+WARDS = ("心内科一病区", "职业病科病区", "中毒救治科病区", "重症医学科", "儿科病区", "普外科病区")
+BEDS_PER_WARD = 4
+BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
+
+
+def ward_id(ward: str) -> str:
+    return f"demo-ward-{WARDS.index(ward) + 1}"
+
+
+def _locations() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    occupied = {(p.ward, 1) for p in PATIENTS}
+    for w, ward in enumerate(WARDS, start=1):
+        out.append(
+            {
+                "resourceType": "Location",
+                "id": f"demo-ward-{w}",
+                "status": "active",
+                "name": ward,
+                "mode": "instance",
+                "physicalType": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]
+                },
+            }
+        )
+        for b in range(1, BEDS_PER_WARD + 1):
+            status = "O" if (ward, b) in occupied else ("K" if b == BEDS_PER_WARD else "U")
+            out.append(
+                {
+                    "resourceType": "Location",
+                    "id": f"demo-ward-{w}-bed-{b}",
+                    "status": "active",
+                    "name": f"{b:02d}床",
+                    "mode": "instance",
+                    "partOf": {"reference": f"Location/demo-ward-{w}"},
+                    "operationalStatus": {"system": BED_STATUS, "code": status},
+                    "physicalType": {
+                        "coding": [
+                            {"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd"}
+                        ]
+                    },
+                }
+            )
+    return out
+
+
+def _slots() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "resourceType": "Schedule",
+            "id": "demo-schedule-cardio",
+            "active": True,
+            "serviceType": [{"text": "心血管内科门诊"}],
+            "actor": [{"display": "心血管内科门诊"}],
+        }
+    ]
+    for day in range(1, 4):
+        for hour in (8, 9, 10, 14, 15):
+            out.append(
+                {
+                    "resourceType": "Slot",
+                    "id": f"demo-slot-{day}-{hour}",
+                    "status": "free",
+                    "schedule": {"reference": "Schedule/demo-schedule-cardio"},
+                    "serviceType": [{"text": "心血管内科门诊"}],
+                    "start": f"2026-12-{day:02d}T{hour:02d}:00:00+08:00",
+                    "end": f"2026-12-{day:02d}T{hour:02d}:30:00+08:00",
+                }
+            )
+    return out
+
+
+def demo_resources() -> list[dict[str, Any]]:
+    """Every demo resource: wards and beds, clinic slots, then patients with their records."""
+    out: list[dict[str, Any]] = [*_locations(), *_slots()]
     for seq, p in enumerate(PATIENTS, start=1):
         out += [_patient(p, seq), _encounter(p), _condition(p), _glucose(p)]
     return out

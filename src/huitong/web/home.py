@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,9 +12,9 @@ from huitong import __version__
 from huitong.db.schema import resource
 from huitong.deps import ServicesDep
 from huitong.services import Services
+from huitong.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 TEXT = {
     "zh": {
@@ -62,18 +59,7 @@ def resource_counts(services: Services) -> list[tuple[str, int]]:
 
 
 @router.get("/")
-async def home(request: Request, services: ServicesDep, lang: str = "zh") -> Response:
+async def home(request: Request, services: ServicesDep) -> Response:
     """The landing page; ``?lang=en`` for English."""
-    lang = lang if lang in TEXT else "zh"
     counts = await run_in_threadpool(resource_counts, services)
-    return templates.TemplateResponse(
-        request,
-        "home.html",
-        {
-            "t": TEXT[lang],
-            "lang": lang,
-            "other": "en" if lang == "zh" else "zh",
-            "counts": counts,
-            "version": __version__,
-        },
-    )
+    return render(request, "home.html", {"text": TEXT[language(request)], "counts": counts, "version": __version__})
