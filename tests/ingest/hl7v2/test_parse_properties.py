@@ -103,3 +103,24 @@ def test_mutated_messages_raise_only_parse_errors(edits: list[tuple[int, int, by
 def test_delimiter_soup_raises_only_parse_errors(text: str) -> None:
     _only_parse_errors(text.encode())
     _only_parse_errors(("MSH|^~\\&|" + text).encode())
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 3), noise), max_size=3))
+def test_peek_header_agrees_with_the_full_parse(edits: list[tuple[int, int, bytes]]) -> None:
+    data = SAMPLE
+    for pos, cut, insert in edits:
+        data = data[:pos] + insert + data[pos + cut :]
+    try:
+        msg = parse_message(data)
+    except Hl7ParseError:
+        return
+    if not data.split(b"\r")[0].isascii():
+        return  # a charset fallback is decided on the whole message, peek_header sees only the MSH line
+    header = peek_header(data)
+    assert (header.message_code, header.trigger_event, header.control_id, header.version) == (
+        msg.message_code,
+        msg.trigger_event,
+        msg.control_id,
+        msg.version,
+    )

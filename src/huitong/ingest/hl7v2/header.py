@@ -98,11 +98,7 @@ def peek_header(raw: bytes) -> Header:
     line = raw[:end]
     fields = line.decode("latin-1").split(fs)
     msh18 = fields[17].split(enc.repetition or "\x00")[0].split(enc.component)[0].strip() if len(fields) > 17 else ""
-    codec = charset.codec_for(msh18) or "utf-8"
-    try:
-        text = line.decode(codec, "replace")
-    except LookupError:  # pragma: no cover - codec_for only names codecs Python has
-        text = line.decode("utf-8", "replace")
+    text, _ = charset.decode(line, msh18, [])  # the parser's rules, applied to the MSH line alone
     parts = text.split(fs)
     seg = Segment("MSH", ["MSH", fs, *parts[1:]], enc)
 
