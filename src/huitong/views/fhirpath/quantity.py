@@ -40,7 +40,7 @@ class Quantity:
     def __str__(self) -> str:
         number = format_decimal(self.value)
         if self.is_calendar:
-            return f"{number} {self.unit}{'s' if self.value != 1 else ''}" if False else f"{number} {self.unit}"
+            return f"{number} {self.unit}"
         return f"{number} '{self.unit}'"
 
 

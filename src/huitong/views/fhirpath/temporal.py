@@ -138,8 +138,6 @@ def format_temporal(value: Temporal) -> str:
             text += f".{p[6]:03d}"
         if value.tz is not None:
             text += _format_tz(value.tz)
-    elif value.kind == "dateTime" and len(p) == 3 and value.tz is not None:
-        pass
     return text
 
 
@@ -196,7 +194,7 @@ def equivalent(left: Temporal, right: Temporal) -> bool:
     return result == 0
 
 
-#: Calendar duration → (component index in DATE_PARTS, multiplier).
+#: Calendar duration → (component of DATE_PARTS it changes, multiplier).
 _ADD_UNITS = {
     "year": ("year", 1),
     "month": ("month", 1),
@@ -243,8 +241,7 @@ def add(value: Temporal, amount: int, unit: str) -> Temporal:
             return value
         amount = int(amount * seconds_per[field] / seconds_per[finest])
         field = finest
-    full = p + [1, 1, 0, 0, 0, 0][len(p) - 1 :] if len(p) < 7 else p
-    full = ([*p, 1, 1, 0, 0, 0, 0, 0])[:7] if len(p) < 3 else ([*p, 0, 0, 0, 0])[:7]
+    full = [*p, *[0, 1, 1, 0, 0, 0, 0][len(p) :]]  # missing month/day are 1, missing time parts 0
     moment = datetime(full[0], full[1], full[2], full[3], full[4], full[5], full[6] * 1000)
     delta = {
         "day": timedelta(days=amount),
@@ -280,20 +277,18 @@ def boundary(value: Temporal, precision: int | None, high: bool) -> Temporal | N
     p = list(value.parts)
     if value.kind == "time":
         fill_low, fill_high = [0, 0, 0, 0], [23, 59, 59, 999]
-        offset = 0
     else:
         fill_low = [1, 1, 1, 0, 0, 0, 0]
         fill_high = [9999, 12, 0, 23, 59, 59, 999]
-        offset = 0
     out = p[:count]
     for i in range(len(out), count):
         if high:
             if value.kind != "time" and i == 2:
                 out.append(calendar.monthrange(out[0], out[1])[1])
             else:
-                out.append(fill_high[i + offset])
+                out.append(fill_high[i])
         else:
-            out.append(fill_low[i + offset])
+            out.append(fill_low[i])
     tz = value.tz
     if value.kind == "dateTime" and count > 3 and tz is None:
         tz = -12 * 60 if high else 14 * 60
