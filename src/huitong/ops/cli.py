@@ -185,3 +185,66 @@ def drill(
     typer.echo(json.dumps(report.as_dict()))
     if not report.ok:
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+
+
+archive_app = typer.Typer(help="Cold-data archive (Parquet): run, list, show, restore.", no_args_is_help=True)
+ops_app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("run")
+def archive_run(
+    older_than_days: int | None = typer.Option(None, help="Age cut-off (default HUITONG_ARCHIVE__OLDER_THAN_DAYS)."),
+) -> None:
+    """Move resources and versions older than the cut-off out of the live database into Parquet."""
+    from datetime import UTC, datetime, timedelta
+
+    from huitong.ops.archive import archive_old
+    from huitong.services import open_services
+
+    settings = _settings()
+    days = older_than_days if older_than_days is not None else settings.archive.older_than_days
+    services = open_services(settings)
+    try:
+        run = archive_old(services.store, Path(settings.archive.directory), datetime.now(UTC) - timedelta(days=days))
+    finally:
+        services.close()
+    typer.echo(f"archive run {run.run_id}: {run.resources} resources, {run.versions} versions, {run.parts} files")
+
+
+@archive_app.command("list")
+def archive_list() -> None:
+    """List the archive runs."""
+    from huitong.ops.archive import list_runs
+
+    for run in list_runs(Path(_settings().archive.directory)):
+        typer.echo(f"{run.run_id}  before {run.cutoff}  {run.resources} resources  {run.versions} versions")
+
+
+@archive_app.command("show")
+def archive_show(reference: str = typer.Argument(..., help="TYPE/ID, e.g. Observation/123")) -> None:
+    """Print the archived versions of one resource as JSON lines."""
+    from huitong.ops.archive import read_archived
+
+    rtype, _, rid = reference.partition("/")
+    for v in read_archived(Path(_settings().archive.directory), rtype, rid):
+        typer.echo(
+            json.dumps({"version": v.version_id, "lastUpdated": v.last_updated.isoformat(), "content": v.content})
+        )
+
+
+@archive_app.command("restore")
+def archive_restore(run_id: str = typer.Argument(..., help="Run id from `huitong ops archive list`.")) -> None:
+    """Bring one archive run back into the live database (search indexes are rebuilt)."""
+    from huitong.ops.archive import restore_run
+    from huitong.services import open_services
+
+    settings = _settings()
+    if not (Path(settings.archive.directory) / run_id).is_dir():
+        typer.echo(f"error: no archive run {run_id}", err=True)
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+    services = open_services(settings)
+    try:
+        resources, versions = restore_run(services.store, Path(settings.archive.directory), run_id)
+    finally:
+        services.close()
+    typer.echo(f"restored {resources} resources and {versions} versions from {run_id}")
