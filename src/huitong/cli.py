@@ -7,14 +7,15 @@ import typer
 from huitong import __version__
 from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
-from huitong.quality.cli import app as quality_app
-from huitong.terminology.cli import app as terminology_app
 from huitong.demo.cli import demo
 from huitong.empi.cli import app as empi_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.ops.cli import backup_app, ops_app
+from huitong.quality.cli import app as quality_app
 from huitong.security.cli import audit_app, security_app
 from huitong.settings import load_settings
+from huitong.synth.cli import app as synth_app
+from huitong.terminology.cli import app as terminology_app
 from huitong.views.cli import app as views_app
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(security_app, name="security")
 app.add_typer(empi_app, name="empi")
 app.add_typer(bench_app, name="bench")
+app.add_typer(synth_app, name="synth")
 app.add_typer(backup_app, name="backup")
 app.add_typer(ops_app, name="ops")
 app.add_typer(views_app, name="views")
