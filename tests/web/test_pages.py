@@ -65,7 +65,7 @@ def test_patient_books_checks_in_cancels_and_answers_survey(demo_client: TestCli
     assert "arrived" in arrived.text
     assert demo_client.post(f"/portal/appointments/{appt}/cancel", params={"patient": "demo-p002"}).status_code == 409
     second = demo_client.post("/portal/book", params={"patient": "demo-p002"}, data={"slot_id": slots[1]}).text
-    other = [a for a in re.findall(r'data-appointment="([^"]+)"', second) if a != appt][0]
+    other = next(a for a in re.findall(r'data-appointment="([^"]+)"', second) if a != appt)
     cancelled = demo_client.post(f"/portal/appointments/{other}/cancel", params={"patient": "demo-p002"})
     assert "cancelled" in cancelled.text and slots[1] in cancelled.text  # the slot is free again
     survey = demo_client.post(
