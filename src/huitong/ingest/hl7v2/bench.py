@@ -97,17 +97,16 @@ def sample_messages(count: int, seed: int = 20260105) -> list[bytes]:
     return [(_oru(rng, n) if rng.random() < 0.6 else _adt(rng, n)).encode("utf-8") for n in range(count)]
 
 
-def _rate(messages: list[Any], work: Callable[[Any], object], rounds: int, budget_s: float = 20.0) -> float:
-    rates = []
-    deadline = time.perf_counter() + budget_s
+def _rates(contenders: dict[str, tuple[list[Any], Callable[[Any], object]]], rounds: int) -> dict[str, float]:
+    """Median messages/s of each contender; rounds are interleaved so that each sees the same machine load."""
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
-        start = time.perf_counter()
-        for m in messages:
-            work(m)
-        rates.append(len(messages) / (time.perf_counter() - start))
-        if time.perf_counter() > deadline:
-            break
-    return statistics.median(rates)
+        for name, (messages, work) in contenders.items():
+            start = time.perf_counter()
+            for m in messages:
+                work(m)
+            rates[name].append(len(messages) / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def _plain_split(data: bytes) -> list[list[str]]:
@@ -117,17 +116,19 @@ def _plain_split(data: bytes) -> list[list[str]]:
 def run(*, count: int = 2000, rounds: int = 5, baseline_count: int = 300) -> dict[str, Any]:
     """Median messages/s of each contender over the same generated messages."""
     messages = sample_messages(count)
-    parse = _rate(messages, parse_message, rounds)
-    mapped = _rate(messages, lambda m: map_message(parse_message(m)), rounds)
-    plain = _rate(messages, _plain_split, rounds)
-    baseline: float | None = None
+    contenders: dict[str, tuple[list[Any], Callable[[Any], object]]] = {
+        "parse": (messages, parse_message),
+        "map": (messages, lambda m: map_message(parse_message(m))),
+        "plain": (messages, _plain_split),
+    }
     try:
         import hl7  # type: ignore[import-untyped]  # python-hl7, a dev dependency
 
-        texts = [m.decode("utf-8") for m in messages[:baseline_count]]
-        baseline = _rate(texts, hl7.parse, rounds)
+        contenders["baseline"] = ([m.decode("utf-8") for m in messages[:baseline_count]], hl7.parse)
     except ImportError:  # pragma: no cover - installed with the dev group
         pass
+    rates = _rates(contenders, rounds)
+    parse, mapped, plain, baseline = rates["parse"], rates["map"], rates["plain"], rates.get("baseline")
     return {
         "benchmark": "hl7-parse",
         "messages": count,

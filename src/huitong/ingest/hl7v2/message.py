@@ -203,9 +203,10 @@ class Segment:
         return self._get(fnum, rep, comp, sub)
 
     def _get(self, fnum: int, rep: int, comp: int, sub: int | None) -> str:
-        if self.name == "MSH" and fnum in (1, 2):
+        if fnum <= 2 and self.name == "MSH":
             return self.raw(fnum)  # the delimiters themselves are never unescaped
-        f = self.field(fnum)
+        fields = self.fields
+        f = Field(fields[fnum] if fnum < len(fields) else "", self.enc)
         if rep > 1:
             reps = f.repetitions()
             if rep > len(reps):

@@ -8,6 +8,7 @@ is kept as the sender's own system, ``urn:huitong:v2:<facility>:<name>`` (local 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +47,12 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 def local_system(ctx: MapContext, name: str) -> str:
     """The sender's own system for a code or identifier namespace ``name``."""
-    return f"urn:huitong:v2:{quote(ctx.facility or 'unknown', safe='')}:{quote(name or 'local', safe='')}"
+    return _local_system(ctx.facility, name)
+
+
+@lru_cache(maxsize=4096)
+def _local_system(facility: str, name: str) -> str:
+    return f"urn:huitong:v2:{quote(facility or 'unknown', safe='')}:{quote(name or 'local', safe='')}"
 
 
 def coding_system(name: str, ctx: MapContext) -> str:
