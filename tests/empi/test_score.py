@@ -6,8 +6,11 @@ import logging
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from splink import DuckDBAPI, Linker
 
+from huitong.empi.compare import levenshtein, within_edits
 from huitong.empi.model import Model, default_model, model_from_splink_settings, splink_settings
 from huitong.empi.normalise import NormalisedRecord, SourceRecord, normalise_record
 from huitong.empi.score import score_pair
@@ -75,3 +78,8 @@ def test_batch_household_rule_equals_the_real_time_rule(records: list[Normalised
     ]
     assert all(flags)
     assert any(household for *_, household in edges)
+
+
+@given(st.text(alphabet="abc12", max_size=8), st.text(alphabet="abc12", max_size=8), st.integers(0, 3))
+def test_bounded_edit_distance_agrees_with_levenshtein(a: str, b: str, edits: int) -> None:
+    assert within_edits(a, b, edits) == (levenshtein(a, b) <= edits)

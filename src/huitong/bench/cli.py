@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import typer
 
+from huitong.empi.bench import empi
 from huitong.fhir.bench_validation import validation
 from huitong.ingest.hl7v2.bench import hl7_parse
 from huitong.views.bench import views
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
 app.command("validation")(validation)
+app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)

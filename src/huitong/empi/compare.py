@@ -35,6 +35,25 @@ def levenshtein(a: str, b: str) -> int:
     return previous[-1]
 
 
+def within_edits(a: str, b: str, edits: int) -> bool:
+    """``levenshtein(a, b) <= edits``, answered without the full table when ``edits`` is 1 (the common case)."""
+    if edits != 1:
+        return levenshtein(a, b) <= edits
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if la == lb:
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    if abs(la - lb) != 1:
+        return False
+    if la < lb:
+        a, b = b, a
+    i = 0
+    while i < len(b) and a[i] == b[i]:
+        i += 1
+    return a[i + 1 :] == b[i:]
+
+
 class Expr:
     """A condition on a pair of records (``l`` and ``r``)."""
 
@@ -108,7 +127,7 @@ class Within(Expr):
         a, b = _value(left, self.column), _value(right, self.column)
         if a is None or b is None:
             return None
-        return levenshtein(str(a), str(b)) <= self.edits
+        return within_edits(str(a), str(b), self.edits)
 
 
 @dataclass(frozen=True)
