@@ -228,7 +228,10 @@ async def break_glass(request: Request) -> Response:
     """Emergency access to one patient: ``{"patient": "123", "reason": "..."}``; time-limited, flagged, audited."""
     security = _sec(request)
     actor = actor_from_request(request, security.settings, security)
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
     if request.cookies.get(COOKIE) and not request.headers.get("authorization"):
         check_csrf(request, security, request.headers.get("x-csrf-token", ""))
     if (
