@@ -132,6 +132,7 @@ def _encounter(p: DemoPatient) -> dict[str, Any]:
             "display": "inpatient encounter",
         },
         "subject": {"reference": f"Patient/demo-{p.key}"},
+        "serviceProvider": {"reference": f"Organization/{department_id(p.ward)}"},
         "period": {"start": "2026-11-20T09:30:00+08:00"},
         "location": [{"location": {"reference": f"Location/{ward_id(p.ward)}-bed-1", "display": p.ward}}],
     }
@@ -200,8 +201,40 @@ BEDS_PER_WARD = 4
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
 
 
+DEPARTMENTS = ("心血管内科", "职业病科", "中毒与职业病救治科", "重症医学科", "儿科", "普通外科")
+
+
 def ward_id(ward: str) -> str:
     return f"demo-ward-{WARDS.index(ward) + 1}"
+
+
+def department_id(ward: str) -> str:
+    """The department (Organization id) that runs a ward; the demo has one ward per department."""
+    return f"demo-dept-{WARDS.index(ward) + 1}"
+
+
+def _departments() -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": "Organization",
+            "id": f"demo-dept-{i}",
+            "active": True,
+            "name": name,
+            "type": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                            "code": "dept",
+                            "display": "Hospital Department",
+                        }
+                    ]
+                }
+            ],
+            "partOf": {"display": "汇通演示医院"},
+        }
+        for i, name in enumerate(DEPARTMENTS, start=1)
+    ]
 
 
 def _locations() -> list[dict[str, Any]]:
@@ -215,6 +248,7 @@ def _locations() -> list[dict[str, Any]]:
                 "status": "active",
                 "name": ward,
                 "mode": "instance",
+                "managingOrganization": {"reference": f"Organization/demo-dept-{w}"},
                 "physicalType": {
                     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]
                 },
@@ -229,6 +263,7 @@ def _locations() -> list[dict[str, Any]]:
                     "status": "active",
                     "name": f"{b:02d}床",
                     "mode": "instance",
+                    "managingOrganization": {"reference": f"Organization/demo-dept-{w}"},
                     "partOf": {"reference": f"Location/demo-ward-{w}"},
                     "operationalStatus": {"system": BED_STATUS, "code": status},
                     "physicalType": {
@@ -269,7 +304,7 @@ def _slots() -> list[dict[str, Any]]:
 
 def demo_resources() -> list[dict[str, Any]]:
     """Every demo resource: wards and beds, clinic slots, then patients with their records."""
-    out: list[dict[str, Any]] = [*_locations(), *_slots()]
+    out: list[dict[str, Any]] = [*_departments(), *_locations(), *_slots()]
     for seq, p in enumerate(PATIENTS, start=1):
         out += [_patient(p, seq), _encounter(p), _condition(p), _glucose(p)]
     return out

@@ -94,6 +94,7 @@ def admit(services: Services, actor: Actor, patient_id: str, bed_id: str) -> str
                 },
                 "subject": {"reference": f"Patient/{patient_id}"},
                 "period": {"start": now},
+                **({"serviceProvider": body["managingOrganization"]} if body.get("managingOrganization") else {}),
                 "location": [
                     {"location": {"reference": f"Location/{bed_id}", "display": body.get("name")}, "status": "active"},
                     *([{"location": ward}] if ward else []),
