@@ -166,3 +166,21 @@ def test_review_queue_accept_and_reject(empi: Empi, actor: Actor) -> None:
     if third.review_ids:
         strict.reject_review(actor, third.review_ids[0], reason="different people")
         assert strict.review_item(third.review_ids[0]).status == "rejected"
+
+
+def test_patient_match_returns_graded_golden_patients(empi: Empi, actor: Actor) -> None:
+    from huitong.empi.api import match_bundle
+
+    person = empi.link(actor, ZHANG).person_id
+    query = {
+        "resourceType": "Patient",
+        "name": [{"family": "张", "given": ["伟华"]}],
+        "gender": "male",
+        "birthDate": "1980-01-02",
+        "identifier": [{"system": "urn:huitong:sid:cn-resident-id", "value": ZHANG.id_number}],
+    }
+    bundle = match_bundle(empi, actor, query)
+    [entry] = bundle["entry"]
+    assert entry["resource"]["id"] == person
+    assert entry["search"]["extension"][0]["valueCode"] == "certain"
+    assert entry["search"]["score"] > 0.99
