@@ -111,8 +111,8 @@ class Pipeline:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, True)
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Wait until no message is ``received`` or in flight (tests, benchmarks, the CLI)."""

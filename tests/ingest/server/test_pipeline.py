@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from huitong.db.schema import resource, resource_version
 from huitong.ingest import inbox
 from huitong.ingest.channels import Channel, ChannelSet, Filter
-from huitong.ingest.hl7v2.ack import read_ack
+from huitong.ingest.hl7v2.ack import build_ack, read_ack
 from huitong.ingest.mllp.client import send_messages
+from huitong.ingest.mllp.framing import MllpDecoder, frame
 from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
+from huitong.security.actor import Actor
 from huitong.services import Services
 from tests.ingest.server.conftest import adt, oru, rows, running
 
@@ -47,15 +49,11 @@ def test_messages_become_resources_with_their_status_in_the_store(services: Serv
     assert sum(ref.startswith("Observation/") for ref in made[1]) == 2
     patient_ref = next(ref for ref in made[0] if ref.startswith("Patient/"))
     rtype, rid = patient_ref.split("/")
-    patient = json.loads(services.store.read(services.store.db and _actor(), rtype, rid).content or b"{}")
-    assert patient["birthDate"] == "1980-01-01"
+    stored_patient = services.store.read(Actor.system("tests"), rtype, rid)
+    # one patient's messages are processed in order: the ORU (sent second) updated the ADT's Patient
+    assert stored_patient.version_id == 2
+    assert json.loads(stored_patient.content or b"{}")["birthDate"] == "1970-05-05"
     assert inbox.search(services.db, inbox.Query(patient_id="555"))[0].status == PROCESSED
-
-
-def _actor():  # type: ignore[no-untyped-def]
-    from huitong.security.actor import Actor
-
-    return Actor.system("tests")
 
 
 def test_replay_is_idempotent(services: Services) -> None:
@@ -89,28 +87,40 @@ def test_unsupported_unmappable_and_filtered_messages(services: Services) -> Non
     assert _counts(services) == (0, 0)
 
 
+async def _emr() -> tuple[asyncio.Server, list[bytes]]:
+    """Another hospital system: records what it receives and answers AA."""
+    received: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = MllpDecoder()
+        while chunk := await reader.read(65536):
+            for payload in decoder.feed(chunk):
+                received.append(payload)
+                writer.write(frame(build_ack(payload, "AA")))
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0), received
+
+
 def test_forwarding_to_another_system_and_the_repository_at_once(services: Services) -> None:
-    async def run() -> None:
-        async with running(services.store, channel="emr-copy") as emr:
+    async def run() -> list[bytes]:
+        emr, received = await _emr()
+        async with emr:
+            port = emr.sockets[0].getsockname()[1]
             channels = ChannelSet.model_validate(
-                {
-                    "channel": [
-                        {
-                            "name": "lis",
-                            "destination": [{"type": "mllp", "host": "127.0.0.1", "port": emr.port}],
-                        }
-                    ]
-                }
+                {"channel": [{"name": "lis", "destination": [{"type": "mllp", "host": "127.0.0.1", "port": port}]}]}
             )
             async with running(services.store, pipeline=True, channel="lis", channels=channels) as r:
                 await send_messages("127.0.0.1", r.port, [oru("FW1")])
                 assert r.pipeline is not None
                 await r.pipeline.drain(timeout=60)
+        return received
 
-    asyncio.run(run())
-    by_channel = {r.channel: r for r in rows(services)}
-    assert by_channel["lis"].status == PROCESSED
-    assert by_channel["emr-copy"].raw == oru("FW1")
+    received = asyncio.run(run())
+    assert received == [oru("FW1")]
+    [row] = rows(services)
+    assert (row.channel, row.status) == ("lis", PROCESSED)
+    assert any(ref.startswith("DiagnosticReport/") for ref in json.loads(row.resources))
 
 
 def test_a_destination_that_stays_down_makes_a_dead_letter(services: Services) -> None:

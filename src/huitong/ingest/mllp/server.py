@@ -82,8 +82,10 @@ class MllpServer:
             for task in list(self._connections):
                 task.cancel()
             await asyncio.gather(*list(self._connections), return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+            try:  # Python 3.11 waits here for every transport to detach; do not hang shutdown on one
+                await asyncio.wait_for(self._server.wait_closed(), 5.0)
+            except TimeoutError:
+                log.warning("MLLP listener on port %d: connections still closing at shutdown", self.port)
             self._server = None
         await self.committer.drain()
 
