@@ -270,10 +270,20 @@ class Accounts:
         max_age = self.settings.password_max_age_days
         changed = account.password_changed
         expired = bool(max_age) and changed is not None and now - changed > timedelta(days=max_age)
-        mfa = self.settings.mfa_all_users and account.role != Role.PATIENT
-        mfa = mfa or needs_mfa(account.role, self.settings.mfa_roles) or account.has_totp
         _audit(self.db, actor, "login", user_id)
-        return LoginResult(account, needs_mfa=mfa, password_expired=expired)
+        return LoginResult(account, needs_mfa=self.requires_mfa(account), password_expired=expired)
+
+    def requires_mfa(self, account: Account) -> bool:
+        """Whether ``account`` must pass the TOTP second factor (its role, its reach, or the settings)."""
+        if self.settings.mfa_all_users and account.role != Role.PATIENT:
+            return True
+        with self.db.read() as conn:
+            beyond = conn.execute(
+                sa.select(sa.func.count()).select_from(sec_care_team).where(sec_care_team.c.user_id == account.user_id)
+            ).scalar_one()
+        return needs_mfa(account.role, self.settings.mfa_roles, has_care_team_beyond_department=bool(beyond)) or (
+            account.has_totp
+        )
 
     # -- TOTP ---------------------------------------------------------------------------------------
 

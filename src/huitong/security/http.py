@@ -8,12 +8,14 @@ submit); after login the session's own token. Login and token requests are rate-
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -21,10 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from huitong.security import totp
-from huitong.security.audit import AuditEntry, record
+from huitong.security.actor import Actor, ActorKind
+from huitong.security.audit import AuditEntry, Outcome, record
 from huitong.security.audit_review import anomaly_report, search_audit, to_csv
 from huitong.security.break_glass import BreakGlassError
 from huitong.security.deps import CsrfError, NotAuthenticatedError, actor_from_request, check_csrf, security_of
+from huitong.security.oidc import STATE_COOKIE, OidcError
 from huitong.security.passwords import PasswordPolicyError
 from huitong.security.ratelimit import RateLimitedError
 from huitong.security.roles import grant_of
@@ -33,6 +37,7 @@ from huitong.security.sessions import COOKIE
 from huitong.security.text import TEXT
 from huitong.security.tokens import TokenError
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/auth", tags=["Security"])
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "web" / "templates")
@@ -72,8 +77,8 @@ def _set_session_cookie(response: Response, security: SecurityServices, token: s
 def login_page(request: Request) -> Response:
     """The login form."""
     csrf = secrets.token_urlsafe(24)
-    response = _page(request, "login.html", {"csrf": csrf, "error": "", "oidc": False})
     security = _sec(request)
+    response = _page(request, "login.html", {"csrf": csrf, "error": "", "oidc": security.oidc.enabled})
     response.set_cookie(
         LOGIN_CSRF, csrf, max_age=900, httponly=True, secure=security.sessions.settings.cookie_secure, samesite="strict"
     )
@@ -93,7 +98,8 @@ async def login(request: Request) -> Response:
     result = await run_in_threadpool(security.accounts.authenticate, user_id, password, source_address=_client(request))
     t = TEXT[_lang(request)]
     if result.account is None:
-        return _page(request, "login.html", {"csrf": expected, "error": t[result.reason], "oidc": False}, 401)
+        context = {"csrf": expected, "error": t[result.reason], "oidc": security.oidc.enabled}
+        return _page(request, "login.html", context, 401)
     mfa_pending = result.needs_mfa
     token = await run_in_threadpool(
         security.sessions.start,
@@ -110,6 +116,67 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(f"{target}?lang={lang}", status_code=303)
     _set_session_cookie(response, security, token)
     response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+def _redirect_uri(request: Request, security: SecurityServices) -> str:
+    base = security.settings.http.public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/login/oidc/callback"
+
+
+@router.get("/login/oidc")
+def oidc_start(request: Request) -> Response:
+    """Send the browser to the hospital's identity provider (when single sign-on is configured)."""
+    security = _sec(request)
+    if not security.oidc.enabled:
+        return PlainTextResponse("single sign-on is not configured", status_code=404)
+    security.login_limiter.hit(_client(request))
+    try:
+        url, state = security.oidc.start(_redirect_uri(request, security), security.clock())
+    except (OidcError, httpx.HTTPError) as exc:
+        log.warning("OIDC start failed: %s", exc)
+        return PlainTextResponse("the identity provider cannot be reached", status_code=502)
+    response = RedirectResponse(url, status_code=303)
+    secure = security.settings.security.cookie_secure
+    response.set_cookie(STATE_COOKIE, state, max_age=600, httponly=True, secure=secure, samesite="lax")
+    return response
+
+
+@router.get("/login/oidc/callback")
+def oidc_callback(request: Request) -> Response:
+    """The identity provider's answer: check it, then start a session (or ask for the TOTP code)."""
+    security = _sec(request)
+    security.login_limiter.hit(_client(request))
+    params = request.query_params
+    anonymous = Actor(id="login:oidc", kind=ActorKind.USER, role="anonymous", source_address=_client(request))
+    try:
+        identity = security.oidc.finish(
+            code=params.get("code", "")[:2000],
+            state=params.get("state", "")[:200],
+            cookie=request.cookies.get(STATE_COOKIE, ""),
+            redirect_uri=_redirect_uri(request, security),
+            now=security.clock(),
+        )
+    except (OidcError, httpx.HTTPError, ValueError, KeyError) as exc:
+        log.warning("OIDC login failed: %s", exc)
+        entry = AuditEntry("login", Outcome.MINOR_FAILURE, "single sign-on failed", entity_type="User")
+        security.db.write(lambda conn: record(conn, anonymous, [entry]))
+        return PlainTextResponse("single sign-on failed", status_code=401)
+    account = security.accounts.get(identity.user_id)
+    if account is None:
+        entry = AuditEntry(
+            "login", Outcome.MINOR_FAILURE, "no such account", entity_type="User", entity_id=identity.user_id
+        )
+        security.db.write(lambda conn: record(conn, anonymous, [entry]))
+        return PlainTextResponse("no Huitong account for this user", status_code=401)
+    passed = identity.second_factor or not security.accounts.requires_mfa(account)
+    actor = account.actor(source_address=_client(request))
+    entry = AuditEntry("login", entity_type="User", entity_id=account.user_id, query="oidc")
+    security.db.write(lambda conn: record(conn, actor, [entry]))
+    token = security.sessions.start(account.user_id, mfa_passed=passed, source_address=_client(request))
+    response = RedirectResponse("/" if passed else "/login/mfa", status_code=303)
+    _set_session_cookie(response, security, token)
+    response.delete_cookie(STATE_COOKIE)
     return response
 
 

@@ -11,6 +11,7 @@ from huitong.security.access import AccessPolicy
 from huitong.security.accounts import Accounts
 from huitong.security.break_glass import BreakGlass
 from huitong.security.crypto import FieldCipher
+from huitong.security.oidc import OidcClient
 from huitong.security.ratelimit import RateLimiter
 from huitong.security.sessions import SessionStore
 from huitong.security.tokens import TokenService
@@ -35,6 +36,7 @@ class SecurityServices:
     break_glass: BreakGlass
     login_limiter: RateLimiter
     api_limiter: RateLimiter
+    oidc: OidcClient
     clock: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -55,5 +57,6 @@ def open_security(
         break_glass=BreakGlass(db, sec, clock),
         login_limiter=RateLimiter(sec.login_rate_per_minute, clock),
         api_limiter=RateLimiter(sec.api_rate_per_minute, clock),
+        oidc=OidcClient(settings),
         clock=clock,
     )
