@@ -138,7 +138,7 @@ class FhirSettings(BaseModel):
 
 
 class SecuritySettings(BaseModel):
-    """Secrets and access to the platform. The security domain adds login, roles and MFA on top."""
+    """Secrets, login, sessions, second factor, OAuth, field encryption and de-identification (docs/security.md)."""
 
     secret_key: SecretStr = Field(
         default=SecretStr("dev-secret-key"),
@@ -150,8 +150,9 @@ class SecuritySettings(BaseModel):
     api_tokens: dict[str, SecretStr] = Field(
         default_factory=dict,
         description=(
-            'Static bearer tokens for system clients until OAuth lands, as JSON `{"client-name": "token"}`. '
-            "A request with `Authorization: Bearer TOKEN` acts as `system:client-name`."
+            'Static bearer tokens of trusted internal system clients, as JSON `{"client-name": "token"}`. A request '
+            "with `Authorization: Bearer TOKEN` acts as `system:client-name` with every scope; other clients should "
+            "use OAuth client credentials (`POST /auth/token`)."
         ),
     )
     allow_anonymous: bool = Field(
