@@ -49,7 +49,7 @@ def f1(truth: dict[str, str], found: dict[str, str]) -> float:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SourceRecord], dict[str, str]]:
-    records, truth = generate(400, seed=3)
+    records, truth = generate(250, seed=3)
     path = tmp_path_factory.mktemp("empi") / "records.csv"
     write_csv(path, records)
     return path, records, truth
