@@ -198,7 +198,7 @@ class Segment:
     def get(self, path: str | int) -> str:
         """A decoded value by field path: ``5``, ``"5.1"``, ``"5.1.2"`` or ``"3[2].1"`` (1-based repetition)."""
         if isinstance(path, int):
-            return self.field(path).get(1)
+            return self._get(path, 1, 1, None)
         _, _, fnum, rep, comp, sub = _parse_path(f"{self.name}-{path}")
         return self._get(fnum, rep, comp, sub)
 

@@ -125,51 +125,50 @@ def _segments(text: str, enc: Encoding, warnings: list[str]) -> list[Segment]:
     if "\n" in text:
         text = text.replace("\r\n", "\r").replace("\n", "\r")
     fs = enc.field
-    lines: list[str] = []
-    joined = 0
+    segments: list[Segment] = []
+    append = segments.append
     known = _known_names
+    joined = 0
     for number, line in enumerate(text.split("\r"), start=1):
-        if (line[3:4] == fs and line[:3] in known) or _is_segment_start(line, fs):
-            name = line[:3]
-            if name == "MSH" and lines:
-                raise Hl7ParseError(
-                    f"a second MSH segment at line {number}: the bytes hold more than one message "
-                    "(split them with split_messages)",
-                    error_code="100",
-                )
-            if name in _ENVELOPE:
+        fields = line.split(fs)
+        name = fields[0]
+        if name in known or (len(name) == 3 and _is_segment_start(line, fs)):
+            if name == "MSH":
+                if segments:
+                    raise Hl7ParseError(
+                        f"a second MSH segment at line {number}: the bytes hold more than one message "
+                        "(split them with split_messages)",
+                        error_code="100",
+                    )
+                fields.insert(1, fs)
+            elif name in _ENVELOPE:
                 warnings.append(f"line {number}: batch envelope segment {name} ignored inside a single message")
                 continue
-            lines.append(line)
+            append(Segment(name, fields, enc))
             continue
         if not line or line.isspace():
             continue
         joined += 1
+        last = segments[-1]
         if joined <= _MAX_WARNED_LINES:
-            warnings.append(
-                f"line {number} is not a segment ({line[:30]!r}); joined to {lines[-1][:3]} as a line break"
-            )
-        lines[-1] += f"{enc.escape}.br{enc.escape}{line}" if enc.escape else f" {line}"
+            warnings.append(f"line {number} is not a segment ({line[:30]!r}); joined to {last.name} as a line break")
+        raw = fs.join(last.fields[:1] + last.fields[2:]) if last.name == "MSH" else fs.join(last.fields)
+        raw += f"{enc.escape}.br{enc.escape}{line}" if enc.escape else f" {line}"
+        last.fields = raw.split(fs)
+        if last.name == "MSH":
+            last.fields.insert(1, fs)
     if joined > _MAX_WARNED_LINES:
         warnings.append(f"{joined - _MAX_WARNED_LINES} more lines were joined the same way")
-    segments: list[Segment] = []
-    append = segments.append
-    for line in lines:
-        fields = line.split(fs)
-        name = fields[0]
-        if name == "MSH":
-            fields.insert(1, fs)
-        append(Segment(name, fields, enc))
     return segments
 
 
 def _check_header(msg: Message) -> None:
     msh = msg.msh
-    if not msh.field(9).get(1).strip():
+    if not msh.get(9).strip():
         raise Hl7ParseError("MSH-9 (message type) is empty", error_code="101", location="MSH-9")
     if not msh.raw(10).strip():
         raise Hl7ParseError("MSH-10 (message control id) is empty", error_code="101", location="MSH-10")
-    version = msh.field(12).get(1).strip()
+    version = msh.get(12).strip()
     if not version:
         msg.warnings.append("MSH-12 (version) is empty; read with the rules of v2.5")
     elif not SUPPORTED_VERSION.fullmatch(version):
