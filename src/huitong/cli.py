@@ -9,6 +9,7 @@ from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
 from huitong.demo.cli import demo
 from huitong.empi.cli import app as empi_app
+from huitong.indicators.cli import app as indicators_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.ops.cli import backup_app, ops_app
 from huitong.quality.cli import app as quality_app
@@ -35,6 +36,7 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(views_app, name="views")
 app.add_typer(terminology_app, name="terminology")
 app.add_typer(quality_app, name="quality")
+app.add_typer(indicators_app, name="indicators")
 app.command()(demo)
 mount_ingest(app)
 
