@@ -19,6 +19,9 @@ from huitong.fhir.errors import FhirError, Issue
 from huitong.fhir.outcome import operation_outcome, outcome_of
 from huitong.middleware import RequestContextMiddleware
 from huitong.ops.health import router as health_router
+from huitong.ops.logs import configure_json_logging
+from huitong.ops.metrics import MetricsMiddleware
+from huitong.ops.metrics import router as metrics_router
 from huitong.security.deps import NotAuthenticatedError
 from huitong.security.http import register_security
 from huitong.security.runtime import open_security
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """The Huitong web application. ``services`` may be given by a caller that already opened them."""
+    if settings.logging.json_format:
+        configure_json_logging(settings.logging.level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,8 +60,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
+    app.add_middleware(MetricsMiddleware)  # added first, so it runs inside and sees the request id
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.http.max_body_bytes)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(terminology_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     app.include_router(home_router)

@@ -6,13 +6,15 @@ and everything else receives what it needs from here. Nothing is created at impo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from huitong.clinical.alerts import CriticalAlertHook
 from huitong.db import Database, open_database
 from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
+from huitong.ops.metrics import Metrics, register_platform
 from huitong.settings import Settings
 from huitong.terminology.index import TerminologyIndexer
 
@@ -25,6 +27,12 @@ class Services:
     db: Database
     store: ResourceStore
     search: SearchService
+
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        backups = Path(self.settings.backup.directory)
+        register_platform(self.metrics, self.db, backups, queue_limit=self.settings.ops.queue_ready_max)
 
     def close(self) -> None:
         """Finish queued writes and close the database."""

@@ -1,4 +1,11 @@
-"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can serve)."""
+"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can serve).
+
+Readiness covers the database, its schema, the writer (which must accept work and whose queue must be
+within ``HUITONG_OPS__QUEUE_READY_MAX``), and every other queue registered on the services'
+:class:`~huitong.ops.metrics.Metrics` by other domains (MLLP, the ingest pipeline, EMPI review) as
+``queue:<name>``: a queue deeper than its limit makes the instance not ready, so a load balancer sends new
+work elsewhere until it has caught up.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ async def healthz() -> JSONResponse:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """The database answers, its schema is current and the writer accepts work."""
+    """The database answers, its schema is current, the writer accepts work and no queue is over its limit."""
     checks = await run_in_threadpool(readiness, services)
     ready = all(c["ok"] for c in checks.values())
     return JSONResponse(
@@ -50,4 +57,11 @@ def readiness(services: Services) -> dict[str, dict[str, object]]:
         checks["writer"] = {"ok": True}
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["writer"] = {"ok": False, "error": type(exc).__name__}
+    metrics = getattr(services, "metrics", None)
+    queues = metrics.queue_checks() if metrics is not None else {}
+    writer_queue = queues.pop("db_writer", None)
+    if writer_queue is not None and checks["writer"]["ok"]:
+        checks["writer"] = writer_queue
+    for name, check in queues.items():
+        checks[f"queue:{name}"] = check
     return checks

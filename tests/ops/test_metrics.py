@@ -1,0 +1,85 @@
+"""/metrics, /readyz with queues, and JSON logs with request ids."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from starlette.testclient import TestClient
+
+from huitong.ops.logs import JsonFormatter, request_id_var
+from huitong.ops.metrics import Metrics
+
+
+def _sample(text: str, prefix: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert lines, f"no sample {prefix!r}"
+    return float(lines[0].rsplit(" ", 1)[1])
+
+
+def test_metrics_endpoint_counts_requests_by_route_and_reports_the_platform(client: TestClient) -> None:
+    assert client.get("/fhir/Patient/does-not-exist").status_code == 404
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    route = 'route="/fhir/{type}/{id}"' if 'route="/fhir/{type}/{id}"' in text else "route="
+    assert _sample(text, 'huitong_http_requests_total{method="GET",' + route) >= 1
+    assert _sample(text, 'huitong_http_requests_total{method="GET",route="/healthz",status="200"}') == 1
+    assert 'huitong_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/healthz"}' in text
+    assert _sample(text, 'huitong_queue_depth{queue="db_writer"}') >= 0
+    assert _sample(text, "huitong_backup_last_success_timestamp_seconds") == 0  # no backup taken yet
+    assert "huitong_db_writer_commits_total" in text
+
+
+def test_readyz_reflects_registered_queues(client: TestClient) -> None:
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    assert set(ready.json()["checks"]) == {"database", "schema", "writer"}
+    assert ready.json()["checks"]["writer"]["depth"] >= 0
+    metrics: Metrics = client.app.state.services.metrics  # type: ignore[attr-defined]
+    metrics.queue("mllp_test", lambda: 50, limit=10)
+    metrics.gauge("huitong_test_things", "Things, for the test.", lambda: 7)
+    busy = client.get("/readyz")
+    assert busy.status_code == 503
+    assert busy.json()["checks"]["queue:mllp_test"] == {"ok": False, "depth": 50, "limit": 10}
+    text = client.get("/metrics").text
+    assert _sample(text, 'huitong_queue_depth{queue="mllp_test"}') == 50
+    assert _sample(text, "huitong_test_things") == 7
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("huitong.tests.json")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    token = request_id_var.set("abc123")
+    try:
+        logger.info("stored %s", "Patient/1", extra={"channel": "adt"})
+    finally:
+        request_id_var.reset(token)
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "stored Patient/1"
+    assert (line["request_id"], line["channel"], line["level"]) == ("abc123", "adt", "INFO")
+
+
+def test_access_log_has_the_request_id(client: TestClient) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("huitong.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        client.get("/healthz", headers={"X-Request-ID": "drill-42"})
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert (entry["request_id"], entry["route"], entry["status"]) == ("drill-42", "/healthz", 200)
