@@ -57,6 +57,8 @@ def bill_stay(stay: Stay) -> None:
         if seg.department == ICU:
             book(c, "C0102", days, seg.start)
             book(c, "C0203", days, seg.start)
+            book(c, "C0404", days, seg.start)
+            book(c, "C0403", days, seg.start)
         else:
             book(c, "C0103" if seg.extra_bed else "C0101", days, seg.start)
             book(c, stay.nursing, days, seg.start)
@@ -78,8 +80,12 @@ def bill_stay(stay: Stay) -> None:
         book(c, "J" + lab.panel.code, 1, lab.ordered)
     for exam in stay.imaging:
         book(c, "J" + exam.exam.code, 1, exam.ordered)
+    if stay.admit_department in ("0102", "0104", "0110") or stay.route == "1":
+        book(c, "C0403", total_days, stay.admit)
     for op in stay.operations:
         p = op.procedure
+        if p.is_operation:
+            book(c, "C0404", 1, op.end)
         book(c, "S" + p.code, 1, op.start)
         if p.consumables:
             book(c, "M" + p.code, 1, op.start)

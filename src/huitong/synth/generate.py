@@ -81,7 +81,7 @@ def _map(fn: Callable[[T], R], items: list[T], workers: int, tick: Callable[[], 
             tick()
 
 
-def _plan_shard(args: tuple[SynthConfig, int]) -> list[tuple[int, int, str, str, int]]:
+def _plan_shard(args: tuple[SynthConfig, int, Path]) -> list[tuple[int, int, str, str, int]]:
     return ward_stays(*args)
 
 
@@ -128,7 +128,7 @@ def generate(
 
     ward_list = [
         ws
-        for part in _map(_plan_shard, [(config, s) for s in shards], workers, ticker("plan", len(shards)))
+        for part in _map(_plan_shard, [(config, s, parts) for s in shards], workers, ticker("plan", len(shards)))
         for ws in part
     ]
     beds = assign_beds(ward_list)

@@ -181,7 +181,7 @@ class InpatientDetails:
             code, _, dose, per_day = rng.choices(choices, [c[1] for c in choices])[0]
             start = stay.admit + rng.randint(1, 8) * HOUR
             span = stay.discharge - start
-            days = min(span / DAY, max(2.0, 6.0 * math.exp(rng.gauss(0.0, 0.4))))
+            days = min(span / DAY, max(2.0, 7.0 * math.exp(rng.gauss(0.0, 0.35))))
             first_end = start + int(days * DAY)
             if days >= 4 and rng.random() < 0.25:
                 switch = start + 3 * DAY
@@ -202,6 +202,15 @@ class InpatientDetails:
                         DRUG_BY_CODE[code], dose, per_day, start, first_end, team["ZZYS"], "therapeutic"
                     )
                 )
+            if rng.random() < 0.3 and days >= 3:
+                code3, _, dose3, per_day3 = rng.choices(choices, [c[1] for c in choices])[0]
+                if code3 != code:
+                    stop = start + int(min(days, 5.0) * DAY)
+                    stay.meds.append(
+                        self.orders.inpatient_med(
+                            DRUG_BY_CODE[code3], dose3, per_day3, start, stop, team["ZZYS"], "therapeutic"
+                        )
+                    )
         for op in stay.operations:
             p = op.procedure
             if p.is_operation and rng.random() < PROPHYLAXIS_SHARE.get(p.incision, 0.0):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from huitong.synth.beds import BedMap, WardStay
 from huitong.synth.config import SynthConfig
 from huitong.synth.emit import Emitter
-from huitong.synth.plan import plan_shard
+from huitong.synth.plan import ShardPlan, plan_shard
 from huitong.synth.truth import Cells
 from huitong.synth.writers.streams import ShardFiles
 
@@ -34,9 +35,17 @@ class ShardResult:
     defects: dict[str, int] = field(default_factory=dict)
 
 
-def ward_stays(config: SynthConfig, shard: int) -> list[WardStay]:
-    """Every ward stay (segment) of a shard's plan, for hospital-wide bed assignment."""
+def _plan_file(parts: Path, shard: int) -> Path:
+    return parts / f"{shard:03d}" / "plan.pickle"
+
+
+def ward_stays(config: SynthConfig, shard: int, parts: Path) -> list[WardStay]:
+    """Every ward stay (segment) of a shard's plan, for hospital-wide bed assignment; the plan is kept in the
+    shard's part directory for :func:`run_shard`."""
     plan = plan_shard(config, shard)
+    path = _plan_file(parts, shard)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
     return [
         (seg.start, seg.end, seg.department, stay.stay_no, i)
         for stay in plan.stays
@@ -45,8 +54,10 @@ def ward_stays(config: SynthConfig, shard: int) -> list[WardStay]:
 
 
 def run_shard(job: ShardJob) -> ShardResult:
-    """Plan and write one shard."""
-    plan = plan_shard(job.config, job.shard)
+    """Write one shard from the plan :func:`ward_stays` kept."""
+    path = _plan_file(job.parts, job.shard)
+    plan: ShardPlan = pickle.loads(path.read_bytes())  # noqa: S301  # our own file, written moments ago
+    path.unlink()
     for stay in plan.stays:
         for i, seg in enumerate(stay.segments):
             seg.ward, seg.room, seg.bed, seg.extra_bed = job.beds[(stay.stay_no, i)]

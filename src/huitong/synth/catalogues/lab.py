@@ -114,7 +114,7 @@ ANALYTE_BY_CODE: dict[str, Analyte] = {a.code: a for a in ANALYTES}
 
 PANELS: tuple[Panel, ...] = (
     Panel(
-        "LP01", "血常规", "Complete blood count", "BLD", ("L0101", "L0102", "L0103", "L0104", "L0105", "L0106"), 20, 60
+        "LP01", "血常规", "Complete blood count", "BLD", ("L0101", "L0102", "L0103", "L0104", "L0105", "L0106"), 25, 60
     ),
     Panel(
         "LP02",
@@ -122,34 +122,34 @@ PANELS: tuple[Panel, ...] = (
         "Renal function and electrolytes",
         "SER",
         ("L0201", "L0202", "L0203", "L0204", "L0205", "L0206"),
-        45,
+        70,
         120,
     ),
-    Panel("LP03", "肝功能", "Liver function", "SER", ("L0301", "L0302", "L0303", "L0304"), 55, 120),
-    Panel("LP04", "凝血功能", "Coagulation", "PLAS", ("L0401", "L0402", "L0403", "L0404", "L0405"), 60, 90),
-    Panel("LP05", "心肌标志物", "Cardiac markers", "SER", ("L0501", "L0502"), 150, 60),
-    Panel("LP06", "炎症指标", "Inflammation markers", "SER", ("L0601", "L0602"), 120, 90),
-    Panel("LP07", "血气分析", "Arterial blood gas", "BLDA", ("L0701", "L0702", "L0703", "L0704"), 80, 20),
-    Panel("LP08", "糖化血红蛋白", "Hemoglobin A1c", "BLD", ("L0801",), 60, 240),
+    Panel("LP03", "肝功能", "Liver function", "SER", ("L0301", "L0302", "L0303", "L0304"), 90, 120),
+    Panel("LP04", "凝血功能", "Coagulation", "PLAS", ("L0401", "L0402", "L0403", "L0404", "L0405"), 80, 90),
+    Panel("LP05", "心肌标志物", "Cardiac markers", "SER", ("L0501", "L0502"), 200, 60),
+    Panel("LP06", "炎症指标", "Inflammation markers", "SER", ("L0601", "L0602"), 180, 90),
+    Panel("LP07", "血气分析", "Arterial blood gas", "BLDA", ("L0701", "L0702", "L0703", "L0704"), 100, 20),
+    Panel("LP08", "糖化血红蛋白", "Hemoglobin A1c", "BLD", ("L0801",), 70, 240),
     Panel("LP09", "胆碱酯酶", "Cholinesterase", "SER", ("L0901",), 40, 90),
     Panel("LP10", "血铅", "Blood lead", "BLD", ("L0902",), 80, 1440),
     Panel("LP11", "碳氧血红蛋白", "Carboxyhemoglobin", "BLD", ("L0903",), 50, 30),
-    Panel("LP12", "血淀粉酶", "Amylase", "SER", ("L1001",), 30, 90),
+    Panel("LP12", "血淀粉酶", "Amylase", "SER", ("L1001",), 40, 90),
 )
 PANEL_BY_CODE: dict[str, Panel] = {p.code: p for p in PANELS}
 
 EXAMS: tuple[Exam, ...] = (
-    Exam("RC01", "头颅CT平扫", "CT head without contrast", "CT", True, 180),
-    Exam("RC02", "胸部CT平扫", "CT chest without contrast", "CT", True, 200),
-    Exam("RC03", "腹部CT增强", "CT abdomen with contrast", "CT", True, 650),
-    Exam("RM01", "头颅MR平扫", "MR brain without contrast", "MR", True, 550),
-    Exam("RM02", "腰椎MR平扫", "MR lumbar spine without contrast", "MR", True, 550),
-    Exam("RM03", "膝关节MR平扫", "MR knee without contrast", "MR", True, 550),
-    Exam("RX01", "胸部正位片", "Chest X-ray, frontal", "DX", False, 80),
-    Exam("RX02", "骨关节X线片", "Skeletal X-ray", "DX", False, 90),
-    Exam("RU01", "腹部彩超", "Ultrasound abdomen", "US", False, 120),
-    Exam("RU02", "心脏彩超", "Echocardiography", "US", False, 220),
-    Exam("RU03", "妇科彩超", "Pelvic ultrasound", "US", False, 110),
+    Exam("RC01", "头颅CT平扫", "CT head without contrast", "CT", True, 220),
+    Exam("RC02", "胸部CT平扫", "CT chest without contrast", "CT", True, 260),
+    Exam("RC03", "腹部CT增强", "CT abdomen with contrast", "CT", True, 900),
+    Exam("RM01", "头颅MR平扫", "MR brain without contrast", "MR", True, 700),
+    Exam("RM02", "腰椎MR平扫", "MR lumbar spine without contrast", "MR", True, 700),
+    Exam("RM03", "膝关节MR平扫", "MR knee without contrast", "MR", True, 700),
+    Exam("RX01", "胸部正位片", "Chest X-ray, frontal", "DX", False, 100),
+    Exam("RX02", "骨关节X线片", "Skeletal X-ray", "DX", False, 110),
+    Exam("RU01", "腹部彩超", "Ultrasound abdomen", "US", False, 150),
+    Exam("RU02", "心脏彩超", "Echocardiography", "US", False, 280),
+    Exam("RU03", "妇科彩超", "Pelvic ultrasound", "US", False, 140),
     Exam("RP01", "PET-CT全身显像", "PET-CT whole body", "PT", True, 7000),
 )
 EXAM_BY_CODE: dict[str, Exam] = {e.code: e for e in EXAMS}
