@@ -199,14 +199,28 @@ class Segment:
         """A decoded value by field path: ``5``, ``"5.1"``, ``"5.1.2"`` or ``"3[2].1"`` (1-based repetition)."""
         if isinstance(path, int):
             return self._get(path, 1, 1, None)
-        _, _, fnum, rep, comp, sub = _parse_path(f"{self.name}-{path}")
+        fnum, rep, comp, sub = _parse_field_path(path)
         return self._get(fnum, rep, comp, sub)
 
     def _get(self, fnum: int, rep: int, comp: int, sub: int | None) -> str:
-        if fnum <= 2 and self.name == "MSH":
-            return self.raw(fnum)  # the delimiters themselves are never unescaped
         fields = self.fields
-        f = Field(fields[fnum] if fnum < len(fields) else "", self.enc)
+        raw = fields[fnum] if 0 < fnum < len(fields) else ""
+        if fnum <= 2 and self.name == "MSH":
+            return raw  # the delimiters themselves are never unescaped
+        if not raw:
+            return ""
+        enc = self.enc
+        if (
+            rep == 1
+            and comp == 1
+            and sub is None
+            and enc.component not in raw
+            and enc.repetition not in raw
+            and (not enc.subcomponent or enc.subcomponent not in raw)
+            and (not enc.escape or enc.escape not in raw)
+        ):
+            return "" if raw == HL7_NULL else raw  # the common case: a plain value
+        f = Field(raw, enc)
         if rep > 1:
             reps = f.repetitions()
             if rep > len(reps):
@@ -224,6 +238,18 @@ class Segment:
 
 
 _PATH = re.compile(r"([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?-(\d+)(?:\[(\d+)\])?(?:\.(\d+)(?:\.(\d+))?)?")
+
+
+_FIELD_PATH = re.compile(r"(\d+)(?:\[(\d+)\])?(?:\.(\d+)(?:\.(\d+))?)?")
+
+
+@lru_cache(maxsize=1024)
+def _parse_field_path(path: str) -> tuple[int, int, int, int | None]:
+    m = _FIELD_PATH.fullmatch(path)
+    if not m:
+        raise ValueError(f"not a field path: {path!r} (expected e.g. '5', '5.1', '5.1.2' or '3[2].1')")
+    fnum, rep, comp, sub = m.groups()
+    return (int(fnum), int(rep or 1), int(comp or 1), int(sub) if sub else None)
 
 
 @lru_cache(maxsize=1024)
