@@ -1,0 +1,15 @@
+-- id: 39
+-- name_zh: 门诊次均药品费用增幅
+-- name_en: Growth of average drug cost per outpatient visit
+-- dimension: 运营效率 / 费用控制
+-- national_monitoring: yes
+-- direction: lower
+-- unit: %
+-- factor: 100
+-- source: derived from aux.outpatient_drug_cost_per_visit (official value: 财务年报表)
+-- numerator: 本年度门诊患者次均药品费用−上一年度门诊患者次均药品费用
+-- denominator: 上一年度门诊患者次均药品费用
+-- rule: year-on-year growth (本期 − 上年同期) / 上年同期 × 100%; for a month or quarter, against the same period of the previous year
+-- configurable: none
+-- unconfirmed: no
+-- growth_of: aux.outpatient_drug_cost_per_visit

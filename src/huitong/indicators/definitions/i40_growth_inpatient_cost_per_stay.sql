@@ -1,0 +1,15 @@
+-- id: 40
+-- name_zh: 住院次均费用增幅
+-- name_en: Growth of average cost per inpatient stay
+-- dimension: 运营效率 / 费用控制
+-- national_monitoring: yes
+-- direction: lower
+-- unit: %
+-- factor: 100
+-- source: derived from aux.inpatient_cost_per_stay (official value: 财务年报表)
+-- numerator: 本年度出院患者次均医药费用−上一年度出院患者次均医药费用
+-- denominator: 上一年度出院患者次均医药费用
+-- rule: year-on-year growth (本期 − 上年同期) / 上年同期 × 100%; for a month or quarter, against the same period of the previous year
+-- configurable: none
+-- unconfirmed: no
+-- growth_of: aux.inpatient_cost_per_stay
