@@ -137,7 +137,7 @@ def run(*, count: int = 2000, rounds: int = 5, baseline_count: int = 300) -> dic
     except ImportError:  # pragma: no cover - installed with the dev group
         pass
     rates = _rates(contenders, rounds)
-    (parse, parse_cpu), (mapped, mapped_cpu), (plain, _) = rates["parse"], rates["map"], rates["plain"]
+    (parse, parse_cpu), (mapped, mapped_cpu), (plain, plain_cpu) = rates["parse"], rates["map"], rates["plain"]
     baseline, baseline_cpu = rates.get("baseline", (0.0, 0.0))
     return {
         "benchmark": "hl7-parse",
@@ -153,6 +153,7 @@ def run(*, count: int = 2000, rounds: int = 5, baseline_count: int = 300) -> dic
         "ratio": round(parse / baseline, 1) if baseline else None,
         "parse_msgs_per_cpu_s": round(parse_cpu),
         "map_msgs_per_cpu_s": round(mapped_cpu),
+        "plain_split_msgs_per_cpu_s": round(plain_cpu),
         "baseline_msgs_per_cpu_s": round(baseline_cpu) if baseline_cpu else None,
     }
 
