@@ -11,6 +11,8 @@ import typer
 
 from huitong.empi.bench import empi
 from huitong.fhir.bench_validation import validation
+from huitong.ingest.bench import ingest as ingest_bench
+from huitong.ingest.bench import pipeline as pipeline_bench
 from huitong.ingest.hl7v2.bench import hl7_parse
 from huitong.views.bench import views
 
@@ -19,3 +21,5 @@ app.command("validation")(validation)
 app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)
+app.command("ingest")(ingest_bench)
+app.command("pipeline")(pipeline_bench)

@@ -40,7 +40,7 @@ def listen(
     pipeline: bool = typer.Option(True, help="Also run the pipeline (map and store); --no-pipeline only stores."),
 ) -> None:
     """Run the MLLP listener (and the pipeline) without the web server, until interrupted."""
-    from huitong.serve import check_schema
+    from huitong.db import migrate
 
     settings = load_settings()
     updates = {
@@ -48,7 +48,9 @@ def listen(
         **{k: v for k, v in (("host", host), ("port", port), ("channel", channel)) if v is not None},
     }
     settings = settings.model_copy(update={"mllp": settings.mllp.model_copy(update=updates)})
-    check_schema(settings)
+    at, head = migrate.current_revision(settings.database), migrate.head_revisions()
+    if at != head:
+        raise typer.BadParameter(f"the database schema is at {at or 'nothing'}, not {head}: run `huitong db upgrade`")
     asyncio.run(_listen(settings, pipeline))
 
 
@@ -174,3 +176,7 @@ def mount(root: typer.Typer) -> None:
             target.registered_commands.append(command)
     if not any(group.name == "hl7" for group in root.registered_groups):
         root.add_typer(target, name="hl7")
+
+
+if __name__ == "__main__":  # `python -m huitong.ingest.cli listen`: the engine without the rest of the CLI
+    app()

@@ -1,0 +1,371 @@
+"""``huitong bench ingest`` and ``huitong bench pipeline``: the integration engine's two speeds.
+
+**ingest** — messages/s and ACK latency (p50/p99) of the MLLP listener with 1 and 8 connections, each
+client waiting for every ACK before it sends the next message (original mode), every ACK sent only after
+the message is durably committed (SQLite ``synchronous=FULL``; PostgreSQL with ``--postgres URL``). The
+baseline, in the same run: a bare asyncio MLLP echo that reads the MSH and ACKs without storing. The
+clients run in a separate process, so they do not share the server's interpreter.
+
+**pipeline** — messages/s fully processed (parse → map → store as FHIR resources with their search
+index rows and audit entries, and the inbox status) for an ADT + ORU mix. The baseline, in the same run:
+the very rows that processing wrote, deleted and inserted again in batches of 2,000 per transaction into
+the same database — the storage limit. ``ratio`` = processed rate ÷ limit rate.
+
+Messages: the HL7 benchmark's realistic mix (:func:`huitong.ingest.hl7v2.bench.sample_messages`: ADT and
+ORU^R01, Chinese names, UTF-8, 0.6–2 KB), or the messages of ``--hl7 FILE`` (e.g. synthetic-hospital output).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def _messages(count: int, hl7_file: Path | None, tag: str) -> list[bytes]:
+    if hl7_file is not None:
+        from huitong.ingest.hl7v2.parse import split_messages
+
+        base = split_messages(hl7_file.read_bytes())
+    else:
+        from huitong.ingest.hl7v2.bench import sample_messages
+
+        base = sample_messages(min(count, 5000))
+    out = []
+    for i in range(count):
+        raw = base[i % len(base)]
+        end = raw.find(b"\r")
+        fields = raw[:end].split(b"|")
+        if len(fields) > 9:
+            fields[9] = f"{tag}-{i}".encode()
+        out.append(b"|".join(fields) + raw[end:])
+    return out
+
+
+# -- the load generator (runs in a child process) ---------------------------------------------------------
+
+
+def _client_process(port: int, per_connection: list[list[bytes]], queue: Any) -> None:
+    from huitong.ingest.mllp.framing import MllpDecoder, frame
+
+    async def one(messages: list[bytes]) -> list[float]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        decoder, latencies = MllpDecoder(), []
+        for message in messages:
+            started = time.perf_counter()
+            writer.write(frame(message))
+            got: list[bytes] = []
+            while not got:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    raise ConnectionError("the server closed the connection")
+                got = decoder.feed(chunk)
+            latencies.append(time.perf_counter() - started)
+        writer.close()
+        return latencies
+
+    async def main() -> tuple[float, list[float]]:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one(m) for m in per_connection))
+        return time.perf_counter() - started, [x for r in results for x in r]
+
+    queue.put(asyncio.run(main()))
+
+
+def _drive(port: int, messages: list[bytes], connections: int) -> dict[str, float]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    split = [messages[k::connections] for k in range(connections)]
+    proc = ctx.Process(target=_client_process, args=(port, split, queue))
+    proc.start()
+    try:
+        elapsed, latencies = queue.get(timeout=600)
+    finally:
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
+    latencies.sort()
+    return {
+        "connections": connections,
+        "messages": len(messages),
+        "msgs_per_s": round(len(messages) / elapsed, 1),
+        "ack_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "ack_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+    }
+
+
+class _Background:
+    """An asyncio loop in a thread, serving while the client process drives it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def _echo_server() -> Any:
+    from huitong.ingest.errors import Hl7ParseError
+    from huitong.ingest.hl7v2.ack import build_ack
+    from huitong.ingest.hl7v2.header import peek_header
+    from huitong.ingest.mllp.framing import MllpDecoder, frame
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = MllpDecoder()
+        while chunk := await reader.read(65536):
+            for payload in decoder.feed(chunk):
+                try:
+                    ack = build_ack(peek_header(payload), "AA")
+                except Hl7ParseError as exc:
+                    ack = build_ack(payload, error=exc)
+                writer.write(frame(ack))
+        writer.close()
+
+    return asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def _migrated(url: str) -> Any:
+    from huitong.db import migrate
+    from huitong.settings import load_settings
+
+    settings = load_settings(database={"url": url})
+    migrate.upgrade(settings.database)
+    return settings
+
+
+def ingest_run(url: str, count: int, hl7_file: Path | None) -> dict[str, Any]:
+    """Durable ingest at 1 and 8 connections on the database at ``url``."""
+    from huitong.db import open_database
+    from huitong.ingest.mllp.server import MllpServer
+    from huitong.ingest.receive import Committer
+
+    settings = _migrated(url)
+    db = open_database(settings.database)
+    bg = _Background()
+    runs = []
+    try:
+
+        async def start() -> MllpServer:
+            server = MllpServer(Committer(db, batch_max=settings.ingest.batch_max), host="127.0.0.1", port=0)
+            await server.start()
+            return server
+
+        server = bg.run(start())
+        stamp = str(int(time.time()))
+        _drive(server.port, _messages(200, hl7_file, f"W{stamp}"), 8)  # warm-up
+        for connections in (1, 8):
+            n = count // 4 if connections == 1 else count
+            runs.append(_drive(server.port, _messages(n, hl7_file, f"B{stamp}-{connections}"), connections))
+        bg.run(server.close())
+    finally:
+        bg.close()
+        db.close()
+    return {"database": url.split("://")[0], "runs": runs}
+
+
+def echo_run(count: int, hl7_file: Path | None) -> dict[str, Any]:
+    """The non-durable baseline at 8 connections."""
+    bg = _Background()
+    try:
+
+        async def start() -> Any:
+            return await _echo_server()
+
+        server = bg.run(start())
+        port = server.sockets[0].getsockname()[1]
+        _drive(port, _messages(200, hl7_file, "EW"), 8)
+        result = _drive(port, _messages(count, hl7_file, "E"), 8)
+        server.close()
+    finally:
+        bg.close()
+    return result
+
+
+def ingest(
+    messages: int = typer.Option(4000, help="Messages sent with 8 connections (a quarter with 1)."),
+    postgres: str | None = typer.Option(None, "--postgres", help="Also measure on this PostgreSQL URL (migrated)."),
+    hl7: Path | None = typer.Option(None, "--hl7", help="Send the messages of this file instead of the built-in mix."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
+) -> None:
+    """MLLP ingest with ACK after durable commit, against a bare MLLP echo (see huitong.ingest.bench)."""
+    with tempfile.TemporaryDirectory(prefix="huitong-bench-ingest-") as folder:
+        sqlite = ingest_run(f"sqlite:///{folder}/bench.db", messages, hl7)
+    echo = echo_run(messages, hl7)
+    eight = next(r for r in sqlite["runs"] if r["connections"] == 8)
+    result: dict[str, Any] = {
+        "benchmark": "ingest",
+        "msgs_per_s": eight["msgs_per_s"],
+        "ack_p50_ms": eight["ack_p50_ms"],
+        "ack_p99_ms": eight["ack_p99_ms"],
+        "echo_msgs_per_s": echo["msgs_per_s"],
+        "ratio": round(eight["msgs_per_s"] / echo["msgs_per_s"], 3),
+        "sqlite": sqlite["runs"],
+        "echo": echo,
+    }
+    if postgres:
+        pg = ingest_run(postgres, messages, hl7)
+        result["postgresql"] = pg["runs"]
+    if not as_json:
+        for name in ("sqlite", "postgresql"):
+            for r in result.get(name, []):
+                typer.echo(
+                    f"{name:<10} {r['connections']} conn: {r['msgs_per_s']:>8} msg/s  "
+                    f"p50 {r['ack_p50_ms']} ms  p99 {r['ack_p99_ms']} ms"
+                )
+        typer.echo(f"echo       8 conn: {echo['msgs_per_s']:>8} msg/s")
+    typer.echo(json.dumps(result))
+
+
+# -- pipeline ----------------------------------------------------------------------------------------------
+
+
+def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> dict[str, Any]:
+    """Process ``count`` stored messages into FHIR resources, then re-insert the same rows raw."""
+    import sqlalchemy as sa
+
+    from huitong.db.schema import metadata
+    from huitong.ingest import inbox
+    from huitong.ingest.inbox import Incoming
+    from huitong.ingest.pipeline import Pipeline
+    from huitong.ingest.receive import examine
+    from huitong.ingest.schema import PROCESSED, ingest_message
+    from huitong.services import open_services
+
+    settings = _migrated(url)
+    services = open_services(settings)
+    try:
+        examined = [examine(m, "bench") for m in _messages(count, hl7_file, f"P{int(time.time())}")]
+        for start in range(0, count, 1000):
+            part = [e.incoming for e in examined[start : start + 1000]]
+
+            def store_part(conn: sa.Connection, part: list[Incoming] = part) -> None:
+                inbox.insert_batch(conn, part)
+
+            services.db.write(store_part)
+        before = _row_counts(services.db, metadata)
+
+        async def process() -> float:
+            pipeline = Pipeline(services.store, workers=workers, queue_size=256, poll_interval=0.1)
+            started = time.perf_counter()
+            await pipeline.start()
+            await pipeline.drain(timeout=3600)
+            elapsed = time.perf_counter() - started
+            await pipeline.stop()
+            return elapsed
+
+        elapsed = asyncio.run(process())
+        with services.db.read() as conn:
+            statuses: dict[str, int] = dict(
+                conn.execute(
+                    sa.select(ingest_message.c.status, sa.func.count()).group_by(ingest_message.c.status)
+                ).all()
+            )
+        processed = int(statuses.get(PROCESSED, 0))
+        rows, limit_elapsed = _raw_reinsert(services.db, metadata, before)
+    finally:
+        services.close()
+    return {
+        "database": url.split("://")[0],
+        "messages": count,
+        "processed": processed,
+        "statuses": {k: int(v) for k, v in statuses.items()},
+        "msgs_per_s": round(count / elapsed, 1),
+        "rows_written": rows,
+        "rows_per_message": round(rows / count, 1),
+        "limit_rows_per_s": round(rows / limit_elapsed, 1),
+        "limit_msgs_per_s": round(count / limit_elapsed, 1),
+    }
+
+
+_SKIP = {"alembic_version", "ingest_message"}
+
+
+def _row_counts(db: Any, metadata: Any) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    out = {}
+    with db.read() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name in names and table.name not in _SKIP:
+                out[table.name] = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+    return out
+
+
+def _raw_reinsert(db: Any, metadata: Any, before: dict[str, int]) -> tuple[int, float]:
+    """Delete the rows processing added and insert them again in batches; returns (rows, seconds)."""
+    import sqlalchemy as sa
+
+    after = _row_counts(db, metadata)
+    tables = [t for t in metadata.sorted_tables if after.get(t.name, 0) > before.get(t.name, 0)]
+    if before and any(before.get(t.name, 0) for t in tables):
+        raise RuntimeError("the pipeline benchmark needs an empty database")
+    with db.read() as conn:
+        data = {t.name: [dict(r._mapping) for r in conn.execute(sa.select(t))] for t in tables}
+    total = sum(len(v) for v in data.values())
+
+    def wipe(conn: sa.Connection) -> None:
+        for t in reversed(tables):
+            conn.execute(t.delete())
+
+    db.write(wipe)
+    started = time.perf_counter()
+    batch = 2000
+    for t in tables:
+        rows = data[t.name]
+        for start in range(0, len(rows), batch):
+            part = rows[start : start + batch]
+            db.write(lambda conn, t=t, part=part: conn.execute(t.insert(), part))
+    return total, time.perf_counter() - started
+
+
+def pipeline(
+    messages: int = typer.Option(2000, help="Messages processed (an ADT + ORU mix)."),
+    postgres: str | None = typer.Option(
+        None, "--postgres", help="Also measure on this PostgreSQL URL (empty, migrated)."
+    ),
+    hl7: Path | None = typer.Option(
+        None, "--hl7", help="Process the messages of this file instead of the built-in mix."
+    ),
+    workers: int = typer.Option(4, help="Pipeline workers."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
+) -> None:
+    """Messages/s processed into stored FHIR resources, against the raw insert rate of the same rows."""
+    with tempfile.TemporaryDirectory(prefix="huitong-bench-pipeline-") as folder:
+        sqlite = pipeline_run(f"sqlite:///{folder}/bench.db", messages, hl7, workers)
+    result: dict[str, Any] = {
+        "benchmark": "pipeline",
+        "msgs_per_s": sqlite["msgs_per_s"],
+        "limit_msgs_per_s": sqlite["limit_msgs_per_s"],
+        "ratio": round(sqlite["msgs_per_s"] / sqlite["limit_msgs_per_s"], 3),
+        "sqlite": sqlite,
+    }
+    if postgres:
+        pg = pipeline_run(postgres, messages, hl7, workers)
+        pg["ratio"] = round(pg["msgs_per_s"] / pg["limit_msgs_per_s"], 3)
+        result["postgresql"] = pg
+    if not as_json:
+        for name in ("sqlite", "postgresql"):
+            if name in result:
+                r = result[name]
+                typer.echo(
+                    f"{name:<10} {r['msgs_per_s']:>8} msg/s processed; raw insert of the same "
+                    f"{r['rows_per_message']} rows/msg: {r['limit_msgs_per_s']} msg/s"
+                )
+    typer.echo(json.dumps(result))
