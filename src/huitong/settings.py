@@ -496,6 +496,22 @@ class QualitySettings(BaseModel):
     )
 
 
+class IndicatorSettings(BaseModel):
+    """National performance indicators (国考) and the leadership cockpit."""
+
+    duckdb_path: str = Field(
+        default="var/indicators.duckdb",
+        description="DuckDB file holding the flattened views and the computation tables of the indicators.",
+    )
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Overrides of the definitions' configurable parameters, `NAME` or `ID.NAME` → value "
+            "(e.g. `6.level_source` = `catalogue`); see docs/indicators.md."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All of Huitong's settings. See docs/settings.md (generated from this class)."""
 
@@ -518,6 +534,9 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
     quality: QualitySettings = Field(default_factory=QualitySettings, description="Data-quality rules.")
+    indicators: IndicatorSettings = Field(
+        default_factory=IndicatorSettings, description="National performance indicators and the cockpit."
+    )
     mllp: MllpSettings = Field(default_factory=MllpSettings, description="MLLP listener (HL7 v2).")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Integration engine.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups.")
