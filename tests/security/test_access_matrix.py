@@ -95,33 +95,37 @@ def _allowed(call: Any) -> bool:
     return True
 
 
-@pytest.mark.parametrize("role", sorted(MATRIX))
-def test_store_matrix(role: str, services: Services, sec: SecurityServices) -> None:
+def test_store_matrix(services: Services, sec: SecurityServices) -> None:
     store = services.store
     ward = _ward(store)
-    actor = _actor(sec, role, ward)
-    reads_in, reads_out, writes_in, reads_reference = MATRIX[role]
-    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_in)) is reads_in
-    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_in, 1)) is reads_in
-    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_out)) is reads_out
-    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_out, 1)) is reads_out
-    assert _allowed(lambda: store.history(actor, "Observation", ward.obs_out)) is reads_out
-    assert _allowed(lambda: store.create(actor, _observation(ward.inside))) is writes_in
-    assert _allowed(lambda: store.read(actor, "Organization", DEPARTMENT)) is reads_reference
+    for role in sorted(MATRIX):
+        _check_role(store, _actor(sec, role, ward), ward, MATRIX[role])
+
+
+def _check_role(store: ResourceStore, actor: Actor, ward: Ward, expected: tuple[bool, bool, bool, bool]) -> None:
+    role = actor.role
+    reads_in, reads_out, writes_in, reads_reference = expected
+    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_in)) is reads_in, role
+    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_in, 1)) is reads_in, role
+    assert _allowed(lambda: store.read(actor, "Observation", ward.obs_out)) is reads_out, role
+    assert _allowed(lambda: store.vread(actor, "Observation", ward.obs_out, 1)) is reads_out, role
+    assert _allowed(lambda: store.history(actor, "Observation", ward.obs_out)) is reads_out, role
+    assert _allowed(lambda: store.create(actor, _observation(ward.inside))) is writes_in, role
+    assert _allowed(lambda: store.read(actor, "Organization", DEPARTMENT)) is reads_reference, role
     # nobody but hospital-wide roles writes into the other department
     if not reads_out:
-        assert not _allowed(lambda: store.create(actor, _observation(ward.outside)))
-        assert not _allowed(lambda: store.delete(actor, "Observation", ward.obs_out))
+        assert not _allowed(lambda: store.create(actor, _observation(ward.outside))), role
+        assert not _allowed(lambda: store.delete(actor, "Observation", ward.obs_out)), role
     # type and system history never leak the other department's records
     for kwargs in ({"rtype": "Observation"}, {}):
         try:
             page = store.history(actor, **kwargs)  # type: ignore[arg-type]
         except FhirError as exc:
-            assert exc.status == 403
+            assert exc.status == 403, role
             continue
         seen = {e.reference for e in page.entries}
-        assert (f"Observation/{ward.obs_out}" in seen) is reads_out
-        assert not reads_in or f"Observation/{ward.obs_in}" in seen or (kwargs == {} and not reads_in)
+        assert (f"Observation/{ward.obs_out}" in seen) is reads_out, role
+        assert f"Observation/{ward.obs_in}" in seen or not reads_in, role
 
 
 def test_search_and_include_do_not_leak(services: Services, sec: SecurityServices) -> None:
@@ -218,27 +222,31 @@ def _session(client: TestClient, sec: SecurityServices, role: str, ward: Ward) -
     client.cookies.set(COOKIE, sec.sessions.start(f"h.{role}", mfa_passed=True))
 
 
-@pytest.mark.parametrize("role", sorted(MATRIX))
-def test_http_matrix(role: str, app_client: tuple[TestClient, SecurityServices], services: Services) -> None:
+def test_http_matrix(app_client: tuple[TestClient, SecurityServices], services: Services) -> None:
     client, sec = app_client
     ward = _ward(services.store)
-    _session(client, sec, role, ward)
+    for role in sorted(MATRIX):
+        client.cookies.clear()
+        _session(client, sec, role, ward)
+        _check_http(client, role, ward)
+
+
+def _check_http(client: TestClient, role: str, ward: Ward) -> None:
     reads_in, reads_out, _, _ = MATRIX[role]
-    assert (client.get(f"/fhir/Observation/{ward.obs_in}").status_code == 200) is reads_in
-    assert (client.get(f"/fhir/Observation/{ward.obs_out}").status_code == 200) is reads_out
-    assert (client.get(f"/fhir/Observation/{ward.obs_out}/_history").status_code == 200) is reads_out
+    assert (client.get(f"/fhir/Observation/{ward.obs_in}").status_code == 200) is reads_in, role
+    assert (client.get(f"/fhir/Observation/{ward.obs_out}").status_code == 200) is reads_out, role
+    assert (client.get(f"/fhir/Observation/{ward.obs_out}/_history").status_code == 200) is reads_out, role
     search = client.get("/fhir/Observation")
     if search.status_code == 200:
         found = {e["resource"]["id"] for e in search.json().get("entry", [])}
-        assert (ward.obs_out in found) is reads_out and (ward.obs_in in found) is reads_in
+        assert (ward.obs_out in found) is reads_out and (ward.obs_in in found) is reads_in, role
     else:
-        assert search.status_code == 403 and not reads_in
+        assert search.status_code == 403 and not reads_in, role
     history = client.get("/fhir/_history")
     if history.status_code == 200:
         found = {e["resource"]["id"] for e in history.json().get("entry", []) if "resource" in e}
-        assert (ward.obs_out in found) is reads_out
+        assert (ward.obs_out in found) is reads_out, role
     # cookie-authenticated writes need the CSRF header
-    assert client.post("/fhir/Observation", json=_observation(ward.inside)).status_code == 403
-    audit_page = client.get("/audit")
-    assert (audit_page.status_code == 200) is (role == "auditor")
-    assert (client.get("/audit/anomalies").status_code == 200) is (role == "auditor")
+    assert client.post("/fhir/Observation", json=_observation(ward.inside)).status_code == 403, role
+    assert (client.get("/audit").status_code == 200) is (role == "auditor"), role
+    assert (client.get("/audit/anomalies").status_code == 200) is (role == "auditor"), role

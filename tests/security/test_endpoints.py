@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -12,7 +13,6 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import SecurityServices
 from huitong.security.sessions import COOKIE
 from huitong.services import Services
-from huitong.settings import Settings
 from tests.security.conftest import DEPARTMENT, make_user
 
 SYSTEM = Actor.system("tests")
@@ -85,8 +85,8 @@ def test_auditor_searches_exports_and_sees_anomalies(
     assert client.get(f"/fhir/Patient/{vip}").status_code == 403
 
 
-def test_security_check_lists_controls(settings: Settings) -> None:
-    env = {"HUITONG_DATABASE__URL": settings.database.url, "HUITONG_ENV": "development"}
+def test_security_check_lists_controls(tmp_path: Path) -> None:
+    env = {"HUITONG_DATABASE__URL": f"sqlite:///{tmp_path}/unused.db", "HUITONG_ENV": "development"}
     result = CliRunner().invoke(cli_app, ["security", "check"], env=env)
     assert result.exit_code == 0, result.output
     for clause in ("8.1.4.1", "8.1.4.2", "8.1.4.3", "8.1.4.7", "8.1.4.8", "8.1.4.11", "8.1.5"):

@@ -19,7 +19,7 @@ from huitong.security import audit, totp
 from huitong.security.actor import Actor, ActorKind
 from huitong.security.audit import AuditEntry, Outcome
 from huitong.security.crypto import FieldCipher
-from huitong.security.passwords import DUMMY_HASH, PasswordPolicy, hash_password, verify_password
+from huitong.security.passwords import PasswordPolicy, dummy_hash, hash_password, verify_password
 from huitong.security.roles import GRANTS, Role, grant_of, needs_mfa
 from huitong.security.schema import sec_care_team, sec_password_history, sec_user
 from huitong.settings import SecuritySettings
@@ -232,7 +232,7 @@ class Accounts:
         with self.db.read() as conn:
             row = conn.execute(sa.select(sec_user).where(sec_user.c.user_id == user_id)).first()
         if row is None or row.password_hash is None:
-            verify_password(DUMMY_HASH, password)  # same time as a real check
+            verify_password(dummy_hash(), password)  # same time as a real check
             anon = Actor(
                 id=f"login:{user_id[:50]}", kind=ActorKind.USER, role="anonymous", source_address=source_address
             )
@@ -246,7 +246,7 @@ class Accounts:
             _audit(self.db, actor, "login", user_id, Outcome.MINOR_FAILURE)
             return LoginResult(None, "invalid")
         if locked_until is not None and locked_until > now:
-            verify_password(DUMMY_HASH, password)
+            verify_password(dummy_hash(), password)
             _audit(self.db, actor, "login", user_id, Outcome.MINOR_FAILURE)
             return LoginResult(None, "locked")
         if not verify_password(row.password_hash, password):

@@ -71,5 +71,12 @@ def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
 
 
-#: A hash to verify against when the account does not exist, so timing does not reveal which logins exist.
-DUMMY_HASH = hash_password("huitong-no-such-user")
+_DUMMY: dict[int, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so timing does not reveal which logins exist."""
+    key = id(_HASHER)
+    if key not in _DUMMY:
+        _DUMMY[key] = hash_password("huitong-no-such-user")
+    return _DUMMY[key]

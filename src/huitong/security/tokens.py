@@ -20,7 +20,7 @@ from huitong.security import audit
 from huitong.security.accounts import Account
 from huitong.security.actor import Actor, ActorKind
 from huitong.security.audit import AuditEntry, Outcome
-from huitong.security.passwords import DUMMY_HASH, hash_password, verify_password
+from huitong.security.passwords import dummy_hash, hash_password, verify_password
 from huitong.security.schema import sec_client, sec_token
 from huitong.security.scopes import narrow, parse_scopes
 from huitong.security.sessions import token_hash
@@ -90,7 +90,7 @@ class TokenService:
             id=f"client:{client_id[:50]}", kind=ActorKind.SYSTEM, role="system", source_address=source_address
         )
         if row is None or not row.is_active:
-            verify_password(DUMMY_HASH, secret)
+            verify_password(dummy_hash(), secret)
             self._audit(actor, client_id, Outcome.MINOR_FAILURE)
             raise TokenError("invalid_client", "unknown client or wrong secret")
         if not verify_password(row.secret_hash, secret):
