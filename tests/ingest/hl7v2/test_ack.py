@@ -88,3 +88,10 @@ def test_ack_keeps_the_senders_delimiters_and_escapes_the_reason() -> None:
     parsed = parse_message(ack)
     assert parsed.get("MSA-3") == "a^b|c"
     assert parsed.get("MSA-2") == "X1"
+
+
+def test_ack_of_a_gb18030_message_keeps_its_chinese_sender() -> None:
+    raw = "MSH|^~\\&|检验系统|示范医院|HIS|HOSP|20260105||ORU^R01|C5|P|2.5|||||CHN|GB18030\r".encode("gb18030")
+    ack = build_ack(parse_message(raw))
+    assert ack.decode("gb18030").startswith("MSH|^~\\&|HIS|HOSP|检验系统|示范医院|")
+    assert build_ack(raw).decode("gb18030").startswith("MSH|^~\\&|HIS|HOSP|检验系统|示范医院|")

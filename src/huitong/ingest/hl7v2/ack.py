@@ -20,7 +20,7 @@ from datetime import datetime
 from huitong.ingest.errors import AckCode, Hl7ParseError, IngestError
 from huitong.ingest.hl7v2 import charset
 from huitong.ingest.hl7v2.encode import encode_text
-from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, peek_header
+from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, header_of, peek_header
 from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Message, Segment, compose
 
 DEFAULT_APPLICATION = "HUITONG"
@@ -89,7 +89,7 @@ def _header_of(source: Message | Header | bytes) -> Header | None:
     if isinstance(source, Header):
         return source
     if isinstance(source, Message):
-        return peek_header(encode_text(Message([source.msh], source.encoding)).encode("utf-8"))
+        return header_of(source.msh)
     try:
         return peek_header(source)
     except Hl7ParseError:

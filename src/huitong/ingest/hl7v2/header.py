@@ -97,13 +97,18 @@ def peek_header(raw: bytes) -> Header:
             end = found
     line = raw[:end]
     fields = line.decode("latin-1").split(fs)
-    msh18 = fields[17].split(enc.repetition or "\x00")[0].split(enc.component)[0].strip() if len(fields) > 17 else ""
+    msh18 = Segment("MSH", ["MSH", fs, *fields[1:]], enc).get("18.1").strip()
     text, _ = charset.decode(line, msh18, [])  # the parser's rules, applied to the MSH line alone
     parts = text.split(fs)
-    seg = Segment("MSH", ["MSH", fs, *parts[1:]], enc)
+    return header_of(Segment("MSH", ["MSH", fs, *parts[1:]], enc))
+
+
+def header_of(msh: Segment) -> Header:
+    """The :class:`Header` of an MSH segment already read (of a parsed message, or by :func:`peek_header`)."""
+    enc = msh.enc
 
     def hd(n: int) -> str:
-        return seg.raw(n).rstrip(enc.component)
+        return msh.raw(n).rstrip(enc.component)
 
     return Header(
         encoding=enc,
@@ -111,16 +116,16 @@ def peek_header(raw: bytes) -> Header:
         sending_facility=hd(4),
         receiving_application=hd(5),
         receiving_facility=hd(6),
-        datetime=seg.get("7.1"),
-        message_code=seg.get("9.1").strip().upper(),
-        trigger_event=seg.get("9.2").strip().upper(),
-        structure=seg.get("9.3").strip().upper(),
-        control_id=seg.get(10),
-        processing_id=seg.get("11.1"),
-        version=seg.get("12.1").strip(),
-        charset=msh18,
-        accept_ack_type=seg.get("15.1"),
-        application_ack_type=seg.get("16.1"),
+        datetime=msh.get("7.1"),
+        message_code=msh.get("9.1").strip().upper(),
+        trigger_event=msh.get("9.2").strip().upper(),
+        structure=msh.get("9.3").strip().upper(),
+        control_id=msh.get(10),
+        processing_id=msh.get("11.1"),
+        version=msh.get("12.1").strip(),
+        charset=msh.get("18.1").strip(),
+        accept_ack_type=msh.get("15.1"),
+        application_ack_type=msh.get("16.1"),
     )
 
 
