@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from huitong.fhir.store import ResourceStore
-from huitong.indicators import importer, reference
+from huitong.indicators import catalogue, importer, reference, service
+from huitong.indicators.definition import load_definitions
+from huitong.indicators.engine import HOSPITAL, range_label
 from huitong.indicators.importer import ImportReport
 from huitong.security.actor import Actor
 from huitong.services import Services, open_services
@@ -108,3 +111,110 @@ def import_master(
     with _services() as services:
         counts = reference.import_directory(services.db, directory)
     typer.echo(json.dumps(counts))
+
+
+def _workspace(services: Services, duckdb_path: Path | None) -> service.Workspace:
+    settings = services.settings.indicators
+    return service.Workspace(Path(duckdb_path or settings.duckdb_path), dict(settings.parameters))
+
+
+@app.command("compute")
+def compute(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    department: Annotated[str | None, typer.Option(help="Department code (default: the whole hospital).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Only these ids (repeatable).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild the views from scratch first.")] = False,
+    duckdb_path: Annotated[Path | None, typer.Option("--duckdb", help="DuckDB file (default: the setting).")] = None,
+) -> None:
+    """Refresh the views, compute every indicator per month, quarter and year and per department, store the
+    values, and print each indicator's value over the whole range (for one department with --department)."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise typer.BadParameter("--to is before --from")
+    with _services() as services:
+        computed = service.compute_and_store(
+            services.db, _workspace(services, duckdb_path), ACTOR, first, last, ids=indicator, full=full
+        )
+    label = range_label(first, last)
+    wanted = department or HOSPITAL
+    rows = [v for v in computed if v.period == label and v.department == wanted]
+    if as_json:
+        out = [{k: v for k, v in value.as_json().items() if k not in ("name_en", "department")} for value in rows]
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for value in rows:
+        shown = "—" if value.value is None else f"{value.value:.4g}"
+        typer.echo(f"{value.id:<36} {shown:>12} {value.unit:<10} {value.name_zh}")
+    typer.echo(f"{len(computed)} values stored for {label}", err=True)
+
+
+@app.command("list")
+def list_indicators(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
+    """List the indicator definitions: id, ▲, direction, unit, name."""
+    for d in load_definitions():
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": d.id,
+                        "name": d.name_zh,
+                        "name_en": d.name_en,
+                        "national_monitoring": d.national,
+                        "direction": d.direction,
+                        "unit": d.unit,
+                        "unconfirmed": d.unconfirmed,
+                        "sha256": d.sha256,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            typer.echo(f"{d.id:<34} {'▲' if d.national else ' '} {d.direction:<8} {d.unit:<8} {d.name_zh}")
+
+
+@app.command("catalogue")
+def write_catalogue(
+    output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path("docs/indicators.md"),
+) -> None:
+    """Regenerate docs/indicators.md from the definition files and the national list."""
+    output.write_text(catalogue.render(), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@app.command("drill")
+def drill(
+    indicator_id: Annotated[str, typer.Argument(help="Indicator id, e.g. 6 or 10.ami.mortality.")],
+    period: Annotated[str, typer.Argument(help="2024, 2024-Q1, 2024-03 or FROM..TO.")],
+    department: Annotated[str, typer.Option(help="Department code ('*': hospital).")] = HOSPITAL,
+    numerator_only: Annotated[bool, typer.Option("--numerator-only", help="Only cases in the numerator.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many cases.")] = 1000,
+    duckdb_path: Annotated[Path | None, typer.Option("--duckdb", help="DuckDB file (default: the setting).")] = None,
+) -> None:
+    """List the cases behind a value (JSON lines): numerator and denominator contributions and the rule met."""
+    with _services() as services:
+        cases = service.drill_down(
+            services.db,
+            _workspace(services, duckdb_path),
+            ACTOR,
+            indicator_id,
+            period,
+            department,
+            only_numerator=numerator_only,
+            limit=limit,
+        )
+    for case in cases:
+        typer.echo(
+            json.dumps(
+                {
+                    "case": case.case_id,
+                    "day": case.day.isoformat() if case.day else None,
+                    "department": case.department,
+                    "numerator": case.numerator,
+                    "denominator": case.denominator,
+                    "rule": case.rule,
+                },
+                ensure_ascii=False,
+            )
+        )

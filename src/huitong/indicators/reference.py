@@ -90,7 +90,7 @@ def load_table(db: Database, table: str) -> list[dict[str, Any]]:
 
 
 def copy_to_duckdb(db: Database, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Create ``ref_<table>`` in DuckDB for every reference table (all columns VARCHAR; empty tables too)."""
+    """Create the temporary table ``ref_<table>`` for every reference table (all VARCHAR; empty ones too)."""
     counts: dict[str, int] = {}
     for table, (_, required) in TABLES.items():
         rows = load_table(db, table)
@@ -98,7 +98,7 @@ def copy_to_duckdb(db: Database, con: duckdb.DuckDBPyConnection) -> dict[str, in
         data = pa.table({c: pa.array([row.get(c) for row in rows], pa.string()) for c in columns})
         con.register("_ref_rows", data)
         try:
-            con.execute(f'CREATE OR REPLACE TABLE "ref_{table}" AS SELECT * FROM _ref_rows')  # noqa: S608 (our names)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "ref_{table}" AS SELECT * FROM _ref_rows')  # noqa: S608 (our names)
         finally:
             con.unregister("_ref_rows")
         counts[table] = len(rows)
