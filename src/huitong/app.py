@@ -17,6 +17,8 @@ from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
 from huitong.fhir.errors import FhirError, Issue
 from huitong.fhir.outcome import operation_outcome, outcome_of
+from huitong.ingest.api import router as ingest_api_router
+from huitong.ingest.engine import Engine
 from huitong.middleware import RequestContextMiddleware
 from huitong.ops.health import router as health_router
 from huitong.ops.logs import configure_json_logging
@@ -29,6 +31,7 @@ from huitong.services import Services, open_services
 from huitong.settings import Settings
 from huitong.terminology.api import router as terminology_router
 from huitong.web.home import router as home_router
+from huitong.web.pages.ingest import router as ingest_page_router
 from huitong.web.routes import error_page, is_page, register_web
 
 log = logging.getLogger(__name__)
@@ -45,9 +48,16 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.services = opened
         app.state.security = open_security(settings, opened.db, opened.store.policy)
         log.info("Huitong %s serving %s", __version__, settings.database.url.split("@")[-1])
+        engine = None
+        if settings.mllp.enabled or settings.ingest.channels_file is not None:
+            engine = Engine(settings, opened.store)  # MLLP listeners, watched folders, pipeline workers
+            await engine.start()
+            app.state.ingest = engine
         try:
             yield
         finally:
+            if engine is not None:
+                await engine.stop()
             if services is None:
                 opened.close()
 
@@ -67,6 +77,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(terminology_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     app.include_router(home_router)
+    app.include_router(ingest_api_router)
+    app.include_router(ingest_page_router)
     register_web(app)  # static files, role pages, HTML error pages
     _register_error_handlers(app)
     register_security(app)  # login, MFA, token endpoint, auditor pages; 403/429/CSRF handlers

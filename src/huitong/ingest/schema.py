@@ -47,4 +47,5 @@ ingest_message = sa.Table(
     sa.Index(None, "channel", "received_at"),
     sa.Index(None, "control_id"),
     sa.Index(None, "received_at"),
+    sa.Index(None, "processed_at"),
 )

@@ -1,0 +1,83 @@
+"""The dashboard API, the HTTP source and the page, through the real app; the engine in the app's lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import hl7.client
+import pytest
+from starlette.testclient import TestClient
+
+from huitong.app import create_app
+from huitong.ingest.hl7v2.ack import read_ack
+from huitong.ingest.mllp.framing import MllpDecoder
+from tests.conftest import AUTH, make_settings
+from tests.ingest.server.conftest import adt, oru
+
+
+def test_http_source_stats_search_errors_and_replay(client: TestClient) -> None:
+    answer = client.post("/api/ingest/channels/lab/messages", content=oru("H1", mrn="4711"))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/hl7-v2")
+    assert read_ack(answer.content).code == "AA"
+    bad = client.post("/api/ingest/channels/lab/messages", content=b"not hl7 at all")
+    assert read_ack(bad.content).code == "AR"
+
+    stats = client.get("/api/ingest/stats").json()
+    [lab] = stats["channels"]
+    assert lab["channel"] == "lab"
+    assert lab["counts"]["received"] == 1 and lab["counts"]["error"] == 1
+    assert lab["queued"] == 1
+    assert lab["rates_per_min"]["5m"]["received"] > 0
+    assert sum(stats["received_per_5min"]["series"]["lab"]) == 2
+
+    found = client.get("/api/ingest/messages", params={"patient": "4711"}).json()["messages"]
+    assert [m["control_id"] for m in found] == ["H1"]
+    one = client.get(f"/api/ingest/messages/{found[0]['id']}").json()
+    assert one["raw"].startswith("MSH|^~\\&|LIS")
+    assert client.get("/api/ingest/messages/999999").status_code == 404
+
+    errors = client.get("/api/ingest/errors").json()["messages"]
+    assert len(errors) == 1 and errors[0]["raw"] == "not hl7 at all" and "no MSH" in errors[0]["error"]
+    assert client.post("/api/ingest/replay", json={"status": "error"}).json() == {"replayed": 1}
+    assert client.post("/api/ingest/replay", json={}).status_code == 400
+
+
+def test_the_api_needs_credentials(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    assert client.get("/api/ingest/stats").status_code == 401
+
+
+@pytest.fixture
+def engine_client(db_url: str) -> Iterator[TestClient]:
+    settings = make_settings(
+        db_url,
+        env="development",
+        security={"allow_anonymous": True},
+        mllp={"enabled": True, "host": "127.0.0.1", "port": 0},
+        ingest={"poll_interval_s": 0.2, "workers": 2},
+    )
+    with TestClient(create_app(settings), headers=AUTH) as test_client:
+        yield test_client
+
+
+def test_the_engine_runs_in_the_app_and_the_page_shows_it(engine_client: TestClient) -> None:
+    port = engine_client.app.state.ingest.servers[0].port  # type: ignore[attr-defined]
+    with hl7.client.MLLPClient("127.0.0.1", port) as mllp:
+        acks = [mllp.send_message(m) for m in (adt("W1"), oru("W2"), b"MSH|^~\\&|X|Y|||||ZZZ^Z01|W3|P|2.5\r")]
+    assert [read_ack(MllpDecoder().feed(a)[0]).code for a in acks] == ["AA", "AA", "AA"]
+    deadline = time.monotonic() + 60
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        counts = engine_client.get("/api/ingest/stats").json()["channels"][0]["counts"]
+        if counts["processed"] == 2 and counts["unsupported"] == 1:
+            break
+        time.sleep(0.2)
+    assert (counts["processed"], counts["unsupported"], counts["received"]) == (2, 1, 0)
+
+    engine_client.headers.pop("Authorization")  # the page, as the anonymous development user
+    page = engine_client.get("/ingest")
+    assert page.status_code == 200 and "集成引擎" in page.text and "ZZZ^Z01" in page.text
+    assert "Integration engine" in engine_client.get("/ingest?lang=en").text
+    replayed = engine_client.post("/ingest/replay", data={"all_errors": "true"}, follow_redirects=False)
+    assert replayed.status_code == 303 and "replayed=1" in replayed.headers["location"]
