@@ -14,6 +14,7 @@ from huitong.fhir.bench_validation import validation
 from huitong.ingest.bench import ingest as ingest_bench
 from huitong.ingest.bench import pipeline as pipeline_bench
 from huitong.ingest.hl7v2.bench import hl7_parse
+from huitong.ops.bench import backup_bench
 from huitong.views.bench import views
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
@@ -21,5 +22,6 @@ app.command("validation")(validation)
 app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)
+app.command("backup")(backup_bench)
 app.command("ingest")(ingest_bench)
 app.command("pipeline")(pipeline_bench)
