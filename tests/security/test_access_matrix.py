@@ -143,6 +143,20 @@ def test_search_and_include_do_not_leak(services: Services, sec: SecurityService
     assert caught.value.status == 403
 
 
+def test_reads_inside_a_transaction_obey_the_rules(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    doctor = _actor(sec, "doctor", ward)
+    seen = services.store.transaction(doctor, lambda tx: tx.read("Observation", ward.obs_in))
+    assert seen is not None and seen.res_id == ward.obs_in
+    with pytest.raises(FhirError) as caught:
+        services.store.transaction(doctor, lambda tx: tx.read("Observation", ward.obs_out))
+    assert caught.value.status == 404
+    admin = _actor(sec, "administrator", ward)
+    with pytest.raises(FhirError) as caught:
+        services.store.transaction(admin, lambda tx: tx.read("Observation", ward.obs_in))
+    assert caught.value.status == 403
+
+
 def test_break_the_glass(services: Services, sec: SecurityServices, clock: Clock) -> None:
     ward = _ward(services.store)
     make_user(sec, "dr.onc", "doctor", department=OTHER_DEPARTMENT)

@@ -43,6 +43,24 @@ class HistoryPage:
     has_more: bool
 
 
+class _GuardedTransaction(Transaction):
+    """A transaction whose reads (conditional writes, bundle GETs) obey the actor's access rules too."""
+
+    policy: AccessPolicy
+
+    def read(self, rtype: str, res_id: str) -> StoredResource | None:
+        stored = super().read(rtype, res_id)
+        if stored is None:
+            return None
+        self.policy.check_interaction(self.actor, rtype, "r")
+        if not self.policy.is_unrestricted(self.actor):
+            pk = self.conn.execute(
+                sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
+            ).scalar_one()
+            self.policy.check_pk(self.actor, self.conn, pk)
+        return stored
+
+
 class ResourceStore:
     """Create, read, version, delete and list the history of FHIR resources. See the module docstring."""
 
@@ -105,7 +123,8 @@ class ResourceStore:
 
         def job(conn: sa.Connection) -> T:
             hooks = [self.policy.write_hook(actor), *self.hooks]  # the access check runs first, in the transaction
-            tx = Transaction(conn, actor, hooks, allow_update_create=self.settings.allow_update_create)
+            tx = _GuardedTransaction(conn, actor, hooks, allow_update_create=self.settings.allow_update_create)
+            tx.policy = self.policy
             result = work(tx)
             entries = tx.audit_entries if whole is None else [AuditEntry(whole), *tx.audit_entries]
             audit.record(conn, actor, entries)
@@ -114,7 +133,7 @@ class ResourceStore:
         try:
             return self.db.write(job)
         except AccessDeniedError as exc:
-            denied = errors.forbidden(str(exc))
+            denied = errors.not_found(str(exc)) if exc.hide else errors.forbidden(str(exc))
             self._record_failure(actor, failure, denied)
             raise denied from exc
         except FhirError as exc:
