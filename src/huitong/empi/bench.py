@@ -77,7 +77,9 @@ def baseline(records: Sequence[SourceRecord]) -> tuple[dict[str, str], float]:
     """Splink's documented default configuration on the raw fields; (record key → cluster, seconds)."""
     import pyarrow as pa
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator, block_on
+
+    from huitong.empi.batch import database_api
 
     started = time.perf_counter()
     rows = [
@@ -109,7 +111,7 @@ def baseline(records: Sequence[SourceRecord]) -> tuple[dict[str, str], float]:
             block_on("name"),
         ],
     )
-    db_api = DuckDBAPI()
+    db_api = database_api("duckdb")
     linker = Linker(db_api.register(pa.Table.from_pylist(rows)), settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
@@ -224,7 +226,9 @@ def empi(
         data, truth = _load_input(input_path, truth_path)
         source = str(input_path)
     else:
-        data, truth = generate(max(1, round(records / 2.6)), seed=2026)
+        data, truth = generate(max(1, records // 4 + 1), seed=2026)
+        data = data[:records]
+        truth = {r.key: truth[r.key] for r in data}
         source = "huitong.empi.sample (stand-in for huitong.synth)"
     result = run_batch(data, settings)
     figures: dict[str, Any] = {"benchmark": "empi", "records": len(data), "persons_true": len(set(truth.values()))}

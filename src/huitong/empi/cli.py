@@ -74,16 +74,14 @@ def train(
     engine: str = typer.Option("duckdb", help="duckdb (default) or spark."),
 ) -> None:
     """Train the model with Splink (unsupervised EM) and save the versioned JSON artefact."""
-    import pyarrow as pa
-
-    from huitong.empi.batch import database_api, read_records_csv, standardise
+    from huitong.empi.batch import database_api, read_records_csv, standardise, to_arrow
     from huitong.empi.train import train_on_table
 
     settings = load_settings().empi
     target = output or settings.model_path
     with _exit_codes():
         fields = standardise(read_records_csv(input_path))
-        table = pa.Table.from_pylist([f.as_row() for f in fields])
+        table = to_arrow(fields)
         model, _frame = train_on_table(database_api(engine), table, records=len(fields), engine=engine)  # type: ignore[arg-type]
         model.save(target)
     typer.echo(f"model {model.model_version} trained on {len(fields)} records → {target}")

@@ -106,6 +106,11 @@ def surname_pinyins() -> frozenset[str]:
 
 def split_syllables(text: str) -> list[str]:
     """Split run-together toneless pinyin into syllables (fewest syllables; unknown letters stand alone)."""
+    return list(_split_syllables(text))
+
+
+@lru_cache(maxsize=65_536)
+def _split_syllables(text: str) -> tuple[str, ...]:
     n = len(text)
     best: list[list[str] | None] = [None] * (n + 1)
     best[0] = []
@@ -117,7 +122,7 @@ def split_syllables(text: str) -> list[str]:
             piece = text[i:j]
             if (piece in _SYLLABLES or j == i + 1) and (best[j] is None or len(best[j] or ()) > len(done) + 1):
                 best[j] = [*done, piece]
-    return best[n] or [text]
+    return tuple(best[n] or [text])
 
 
 def _initials(syllables: list[str]) -> str:

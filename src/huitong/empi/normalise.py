@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from huitong.empi import resident_id
@@ -108,6 +109,7 @@ def normalise_gender(text: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_birth_date(text: str | None) -> date | None:
     """A birth date from ``1980-01-02``, ``19800102``, ``1980/1/2`` or ``1980年1月2日``; ``None`` if not one."""
     if not text:
@@ -124,6 +126,7 @@ def parse_birth_date(text: str | None) -> date | None:
     return None
 
 
+@lru_cache(maxsize=1 << 20)
 def normalise_id_number(text: str | None) -> tuple[str | None, resident_id.ResidentId | None]:
     """(standard form, parsed ID or ``None`` when invalid); a number of the wrong shape becomes ``None``."""
     if not text:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _EXTENSION = re.compile(r"(转|分机|ext\.?|x)\s*\d+\s*$", re.IGNORECASE)
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -26,6 +27,7 @@ def _is_placeholder(digits: str) -> bool:
     return len(set(body)) <= 1 or digits in _PLACEHOLDERS
 
 
+@lru_cache(maxsize=1 << 20)
 def normalise_phone(text: str | None) -> str | None:
     """The standard digit string of a phone number, or ``None`` when it is empty or a placeholder."""
     if not text:
