@@ -57,3 +57,10 @@ def test_golden(case: str) -> None:
     assert sorted(outputs) == sorted(expected)
     for name, text in outputs.items():
         assert text == expected[name], f"{case}/{name} differs (regenerate with HUITONG_REGENERATE_GOLDEN=1)"
+
+
+def test_resources_share_no_objects() -> None:
+    mapping = map_message(parse_message((CASES / "oru_r01_critical" / "input.hl7").read_bytes()))
+    first, second, *_ = (r for r in mapping.resources if r["resourceType"] == "Observation")
+    first["subject"]["reference"] = "Patient/changed"
+    assert second["subject"]["reference"] != "Patient/changed"

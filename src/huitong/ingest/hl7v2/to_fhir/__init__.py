@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from huitong.ingest.errors import MappingError, UnsupportedMessageError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir.adt import EVENTS as ADT_EVENTS
@@ -114,7 +116,9 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
         ) from exc
     return Mapping(
         message_type=msg.message_type,
-        resources=list(ctx.resources.values()),
+        # Builders share small objects (the patient Reference, basedOn lists); one orjson round trip gives
+        # every resource its own plain JSON tree, so a consumer that edits one cannot change another.
+        resources=orjson.loads(orjson.dumps(list(ctx.resources.values()))),
         patient=facts,
         warnings=list(msg.warnings) + ctx.warnings,
         merge=merge,
