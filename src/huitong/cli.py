@@ -9,6 +9,8 @@ from huitong.bench.cli import app as bench_app
 from huitong.db.cli import app as db_app
 from huitong.demo.cli import demo
 from huitong.empi.cli import app as empi_app
+from huitong.fhir.cli import app as fhir_app
+from huitong.fhir.cli import import_command
 from huitong.indicators.cli import app as indicators_app
 from huitong.ingest.cli import mount as mount_ingest
 from huitong.ops.cli import backup_app, ops_app
@@ -26,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(fhir_app, name="fhir")
+app.command("import")(import_command)
 app.add_typer(audit_app, name="audit")
 app.add_typer(security_app, name="security")
 app.add_typer(empi_app, name="empi")

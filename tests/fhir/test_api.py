@@ -41,6 +41,7 @@ def test_metadata_states_what_is_supported(client: TestClient) -> None:
         "history-instance",
         "history-type",
         "create",
+        "search-type",
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from huitong.empi.bench import empi
+from huitong.fhir.bench.cli import fhir_bench, import_bench
 from huitong.fhir.bench_validation import validation
 from huitong.ingest.bench import ingest as ingest_bench
 from huitong.ingest.bench import pipeline as pipeline_bench
@@ -19,6 +20,8 @@ from huitong.views.bench import views
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
 app.command("validation")(validation)
+app.command("fhir")(fhir_bench)
+app.command("import")(import_bench)
 app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from huitong.deps import ActorDep, ServicesDep
 from huitong.fhir import errors
+from huitong.fhir.batch.routes import batch_or_transaction
 from huitong.fhir.bundle import history_bundle
 from huitong.fhir.capability import capability_statement
 from huitong.fhir.http import (
@@ -28,6 +29,7 @@ from huitong.fhir.http import (
     read_resource_body,
     version_headers,
 )
+from huitong.fhir.operations.routes import router as operations_router
 from huitong.fhir.outcome import information
 from huitong.fhir.search.routes import router as search_router
 from huitong.fhir.store import HistoryPage, ResourceStore
@@ -36,6 +38,8 @@ from huitong.fhir.validate import check_full
 from huitong.services import Services
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"])
+# Operations first: ``/fhir/Patient/$meta`` must not be read as the Patient with id "$meta".
+router.include_router(operations_router)
 
 
 @router.get("/metadata")
@@ -208,3 +212,4 @@ def _history(request: Request, services: Services, page: HistoryPage) -> Respons
 
 # Search routes come last: ``GET /fhir/{type}`` must not shadow ``/fhir/metadata`` or ``/fhir/_history``.
 router.include_router(search_router)
+router.add_api_route("", batch_or_transaction, methods=["POST"], summary="Batch or transaction Bundle")

@@ -6,10 +6,20 @@ from typing import Any
 
 from huitong import __version__
 from huitong.fhir.resource_types import NOT_STORED, RESOURCE_TYPES
+from huitong.fhir.search.capability import SYSTEM_OPERATIONS, search_capability
 from huitong.settings import Settings
 
 #: Interactions every stored resource type supports.
-TYPE_INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "history-type", "create")
+TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
 
 
 def capability_statement(settings: Settings, base_url: str) -> dict[str, Any]:
@@ -21,10 +31,11 @@ def capability_statement(settings: Settings, base_url: str) -> dict[str, Any]:
             "versioning": "versioned-update",
             "readHistory": True,
             "updateCreate": settings.fhir.allow_update_create,
-            "conditionalCreate": False,
+            "conditionalCreate": True,
             "conditionalRead": "not-supported",
-            "conditionalUpdate": False,
-            "conditionalDelete": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+            **search_capability(rtype),
         }
         for rtype in sorted(RESOURCE_TYPES - NOT_STORED)
     ]
@@ -49,7 +60,8 @@ def capability_statement(settings: Settings, base_url: str) -> dict[str, Any]:
                     "description": "Bearer tokens for system clients; anonymous access only in development mode."
                 },
                 "resource": resources,
-                "interaction": [{"code": "history-system"}],
+                "interaction": [{"code": "history-system"}, {"code": "transaction"}, {"code": "batch"}],
+                "operation": list(SYSTEM_OPERATIONS),
             }
         ],
     }

@@ -8,6 +8,7 @@ rows inside the write transaction (:mod:`huitong.fhir.hooks`), so an index never
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +27,46 @@ _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", 
 
 
 class SearchIndexer:
-    """The :class:`~huitong.fhir.hooks.WriteHook` that maintains the search index tables."""
+    """The :class:`~huitong.fhir.hooks.WriteHook` that maintains the search index tables.
+
+    Inside :meth:`deferred` (bulk paths: bundles, import) the rows of new resources are collected and
+    inserted with one ``executemany`` per table when the block ends, still inside the same transaction.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[int, Rows] = {}
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
+        buffer = self._buffers.get(id(conn))
         if not change.created:
+            if buffer is not None:  # rows of this resource may still be waiting
+                self._flush(conn, buffer)
             delete_rows(conn, [change.pk])
-        if change.resource is not None:
+        if change.resource is None:
+            return
+        if buffer is not None and change.created:
+            index_rows(change.pk, change.res_type, change.resource, buffer)
+        else:
             insert_rows(conn, index_rows(change.pk, change.res_type, change.resource))
+
+    @contextmanager
+    def deferred(self, conn: sa.Connection) -> Iterator[None]:
+        """Collect index rows of resources created on ``conn`` and insert them together at the end."""
+        if id(conn) in self._buffers:
+            yield
+            return
+        buffer: Rows = {}
+        self._buffers[id(conn)] = buffer
+        try:
+            yield
+            self._flush(conn, buffer)
+        finally:
+            del self._buffers[id(conn)]
+
+    @staticmethod
+    def _flush(conn: sa.Connection, buffer: Rows) -> None:
+        insert_rows(conn, buffer)
+        buffer.clear()
 
 
 def delete_rows(conn: sa.Connection, pks: list[int]) -> None:
@@ -51,7 +85,10 @@ def insert_rows(conn: sa.Connection, rows: Rows) -> None:
 def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None) -> Rows:
     """The index rows of one resource, grouped by table (appended to ``into`` when given)."""
     rows: Rows = into if into is not None else {}
+    present = _element_roots(resource)
     for param in indexed_params(rtype):
+        if param.roots and present.isdisjoint(param.roots):
+            continue
         nodes = evaluate(param.expression, resource)
         if not nodes:
             continue
@@ -70,6 +107,17 @@ def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None 
             text_base = {**base, "param": f"{param.code}:text"}
             strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
     return rows
+
+
+def _element_roots(resource: dict[str, Any]) -> set[str]:
+    """The top-level element names of ``resource``, choice elements also by their base (``value[x]``)."""
+    roots = set(resource)
+    for key in resource:
+        for i, ch in enumerate(key):
+            if ch.isupper() and i:
+                roots.add(key[:i])
+                break
+    return roots
 
 
 def _token_texts(nodes: list[Node]) -> Iterator[str]:

@@ -7,6 +7,7 @@ whose expression this server cannot evaluate are left out, so the capability sta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,6 +28,8 @@ class SearchParam:
     type: str
     expression: str
     targets: tuple[str, ...]
+    #: Top-level elements the expression starts from; a resource without any of them has no values.
+    roots: frozenset[str] = frozenset()
 
     @property
     def indexed(self) -> bool:
@@ -54,8 +57,23 @@ def search_params(rtype: str) -> dict[str, SearchParam]:
     for table in (PARAMS.get("Resource", {}), PARAMS.get(rtype, {})):
         for code, (kind, expression, targets, _components) in table.items():
             if _usable(kind, expression):
-                out[code] = SearchParam(code, kind, expression, targets)
+                out[code] = SearchParam(code, kind, expression, targets, _roots(expression))
     return out
+
+
+_ROOT = re.compile(r"(?:^|[|(]\s*)\(?\s*[A-Z][A-Za-z]*\.([a-z][A-Za-z0-9]*)")
+
+
+def _roots(expression: str) -> frozenset[str]:
+    """First elements after the type in each part of a union (empty when not simply a path: no pruning)."""
+    parts = [p.strip() for p in expression.split("|")]
+    roots = set()
+    for part in parts:
+        match = _ROOT.match(part.lstrip("("))
+        if match is None:
+            return frozenset()
+        roots.add(match.group(1))
+    return frozenset(roots)
 
 
 @cache

@@ -1,0 +1,1 @@
+"""Batch and transaction Bundles (``POST /fhir``)."""

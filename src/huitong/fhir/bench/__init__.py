@@ -1,0 +1,1 @@
+"""Benchmarks of the FHIR API (``huitong bench fhir``) and of bulk import (``huitong bench import``)."""

@@ -1,0 +1,123 @@
+"""``huitong bench fhir``: read by id, searches and $everything against a real uvicorn, with the ceiling.
+
+Loads (once, cached under ``--cache``) a synthetic dataset of ``--resources`` resources into SQLite, starts
+``huitong serve`` (one uvicorn worker, audit of reads on) and a bare ASGI app returning the same bytes
+as a read, and measures both with the same lean load generator.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from huitong.db import migrate
+from huitong.fhir.bench.dataset import PER_PATIENT, load_fast, mrn, patient_id, synthetic_resources
+from huitong.fhir.bench.load import LoadResult, run_load
+from huitong.fhir.bench.server import free_port, running
+from huitong.services import open_services
+from huitong.settings import Settings
+
+TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - a throwaway token for a loopback benchmark server
+
+
+def _settings(db_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database={"url": f"sqlite:///{db_path}"},
+        security={"secret_key": "b" * 48, "api_tokens": {"bench": TOKEN}},
+    )
+
+
+def prepare(cache: Path, resources: int, log: Any = None) -> Path:
+    """The cached benchmark database with ``resources`` resources (built on first use)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    db_path = cache / f"fhir-{resources}.db"
+    done = cache / f"fhir-{resources}.done"
+    if db_path.exists() and done.exists():
+        return db_path
+    for leftover in cache.glob(f"fhir-{resources}.db*"):
+        leftover.unlink()
+    settings = _settings(db_path)
+    migrate.upgrade(settings.database)
+    services = open_services(settings)
+    try:
+        load_fast(services.db, synthetic_resources(resources), progress=log)
+    finally:
+        services.close()
+    done.touch()
+    return db_path
+
+
+def _env(db_path: Path, port: int) -> dict[str, str]:
+    return {
+        "HUITONG_ENV": "test",
+        "HUITONG_DATABASE__URL": f"sqlite:///{db_path}",
+        "HUITONG_SECURITY__SECRET_KEY": "b" * 48,
+        "HUITONG_SECURITY__API_TOKENS": f'{{"bench": "{TOKEN}"}}',
+        "HUITONG_HTTP__PORT": str(port),
+        "HUITONG_LOGGING__LEVEL": "WARNING",
+    }
+
+
+def bench_fhir(resources: int, *, seconds: float, cache: Path, log: Any = None) -> dict[str, Any]:
+    """Run the benchmark; returns the figures (see the module docstring)."""
+    db_path = prepare(cache, resources, log)
+    patients = max(1, resources // PER_PATIENT)
+    rng = random.Random(7)  # noqa: S311 - benchmark sampling
+    ids = [patient_id(rng.randrange(patients)) for _ in range(2000)]
+    read_paths = [f"/fhir/Patient/{i}" for i in ids]
+    port = free_port()
+    figures: dict[str, Any] = {"resources": resources, "seconds_per_run": seconds}
+    with running(["-m", "huitong", "serve", "--port", str(port)], _env(db_path, port), port):
+        sample = _get(port, read_paths[0])
+        one = run_load("127.0.0.1", port, read_paths, clients=1, seconds=seconds, token=TOKEN)
+        many = run_load("127.0.0.1", port, read_paths, clients=16, seconds=seconds, token=TOKEN)
+        searches = {
+            "token": [f"/fhir/Observation?code=http://loinc.org|8867-4&subject=Patient/{i}" for i in ids[:200]],
+            "token_only": ["/fhir/Observation?code=http://loinc.org|2339-0&_count=20"],
+            "date": [f"/fhir/Encounter?date=ge2021-0{m}-01&date=lt2021-0{m}-08&_count=20" for m in range(1, 10)],
+            "chained": [
+                f"/fhir/Observation?subject:Patient.identifier=urn:oid:1.2.156.112604.1.2|{mrn(rng.randrange(patients))}"
+                for _ in range(200)
+            ],
+            "everything": [f"/fhir/Patient/{i}/$everything" for i in ids[:200]],
+        }
+        search_runs = {
+            kind: run_load("127.0.0.1", port, paths, clients=1, seconds=seconds, token=TOKEN, max_requests=300)
+            for kind, paths in searches.items()
+        }
+    with tempfile.NamedTemporaryFile(suffix=".json") as body:
+        body.write(sample)
+        body.flush()
+        bare_port = free_port()
+        args = ["-m", "uvicorn", "huitong.fhir.bench.bare:app", "--port", str(bare_port), "--log-level", "warning"]
+        with running([*args, "--no-access-log"], {"HUITONG_BENCH_BODY": body.name}, bare_port):
+            bare = run_load("127.0.0.1", bare_port, read_paths, clients=16, seconds=seconds)
+    figures.update(
+        read_rps=round(many.rps, 1),
+        read_p50_ms=round(many.percentile_ms(50), 2),
+        read_p99_ms=round(many.percentile_ms(99), 2),
+        read_rps_1_client=round(one.rps, 1),
+        read_p50_ms_1_client=round(one.percentile_ms(50), 2),
+        read_p99_ms_1_client=round(one.percentile_ms(99), 2),
+        read_failures=many.failures + one.failures,
+        bare_rps=round(bare.rps, 1),
+        ratio=round(many.rps / bare.rps, 3) if bare.rps else None,
+        search_p95_ms={kind: round(run.percentile_ms(95), 2) for kind, run in search_runs.items()},
+        search_p50_ms={kind: round(run.percentile_ms(50), 2) for kind, run in search_runs.items()},
+        search_failures={kind: run.failures for kind, run in search_runs.items() if run.failures},
+    )
+    return figures
+
+
+def _get(port: int, path: str) -> bytes:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        body: bytes = response.read()
+        return body
+
+
+__all__ = ["LoadResult", "bench_fhir", "prepare"]

@@ -1,0 +1,77 @@
+"""``huitong fhir …`` (reindex) and ``huitong import PATH…`` (bulk load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import typer
+
+from huitong.settings import load_settings
+
+app = typer.Typer(help="FHIR store maintenance.", no_args_is_help=True)
+
+
+@app.command("reindex")
+def reindex_command(
+    rtype: str | None = typer.Option(None, "--type", help="Only this resource type (default: all)."),
+    batch: int = typer.Option(1000, min=1, help="Resources per write transaction."),
+) -> None:
+    """Rebuild the search index of stored resources (e.g. those stored before the index existed)."""
+    from rich.progress import Progress
+
+    from huitong.fhir.search.reindex import count_resources, reindex
+    from huitong.services import open_services
+
+    services = open_services(load_settings())
+    try:
+        total = count_resources(services.db, rtype)
+        with Progress() as progress:
+            task = progress.add_task("reindexing", total=total)
+            done = reindex(services.db, rtype=rtype, batch=batch, progress=lambda n: progress.advance(task, n))
+    finally:
+        services.close()
+    typer.echo(f"indexed {done} resources")
+
+
+def import_command(
+    paths: list[Path] = typer.Argument(..., exists=True, help="NDJSON files, Bundles, or folders of them."),
+    state: Path = typer.Option(
+        Path("var/import-state.json"), help="Resume points; an interrupted import continues from here."
+    ),
+    rejects: Path = typer.Option(Path("var/import-rejects.ndjson"), help="Report of rejected lines (NDJSON)."),
+    chunk: int = typer.Option(1000, min=1, help="Resources per transaction for NDJSON."),
+    restart: bool = typer.Option(False, help="Ignore the state file and import everything again."),
+) -> None:
+    """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from huitong.fhir.bulk.importer import Importer, ImportState, expand_paths
+    from huitong.security.actor import Actor
+    from huitong.services import open_services
+
+    files = expand_paths(paths)
+    if restart and state.exists():
+        state.unlink()
+    services = open_services(load_settings())
+    importer = Importer(services, Actor.system("import"), chunk=chunk, state=ImportState(state))
+    try:
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns) as progress:
+            task = progress.add_task(f"importing {len(files)} files", total=sum(f.stat().st_size for f in files))
+            for file in files:
+                progress.update(task, description=file.name[:40])
+                importer.import_path(file, lambda n: progress.advance(task, n))
+    finally:
+        services.close()
+    report = importer.report
+    if report.rejects:
+        rejects.parent.mkdir(parents=True, exist_ok=True)
+        rejects.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in report.rejects))
+    typer.echo(
+        f"imported {report.resources} resources from {report.files} files "
+        f"({report.skipped_files} already done); rejected {report.rejected}"
+        + (f" (see {rejects})" if report.rejected else "")
+    )
+    if report.rejected:
+        raise typer.Exit(code=2)

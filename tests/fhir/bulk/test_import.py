@@ -1,0 +1,113 @@
+"""``huitong import`` and ``huitong fhir reindex`` on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from huitong.cli import app
+from huitong.fhir.bulk.importer import Importer, ImportState
+from huitong.fhir.search.reindex import reindex
+from huitong.fhir.search.schema import INDEX_TABLES
+from huitong.security.actor import Actor
+from huitong.services import Services
+
+
+def _ndjson(path: Path, lines: list[object]) -> Path:
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else orjson.dumps(line)) + b"\n" for line in lines))
+    return path
+
+
+PATIENTS = [{"resourceType": "Patient", "id": f"p{i}", "name": [{"family": f"Import{i}"}]} for i in range(7)]
+
+
+def _find(services: Services, actor: Actor, rtype: str, **params: str) -> list[str]:
+    return [m.res_id for m in services.search.search(actor, rtype, list(params.items())).matches]
+
+
+def test_ndjson_import_reports_rejects_and_is_idempotent(services: Services, actor: Actor, tmp_path: Path) -> None:
+    lines: list[object] = [
+        *PATIENTS[:3],
+        b"{not json",
+        {"resourceType": "Nonsense"},
+        *PATIENTS[3:],
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": "Patient/p1"},
+        },
+    ]
+    source = _ndjson(tmp_path / "data.ndjson", lines)
+    importer = Importer(services, actor, chunk=3, state=ImportState(tmp_path / "state.json"))
+    importer.import_path(source)
+    report = importer.report
+    assert report.resources == 8 and report.rejected == 2
+    assert [r["line"] for r in report.rejects] == [4, 5]
+    assert _find(services, actor, "Patient", name="import3") == ["p3"]
+    assert _find(services, actor, "Observation", subject="Patient/p1")
+    again = Importer(services, actor, chunk=3, state=ImportState(tmp_path / "state.json"))
+    again.import_path(source)
+    assert again.report.skipped_files == 1 and again.report.resources == 0  # finished files are skipped
+    fresh = Importer(services, actor, chunk=100)
+    fresh.import_path(source)  # without state: stored again, but unchanged resources make no new version
+    assert services.store.read(actor, "Patient", "p0").version_id == 1
+
+
+def test_import_resumes_after_the_last_committed_chunk(services: Services, actor: Actor, tmp_path: Path) -> None:
+    source = _ndjson(tmp_path / "p.ndjson", PATIENTS)
+    state = ImportState(tmp_path / "state.json")
+    state.set(source, 4)  # as if interrupted after line 4
+    importer = Importer(services, actor, chunk=2, state=state)
+    importer.import_path(source)
+    assert importer.report.resources == 3
+    assert sorted(_find(services, actor, "Patient", _count="50")) == ["p4", "p5", "p6"]
+
+
+def test_bundles_import_and_cli(services: Services, actor: Actor, tmp_path: Path, db_url: str) -> None:
+    collection = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": p} for p in PATIENTS[:2]]}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "c.json").write_text(json.dumps(collection))
+    _ndjson(tmp_path / "in" / "more.ndjson", [*PATIENTS[2:4], b"[]"])
+    env = {
+        "HUITONG_ENV": "test",
+        "HUITONG_DATABASE__URL": db_url,
+        "HUITONG_SECURITY__SECRET_KEY": "k" * 48,
+    }
+    args = [
+        "import",
+        str(tmp_path / "in"),
+        "--state",
+        str(tmp_path / "s.json"),
+        "--rejects",
+        str(tmp_path / "r.ndjson"),
+    ]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output  # one rejected line
+    assert "imported 4 resources from 2 files" in result.output
+    assert orjson.loads((tmp_path / "r.ndjson").read_bytes().splitlines()[0])["line"] == 3
+    assert sorted(_find(services, actor, "Patient")) == ["p0", "p1", "p2", "p3"]
+
+
+def test_reindex_rebuilds_missing_index_rows(services: Services, actor: Actor) -> None:
+    for patient in PATIENTS[:3]:
+        services.store.update(actor, "Patient", str(patient["id"]), patient)
+
+    def wipe(conn: sa.Connection) -> None:
+        for table in INDEX_TABLES:
+            conn.execute(table.delete())
+
+    services.db.write(wipe)
+    assert _find(services, actor, "Patient", name="import1") == []
+    assert reindex(services.db, batch=2) == 3
+    assert _find(services, actor, "Patient", name="import1") == ["p1"]
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor.system("import-tests")
