@@ -325,6 +325,26 @@ class Accounts:
         _audit(self.db, actor, "mfa", user_id)
         return True
 
+    def rotate_keys(self) -> int:
+        """Re-encrypt every stored TOTP secret under the active field key; returns how many changed.
+
+        Safe while Huitong runs: old and new keys both decrypt until the old one is retired.
+        """
+
+        def job(conn: sa.Connection) -> int:
+            rows = conn.execute(
+                sa.select(sec_user.c.user_id, sec_user.c.totp_secret).where(sec_user.c.totp_secret.is_not(None))
+            ).all()
+            changed = 0
+            for user_id, sealed in rows:
+                rotated = self.cipher.rotate("totp_secret", sealed)
+                if rotated != sealed:
+                    conn.execute(sec_user.update().where(sec_user.c.user_id == user_id).values(totp_secret=rotated))
+                    changed += 1
+            return changed
+
+        return self.db.write(job)
+
     def authenticate_failure(self, user_id: str) -> None:
         """Count a failed second factor like a failed password."""
         now = self.clock()

@@ -75,3 +75,44 @@ def create_user(
     finally:
         services.close()
     typer.echo(f"created {role} {user_id}")
+
+
+@security_app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt stored secrets under HUITONG_SECURITY__FIELD_KEY_ACTIVE (run after adding a new key)."""
+    from huitong.security.runtime import open_security
+    from huitong.services import open_services
+
+    settings = load_settings()
+    services = open_services(settings)
+    try:
+        changed = open_security(settings, services.db, services.store.policy).accounts.rotate_keys()
+    finally:
+        services.close()
+    typer.echo(f"re-encrypted {changed} value(s) under key {settings.security.field_key_active or '(derived)'}")
+
+
+@security_app.command("register-client")
+def register_client(
+    client_id: str = typer.Argument(..., help="The system client's id."),
+    scopes: str = typer.Option(..., help='SMART system scopes it may be granted, e.g. "system/Observation.rs".'),
+) -> None:
+    """Register an OAuth client (client credentials); the secret is asked for (at least 24 characters)."""
+    from huitong.security.actor import Actor
+    from huitong.security.runtime import open_security
+    from huitong.security.tokens import TokenError
+    from huitong.services import open_services
+
+    secret = typer.prompt("Client secret", hide_input=True, confirmation_prompt=True)
+    settings = load_settings()
+    services = open_services(settings)
+    try:
+        open_security(settings, services.db, services.store.policy).tokens.register_client(
+            Actor.system("cli"), client_id, secret, scopes
+        )
+    except TokenError as exc:
+        typer.echo(f"refused: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        services.close()
+    typer.echo(f"registered {client_id} with scopes {scopes}")
