@@ -184,3 +184,21 @@ def test_patient_match_returns_graded_golden_patients(empi: Empi, actor: Actor) 
     assert entry["resource"]["id"] == person
     assert entry["search"]["extension"][0]["valueCode"] == "certain"
     assert entry["search"]["score"] > 0.99
+
+
+def test_cli_match_and_review_list(empi: Empi, actor: Actor, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from huitong.empi.cli import app
+
+    empi.link(actor, ZHANG)
+    monkeypatch.setenv("HUITONG_DATABASE__URL", db_url)
+    monkeypatch.setenv("HUITONG_EMPI__MODEL_PATH", str(empi.settings.model_path))
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["match", "--name", "ZHANG WEIHUA", "--birth-date", "1980-01-02", "--phone", "13800138000"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "decision: link" in result.output and "exact pinyin" in result.output
+    listed = runner.invoke(app, ["review", "list", "--json"])
+    assert listed.exit_code == 0 and listed.output.strip() == "[]"
