@@ -3,6 +3,7 @@ that run their own PostgreSQL clusters (PITR, failover drill) need."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,9 @@ from huitong.db.database import dialect_of
 from huitong.ops.cluster import workspace
 from huitong.ops.errors import ToolMissingError
 from huitong.ops.pgtools import find_bindir
+from huitong.services import Services, open_services
+from huitong.settings import Settings
+from tests.conftest import make_settings
 
 
 def admin(server_url: str, sql: str) -> None:
@@ -62,3 +66,18 @@ def cluster_dir() -> Iterator[Path]:
     """A folder under /tmp the postgres user can reach (pytest's tmp_path is private to root)."""
     with workspace(Path(tempfile.mkdtemp(prefix="huitong-ops-"))) as folder:
         yield folder
+
+
+@pytest.fixture
+def sqlite_settings(sqlite_template: Path, tmp_path: Path) -> Settings:
+    """Settings over a fresh SQLite database only, for tests whose subject does not depend on the backend."""
+    path = tmp_path / "huitong.db"
+    shutil.copyfile(sqlite_template, path)
+    return make_settings(f"sqlite:///{path}")
+
+
+@pytest.fixture
+def sqlite_services(sqlite_settings: Settings) -> Iterator[Services]:
+    opened = open_services(sqlite_settings)
+    yield opened
+    opened.close()

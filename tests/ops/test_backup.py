@@ -118,8 +118,10 @@ def _key() -> str:
 
 
 def test_encrypted_backup_round_trip_and_key_rotation(
-    settings: Settings, services: Services, actor: Actor, tmp_path: Path, empty_url: Callable[[], str]
+    sqlite_settings: Settings, sqlite_services: Services, actor: Actor, tmp_path: Path
 ) -> None:
+    """Encryption is a file-level matter, the same on either backend: tested once, on SQLite."""
+    settings, services = sqlite_settings, sqlite_services
     created = services.store.create(actor, _patient(7))
     old_key = _key()
     config = _backup_settings(settings, tmp_path, encryption_key=old_key)
@@ -130,7 +132,7 @@ def test_encrypted_backup_round_trip_and_key_rotation(
 
     rotated = _backup_settings(settings, tmp_path, encryption_key=_key(), previous_encryption_keys=[old_key])
     assert verify_backup(result.path, rotated.backup, scratch_server_url=settings.database.url).ok
-    target = empty_url()
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
     restore_backup(result.path, target, rotated.backup)
     restored = open_services(make_settings(target))
     try:
@@ -143,7 +145,10 @@ def test_encrypted_backup_round_trip_and_key_rotation(
     assert not report.ok
 
 
-def test_verify_reports_a_damaged_backup(settings: Settings, services: Services, actor: Actor, tmp_path: Path) -> None:
+def test_verify_reports_a_damaged_backup(
+    sqlite_settings: Settings, sqlite_services: Services, actor: Actor, tmp_path: Path
+) -> None:
+    settings, services = sqlite_settings, sqlite_services
     services.store.create(actor, _patient(3))
     config = _backup_settings(settings, tmp_path)
     result = create_backup(config, offsite=False)
@@ -156,11 +161,8 @@ def test_verify_reports_a_damaged_backup(settings: Settings, services: Services,
     assert "sha256 differs" in report.problems[0]
 
 
-def test_prune_keeps_the_newest_and_the_young(tmp_path: Path) -> None:
-    settings = make_settings(f"sqlite:///{tmp_path / 'h.db'}")
-    from huitong.db import migrate
-
-    migrate.upgrade(settings.database)
+def test_prune_keeps_the_newest_and_the_young(sqlite_settings: Settings, tmp_path: Path) -> None:
+    settings = sqlite_settings
     config = _backup_settings(settings, tmp_path, keep_last=2, keep_days=0)
     made = [create_backup(config).path.name for _ in range(4)]
     assert [s.path.name for s in list_backups(tmp_path / "backups")] == made
