@@ -157,6 +157,15 @@ def test_reads_inside_a_transaction_obey_the_rules(services: Services, sec: Secu
     assert caught.value.status == 403
 
 
+def test_a_record_naming_another_patient_anywhere_is_protected(services: Services, sec: SecurityServices) -> None:
+    ward = _ward(services.store)
+    mixed = {**_observation(ward.inside), "performer": [{"reference": f"Patient/{ward.outside}"}]}
+    obs = services.store.create(SYSTEM, mixed).res_id
+    doctor = _actor(sec, "doctor", ward)
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", obs))
+    assert not _allowed(lambda: services.store.create(doctor, mixed))
+
+
 def test_break_the_glass(services: Services, sec: SecurityServices, clock: Clock) -> None:
     ward = _ward(services.store)
     make_user(sec, "dr.onc", "doctor", department=OTHER_DEPARTMENT)

@@ -9,10 +9,11 @@ Three layers, all of which must allow a call:
    ``serviceProvider`` of the patients' Encounters), their care team's, break-the-glass grants still
    running; only their own as a patient; everyone for system actors and hospital-wide roles.
 
-Which patient a resource belongs to is kept in ``sec_resource_patient`` by :class:`PatientLinkHook`, in the
-transaction of each write. A resource linked to no patient (an Organization, a Medication) is visible to
-every role that may read its type; a resource linked to patients is visible only if *all* of them are in
-reach. Search code filters with :meth:`AccessPolicy.visible_condition` (see docs/security.md).
+Which patients a resource belongs to (every ``Patient/…`` it references) is kept in ``sec_resource_patient``
+by :class:`PatientLinkHook`, in the transaction of each write. A resource linked to no patient (an
+Organization, a Medication) is visible to every role that may read its type; a resource linked to patients
+is visible only if *all* of them are in reach. Search code filters with
+:meth:`AccessPolicy.visible_condition` (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ PERM_OF = {
     "patch": "u",
     "delete": "d",
 }
-#: Elements that put a resource in a patient's compartment (the common ones of FHIR R4).
-PATIENT_ELEMENTS = ("subject", "patient", "beneficiary")
 
 Clock = Callable[[], datetime]
 
@@ -70,17 +69,26 @@ class AccessDeniedError(Exception):
 
 
 def patient_refs(res_type: str, res_id: str, body: dict[str, Any]) -> set[str]:
-    """The ids of the patients whose compartment ``body`` is in."""
+    """The ids of every patient ``body`` refers to, anywhere in it (its compartment and beyond).
+
+    Deliberately wide: a resource that mentions several patients is visible only to whoever may see all of
+    them, so a reference in an unusual element (``performer``, ``focus``, ``participant``) cannot leak it.
+    """
     if res_type == "Patient":
         return {res_id}
     out: set[str] = set()
-    for name in PATIENT_ELEMENTS:
-        value = body.get(name)
-        for ref in value if isinstance(value, list) else [value]:
-            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-                kind, _, pid = ref["reference"].rpartition("/")
-                if kind.endswith("Patient") and pid:
+    stack: list[Any] = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str):
+                kind, _, pid = ref.rpartition("/")
+                if (kind == "Patient" or kind.endswith("/Patient")) and pid:
                     out.add(pid)
+            stack.extend(v for k, v in value.items() if k != "contained" and isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend(v for v in value if isinstance(v, dict | list))
     return out
 
 
