@@ -241,3 +241,9 @@ def test_gender_codes(code: str, gender: str | None) -> None:
 def test_record_normalisation_never_fails(fields: dict[str, str | None]) -> None:
     record = normalise_record(SourceRecord("r1", "HIS", **fields))
     assert record.unique_id == "HIS|r1"
+
+
+@pytest.mark.parametrize("text", ["王芳之子", "李娜之女", "張麗之女", "刘洋婴儿"])
+def test_newborn_placeholders_are_no_name(text: str) -> None:
+    assert standardise_name(text) is None
+    assert standardise_name("王子涵") is not None

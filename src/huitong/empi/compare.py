@@ -114,6 +114,26 @@ class Same(Expr):
 
 
 @dataclass(frozen=True)
+class SameSlice(Expr):
+    """Both records have the same ``length`` characters of ``column`` from position ``start`` (1-based)."""
+
+    column: str
+    start: int
+    length: int
+
+    def sql(self) -> str:
+        c, p, n = self.column, self.start, self.length
+        return f"substr({c}_l, {p}, {n}) = substr({c}_r, {p}, {n})"
+
+    def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
+        a, b = _value(left, self.column), _value(right, self.column)
+        if a is None or b is None:
+            return None
+        begin = self.start - 1
+        return str(a)[begin : begin + self.length] == str(b)[begin : begin + self.length]
+
+
+@dataclass(frozen=True)
 class Within(Expr):
     """``column`` differs by at most ``edits`` insertions, deletions or substitutions."""
 
@@ -250,6 +270,9 @@ class Comparison:
         return -1 if self.levels[index].is_null else len(self.levels) - 1 - index
 
 
+DIFFERENT_VALID_IDS_LABEL = "both valid, different"
+
+
 def _null(column: str) -> Level:
     return Level("null", EitherNull(column), 1.0, 1.0, is_null=True)
 
@@ -292,13 +315,20 @@ GENDER = Comparison(
 
 ID_NUMBER = Comparison(
     "id_number",
-    "Resident ID: exact; one character off where a check character fails (a typo); two different valid IDs.",
+    "Resident ID: exact; a check character fails and one or two characters differ (a typo or a transposition); "
+    "both valid with the same division and sequence but another birth date; two different valid IDs.",
     (
         _null("id_number"),
         Level("exact", Same("id_number"), 0.95, 0.000001),
-        Level("one character, a check fails", ~BothTrue("id_valid") & Within("id_number", 1), 0.03, 0.000005),
-        Level("both valid, different", BothTrue("id_valid"), 0.005, 0.98),
-        Level("else", None, 0.015, 0.02),
+        Level("a check fails, two characters off", ~BothTrue("id_valid") & Within("id_number", 2), 0.03, 0.00001),
+        Level(
+            "valid, same division and sequence",
+            BothTrue("id_valid") & SameSlice("id_number", 1, 6) & SameSlice("id_number", 15, 3),
+            0.005,
+            0.00005,
+        ),
+        Level(DIFFERENT_VALID_IDS_LABEL, BothTrue("id_valid"), 0.003, 0.98),
+        Level("else", None, 0.012, 0.02),
     ),
 )
 
@@ -330,7 +360,7 @@ COMPARISONS: tuple[Comparison, ...] = (NAME, BIRTH_DATE, GENDER, ID_NUMBER, PHON
 #: Levels of the name comparison that mean "a different given name" (a twin or another household member).
 GIVEN_NAME_DIFFERS = frozenset({"same initials", "else"})
 #: The level of the ID comparison that means two different people (each valid ID belongs to one person).
-DIFFERENT_VALID_IDS = "both valid, different"
+DIFFERENT_VALID_IDS = DIFFERENT_VALID_IDS_LABEL
 
 
 def level_is_sql(comparison: Comparison, labels: frozenset[str] | set[str]) -> str:

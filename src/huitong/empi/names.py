@@ -205,13 +205,26 @@ def _split_run_together(token: str, surnames: frozenset[str]) -> tuple[list[str]
     return [token], []
 
 
+#: Placeholders for a newborn without a name yet: 王芳之子 ("son of Wang Fang"), 李娜之女, 张婴儿.
+_NEWBORN = re.compile(r"(之子|之女|之婴|之儿|婴儿)\d?$")
+
+
+def is_newborn_placeholder(text: str) -> bool:
+    """Whether ``text`` is a newborn placeholder such as 王芳之子 or 李娜之女 rather than a name."""
+    return bool(_NEWBORN.search(to_simplified(text)))
+
+
 @lru_cache(maxsize=262_144)
 def standardise_name(text: str | None) -> NameParts | None:
-    """The standard parts of a name in characters or pinyin; ``None`` for an empty or unusable name."""
+    """The standard parts of a name in characters or pinyin; ``None`` for an empty or unusable name.
+
+    A newborn placeholder (王芳之子, 李娜之女, 张婴儿) is no name: it describes the mother, so comparing it
+    would make the baby look like a different person from its later, named records.
+    """
     if not text:
         return None
     text = unicodedata.normalize("NFKC", text).strip()
-    if not text:
+    if not text or is_newborn_placeholder(text):
         return None
     if _CJK.search(text):
         return _from_characters(text)
