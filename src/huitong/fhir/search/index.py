@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,10 +86,7 @@ def insert_rows(conn: sa.Connection, rows: Rows) -> None:
 def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None) -> Rows:
     """The index rows of one resource, grouped by table (appended to ``into`` when given)."""
     rows: Rows = into if into is not None else {}
-    present = _element_roots(resource)
-    for param in indexed_params(rtype):
-        if param.roots and present.isdisjoint(param.roots):
-            continue
+    for param in _candidates(rtype, resource):
         nodes = evaluate(param.expression, resource)
         if not nodes:
             continue
@@ -103,21 +101,47 @@ def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None 
                 target.append({**base, **values})
         if param.type == "token":
             texts = {normalise(t) for t in _token_texts(nodes)}
-            strings = rows.setdefault(search_string, [])
-            text_base = {**base, "param": f"{param.code}:text"}
-            strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
+            if texts:
+                strings = rows.setdefault(search_string, [])
+                text_base = {**base, "param": f"{param.code}:text"}
+                strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
     return rows
 
 
-def _element_roots(resource: dict[str, Any]) -> set[str]:
-    """The top-level element names of ``resource``, choice elements also by their base (``value[x]``)."""
-    roots = set(resource)
+@cache
+def _plan(rtype: str) -> tuple[dict[str, tuple[SearchParam, ...]], tuple[SearchParam, ...]]:
+    """The indexed parameters of ``rtype`` by the top-level element they start from, and those always tried."""
+    by_root: dict[str, list[SearchParam]] = {}
+    always: list[SearchParam] = []
+    for param in indexed_params(rtype):
+        if not param.roots:
+            always.append(param)
+        for root in param.roots:
+            by_root.setdefault(root, []).append(param)
+    return {k: tuple(v) for k, v in by_root.items()}, tuple(always)
+
+
+def _candidates(rtype: str, resource: dict[str, Any]) -> list[SearchParam]:
+    """The parameters that may have values in ``resource`` (those whose first element it has), each once."""
+    by_root, always = _plan(rtype)
+    out: list[SearchParam] = list(always)
+    seen: set[str] = set()
     for key in resource:
-        for i, ch in enumerate(key):
-            if ch.isupper() and i:
-                roots.add(key[:i])
-                break
-    return roots
+        for root in (key, _root_of(key)):
+            for param in by_root.get(root, ()):
+                if param.code not in seen:
+                    seen.add(param.code)
+                    out.append(param)
+    return out
+
+
+@cache
+def _root_of(key: str) -> str:
+    """``valueQuantity`` → ``value`` (the base of a choice element); other keys unchanged."""
+    for i, ch in enumerate(key):
+        if ch.isupper() and i:
+            return key[:i]
+    return key
 
 
 def _token_texts(nodes: list[Node]) -> Iterator[str]:

@@ -74,6 +74,8 @@ def _offset(minutes: int) -> tzinfo:
 
 def normalise(text: str) -> str:
     """Case-, accent- and width-insensitive form of ``text`` (NFKD without marks, case-folded, spaces squeezed)."""
+    if text.isascii():
+        return " ".join(text.casefold().split())[:MAX_TEXT]
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())[:MAX_TEXT]
