@@ -88,6 +88,7 @@ def _s(*names: str) -> frozenset[str]:
 
 
 NURSING = _s(
+    "Location",  # bed status (occupied, free, cleaning) is kept by the ward's nurse station (床位管理)
     "Patient",
     "Observation",
     "MedicationAdministration",

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from huitong.security.actor import Actor
+from huitong.web.access import csrf_token
 from huitong.web.i18n import LANGUAGES, translate
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -53,6 +54,7 @@ def render(
             "other_lang": "en" if lang == "zh" else "zh",
             "t": t,
             "actor": actor,
+            "csrf": csrf_token(request),
             "nav": NAV.get(actor.role, ()) if actor else (),
             **context,
         },
@@ -61,3 +63,10 @@ def render(
     if "lang" in request.query_params:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
+
+
+def script_json(value: object) -> str:
+    """JSON safe inside a ``<script type="application/json">`` element (charts read their data from there)."""
+    from huitong.fhir import jsonio
+
+    return jsonio.dumps(value).decode().replace("<", "\\u003c")

@@ -21,7 +21,7 @@ from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.render import language, render
+from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, flag_of, gender_of, name_of, text_of, value_of, when_of
 
 router = APIRouter(prefix="/doctor", include_in_schema=False)
@@ -145,7 +145,7 @@ def patient_view(patient_id: str, request: Request, services: ServicesDep, actor
             "value_of": value_of,
             "flag_of": flag_of,
             "when_of": when_of,
-            "trends_json": jsonio.dumps(record["trends"]).decode().replace("<", "\\u003c"),
+            "trends_json": script_json(record["trends"]),
             "lang_code": language(request),
         },
         actor=actor,

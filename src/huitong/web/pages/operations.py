@@ -16,7 +16,7 @@ from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages.nurse import bed_board
-from huitong.web.render import render
+from huitong.web.render import render, script_json
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
 CHINA = timezone(timedelta(hours=8))
@@ -61,10 +61,16 @@ def board(request: Request, services: ServicesDep, actor: PageActor) -> Response
     day = datetime.now(CHINA).date().isoformat()
     rows = occupancy(bed_board(services, actor))
     flow = outpatient_flow(services, actor, day)
-    chart = {"wards": [r["ward"] for r in rows], "rates": [r["rate"] for r in rows], "flow": flow}
+    occupancy_data = {"labels": [r["ward"] for r in rows], "values": [r["rate"] for r in rows], "max": 100}
     return render(
         request,
         "operations/board.html",
-        {"rows": rows, "flow": flow, "day": day, "chart_json": jsonio.dumps(chart).decode().replace("<", "\\u003c")},
+        {
+            "rows": rows,
+            "flow": flow,
+            "day": day,
+            "occupancy_json": script_json(occupancy_data),
+            "flow_json": script_json({"values": flow}),
+        },
         actor=actor,
     )

@@ -1,0 +1,185 @@
+"""The main journeys in a real browser (headless Chromium via Playwright) against a real server process.
+
+Needs Debian's chromium (``/usr/bin/chromium``, installed by .ci/run); skipped with the reason where it is
+absent. Screenshots of each main page are written to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from huitong.db import migrate
+from huitong.demo.seed import load_demo
+from huitong.security.actor import Actor
+from huitong.security.runtime import open_security
+from huitong.services import open_services
+from tests.conftest import make_settings
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PASSWORD = "Browser-Test-2026!x"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A served demo hospital with accounts of each role; the doctor has a TOTP second factor."""
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder}/browser.db"
+    settings = make_settings(url, env="development", security={"cookie_secure": False})
+    migrate.upgrade(settings.database)
+    services = open_services(settings)
+    try:
+        load_demo(services.store)
+        security = open_security(settings, services.db, services.store.policy)
+        admin = Actor.system("browser-tests")
+        for user, role, extra in (("dr.liu", "doctor", {"department": "demo-dept-4"}),
+                                  ("nurse.wang", "nurse", {"department": "demo-dept-2"}),
+                                  ("pt.li", "patient", {"patient_id": "demo-p002"})):
+            security.accounts.create(admin, user_id=user, display_name=user, role=role, password=PASSWORD, **extra)
+        totp = security.accounts.enrol_totp("dr.liu")
+        services.store.transaction(admin, lambda tx: [
+            tx.update({"resourceType": "Patient", "id": "new-adm", "name": [{"family": "赵", "given": ["敏"]}],
+                       "gender": "female", "birthDate": "1988-02-02"}, "new-adm"),
+            tx.update({"resourceType": "Encounter", "id": "new-adm-enc", "status": "planned",
+                       "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+                       "subject": {"reference": "Patient/new-adm"},
+                       "serviceProvider": {"reference": "Organization/demo-dept-2"}}, "new-adm-enc")])
+    finally:
+        services.close()
+    port = _free_port()
+    env = {**os.environ, "HUITONG_DATABASE__URL": url, "HUITONG_ENV": "development",
+           "HUITONG_SECURITY__COOKIE_SECURE": "false", "HUITONG_SECURITY__SECRET_KEY": "x" * 48}
+    proc = subprocess.Popen([sys.executable, "-m", "huitong", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.3)
+    try:
+        yield {"base": base, "totp": totp}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _sign_in(page: object, base: str, user: str, totp: str | None = None) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("input[name=user_id]", user)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    if totp is not None:
+        page.wait_for_url(re.compile(r".*/login/mfa.*"))  # type: ignore[attr-defined]
+        page.fill("input[name=code]", pyotp.TOTP(totp).now())  # type: ignore[attr-defined]
+        page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/(\?.*)?$"))  # type: ignore[attr-defined]
+
+
+def test_doctor_signs_in_with_mfa_and_acknowledges_a_critical_value(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "dr.liu", server["totp"])
+    page.goto(f"{server['base']}/doctor")
+    row = page.locator("#alert-demo-p004-glu1")
+    assert "11.8" in row.inner_text()
+    page.screenshot(path=str(SHOTS / "doctor-workbench.png"), full_page=True)
+    with page.expect_response(lambda r: "/acknowledge" in r.url) as answer:
+        row.locator("button").click()
+    assert answer.value.status == 200, (answer.value.text(), page.locator("body").get_attribute("hx-headers"),
+                                        answer.value.request.headers)
+    page.wait_for_selector("#alert-demo-p004-glu1.ok")
+    assert "已确认" in page.locator("#alert-demo-p004-glu1").inner_text()
+    page.goto(f"{server['base']}/doctor/patient/demo-p004")
+    page.wait_for_selector("#trend canvas")
+    assert "肺炎" in page.content()
+    page.screenshot(path=str(SHOTS / "doctor-patient.png"), full_page=True)
+    assert page.goto(f"{server['base']}/doctor/patient/demo-p001").status == 404  # another department's patient
+    context.close()
+
+
+def test_nurse_admits_a_patient_to_a_bed(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "nurse.wang")
+    page.goto(f"{server['base']}/nurse")
+    page.fill("input[name=patient_id]", "new-adm")
+    page.select_option("select[name=bed_id]", "demo-ward-2-bed-2")
+    with page.expect_response(lambda r: r.url.endswith("/nurse/admit")) as answer:
+        page.click("form[hx-post='/nurse/admit'] button")
+    assert answer.value.status == 200, answer.value.text()
+    page.wait_for_selector("[data-bed='demo-ward-2-bed-2'].occupied")
+    assert "赵敏" in page.locator("[data-bed='demo-ward-2-bed-2']").inner_text()
+    page.screenshot(path=str(SHOTS / "nurse-station.png"), full_page=True)
+    assert page.goto(f"{server['base']}/operations").status == 403
+    context.close()
+
+
+def test_patient_books_checks_in_reads_a_report_and_answers_the_survey(server: dict[str, str],
+                                                                        browser: object) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "pt.li")
+    page.goto(f"{server['base']}/portal")
+    assert "5.4 mmol/L" in page.locator("#reports").inner_text()
+    page.locator("#book button").click()
+    page.wait_for_selector("#portal-message")
+    page.locator("#appointments form[action*='check-in'] button").first.click()
+    page.wait_for_selector("text=arrived")
+    page.locator("#survey button").click()
+    page.wait_for_selector("#portal-message")
+    page.screenshot(path=str(SHOTS / "patient-portal.png"), full_page=True)
+    assert page.goto(f"{server['base']}/doctor").status == 403
+    assert page.goto(f"{server['base']}/nurse").status == 403
+    context.close()
+
+
+def test_signed_out_users_are_sent_to_sign_in(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server['base']}/doctor")
+    assert "/login" in page.url
+    page.screenshot(path=str(SHOTS / "login.png"))
+    context.close()
+    assert shutil.which("chromium") or Path(CHROMIUM).exists()
