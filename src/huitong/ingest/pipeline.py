@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import zlib
 from collections.abc import Callable, Sequence
@@ -90,7 +91,8 @@ class Pipeline:
 
     async def start(self) -> None:
         """Start the dispatcher and the workers (messages left ``received`` by a crash are picked up first)."""
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="huitong-pipeline")
+        # one more thread than workers, for the dispatcher's reads: stop() waits for every one of them
+        self._executor = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="huitong-pipeline")
         queues: list[asyncio.Queue[MessageRow]] = [asyncio.Queue(self.queue_size) for _ in range(self.workers)]
         self._tasks = [asyncio.create_task(self._worker(q)) for q in queues]
         self._tasks.append(asyncio.create_task(self._dispatch(queues)))
@@ -131,7 +133,9 @@ class Pipeline:
         while True:
             self._wake.clear()
             try:
-                rows = await asyncio.to_thread(inbox.pending, self.db, limit=batch, exclude=set(self._in_flight))
+                rows = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, functools.partial(inbox.pending, self.db, limit=batch, exclude=set(self._in_flight))
+                )
             except Exception:  # the database may be briefly unavailable: try again later
                 log.exception("reading pending messages failed")
                 rows = []

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from huitong.db import Database
 from huitong.ingest import inbox
@@ -83,8 +86,10 @@ def ack_for(payload: bytes, examined: Examined, stored: Stored | None, *, applic
 class Committer:
     """Group commit for received messages: ``await submit(incoming)`` returns once it is durable.
 
-    Messages submitted while a write is in flight wait for the next one, so under load one transaction
-    (one disk sync) carries many messages; an idle server writes each message at once.
+    At most one write job waits for the writer at any time, and it takes the messages that are pending
+    when it *starts*, not when it was queued: everything that arrives while the previous transaction is
+    syncing to disk rides in the next one. An idle server writes each message at once; a busy one writes
+    many per disk sync.
     """
 
     def __init__(
@@ -92,55 +97,70 @@ class Committer:
         db: Database,
         *,
         batch_max: int = 500,
-        max_in_flight: int | None = None,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.batch_max = batch_max
-        self.max_in_flight = max_in_flight or (2 if db.is_sqlite else 4)
         self.on_commit = on_commit
+        self._lock = threading.Lock()
         self._pending: list[tuple[Incoming, asyncio.Future[Stored]]] = []
-        self._in_flight = 0
+        self._queued_jobs = 0  # submitted to the writer, not started yet
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.messages = 0
 
     async def submit(self, incoming: Incoming) -> Stored:
         """Store ``incoming``; raises :class:`StorageFailedError` when the write fails."""
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._pending.append((incoming, future))
-        self._flush_some()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Stored] = loop.create_future()
+        with self._lock:
+            self._pending.append((incoming, future))
+            launch = self._queued_jobs == 0
+            if launch:
+                self._queued_jobs += 1
+        if launch:
+            self._launch(loop)
         return await future
 
-    def _flush_some(self) -> None:
-        while self._pending and self._in_flight < self.max_in_flight:
-            batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
-            self._in_flight += 1
-            task = asyncio.create_task(self._write(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _launch(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self._write(loop))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Stored]]]) -> None:
-        rows = [m for m, _ in batch]
+    async def _write(self, loop: asyncio.AbstractEventLoop) -> None:
+        taken: list[tuple[Incoming, asyncio.Future[Stored]]] = []
+
+        def job(conn: sa.Connection) -> list[Stored]:
+            with self._lock:
+                taken.extend(self._pending[: self.batch_max])
+                del self._pending[: self.batch_max]
+                more = bool(self._pending)
+                if not more:
+                    self._queued_jobs -= 1
+            if more:  # the job stays counted as queued: the next one takes over its place
+                loop.call_soon_threadsafe(self._launch, loop)
+            return inbox.insert_batch(conn, [m for m, _ in taken])
+
         try:
-            results = await self.db.write_async(lambda conn: inbox.insert_batch(conn, rows))
+            results = await self.db.write_async(job)
         except Exception as exc:  # every waiting sender is told, none is ACKed
-            log.exception("storing %d received messages failed", len(batch))
+            if not taken:  # the job never ran (the writer is closed): fail everything pending
+                with self._lock:
+                    taken, self._pending = self._pending, []
+                    self._queued_jobs = 0
+            log.exception("storing %d received messages failed", len(taken))
             error = StorageFailedError(f"the message could not be stored ({type(exc).__name__}); send it again")
-            for _, future in batch:
+            for _, future in taken:
                 if not future.done():
                     future.set_exception(error)
-        else:
-            self.batches += 1
-            self.messages += len(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            if self.on_commit is not None:
-                self.on_commit(len(batch))
-        finally:
-            self._in_flight -= 1
-            self._flush_some()
+            return
+        self.batches += 1
+        self.messages += len(taken)
+        for (_, future), result in zip(taken, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        if self.on_commit is not None:
+            self.on_commit(len(taken))
 
     async def drain(self) -> None:
         """Wait until every submitted message has been written."""
@@ -148,8 +168,7 @@ class Committer:
             if self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             else:
-                self._flush_some()
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.01)
 
 
 async def receive(
