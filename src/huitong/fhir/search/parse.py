@@ -66,6 +66,10 @@ def _parse(
     check_type(rtype)
     request = SearchRequest(rtype, count=default_count)
     for key, value in pairs:
+        if key in ("_include:iterate", "_revinclude:iterate"):
+            request.includes.append(_include(rtype, key.split(":")[0], value))
+            request.self_params.append((key, value))
+            continue
         if key in RESULT_PARAMS:
             _result_param(request, key, value, max_count)
             if key not in ("_format", "_pretty"):
