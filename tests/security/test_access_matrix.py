@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
+from huitong.cli import app as cli_app
 from huitong.fhir.errors import FhirError
 from huitong.fhir.store import ResourceStore
 from huitong.security.actor import Actor
 from huitong.security.runtime import SecurityServices
+from huitong.security.schema import sec_resource_patient
 from huitong.security.sessions import COOKIE
 from huitong.services import Services
+from huitong.settings import Settings
 from tests.security.conftest import DEPARTMENT, OTHER_DEPARTMENT, Clock, make_user
 
 SYSTEM = Actor.system("tests")
@@ -164,6 +169,22 @@ def test_a_record_naming_another_patient_anywhere_is_protected(services: Service
     doctor = _actor(sec, "doctor", ward)
     assert not _allowed(lambda: services.store.read(doctor, "Observation", obs))
     assert not _allowed(lambda: services.store.create(doctor, mixed))
+
+
+def test_records_loaded_around_the_store_stay_hidden_until_relinked(
+    services: Services, sec: SecurityServices, settings: Settings
+) -> None:
+    ward = _ward(services.store)
+    doctor = _actor(sec, "doctor", ward)
+    obs = services.store.create(SYSTEM, _observation(ward.inside)).res_id
+    services.db.write(lambda conn: conn.execute(sa.delete(sec_resource_patient)))  # as after a raw bulk load
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", obs))
+    assert _allowed(lambda: services.store.read(doctor, "Organization", DEPARTMENT))  # reference data stays
+    env = {"HUITONG_DATABASE__URL": settings.database.url, "HUITONG_ENV": "development"}
+    result = CliRunner().invoke(cli_app, ["security", "relink"], env=env)
+    assert result.exit_code == 0 and "linked" in result.output, result.output
+    assert _allowed(lambda: services.store.read(doctor, "Observation", obs))
+    assert not _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_out))
 
 
 def test_break_the_glass(services: Services, sec: SecurityServices, clock: Clock) -> None:

@@ -57,7 +57,7 @@ class _GuardedTransaction(Transaction):
             pk = self.conn.execute(
                 sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
             ).scalar_one()
-            self.policy.check_pk(self.actor, self.conn, pk)
+            self.policy.check_pk(self.actor, self.conn, pk, rtype)
         return stored
 
 
@@ -160,7 +160,7 @@ class ResourceStore:
                     ).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
                 ).first()
                 if row is not None:
-                    self._check_visible(actor, conn, row.pk, f"{rtype}/{res_id} does not exist")
+                    self._check_visible(actor, conn, row.pk, rtype, f"{rtype}/{res_id} does not exist")
             if row is None:
                 raise errors.not_found(f"{rtype}/{res_id} does not exist")
             if row.deleted:
@@ -195,7 +195,7 @@ class ResourceStore:
                     )
                 ).first()
                 if row is not None:
-                    self._check_visible(actor, conn, row.pk, f"{rtype}/{res_id} has no version {version_id}")
+                    self._check_visible(actor, conn, row.pk, rtype, f"{rtype}/{res_id} has no version {version_id}")
             if row is None:
                 raise errors.not_found(f"{rtype}/{res_id} has no version {version_id}")
             if row.deleted:
@@ -356,10 +356,10 @@ class ResourceStore:
             visible.update((rtype, r[0]) for r in rows)
         return [i for i in items if (i.res_type, i.res_id) in visible]
 
-    def _check_visible(self, actor: Actor, conn: sa.Connection, pk: int, hidden: str) -> None:
+    def _check_visible(self, actor: Actor, conn: sa.Connection, pk: int, rtype: str, hidden: str) -> None:
         """404 (not 403: do not confirm that the record exists) when ``actor`` may not see ``pk``."""
         try:
-            self.policy.check_pk(actor, conn, pk)
+            self.policy.check_pk(actor, conn, pk, rtype)
         except AccessDeniedError as exc:
             raise errors.not_found(hidden) from exc
 
@@ -368,7 +368,7 @@ class ResourceStore:
     ) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions limiting a query to what ``actor`` may see (patients in reach, readable types)."""
         out: list[sa.ColumnElement[bool]] = []
-        condition = self.policy.visible_condition(actor, pk)
+        condition = self.policy.visible_condition(actor, pk, rtype)
         if condition is not None:
             out.append(condition)
         types = self.policy.readable_types(actor)

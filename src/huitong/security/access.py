@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from huitong.db import Database
@@ -144,7 +145,8 @@ class _AccessHook:
         _LINKS.resource_written(conn, change)
 
     def _check_reach(self, conn: sa.Connection, change: ResourceChange) -> None:
-        self.policy.check_pk(self.actor, conn, change.pk, hide=False)
+        if not change.created:  # the version it replaces must have been visible
+            self.policy.check_pk(self.actor, conn, change.pk, change.res_type, hide=False)
         if change.resource is None:
             return
         if change.created and change.res_type == "Patient":
@@ -236,23 +238,31 @@ class AccessPolicy:
             raise ValueError("an unrestricted actor reaches every patient; there is no finite list")
         return frozenset(str(r[0]) for r in conn.execute(query))
 
-    def visible_condition(self, actor: Actor, resource_pk: sa.ColumnElement[Any]) -> sa.ColumnElement[bool] | None:
+    def visible_condition(
+        self, actor: Actor, resource_pk: sa.ColumnElement[Any], res_type: sa.ColumnElement[str] | None = None
+    ) -> sa.ColumnElement[bool] | None:
         """A WHERE condition on a column holding ``resource.pk``: true for the resources ``actor`` may see.
 
         ``None`` when the actor reaches every patient. Add it to every query that returns resources
-        (search, ``_include``, ``$everything``, export, history); see docs/security.md.
+        (search, ``_include``, ``$everything``, export, history); see docs/security.md. With ``res_type``
+        (the resource type column) it fails closed: a clinical resource with no patient link at all (written
+        around the store, not yet relinked) is hidden; only reference types may be unlinked.
         """
         visible = self.visible_patients(actor)
         if visible is None:
             return None
         link = sec_resource_patient
-        return ~sa.exists(
+        outside = sa.exists(
             sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk, link.c.patient_id.not_in(visible))
         )
+        if res_type is None:
+            return ~outside
+        linked = sa.exists(sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk))
+        return sa.or_(res_type.in_(sorted(REFERENCE_TYPES)), sa.and_(linked, ~outside))
 
-    def check_pk(self, actor: Actor, conn: sa.Connection, pk: int, *, hide: bool = True) -> None:
-        """Raise :class:`AccessDeniedError` unless ``actor`` may see the resource with primary key ``pk``."""
-        condition = self.visible_condition(actor, sa.literal(pk, sa.BigInteger))
+    def check_pk(self, actor: Actor, conn: sa.Connection, pk: int, rtype: str, *, hide: bool = True) -> None:
+        """Raise :class:`AccessDeniedError` unless ``actor`` may see the ``rtype`` resource with key ``pk``."""
+        condition = self.visible_condition(actor, sa.literal(pk, sa.BigInteger), sa.literal(rtype, sa.String))
         if condition is not None and not conn.execute(sa.select(condition)).scalar():
             raise AccessDeniedError(f"{actor.id} may not see this record", hide=hide)
 
@@ -263,3 +273,35 @@ class AccessPolicy:
 
 
 _VERB = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+
+
+def relink(db: Database, *, batch: int = 2000) -> int:
+    """Rebuild the patient links of every current resource (after data was written around the store, e.g.
+    restored from an archive or bulk-loaded); returns how many resources were linked. Idempotent."""
+    from huitong.db.schema import resource
+
+    hook = PatientLinkHook()
+    after, linked = 0, 0
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(
+                sa.select(resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.content)
+                .where(resource.c.pk > after, resource.c.deleted.is_(False))
+                .order_by(resource.c.pk)
+                .limit(batch)
+            ).all()
+        if not rows:
+            return linked
+        changes = [
+            ResourceChange(r.pk, r.res_type, r.res_id, 0, orjson.loads(r.content), created=False)
+            for r in rows
+            if r.content is not None
+        ]
+
+        def job(conn: sa.Connection, changes: list[ResourceChange] = changes) -> None:
+            for change in changes:
+                hook.resource_written(conn, change)
+
+        db.write(job)
+        linked += len(changes)
+        after = rows[-1].pk

@@ -116,3 +116,18 @@ def register_client(
     finally:
         services.close()
     typer.echo(f"registered {client_id} with scopes {scopes}")
+
+
+@security_app.command("relink")
+def relink_command() -> None:
+    """Rebuild the patient links the access rules rely on (after data was loaded around the store)."""
+    from huitong.db import open_database
+    from huitong.security.access import relink
+
+    settings = load_settings()
+    db = open_database(settings.database)
+    try:
+        count = relink(db)
+    finally:
+        db.close()
+    typer.echo(f"linked {count} resource(s)")
