@@ -122,3 +122,18 @@ def test_spark_engine_finds_the_same_persons(dataset: tuple[Path, list[SourceRec
     spark = run_batch(subset, EmpiSettings(), engine="spark", model=duck.model)
     assert pairs(spark.person_of) == pairs(duck.person_of)
     assert pa is not None
+
+
+def test_clusters_never_hold_two_peoples_valid_ids() -> None:
+    from huitong.empi.batch import cluster
+
+    settings = EmpiSettings()
+    # twin A (valid ID) — PACS record without ID — twin B (another valid ID): the chain must break.
+    edges = [("A", "X", 0.9999, False), ("X", "B", 0.9995, False)]
+    ids = {"A": "330106201005010111", "B": "33010620100501039X"}
+    person_of, _, _ = cluster(["A", "B", "X"], edges, settings, ids)
+    assert person_of["A"] == person_of["X"] != person_of["B"]
+    # a valid ID built for another birth date (same division and sequence) is the same holder.
+    ids["B"] = "330106201005020110"
+    person_of, _, _ = cluster(["A", "B", "X"], edges, settings, ids)
+    assert person_of["A"] == person_of["B"]

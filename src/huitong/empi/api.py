@@ -21,7 +21,7 @@ MATCH_GRADE_URL = "http://hl7.org/fhir/StructureDefinition/match-grade"
 
 def match_grade(candidate: Candidate, empi: Empi) -> str:
     """The FHIR match grade of a candidate."""
-    if candidate.score.household_conflict:
+    if candidate.excluded:
         return "certainly-not"
     if candidate.probability >= empi.settings.auto_link_threshold:
         return "certain"

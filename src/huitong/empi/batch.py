@@ -168,11 +168,25 @@ def predict_edges(
     )
 
 
+def _same_holder(a: str, b: str) -> bool:
+    """Two valid IDs that may belong to one person: equal, or the same division and sequence (another birth date)."""
+    return a == b or (a[:6] == b[:6] and a[14:17] == b[14:17])
+
+
 def cluster(
-    keys: Sequence[str], edges: Sequence[tuple[str, str, float, bool]], settings: EmpiSettings
+    keys: Sequence[str],
+    edges: Sequence[tuple[str, str, float, bool]],
+    settings: EmpiSettings,
+    valid_ids: dict[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, float], int]:
-    """Connected components over auto-link edges; (person of key, best probability of key, review pairs)."""
+    """Persons from the auto-link edges; (person of key, best probability of key, review pairs).
+
+    Edges are taken strongest first and joined like connected components, except that two groups are never
+    joined when that would give one person two people's valid ID numbers (``valid_ids``: key → valid ID), so
+    a record without an ID cannot chain twins together.
+    """
     parent = {k: k for k in keys}
+    ids: dict[str, set[str]] = {k: {v} for k, v in (valid_ids or {}).items()}
 
     def find(k: str) -> str:
         while parent[k] != k:
@@ -181,17 +195,22 @@ def cluster(
         return k
 
     best: dict[str, float] = {}
-    for left, right, probability, household in edges:
-        if household or probability < settings.auto_link_threshold:
-            continue
-        parent[find(left)] = find(right)
+    strong = sorted((e for e in edges if not e[3] and e[2] >= settings.auto_link_threshold), key=lambda e: -e[2])
+    for left, right, probability, _household in strong:
+        a, b = find(left), find(right)
+        if a != b:
+            ids_a, ids_b = ids.get(a, set()), ids.get(b, set())
+            if any(not _same_holder(x, y) for x in ids_a for y in ids_b):
+                continue
+            parent[a] = b
+            if ids_a:
+                ids[b] = ids_a | ids_b
         best[left] = max(best.get(left, 0.0), probability)
         best[right] = max(best.get(right, 0.0), probability)
     review_pairs = {
         tuple(sorted((find(left), find(right))))
         for left, right, probability, household in edges
-        if not household and settings.review_threshold <= probability < settings.auto_link_threshold
-        and find(left) != find(right)
+        if not household and settings.review_threshold <= probability and find(left) != find(right)
     }  # fmt: skip
     members: dict[str, list[str]] = {}
     for k in keys:
@@ -239,7 +258,8 @@ def run_batch(
     seconds["predict"] = time.perf_counter() - mark
     step("cluster")
     mark = time.perf_counter()
-    person_of, best, review_pairs = cluster([f.unique_id for f in fields], edges, settings)
+    valid_ids = {f.unique_id: f.id_number for f in fields if f.id_valid and f.id_number}
+    person_of, best, review_pairs = cluster([f.unique_id for f in fields], edges, settings, valid_ids)
     seconds["cluster"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
     return BatchResult(person_of, best, model, scored, review_pairs, seconds)

@@ -117,7 +117,7 @@ def match(
         return
     typer.echo(f"decision: {result.decision}")
     for candidate in result.candidates[:5]:
-        flag = "  (household rule: not linked)" if candidate.score.household_conflict else ""
+        flag = "  (household rule: not linked)" if candidate.excluded else ""
         typer.echo(f"person {candidate.person_id}  p={candidate.probability:.6f}  via {candidate.record_key}{flag}")
         for e in candidate.score.evidence:
             typer.echo(f"    {e.comparison:<11} {e.level:<36} {e.weight:+7.2f}   {e.left} | {e.right}")

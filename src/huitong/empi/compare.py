@@ -284,7 +284,12 @@ NAME = Comparison(
         _null("name_py"),
         Level("exact characters", Same("name"), 0.80, 0.0002),
         Level("exact pinyin", Same("name_py"), 0.15, 0.0003),
-        Level("same surname, given name one edit", Same("surname_py") & Within("given_py", 1), 0.02, 0.0005),
+        Level(
+            "same surname and initials, given name one edit",
+            Same("surname_py") & Same("initials") & Within("given_py", 1),
+            0.02,
+            0.0005,
+        ),
         Level("same given name, surname differs", Same("given_py"), 0.01, 0.001),
         Level("same initials", Same("initials"), 0.008, 0.003),
         Level("else", None, 0.012, 0.995),

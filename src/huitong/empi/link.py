@@ -35,18 +35,28 @@ Decision = Literal["link", "review", "new", "update"]
 
 @dataclass(frozen=True)
 class Candidate:
-    """A candidate person: its best-scoring record and that pair's score."""
+    """A candidate person: its best-scoring record, that pair's score, and whether the person is excluded.
+
+    ``excluded`` is true when the pair is a household conflict or when another record of the same person
+    carries a different valid resident ID: a person never holds two people's ID numbers.
+    """
 
     person_id: str
     record_key: str
     score: PairScore
+    excluded: bool = False
 
     @property
     def probability(self) -> float:
         return self.score.match_probability
 
     def as_dict(self) -> dict[str, Any]:
-        return {"person_id": self.person_id, "record_key": self.record_key, **self.score.as_dict()}
+        return {
+            "person_id": self.person_id,
+            "record_key": self.record_key,
+            "excluded": self.excluded,
+            **self.score.as_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -82,17 +92,25 @@ class LinkResult:
 def rank_candidates(model: Model, record: NormalisedRecord, rows: list[Any]) -> list[Candidate]:
     """Score ``record`` against candidate rows; one entry per person (its best record), best first.
 
-    A pair in household conflict is kept (for display) but ranked as probability 0 for its person unless
-    another record of that person scores without conflict.
+    Persons that are excluded (see :class:`Candidate`) are kept for display and ranked last.
     """
-    best: dict[str, Candidate] = {}
+    best: dict[str, PairScore] = {}
+    best_key: dict[str, str] = {}
+    other_ids: set[str] = set()
     for row in rows:
         other = index.fields_from_json(row.fields)
         scored = score_pair(model, record, other)
+        if scored.different_valid_ids:
+            other_ids.add(row.person_id)
         current = best.get(row.person_id)
-        if current is None or _rank(scored) > _rank(current.score):
-            best[row.person_id] = Candidate(row.person_id, row.record_key, scored)
-    return sorted(best.values(), key=lambda c: _rank(c.score), reverse=True)
+        if current is None or _rank(scored) > _rank(current):
+            best[row.person_id] = scored
+            best_key[row.person_id] = row.record_key
+    candidates = [
+        Candidate(person, best_key[person], score, score.household_conflict or person in other_ids)
+        for person, score in best.items()
+    ]
+    return sorted(candidates, key=lambda c: (not c.excluded, c.score.match_weight), reverse=True)
 
 
 def _rank(score: PairScore) -> tuple[bool, float]:
@@ -100,8 +118,8 @@ def _rank(score: PairScore) -> tuple[bool, float]:
 
 
 def decide(candidates: list[Candidate], settings: EmpiSettings) -> Decision:
-    """The band of the best candidate (household conflicts are never linked nor reviewed)."""
-    best = next((c for c in candidates if not c.score.household_conflict), None)
+    """The band of the best candidate (excluded persons are never linked nor reviewed)."""
+    best = next((c for c in candidates if not c.excluded), None)
     if best is None:
         return "new"
     if best.probability >= settings.auto_link_threshold:
@@ -151,7 +169,7 @@ def link_record(
         probability=probability, patient_id=patient_id,
     )  # fmt: skip
     for candidate in candidates[1 if decision == "link" else 0 :]:
-        if candidate.score.household_conflict or candidate.probability < settings.review_threshold:
+        if candidate.excluded or candidate.probability < settings.review_threshold:
             continue
         review_ids.append(review.enqueue(conn, fields.unique_id, candidate))
         if len(review_ids) >= 3:

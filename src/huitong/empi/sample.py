@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from huitong.empi import resident_id
-from huitong.empi.names import standardise_name
+from huitong.empi.names import char_pinyin, standardise_name
 from huitong.empi.normalise import SourceRecord
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈欧阳单"
@@ -84,6 +84,8 @@ def households(rng: random.Random, count: int) -> list[Person]:
 
 def _typo(rng: random.Random, number: str) -> str:
     pos = rng.randint(0, 16)
+    if rng.random() < 0.3 and number[pos] != number[pos + 1]:  # two adjacent characters swapped
+        return number[:pos] + number[pos + 1] + number[pos] + number[pos + 2 :]
     return number[:pos] + str((int(number[pos]) + rng.randint(1, 9)) % 10) + number[pos + 1 :]
 
 
@@ -91,11 +93,14 @@ def _spell(rng: random.Random, name: str, table: dict[str, str]) -> str:
     return "".join(table.get(c, c) if rng.random() < 0.7 else c for c in name)
 
 
-def _pinyin(name: str) -> str:
+def _pinyin(name: str, rng: random.Random) -> str:
     parts = standardise_name(name)
     if parts is None:
         return name
-    return f"{parts.surname_py.upper()}^{parts.given_py.upper()}"
+    surname = parts.surname_py
+    if parts.surname and len(parts.surname) == 1 and rng.random() < 0.5:
+        surname = char_pinyin(parts.surname)  # PACS reads a polyphonic surname the common way: 曾 → CENG
+    return f"{surname.upper()}^{parts.given_py.upper()}"
 
 
 def registrations(rng: random.Random, person: Person) -> list[SourceRecord]:
@@ -117,7 +122,7 @@ def registrations(rng: random.Random, person: Person) -> list[SourceRecord]:
                                id_number=lis_id, address=None))  # fmt: skip
     if rng.random() < 0.5:
         records.append(replace(base, source_system="PACS", record_id=f"X-{person.person_id}",
-                               name=_pinyin(person.name), id_number=None, address=None,
+                               name=_pinyin(person.name, rng), id_number=None, address=None,
                                gender="M" if person.gender == "male" else "F"))  # fmt: skip
     if rng.random() < 0.4:
         records.append(replace(base, source_system="EMR", record_id=f"E-{person.person_id}",

@@ -62,6 +62,7 @@ class PairScore:
     match_probability: float
     evidence: tuple[Evidence, ...]
     household_conflict: bool
+    different_valid_ids: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +120,11 @@ def score_pair(model: Model, left: NormalisedRecord, right: NormalisedRecord) ->
                 _display(right, comparison.name),
             )
         )
+    different_ids = ID_NUMBER.levels[levels[_ID_INDEX]].label == DIFFERENT_VALID_IDS
     return PairScore(
-        weight, probability_from_weight(weight), tuple(evidence), is_household_conflict(levels, left, right)
+        weight,
+        probability_from_weight(weight),
+        tuple(evidence),
+        is_household_conflict(levels, left, right),
+        different_ids,
     )
