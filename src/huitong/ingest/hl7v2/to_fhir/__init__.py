@@ -110,7 +110,7 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
         facts, merge = mapper(ctx, critical)
     except MappingError:
         raise
-    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:  # a defect of ours: report it
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:  # a defect of ours
         raise MappingError(
             f"internal mapping error ({type(exc).__name__}: {exc})", error_code="207", ack_code="AE"
         ) from exc
@@ -118,9 +118,27 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
         message_type=msg.message_type,
         # Builders share small objects (the patient Reference, basedOn lists); one orjson round trip gives
         # every resource its own plain JSON tree, so a consumer that edits one cannot change another.
-        resources=orjson.loads(orjson.dumps(list(ctx.resources.values()))),
+        resources=[_prune(r) for r in orjson.loads(orjson.dumps(list(ctx.resources.values())))],
         patient=facts,
         warnings=list(msg.warnings) + ctx.warnings,
         merge=merge,
         critical=critical,
     )
+
+
+def _prune(node: Any) -> Any:
+    """Drop empty strings, white-space-only strings and the objects and arrays left empty (FHIR JSON has
+    none). A safety net: the builders leave such values out already, the fuzz tests check what remains."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            value = _prune(value)
+            if value is not None:
+                out[key] = value
+        return out or None
+    if isinstance(node, list):
+        items = [v for v in (_prune(x) for x in node) if v is not None]
+        return items or None
+    if isinstance(node, str) and not node.strip():
+        return None
+    return node

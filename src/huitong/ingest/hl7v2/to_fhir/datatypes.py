@@ -8,6 +8,7 @@ is kept as the sender's own system, ``urn:huitong:v2:<facility>:<name>`` (local 
 from __future__ import annotations
 
 import re
+from datetime import date as datetime_date
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -74,25 +75,46 @@ def coding_system(name: str, ctx: MapContext) -> str:
 # ---- dates --------------------------------------------------------------------------------------------
 
 
-def _offset(tz: str | None, ctx: MapContext) -> str:
-    return f"{tz[:3]}:{tz[3:]}" if tz else ctx.timezone
+def _offset(tz: str | None, ctx: MapContext) -> str | None:
+    if not tz:
+        return ctx.timezone
+    hours, minutes = int(tz[1:3]), int(tz[3:])
+    if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+        return None
+    return f"{tz[:3]}:{tz[3:]}"
+
+
+def _valid_date(year: str, month: str | None, day: str | None) -> bool:
+    try:
+        datetime_date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return False
+    return True
 
 
 def date_time(text: str, ctx: MapContext) -> str | None:
-    """A v2 DTM/TS as FHIR dateTime (the offset defaults to the hospital's; seconds are added when missing)."""
+    """A v2 DTM/TS as FHIR dateTime (the offset defaults to the hospital's; seconds are added when missing).
+
+    ``None`` when the text is not a valid date and time (a month 13, 31 February, an offset of +25:00).
+    """
     m = _DTM.fullmatch(text.strip().split("^")[0])
     if not m:
         return None
     year, month, day, hour, minute, second, frac, tz = m.groups()
+    if not _valid_date(year, month, day):
+        return None
     if not month:
         return year
     if not day:
         return f"{year}-{month}"
     if not hour:
         return f"{year}-{month}-{day}"
-    if int(month) > 12 or int(day) > 31 or int(hour) > 23 or int(minute or 0) > 59 or int(second or 0) > 59:
+    if int(hour) > 23 or int(minute or 0) > 59 or int(second or 0) > 59:
         return None
-    return f"{year}-{month}-{day}T{hour}:{minute or '00'}:{second or '00'}{frac or ''}{_offset(tz, ctx)}"
+    offset = _offset(tz, ctx)
+    if offset is None:
+        return None
+    return f"{year}-{month}-{day}T{hour}:{minute or '00'}:{second or '00'}{frac or ''}{offset}"
 
 
 def instant(text: str, ctx: MapContext) -> str | None:
@@ -109,9 +131,14 @@ def date(text: str) -> str | None:
     if not m:
         return None
     year, month, day = m.group(1), m.group(2), m.group(3)
-    if (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
+    if not _valid_date(year, month, day):
         return None
     return "-".join(p for p in (year, month, day if month else None) if p)
+
+
+def token(text: str) -> str:
+    """A FHIR code from v2 text: trimmed, inner white space runs collapsed to one space."""
+    return " ".join(text.split())
 
 
 # ---- codes --------------------------------------------------------------------------------------------
@@ -125,9 +152,10 @@ def codeable(f: Field, ctx: MapContext, *, table: str | None = None) -> dict[str
     comps += [""] * (9 - len(comps))
     codings = []
     for code, shown, system in ((comps[0], comps[1], comps[2]), (comps[3], comps[4], comps[5])):
-        if not code.strip():
+        code = token(code)
+        if not code:
             continue
-        coding: dict[str, Any] = {"code": code.strip()}
+        coding: dict[str, Any] = {"code": code}
         if system.strip():
             coding["system"] = coding_system(system, ctx)
         elif table:
@@ -136,7 +164,7 @@ def codeable(f: Field, ctx: MapContext, *, table: str | None = None) -> dict[str
             coding["system"] = local_system(ctx, "local")
         if shown.strip():
             coding["display"] = shown.strip()
-        elif table and (known := vocabulary.display(table, code.strip())):
+        elif table and (known := vocabulary.display(table, code)):
             coding["display"] = known
         codings.append(coding)
     text = (comps[8] or comps[1] or comps[4]).strip()
@@ -178,7 +206,7 @@ def identifier(cx: Field, ctx: MapContext, *, default_type: str = "") -> dict[st
         return None
     authority = cx.component_field(4)
     system = authority_system(authority.get(1), authority.get(2), authority.get(3), ctx)
-    kind = cx.get(5).strip() or default_type
+    kind = token(cx.get(5)) or default_type
     result: dict[str, Any] = {"value": value}
     result["system"] = system or local_system(ctx, kind or "id")
     if kind:
@@ -312,7 +340,8 @@ def practitioner(xcn: Field, ctx: MapContext) -> dict[str, str] | None:
 
 def _xcn_name(xcn: Field) -> Field:
     """The XPN inside an XCN (components 2–7) as a field of its own."""
-    comps = xcn.raw.split(xcn.enc.repetition)[0].split(xcn.enc.component)
+    first = xcn.raw.split(xcn.enc.repetition)[0] if xcn.enc.repetition else xcn.raw
+    comps = first.split(xcn.enc.component)
     return Field(xcn.enc.component.join([*comps[1:7], "", comps[9] if len(comps) > 9 else ""]), xcn.enc)
 
 

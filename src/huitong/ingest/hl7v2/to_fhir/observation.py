@@ -61,7 +61,7 @@ def map_observation(
         obs["referenceRange"] = [ranges]
     flags = []
     for f in obx.repetitions(8):
-        flag = f.get(1).strip()
+        flag = dt.token(f.get(1))
         if not flag:
             continue
         concept = vocabulary.concept("interpretation", flag)

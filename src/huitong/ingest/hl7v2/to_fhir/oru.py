@@ -98,7 +98,7 @@ def _report(
     report["subject"] = patient
     if encounter is not None:
         report["encounter"] = encounter
-    section = obr.get(24).strip()
+    section = dt.token(obr.get(24))
     if section:
         report["category"] = [{"coding": [vocabulary.v2_coding("0074", section)]}]
     effective = dt.date_time(obr.get(7), ctx)

@@ -127,7 +127,7 @@ def _dosage(rxe: Segment, rxr: Segment | None, tq1: Segment | None, ctx: MapCont
     text = "; ".join(t for t in texts if t.strip())
     if text:
         dosage["text"] = text
-    pattern = tq1.get("3.1").strip() if tq1 is not None else rxe.get("1.2").strip()  # TQ1-3, else RXE-1 (TQ)
+    pattern = dt.token(tq1.get("3.1") if tq1 is not None else rxe.get("1.2"))  # TQ1-3, else RXE-1 (TQ)
     if pattern:
         dosage["timing"] = {"code": {"coding": [{"system": vocabulary.V2_SYSTEM + "0335", "code": pattern}]}}
     if rxr is not None:

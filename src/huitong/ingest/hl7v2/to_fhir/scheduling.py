@@ -18,6 +18,7 @@ from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
 from huitong.ingest.hl7v2.to_fhir.units import decimal
 
+_MAX_MINUTES = 7 * 24 * 60  # a week: longer "appointments" are data errors
 _UNIT_MINUTES = {"S": 1 / 60, "SEC": 1 / 60, "M": 1, "MIN": 1, "H": 60, "HR": 60, "HOUR": 60, "D": 1440, "DAY": 1440}
 
 
@@ -55,10 +56,11 @@ def map_siu(ctx: MapContext) -> PatientFacts:
         if service:
             appointment["serviceType"] = [service]
     start, end, minutes = _times(sch, ais, ctx)
+    start, end = (dt.instant(start, ctx) if start else None), (dt.instant(end, ctx) if end else None)
     if start:
-        appointment["start"] = dt.instant(start, ctx)
+        appointment["start"] = start
     if end:
-        appointment["end"] = dt.instant(end, ctx)
+        appointment["end"] = end
     if minutes:
         appointment["minutesDuration"] = minutes
     if not (start and end) and appointment["status"] not in ("proposed", "cancelled", "waitlist"):
@@ -97,9 +99,15 @@ def _times(sch: Segment, ais: Segment | None, ctx: MapContext) -> tuple[str | No
         duration = decimal(ais.get(7)) or duration
         unit = ais.get("8.1").strip().upper() or unit
     minutes = round(duration * _UNIT_MINUTES.get(unit, 1)) if duration and unit in _UNIT_MINUTES else None
+    if minutes is not None and not 0 < minutes <= _MAX_MINUTES:
+        ctx.warn(f"appointment duration of {minutes} minutes is not plausible; left out")
+        minutes = None
     if start and not end and minutes:
         begun = dt.instant(start, ctx)
         if begun:
-            finished = datetime.fromisoformat(begun) + timedelta(minutes=minutes)
-            end = finished.strftime("%Y%m%d%H%M%S%z")
-    return start, end, minutes if minutes and minutes > 0 else None
+            try:
+                finished = datetime.fromisoformat(begun) + timedelta(minutes=minutes)
+                end = finished.strftime("%Y%m%d%H%M%S%z")
+            except (ValueError, OverflowError):
+                end = None
+    return start, end, minutes
