@@ -10,6 +10,7 @@ The server never reads the specification files at run time.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def main() -> None:
                 base_expr = expression.replace("Resource.", "Resource.", 1)
                 key = "Resource"
             else:
-                base_expr = for_base(expression, base) if sp["type"] != "composite" else base
+                base_expr = for_base(expression, base)
                 key = base
             components: tuple[tuple[str, str], ...] = ()
             if sp["type"] == "composite":
@@ -105,6 +106,7 @@ def main() -> None:
     lines.append("}")
     out = ROOT / "src" / "huitong" / "fhir" / "search" / "_r4_params.py"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(out)], check=False)  # noqa: S603
 
     compartment = json.loads((source / "compartmentdefinition-patient.json").read_text(encoding="utf-8"))
     members = {r["code"]: tuple(r["param"]) for r in compartment["resource"] if r.get("param")}
@@ -120,6 +122,7 @@ def main() -> None:
     lines.append("}")
     out = ROOT / "src" / "huitong" / "fhir" / "operations" / "_patient_compartment.py"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(out)], check=False)  # noqa: S603
 
 
 if __name__ == "__main__":

@@ -79,6 +79,6 @@ def test_capability_statement_lists_search_parameters_and_operations(client: Tes
     observation = next(r for r in rest["resource"] if r["type"] == "Observation")
     params = {p["name"]: p["type"] for p in observation["searchParam"]}
     assert params["code"] == "token" and params["subject"] == "reference" and params["value-quantity"] == "quantity"
-    assert params["_lastUpdated"] == "date" and "code-value-quantity" not in params  # composites: not supported
+    assert params["_lastUpdated"] == "date" and params["code-value-quantity"] == "composite"
     patient = next(r for r in rest["resource"] if r["type"] == "Patient")
     assert {"everything", "validate", "meta"} <= {o["name"] for o in patient["operation"]}

@@ -223,3 +223,41 @@ def test_sort_paging_total_and_includes(ward: Ward) -> None:
     assert [i.res_id for i in rev.included] == [ward.ids["prov"]]
     count = search.search(ward.actor, "Observation", [("_summary", "count")])
     assert count.total == 3 and count.matches == []
+
+
+def test_composite_parameters_match_within_one_element(services: Services, actor: Actor) -> None:
+    def component(code: str, value: float) -> dict[str, object]:
+        quantity = {"value": value, "unit": "mm[Hg]", "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}
+        return {"code": {"coding": [{"system": "http://loinc.org", "code": code}]}, "valueQuantity": quantity}
+
+    def blood_pressure(systolic: float, diastolic: float) -> str:
+        body = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "effectiveDateTime": "2024-05-01",
+            "component": [component("8480-6", systolic), component("8462-4", diastolic)],
+        }
+        return services.store.create(actor, body).res_id
+
+    high = blood_pressure(150, 85)
+    low = blood_pressure(110, 150)  # a diastolic of 150 must not pass for a systolic one
+    glucose = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "15074-8"}]},
+        "valueQuantity": {"value": 7.2, "unit": "mmol/L"},
+    }
+    sugar = services.store.create(actor, glucose).res_id
+
+    def find(key: str, value: str) -> set[str]:
+        return {m.res_id for m in services.search.search(actor, "Observation", [(key, value)]).matches}
+
+    assert find("component-code-value-quantity", "http://loinc.org|8480-6$gt140") == {high}
+    assert find("component-code-value-quantity", "8462-4$gt140") == {low}
+    assert find("component-code-value-quantity", "8480-6$lt100") == set()
+    assert find("combo-code-value-quantity", "8480-6$110|http://unitsofmeasure.org|mm[Hg]") == {low}
+    assert find("code-value-quantity", "15074-8$7.2") == {sugar}
+    assert find("code-value-quantity", "15074-8$ge8") == set()
+    with pytest.raises(SearchError):
+        find("code-value-quantity", "15074-8")

@@ -94,8 +94,10 @@ class _Parser:
         elif tok[0].isupper():
             rtype = tok
             first = lambda nodes: [n for n in nodes if _is_root_of(n, rtype)]  # noqa: E731
+        elif tok[0].islower() and self.peek() != "(":
+            first = _child(tok)  # a path relative to the input (composite components: ``value.ofType(Quantity)``)
         else:
-            raise UnsupportedExpressionError(f"a path must start with a type in {self.expression!r}")
+            raise UnsupportedExpressionError(f"a path must start with a type or an element in {self.expression!r}")
         steps = [first]
         while self.peek() in (".", "as", "is"):
             tok = self.take()
@@ -180,7 +182,8 @@ def _append(out: list[Node], value: Any, kind: str | None) -> None:
 
 
 def _of_type(kind: str) -> Step:
-    return lambda nodes: [n for n in nodes if n[1] is None or n[1] == kind]
+    wanted = kind.lower()  # the R4 data writes both ``dateTime`` and ``DateTime``
+    return lambda nodes: [n for n in nodes if n[1] is None or n[1].lower() == wanted]
 
 
 def _resolves_to(rtype: str) -> Step:
@@ -225,3 +228,8 @@ def compile_expression(expression: str) -> Step:
 def evaluate(expression: str, resource: dict[str, Any]) -> list[Node]:
     """The nodes ``expression`` selects from ``resource``."""
     return compile_expression(expression)([(resource, resource.get("resourceType"))])
+
+
+def evaluate_on(expression: str, node: Node) -> list[Node]:
+    """The nodes a relative ``expression`` (``code``, ``value.ofType(Quantity)``) selects from ``node``."""
+    return compile_expression(expression)([node])

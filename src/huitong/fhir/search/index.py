@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.fhir.hooks import ResourceChange
-from huitong.fhir.search.extract import Node, evaluate, reference_type
+from huitong.fhir.search.extract import Node, evaluate, evaluate_on, reference_type
 from huitong.fhir.search.params import SearchParam, indexed_params
-from huitong.fhir.search.schema import INDEX_TABLES, MAX_MS, MIN_MS, TABLE_OF_KIND, search_string
+from huitong.fhir.search.schema import INDEX_TABLES, MAX_MS, MIN_MS, TABLE_OF_KIND, search_composite, search_string
 from huitong.fhir.search.values import MAX_TEXT, date_range, has_cjk, normalise, pinyin
 
 Rows = dict[sa.Table, list[dict[str, Any]]]
@@ -90,6 +90,9 @@ def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None 
         nodes = evaluate(param.expression, resource)
         if not nodes:
             continue
+        if param.type == "composite":
+            rows.setdefault(search_composite, []).extend(_composites(pk, rtype, param, nodes))
+            continue
         table = TABLE_OF_KIND[param.type]
         base = {"resource_pk": pk, "res_type": rtype, "param": param.code}
         seen: set[tuple[Any, ...]] = set()
@@ -142,6 +145,41 @@ def _root_of(key: str) -> str:
         if ch.isupper() and i:
             return key[:i]
     return key
+
+
+def _composites(pk: int, rtype: str, param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    """Composite rows: for each element the parameter selects, every (first, second) pair of its components."""
+    (_c1, expr1, _k1), (code2, expr2, kind2) = param.components
+    second_param = SearchParam(code2, kind2, expr2, ())
+    seen: set[tuple[Any, ...]] = set()
+    for node in nodes:
+        firsts = list(_tokens(param, evaluate_on(expr1, node)))
+        if not firsts:
+            continue
+        seconds = [_second(kind2, v) for v in _VALUES[kind2](second_param, evaluate_on(expr2, node))]
+        for first in firsts:
+            for second in seconds:
+                row = {"resource_pk": pk, "res_type": rtype, "param": param.code, **first, **second}
+                key = tuple(row.values())
+                if key not in seen:
+                    seen.add(key)
+                    yield row
+
+
+def _second(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A second component's values in the composite table's columns."""
+    out: dict[str, Any] = {"value": None, "low": None, "high": None, "vsystem": None, "vcode": None}
+    if kind == "quantity":
+        out.update(value=values["value"], vsystem=values["system"], vcode=values["code"])
+    elif kind == "token":
+        out.update(vsystem=values["system"], vcode=values["code"])
+    elif kind == "date":
+        out.update(low=values["low"], high=values["high"])
+    elif kind == "string":
+        out.update(vcode=values["norm"])
+    elif kind == "reference":
+        out.update(vsystem=values["target_type"], vcode=values["target_id"])
+    return out
 
 
 def _token_texts(nodes: list[Node]) -> Iterator[str]:

@@ -17,7 +17,9 @@ from huitong.fhir.search.extract import UnsupportedExpressionError, compile_expr
 #: Parameters answered from the ``resource`` table itself rather than an index table.
 RESOURCE_COLUMNS = ("_id", "_lastUpdated")
 #: Search-parameter types this server indexes and searches.
-SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "quantity", "number", "uri"})
+SUPPORTED_TYPES = frozenset({"token", "string", "date", "reference", "quantity", "number", "uri", "composite"})
+#: Composites this server indexes: a token first component, then one of these.
+COMPOSITE_SECOND = frozenset({"token", "quantity", "date", "string", "reference"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class SearchParam:
     targets: tuple[str, ...]
     #: Top-level elements the expression starts from; a resource without any of them has no values.
     roots: frozenset[str] = frozenset()
+    #: Composite parameters: (component code, relative expression, component type) of each component.
+    components: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def indexed(self) -> bool:
@@ -40,11 +44,17 @@ class SearchParam:
         return "*" in self.targets or rtype in self.targets
 
 
-def _usable(kind: str, expression: str) -> bool:
+def _usable(kind: str, expression: str, components: tuple[tuple[str, str, str], ...] = ()) -> bool:
     if kind not in SUPPORTED_TYPES:
+        return False
+    if kind == "composite" and (
+        len(components) != 2 or components[0][2] != "token" or components[1][2] not in COMPOSITE_SECOND
+    ):
         return False
     try:
         compile_expression(expression)
+        for _code, component, _kind in components:
+            compile_expression(component)
     except UnsupportedExpressionError:
         return False
     return True
@@ -54,10 +64,12 @@ def _usable(kind: str, expression: str) -> bool:
 def search_params(rtype: str) -> dict[str, SearchParam]:
     """Every supported search parameter of ``rtype``, by code."""
     out: dict[str, SearchParam] = {}
-    for table in (PARAMS.get("Resource", {}), PARAMS.get(rtype, {})):
-        for code, (kind, expression, targets, _components) in table.items():
-            if _usable(kind, expression):
-                out[code] = SearchParam(code, kind, expression, targets, _roots(expression))
+    own = PARAMS.get(rtype, {})
+    for table in (PARAMS.get("Resource", {}), own):
+        for code, (kind, expression, targets, parts) in table.items():
+            components = tuple((c, e, own[c][0] if c in own else "") for c, e in parts)
+            if _usable(kind, expression, components):
+                out[code] = SearchParam(code, kind, expression, targets, _roots(expression), components)
     return out
 
 

@@ -14,6 +14,7 @@ from huitong.fhir.resource_types import NOT_STORED, RESOURCE_TYPES
 from huitong.fhir.search.errors import SearchError
 from huitong.fhir.search.params import SearchParam, search_params
 from huitong.fhir.search.request import (
+    CompositeValue,
     Criterion,
     Include,
     RangeValue,
@@ -34,6 +35,7 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "quantity": frozenset({"missing"}),
     "number": frozenset({"missing"}),
     "uri": frozenset({"below", "missing"}),
+    "composite": frozenset({"missing"}),
 }
 #: Parameters that shape the result rather than select resources.
 RESULT_PARAMS = frozenset(
@@ -190,6 +192,8 @@ def _value(param: SearchParam, modifier: str | None, text: str, target_type: str
     if not text:
         raise SearchError(f"{param.code} has an empty value")
     kind = param.type
+    if kind == "composite":
+        return _composite(param, text)
     if kind in ("string", "uri") or modifier == "text":
         return text
     if kind == "token":
@@ -220,6 +224,18 @@ def _value(param: SearchParam, modifier: str | None, text: str, target_type: str
             raise SearchError(f"{param.code}: {exc}") from exc
         return RangeValue(prefix, float(lower), float(upper), exact, system, code)
     return _reference(param, text, target_type)
+
+
+def _composite(param: SearchParam, text: str) -> CompositeValue:
+    parts = split_escaped(text.replace("\\|", "\\\\|"), "$")
+    if len(parts) != 2 or not all(parts):
+        raise SearchError(f"{param.code} is composite: give token$value, got {text!r}")
+    (code1, expr1, _k1), (code2, expr2, kind2) = param.components
+    first = _value(SearchParam(code1, "token", expr1, ()), None, parts[0], None)
+    second = _value(SearchParam(code2, kind2, expr2, ()), None, parts[1], None)
+    assert isinstance(first, TokenValue)  # noqa: S101 - a token parameter parses to a TokenValue
+    assert not isinstance(second, CompositeValue)  # noqa: S101 - components are never composite
+    return CompositeValue(first, second)
 
 
 def _unescaped_partition(text: str) -> tuple[str, str, str]:

@@ -37,7 +37,15 @@ class ReferenceValue:
     url: str | None = None
 
 
-Value = str | TokenValue | RangeValue | ReferenceValue
+@dataclass(frozen=True, slots=True)
+class CompositeValue:
+    """``token$value``: a first component (a token) and a second of the composite's second type."""
+
+    first: TokenValue
+    second: str | TokenValue | RangeValue | ReferenceValue
+
+
+Value = str | TokenValue | RangeValue | ReferenceValue | CompositeValue
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,18 @@ search_uri = _table(
     ),
 )
 
+search_composite = _table(
+    "search_composite",
+    sa.Column("system", sa.String(255), nullable=True, comment="first component (a token): system"),
+    sa.Column("code", sa.String(255), nullable=True, comment="first component (a token): code"),
+    sa.Column("value", sa.Float, nullable=True, comment="second component: number or quantity"),
+    sa.Column("low", sa.BigInteger, nullable=True, comment="second component: date range start (ms)"),
+    sa.Column("high", sa.BigInteger, nullable=True, comment="second component: date range end (ms)"),
+    sa.Column("vsystem", sa.String(255), nullable=True, comment="second component: token system, unit system"),
+    sa.Column("vcode", sa.String(255), nullable=True, comment="second component: token code, unit, string"),
+    indexes=(sa.Index("ix_search_composite_lookup", "res_type", "param", "code", "vcode"),),
+)
+
 #: Index table of each search-parameter type (quantity and number share one table).
 TABLE_OF_KIND: dict[str, sa.Table] = {
     "token": search_token,
@@ -92,6 +104,7 @@ TABLE_OF_KIND: dict[str, sa.Table] = {
     "quantity": search_number,
     "number": search_number,
     "uri": search_uri,
+    "composite": search_composite,
 }
 INDEX_TABLES: tuple[sa.Table, ...] = (
     search_token,

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 
 from huitong.db.schema import resource
 from huitong.fhir.search.parse import now_ms
-from huitong.fhir.search.request import Criterion, RangeValue, ReferenceValue, SearchRequest, TokenValue, Value
+from huitong.fhir.search.request import (
+    CompositeValue,
+    Criterion,
+    RangeValue,
+    ReferenceValue,
+    SearchRequest,
+    TokenValue,
+    Value,
+)
 from huitong.fhir.search.schema import TABLE_OF_KIND, search_reference, search_string
 
 Pred = sa.ColumnElement[bool]
@@ -173,9 +181,33 @@ class SqlBuilder:
             return _date(table, v)
         if kind in ("number", "quantity"):
             assert isinstance(v, RangeValue)  # noqa: S101
-            return _number(table, v)
+            return _number(table.c.value, table.c.system, table.c.code, v)
+        if kind == "composite":
+            assert isinstance(v, CompositeValue)  # noqa: S101
+            return sa.and_(_token(table, v.first), self._second(table, crit.param.components[1][2], v.second))
         assert isinstance(v, ReferenceValue)  # noqa: S101
         return _reference(table, crit, v)
+
+    def _second(self, table: sa.Table, kind: str, v: Value) -> Pred:
+        """The second component of a composite, on the composite table's columns."""
+        if isinstance(v, RangeValue) and kind == "date":
+            return _date(table, v)
+        if isinstance(v, RangeValue):
+            return _number(table.c.value, table.c.vsystem, table.c.vcode, v)
+        if isinstance(v, TokenValue):
+            conds: list[Pred] = []
+            if v.code is not None:
+                conds.append(table.c.vcode == v.code)
+            if v.system == "":
+                conds.append(table.c.vsystem.is_(None))
+            elif v.system is not None:
+                conds.append(table.c.vsystem == v.system)
+            return sa.and_(*conds) if conds else sa.true()
+        if isinstance(v, ReferenceValue):
+            by_id: Pred = table.c.vcode == v.target_id
+            return sa.and_(by_id, table.c.vsystem == v.target_type) if v.target_type else by_id
+        assert isinstance(v, str)  # noqa: S101 - strings are the one kind left
+        return self._prefix(table.c.vcode, _normalise(v))
 
     def _prefix(self, column: Any, text: str) -> Pred:
         if self.dialect == "postgresql":
@@ -226,8 +258,7 @@ def _date(table: sa.Table, v: RangeValue) -> Pred:
     }[v.prefix]
 
 
-def _number(table: sa.Table, v: RangeValue) -> Pred:
-    column = table.c.value
+def _number(column: Any, system: Any, code: Any, v: RangeValue) -> Pred:
     exact = float(v.value) if v.value is not None else v.low
     if v.prefix == "ap":
         gap = abs(exact) * 0.1
@@ -245,9 +276,9 @@ def _number(table: sa.Table, v: RangeValue) -> Pred:
         }[v.prefix]
     conds = [cond]
     if v.system is not None:
-        conds.append(table.c.system == v.system)
+        conds.append(system == v.system)
     if v.code is not None:
-        conds.append(table.c.code == v.code)
+        conds.append(code == v.code)
     return sa.and_(*conds)
 
 
