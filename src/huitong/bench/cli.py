@@ -16,6 +16,7 @@ from huitong.ingest.bench import ingest as ingest_bench
 from huitong.ingest.bench import pipeline as pipeline_bench
 from huitong.ingest.hl7v2.bench import hl7_parse
 from huitong.ops.bench import backup_bench
+from huitong.synth.bench import synth_bench
 from huitong.views.bench import views
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.command("import")(import_bench)
 app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)
-app.command("backup")(backup_bench)
 app.command("ingest")(ingest_bench)
 app.command("pipeline")(pipeline_bench)
+app.command("backup")(backup_bench)
+app.command("synth")(synth_bench)

@@ -175,13 +175,13 @@ class InpatientDetails:
         for seg in stay.segments:
             if seg.department == ICU and stay.admit_department != ICU:
                 self._regimen(stay, REGIMENS[ICU], seg.start, seg.end, self.pick.physician(ICU, "attending"), set())
-        infected = stay.case.infection + (0.8 if {"T81.4", "A41.9"} & set(stay.complications) else 0.0)
+        infected = 1.2 * stay.case.infection + (0.8 if {"T81.4", "A41.9"} & set(stay.complications) else 0.0)
         if rng.random() < infected:
             choices = therapeutic_choices(stay.admit_department)
             code, _, dose, per_day = rng.choices(choices, [c[1] for c in choices])[0]
             start = stay.admit + rng.randint(1, 8) * HOUR
             span = stay.discharge - start
-            days = min(span / DAY, max(2.0, 7.0 * math.exp(rng.gauss(0.0, 0.35))))
+            days = min(span / DAY, max(3.0, 8.0 * math.exp(rng.gauss(0.0, 0.35))))
             first_end = start + int(days * DAY)
             if days >= 4 and rng.random() < 0.25:
                 switch = start + 3 * DAY
