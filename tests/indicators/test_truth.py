@@ -31,7 +31,7 @@ def _close(mine: float, truth: float) -> bool:
     """Equal to 4 significant digits (the truth file itself is rounded to 6 decimals)."""
     if truth == 0:
         return abs(mine) < 1e-6
-    unit = 10 ** (math.floor(math.log10(abs(truth))) - 3)
+    unit = 10.0 ** (math.floor(math.log10(abs(truth))) - 3)
     return abs(mine - truth) <= unit / 2 + 5e-7
 
 
