@@ -44,7 +44,8 @@ def _generate_in_child(scale: str, seed: int, out: str, workers: int, conn: Conn
 
 
 def _measure(scale: str, seed: int, workers: int) -> dict[str, Any]:
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context: Any = multiprocessing.get_context(method)
     with tempfile.TemporaryDirectory(prefix=f"synth-{scale}-") as tmp:
         receive, send = context.Pipe(duplex=False)
         process = context.Process(target=_generate_in_child, args=(scale, seed, str(Path(tmp) / "out"), workers, send))
