@@ -8,6 +8,7 @@ the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,7 +45,8 @@ class HistoryPage:
 
 
 class _GuardedTransaction(Transaction):
-    """A transaction whose reads (conditional writes, bundle GETs) obey the actor's access rules too."""
+    """A transaction whose reads (conditional writes, bundle GETs) obey the actor's access rules too, and whose
+    refusals are FHIR errors, so a batch fails only the entry that was refused."""
 
     policy: AccessPolicy
 
@@ -52,13 +54,34 @@ class _GuardedTransaction(Transaction):
         stored = super().read(rtype, res_id)
         if stored is None:
             return None
-        self.policy.check_interaction(self.actor, rtype, "r")
-        if not self.policy.is_unrestricted(self.actor):
-            pk = self.conn.execute(
-                sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
-            ).scalar_one()
-            self.policy.check_pk(self.actor, self.conn, pk, rtype)
+        with _refusals_as_fhir_errors():
+            self.policy.check_interaction(self.actor, rtype, "r")
+            if not self.policy.is_unrestricted(self.actor):
+                pk = self.conn.execute(
+                    sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
+                ).scalar_one()
+                self.policy.check_pk(self.actor, self.conn, pk, rtype)
         return stored
+
+    def create(self, body: dict[str, Any], *, res_id: str | None = None) -> StoredResource:
+        with _refusals_as_fhir_errors():
+            return super().create(body, res_id=res_id)
+
+    def update(self, body: dict[str, Any], res_id: str, *, if_match: int | None = None) -> tuple[StoredResource, bool]:
+        with _refusals_as_fhir_errors():
+            return super().update(body, res_id, if_match=if_match)
+
+    def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
+        with _refusals_as_fhir_errors():
+            return super().delete(rtype, res_id, if_match=if_match)
+
+
+@contextmanager
+def _refusals_as_fhir_errors() -> Iterator[None]:
+    try:
+        yield
+    except AccessDeniedError as exc:
+        raise (errors.not_found(str(exc)) if exc.hide else errors.forbidden(str(exc))) from exc
 
 
 class ResourceStore:

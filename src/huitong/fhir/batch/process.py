@@ -204,8 +204,9 @@ class BundleProcessor:
                 raise errors.gone(f"{path} was deleted")
             return EntryResult("200 OK", stored)
         if len(parts) == 1:
+            self.store.check_search(tx.actor, parts[0])
             request = self.search.parse(parts[0], parse_qsl(query, keep_blank_values=True))
-            result = self.search.execute(tx.conn, request)
+            result = self.search.execute(tx.conn, request, actor=tx.actor)  # filtered by the access rules
             bundle = {
                 "resourceType": "Bundle",
                 "type": "searchset",
@@ -231,7 +232,7 @@ class BundleProcessor:
             raise errors.invalid(f"a conditional request needs search parameters: {url!r}")
         request = self.search.parse(rtype, pairs)
         request.count = 2
-        return self.search.execute(tx.conn, request).matches
+        return self.search.execute(tx.conn, request, actor=tx.actor).matches
 
     # -- batch --------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ to authenticated clients only (``requiresAccessToken: true``). See :mod:`huitong
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from huitong.fhir import errors
 from huitong.fhir.bulk.export import ExportJobs, ExportRequest, check_output_format, parse_types
 from huitong.fhir.http import base_url, json_body
 from huitong.fhir.outcome import operation_outcome
+from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
 
@@ -75,7 +77,7 @@ def export_group(group_id: str, request: Request, services: ServicesDep, actor: 
 @router.get("/$export-status/{job_id}")
 def export_status(job_id: str, request: Request, services: ServicesDep, actor: ActorDep) -> Response:
     """202 while running, 200 with the manifest when complete, 500 with an OperationOutcome on failure."""
-    status = jobs(services).status(job_id)
+    status = _own_job(services, job_id, actor)
     if status["status"] == "in-progress":
         return Response(status_code=202, headers={"X-Progress": "in progress", "Retry-After": "1"})
     if status["status"] == "error":
@@ -96,11 +98,23 @@ def export_status(job_id: str, request: Request, services: ServicesDep, actor: A
 @router.delete("/$export-status/{job_id}")
 def export_cancel(job_id: str, services: ServicesDep, actor: ActorDep) -> Response:
     """Cancel a job and delete its files."""
+    _own_job(services, job_id, actor)
     jobs(services).delete(job_id)
     return Response(status_code=202)
 
 
 @router.get("/$export-file/{job_id}/{name}")
 def export_file(job_id: str, name: str, services: ServicesDep, actor: ActorDep) -> Response:
-    """One NDJSON output file."""
-    return FileResponse(jobs(services).file(job_id, name), media_type="application/fhir+ndjson")
+    """One NDJSON output file (audited: it is a read of patient data)."""
+    _own_job(services, job_id, actor)
+    entry = AuditEntry("operation", query=f"$export-file {job_id}/{name}"[:500])
+    path = services.store.audited_read(actor, entry, lambda: jobs(services).file(job_id, name))
+    return FileResponse(path, media_type="application/fhir+ndjson")
+
+
+def _own_job(services: Services, job_id: str, actor: Actor) -> dict[str, Any]:
+    """The job's status, if ``actor`` started it; 404 otherwise (security: nobody reads another's export)."""
+    status = jobs(services).status(job_id)
+    if status.get("actor") != actor.id:
+        raise errors.not_found(f"no export job {job_id}")
+    return status
