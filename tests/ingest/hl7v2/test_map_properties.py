@@ -15,7 +15,9 @@ from huitong.ingest.hl7v2.to_fhir import map_message
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "hl7v2"
 INPUTS = [p.read_bytes() for p in sorted(CASES.glob("*/input.hl7"))]
-pieces = st.sampled_from([b"|", b"^", b"~", b"&", b"\\", b"\r", b'""', b"20260101", b"-1", b"1.5", b"X", b"\xe5\xbc\xa0"])
+pieces = st.sampled_from(
+    [b"|", b"^", b"~", b"&", b"\\", b"\r", b'""', b"20260101", b"-1", b"1.5", b"X", b"\xe5\xbc\xa0"]
+)
 noise = st.binary(max_size=6) | pieces
 
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huitong.ingest.errors import Hl7ParseError
+from huitong.ingest.hl7v2.ack import build_ack, read_ack
 from huitong.ingest.hl7v2.encode import encode_message
 from huitong.ingest.hl7v2.escape import escape, unescape
 from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding
@@ -124,3 +125,19 @@ def test_peek_header_agrees_with_the_full_parse(edits: list[tuple[int, int, byte
         msg.control_id,
         msg.version,
     )
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 6), noise), max_size=4), st.binary(max_size=40))
+def test_every_input_gets_a_readable_ack(edits: list[tuple[int, int, bytes]], junk: bytes) -> None:
+    """The server answers whatever arrives: build_ack never fails and its ACK always parses."""
+    for data in (junk, b"MSH" + junk):
+        for pos, cut, insert in edits:
+            data = data[:pos] + insert + data[pos + cut :]
+        try:
+            parse_message(data)
+            error = None
+        except Hl7ParseError as exc:
+            error = exc
+        ack = read_ack(build_ack(data, error=error))
+        assert ack.code == ("AR" if error else "AA")

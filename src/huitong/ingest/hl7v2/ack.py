@@ -69,10 +69,10 @@ def build_ack(
         ],
         enc,
     )
-    msh.fields[3] = (header.receiving_application if header else "") or compose(application, enc)
-    msh.fields[4] = (header.receiving_facility if header else "") or compose(facility, enc)
-    msh.fields[5] = header.sending_application if header else ""
-    msh.fields[6] = header.sending_facility if header else ""
+    msh.fields[3] = _hd(header.receiving_application if header else "", enc) or compose(application, enc)
+    msh.fields[4] = _hd(header.receiving_facility if header else "", enc) or compose(facility, enc)
+    msh.fields[5] = _hd(header.sending_application if header else "", enc)
+    msh.fields[6] = _hd(header.sending_facility if header else "", enc)
     if header and header.charset:
         msh.set(18, header.charset)
     reason = error.reason if error is not None else text
@@ -83,6 +83,13 @@ def build_ack(
     ack = Message(segments, enc)
     codec = (charset.codec_for(header.charset) if header and header.charset else None) or "utf-8"
     return encode_text(ack).encode(codec, errors="replace")
+
+
+def _hd(raw: str, enc: Encoding) -> str:
+    """An HD as the sender wrote it, unless it would break the ACK's structure (then escaped as one value)."""
+    if enc.field in raw or "\r" in raw or "\n" in raw:
+        return compose(raw, enc)
+    return raw
 
 
 def _header_of(source: Message | Header | bytes) -> Header | None:
