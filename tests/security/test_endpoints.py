@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 
 from huitong.cli import app as cli_app
 from huitong.security.actor import Actor
+from huitong.security.ratelimit import RateLimiter
 from huitong.security.runtime import SecurityServices
 from huitong.security.sessions import COOKIE
 from huitong.services import Services
-from tests.security.conftest import DEPARTMENT, make_user
+from tests.security.conftest import DEPARTMENT, Clock, make_user
 
 SYSTEM = Actor.system("tests")
 SECRET = "lis-secret-0123456789abcdef"
@@ -92,3 +93,17 @@ def test_security_check_lists_controls(tmp_path: Path) -> None:
     for clause in ("8.1.4.1", "8.1.4.2", "8.1.4.3", "8.1.4.7", "8.1.4.8", "8.1.4.11", "8.1.5"):
         assert clause in result.output
     assert "PLACEHOLDER" in result.output  # the development secret key is reported
+
+
+def test_hsts_over_tls_and_api_rate_limit(app_client: tuple[TestClient, SecurityServices], clock: Clock) -> None:
+    client, sec = app_client
+    response = client.get("/fhir/metadata")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    sec.tokens.register_client(SYSTEM, "his", SECRET, "system/*.rs")
+    token = sec.tokens.client_credentials("his", SECRET, "system/*.rs").access_token
+    sec.api_limiter = RateLimiter(2, clock)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert [client.get("/fhir/Patient/x", headers=bearer).status_code for _ in range(3)] == [404, 404, 429]
+    clock.advance(minutes=1)
+    assert client.get("/fhir/Patient/x", headers=bearer).status_code == 404
