@@ -9,7 +9,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -19,6 +19,7 @@ class LoadResult:
     latencies: list[float]
     failures: int
     elapsed: float
+    statuses: dict[str, int] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -52,6 +53,7 @@ async def _client(
                 out.latencies.append(time.perf_counter() - started)
             else:
                 out.failures += 1
+                out.statuses[str(status)] = out.statuses.get(str(status), 0) + 1
             done += 1
     finally:
         writer.close()

@@ -6,9 +6,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+_LOG = Path(tempfile.gettempdir()) / "huitong-bench-server.log"
 
 
 def free_port() -> int:
@@ -18,11 +22,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}; see {_LOG}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -34,11 +38,12 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 60) 
 @contextmanager
 def running(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
     """Run ``python args…`` with ``env`` added until the block ends."""
+    log = _LOG.open("ab")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, *args],
         env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     try:
         _wait_for(port, process)
@@ -49,3 +54,4 @@ def running(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
