@@ -42,7 +42,7 @@ def decompose_field(raw: str, enc: Encoding) -> Nested:
     ]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(segments, st.sampled_from(["\r", "\n", "\r\n"]), st.sampled_from(["utf-8", "gb18030"]))
 def test_parse_encode_parse_keeps_every_value(segs: list[tuple[str, list[Nested]]], term: str, codec: str) -> None:
     msh18 = "UNICODE UTF-8" if codec == "utf-8" else "GB18030"
@@ -82,7 +82,7 @@ def _only_parse_errors(data: bytes) -> None:
             assert exc.error_code != "207", exc.reason
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_parse_errors(data: bytes) -> None:
     _only_parse_errors(data)
@@ -90,7 +90,7 @@ def test_arbitrary_bytes_raise_only_parse_errors(data: bytes) -> None:
     _only_parse_errors(b"MSH|^~\\&|" + data)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 6), noise), min_size=1, max_size=6))
 def test_mutated_messages_raise_only_parse_errors(edits: list[tuple[int, int, bytes]]) -> None:
     data = SAMPLE
@@ -99,14 +99,14 @@ def test_mutated_messages_raise_only_parse_errors(edits: list[tuple[int, int, by
     _only_parse_errors(data)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.text(alphabet='MSH|^~\\&#\r\nPIDOBX0123.2 "', max_size=120))
 def test_delimiter_soup_raises_only_parse_errors(text: str) -> None:
     _only_parse_errors(text.encode())
     _only_parse_errors(("MSH|^~\\&|" + text).encode())
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 3), noise), max_size=3))
 def test_peek_header_agrees_with_the_full_parse(edits: list[tuple[int, int, bytes]]) -> None:
     data = SAMPLE
@@ -127,7 +127,7 @@ def test_peek_header_agrees_with_the_full_parse(edits: list[tuple[int, int, byte
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 6), noise), max_size=4), st.binary(max_size=40))
 def test_every_input_gets_a_readable_ack(edits: list[tuple[int, int, bytes]], junk: bytes) -> None:
     """The server answers whatever arrives: build_ack never fails and its ACK always parses."""

@@ -20,7 +20,7 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(payloads, st.lists(garbage, min_size=9, max_size=9), st.lists(st.integers(0, 10_000), max_size=30))
 def test_any_chunking_gives_the_same_messages(msgs: list[bytes], noise: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(noise[i] + frame(m) for i, m in enumerate(msgs)) + noise[-1]
@@ -32,6 +32,7 @@ def test_any_chunking_gives_the_same_messages(msgs: list[bytes], noise: list[byt
     assert decoder.pending == 0 or not stream.endswith(b"\x1c\x0d")
 
 
+@settings(deadline=None)
 @given(payloads)
 def test_byte_by_byte(msgs: list[bytes]) -> None:
     stream = b"".join(frame(m) for m in msgs)
