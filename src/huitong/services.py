@@ -42,5 +42,7 @@ class Services:
 def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
-    store = ResourceStore(db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()])
+    store = ResourceStore(
+        db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()]
+    )
     return Services(settings=settings, db=db, store=store, search=SearchService(store))

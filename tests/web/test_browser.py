@@ -30,8 +30,15 @@ from tests.conftest import make_settings
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "Browser-Test-2026!x"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -54,25 +61,55 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         load_demo(services.store)
         security = open_security(settings, services.db, services.store.policy)
         admin = Actor.system("browser-tests")
-        for user, role, extra in (("dr.liu", "doctor", {"department": "demo-dept-4"}),
-                                  ("nurse.wang", "nurse", {"department": "demo-dept-2"}),
-                                  ("pt.li", "patient", {"patient_id": "demo-p002"})):
+        for user, role, extra in (
+            ("dr.liu", "doctor", {"department": "demo-dept-4"}),
+            ("nurse.wang", "nurse", {"department": "demo-dept-2"}),
+            ("pt.li", "patient", {"patient_id": "demo-p002"}),
+        ):
             security.accounts.create(admin, user_id=user, display_name=user, role=role, password=PASSWORD, **extra)
         totp = security.accounts.enrol_totp("dr.liu")
-        services.store.transaction(admin, lambda tx: [
-            tx.update({"resourceType": "Patient", "id": "new-adm", "name": [{"family": "赵", "given": ["敏"]}],
-                       "gender": "female", "birthDate": "1988-02-02"}, "new-adm"),
-            tx.update({"resourceType": "Encounter", "id": "new-adm-enc", "status": "planned",
-                       "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-                       "subject": {"reference": "Patient/new-adm"},
-                       "serviceProvider": {"reference": "Organization/demo-dept-2"}}, "new-adm-enc")])
+        services.store.transaction(
+            admin,
+            lambda tx: [
+                tx.update(
+                    {
+                        "resourceType": "Patient",
+                        "id": "new-adm",
+                        "name": [{"family": "赵", "given": ["敏"]}],
+                        "gender": "female",
+                        "birthDate": "1988-02-02",
+                    },
+                    "new-adm",
+                ),
+                tx.update(
+                    {
+                        "resourceType": "Encounter",
+                        "id": "new-adm-enc",
+                        "status": "planned",
+                        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+                        "subject": {"reference": "Patient/new-adm"},
+                        "serviceProvider": {"reference": "Organization/demo-dept-2"},
+                    },
+                    "new-adm-enc",
+                ),
+            ],
+        )
     finally:
         services.close()
     port = _free_port()
-    env = {**os.environ, "HUITONG_DATABASE__URL": url, "HUITONG_ENV": "development",
-           "HUITONG_SECURITY__COOKIE_SECURE": "false", "HUITONG_SECURITY__SECRET_KEY": "x" * 48}
-    proc = subprocess.Popen([sys.executable, "-m", "huitong", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "HUITONG_DATABASE__URL": url,
+        "HUITONG_ENV": "development",
+        "HUITONG_SECURITY__COOKIE_SECURE": "false",
+        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "huitong", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://localhost:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -127,8 +164,11 @@ def test_doctor_signs_in_with_mfa_and_acknowledges_a_critical_value(server: dict
     page.screenshot(path=str(SHOTS / "doctor-workbench.png"), full_page=True)
     with page.expect_response(lambda r: "/acknowledge" in r.url) as answer:
         row.locator("button").click()
-    assert answer.value.status == 200, (answer.value.text(), page.locator("body").get_attribute("hx-headers"),
-                                        answer.value.request.headers)
+    assert answer.value.status == 200, (
+        answer.value.text(),
+        page.locator("body").get_attribute("hx-headers"),
+        answer.value.request.headers,
+    )
     page.wait_for_selector("#alert-demo-p004-glu1.ok")
     assert "已确认" in page.locator("#alert-demo-p004-glu1").inner_text()
     page.goto(f"{server['base']}/doctor/patient/demo-p004")
@@ -156,8 +196,7 @@ def test_nurse_admits_a_patient_to_a_bed(server: dict[str, str], browser: object
     context.close()
 
 
-def test_patient_books_checks_in_reads_a_report_and_answers_the_survey(server: dict[str, str],
-                                                                        browser: object) -> None:
+def test_patient_books_checks_in_reads_a_report_and_answers_the_survey(server: dict[str, str], browser: object) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
     page = context.new_page()
     _sign_in(page, server["base"], "pt.li")
