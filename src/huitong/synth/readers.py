@@ -5,6 +5,7 @@ the data to the platform's own ingest paths."""
 from __future__ import annotations
 
 import csv
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,18 @@ class SynthOutput:
         for system, path in self.hl7_streams():
             for message in iter_hl7_messages(path):
                 yield system, message
+
+    def messages_in_time_order(self) -> Iterator[tuple[str, str]]:
+        """(sending system, message text) of every HL7 message of every stream, interleaved by MSH-7 — the order
+        an interface engine would have received them in (ties keep stream order: ADT before orders and results)."""
+
+        def keyed(rank: int, system: str, path: Path) -> Iterator[tuple[bytes, int, int, str, bytes]]:
+            for n, raw in enumerate(iter_hl7_raw(path)):
+                yield raw.split(b"|", 7)[6], rank, n, system, raw
+
+        streams = [keyed(rank, system, path) for rank, (system, path) in enumerate(self.hl7_streams())]
+        for _, _, _, system, raw in heapq.merge(*streams):
+            yield system, raw.decode(declared_charset(raw))
 
     def bundles(self) -> Iterator[dict[str, Any]]:
         """The master-data bundle, then one transaction bundle per encounter."""
