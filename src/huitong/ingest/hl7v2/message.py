@@ -65,11 +65,12 @@ def compose(value: FieldValue, enc: Encoding = DEFAULT_ENCODING) -> str:
 class Field:
     """One field (all its repetitions) or one repetition of it, as raw text with its encoding."""
 
-    __slots__ = ("enc", "raw")
+    __slots__ = ("_parts", "enc", "raw")
 
     def __init__(self, raw: str, enc: Encoding) -> None:
         self.raw = raw
         self.enc = enc
+        self._parts: list[str] | None = None  # raw components of the first repetition, split once
 
     def __repr__(self) -> str:
         return f"Field({self.raw!r})"
@@ -91,10 +92,16 @@ class Field:
             return [self]
         return [Field(r, self.enc) for r in self.raw.split(rep)]
 
+    def _components_raw(self) -> list[str]:
+        parts = self._parts
+        if parts is None:
+            first = self._first_rep()
+            parts = self._parts = first.split(self.enc.component) if first else []
+        return parts
+
     def components(self) -> list[str]:
         """The decoded components of the first repetition (subcomponents kept joined, unescaped)."""
-        first = self._first_rep()
-        return [unescape(c, self.enc) for c in first.split(self.enc.component)] if first else []
+        return [unescape(c, self.enc) for c in self._components_raw()]
 
     def get(self, component: int = 1, subcomponent: int | None = None) -> str:
         """Decoded component (1-based) of the first repetition; ``subcomponent`` picks one of its parts.
@@ -102,25 +109,16 @@ class Field:
         Without ``subcomponent`` the first subcomponent is returned, as HL7 asks receivers of a simpler
         datatype to do. The HL7 null ``""`` reads as an empty string.
         """
-        text = self._first_rep()
+        parts = self._parts
+        if parts is None:
+            parts = self._components_raw()
+        if component > len(parts):
+            return ""
+        text = parts[component - 1]
         if not text:
             return ""
         enc = self.enc
-        if (
-            component == 1
-            and subcomponent is None
-            and enc.component not in text
-            and (not enc.subcomponent or enc.subcomponent not in text)
-            and (not enc.escape or enc.escape not in text)
-        ):
-            return "" if text == HL7_NULL else text  # the common case: a plain value
-        comp_sep = enc.component
-        if component > 1 or comp_sep in text:
-            parts = text.split(comp_sep)
-            if component > len(parts):
-                return ""
-            text = parts[component - 1]
-        sub_sep = self.enc.subcomponent
+        sub_sep = enc.subcomponent
         if sub_sep and sub_sep in text:
             subs = text.split(sub_sep)
             index = (subcomponent or 1) - 1
@@ -129,7 +127,7 @@ class Field:
             return ""
         if text == HL7_NULL:
             return ""
-        return unescape(text, self.enc)
+        return unescape(text, enc) if enc.escape and enc.escape in text else text
 
     @property
     def value(self) -> str:
@@ -142,8 +140,7 @@ class Field:
 
     def component_field(self, component: int) -> Field:
         """A component of the first repetition as a :class:`Field` whose components are its subcomponents."""
-        text = self._first_rep()
-        parts = text.split(self.enc.component) if text else []
+        parts = self._components_raw()
         raw = parts[component - 1] if component <= len(parts) else ""
         sub = self.enc.subcomponent
         return Field(raw.replace(sub, self.enc.component) if sub else raw, self.enc)
