@@ -14,6 +14,7 @@ from typing import Any
 from huitong.ingest.errors import MappingError
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
+from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
 
 # TXA-17 (document completion status, table 0271) → DocumentReference.docStatus
@@ -64,8 +65,6 @@ def map_mdm(ctx: MapContext) -> PatientFacts:
         doc["authenticator"] = authenticators[0]
     pv1 = ctx.msg.segment("PV1")
     if pv1 is not None:
-        from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
-
         encounter = map_encounter(pv1, ctx, patient, pid=pid)
         if encounter is not None:
             doc["context"] = {"encounter": [encounter]}

@@ -14,6 +14,7 @@ from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
+from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
 
 # ORC-5 (table 0038) → request-status
@@ -124,8 +125,6 @@ def map_orders(ctx: MapContext) -> PatientFacts:
     encounter = None
     pv1 = ctx.msg.segment("PV1")
     if pv1 is not None:
-        from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
-
         encounter = map_encounter(pv1, ctx, patient, pid=pid)
     pairs: list[tuple[Segment | None, Segment | None]] = []
     for seg in ctx.msg.segment_list:

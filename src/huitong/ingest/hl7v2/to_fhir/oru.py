@@ -15,6 +15,7 @@ from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
+from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
 from huitong.ingest.hl7v2.to_fhir.observation import map_observation
 from huitong.ingest.hl7v2.to_fhir.orders import map_service_request
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
@@ -63,8 +64,6 @@ def map_oru(ctx: MapContext, critical: list[str]) -> PatientFacts:
 
 
 def _encounter(ctx: MapContext, pid: Segment, patient: dict[str, str]) -> dict[str, str] | None:
-    from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
-
     pv1 = ctx.msg.segment("PV1")
     return map_encounter(pv1, ctx, patient, pid=pid) if pv1 is not None else None
 

@@ -15,6 +15,7 @@ from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
+from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
 from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts, map_patient
 from huitong.ingest.hl7v2.to_fhir.units import decimal, quantity
 
@@ -36,8 +37,6 @@ def _context(ctx: MapContext) -> tuple[dict[str, str], PatientFacts, dict[str, s
     pv1 = ctx.msg.segment("PV1")
     if pv1 is None:
         return patient, facts, None
-    from huitong.ingest.hl7v2.to_fhir.encounter import map_encounter
-
     return patient, facts, map_encounter(pv1, ctx, patient, pid=pid)
 
 
