@@ -58,4 +58,10 @@ def test_archive_round_trip(services: Services, actor: Actor, tmp_path: Path) ->
         indexed = conn.execute(
             sa.text("SELECT count(*) FROM search_reference WHERE target_id = :pid"), {"pid": old_patient.res_id}
         ).scalar_one()
+        moves = conn.execute(
+            sa.text(
+                "SELECT interaction, count(*) FROM audit_event WHERE actor_id = 'system:archive' GROUP BY interaction"
+            )
+        ).all()
     assert indexed > 0  # the search index was rebuilt by the store's write hooks
+    assert dict(moves) == {"archive": 3, "archive-restore": 3}  # each resource moved is in the audit trail

@@ -35,6 +35,9 @@ import sqlalchemy as sa
 from huitong.db.schema import resource, resource_version
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.store import ResourceStore
+from huitong.security import audit
+from huitong.security.actor import Actor
+from huitong.security.audit import AuditEntry
 
 SCHEMA = pa.schema(
     [
@@ -50,6 +53,8 @@ SCHEMA = pa.schema(
     ]
 )
 _PATIENT_ELEMENTS = ("subject", "patient", "beneficiary", "individual")
+#: Who archives and restores, in the audit trail.
+ARCHIVIST = Actor.system("archive")
 
 
 @dataclass
@@ -157,6 +162,7 @@ def _move_resources(
         conn.execute(index.delete().where(index.c.resource_pk.in_(pks)))
     conn.execute(resource_version.delete().where(resource_version.c.resource_pk.in_(pks)))
     conn.execute(resource.delete().where(resource.c.pk.in_(pks)))
+    _audit(conn, "archive", run.run_id, {(r["res_type"], r["res_id"]) for r in rows})
     run.resources += len(pks)
     run.versions += len(rows)
     return len(pks), pks[-1]
@@ -176,8 +182,18 @@ def _move_history(conn: sa.Connection, folder: Path, run: ArchiveRun, cutoff: da
     _write_part(folder, run, [_row(v, v.res_id, current=False) for v in old])
     for v in old:
         conn.execute(rv.delete().where(rv.c.resource_pk == v.resource_pk, rv.c.version_id == v.version_id))
+    _audit(conn, "archive", run.run_id, {(v.res_type, v.res_id) for v in old})
     run.versions += len(old)
     return len(old)
+
+
+def _audit(conn: sa.Connection, interaction: str, run_id: str, resources: set[tuple[str, str]]) -> None:
+    """One audit row per resource moved between the tiers, in the transaction that moves it."""
+    entries = [
+        AuditEntry(interaction, entity_type=rtype, entity_id=rid, query=f"archive run {run_id}")
+        for rtype, rid in sorted(resources)
+    ]
+    audit.record(conn, ARCHIVIST, entries)
 
 
 def _row(v: Any, res_id: str, *, current: bool) -> dict[str, Any]:
@@ -242,7 +258,7 @@ def restore_run(store: ResourceStore, directory: Path, run_id: str) -> tuple[int
     """
     folder = directory / run_id
     versions = _read_run(folder)
-    restored = store.db.write(lambda conn: _insert(conn, versions, store))
+    restored = store.db.write(lambda conn: _insert(conn, versions, store, run_id))
     shutil.rmtree(folder)
     return restored
 
@@ -268,7 +284,9 @@ def _version(r: dict[str, Any]) -> ArchivedVersion:
     )
 
 
-def _insert(conn: sa.Connection, versions: Sequence[ArchivedVersion], store: ResourceStore) -> tuple[int, int]:
+def _insert(
+    conn: sa.Connection, versions: Sequence[ArchivedVersion], store: ResourceStore, run_id: str
+) -> tuple[int, int]:
     resources = versions_count = 0
     by_resource: dict[tuple[str, str], list[ArchivedVersion]] = {}
     for v in versions:
@@ -322,4 +340,5 @@ def _insert(conn: sa.Connection, versions: Sequence[ArchivedVersion], store: Res
                 ],
             )
             versions_count += len(missing)
+    _audit(conn, "archive-restore", run_id, set(by_resource))
     return resources, versions_count

@@ -108,8 +108,7 @@ def table_stats(conn: sa.Connection) -> dict[str, TableStat]:
         digest = hashlib.sha256()
         rows = 0
         for line in _row_texts(conn, name, key):
-            digest.update(line)
-            digest.update(b"\n")
+            digest.update(line + b"\n")
             rows += 1
         stats[name] = TableStat(rows=rows, sha256=digest.hexdigest())
     return stats
@@ -128,8 +127,15 @@ def _row_texts(conn: sa.Connection, table: str, key: list[str]) -> Iterator[byte
         return
     order = ", ".join(quote(c) for c in key) or ", ".join(str(i + 1) for i in range(_column_count(conn, table)))
     sql = f"SELECT * FROM {quote(table)} ORDER BY {order}"  # noqa: S608
-    for row in conn.execution_options(stream_results=True, yield_per=2000).exec_driver_sql(sql):
-        yield repr(tuple(row)).encode()
+    # The raw sqlite3 cursor, in the same transaction: values exactly as stored, without per-row objects.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(5000):
+            for row in rows:
+                yield repr(row).encode()
+    finally:
+        cursor.close()
 
 
 def _column_count(conn: sa.Connection, table: str) -> int:
