@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from huitong.synth.config import DefectRates, NoiseRates, Scale, SynthConfig, sc
 from huitong.synth.emit import staffing_for
 from huitong.synth.errors import OutputExistsError
 from huitong.synth.shard import ShardJob, ShardResult, run_shard, ward_stays
-from huitong.synth.truth import merge_cells, staff_cells, write_indicators
+from huitong.synth.truth import Cells, merge_into, staff_cells, write_indicators
 from huitong.synth.writers.fhir import master_bundle
 from huitong.synth.writers.frontpage import HEADER as FRONTPAGE_HEADER
 from huitong.synth.writers.streams import concat, merge_hl7
@@ -138,9 +138,14 @@ def generate(
         shard = owner.setdefault(stay_no, int(stay_no[2:5]))
         per_shard[shard][(stay_no, seg)] = bed
     jobs = [ShardJob(config, s, parts, per_shard[s]) for s in shards]
-    results = list(_map(run_shard, jobs, workers, ticker("generate", len(shards))))
+    cells: Cells = {}
+    results: list[ShardResult] = []
+    for result in _map(run_shard, jobs, workers, ticker("generate", len(shards))):  # in shard order
+        merge_into(cells, result.cells)  # keep one running total, not every shard's cells
+        result.cells = {}
+        results.append(result)
     files = _merge(out_dir, parts, results, workers, ticker)
-    files.update(_finish(out_dir, config, results))
+    files.update(_finish(out_dir, config, cells))
     shutil.rmtree(parts, ignore_errors=True)
     counts: dict[str, int] = {}
     defect_counts: dict[str, int] = {}
@@ -180,7 +185,7 @@ def _merge(
     return files
 
 
-def _finish(out_dir: Path, config: SynthConfig, results: Iterable[ShardResult]) -> dict[str, int]:
+def _finish(out_dir: Path, config: SynthConfig, cells: Cells) -> dict[str, int]:
     staff = staffing_for(config.seed).staff
     files = write_master(out_dir, staff)
     master = out_dir / outputs.FHIR_MASTER
@@ -188,7 +193,6 @@ def _finish(out_dir: Path, config: SynthConfig, results: Iterable[ShardResult]) 
     bundle = master_bundle(staff)
     master.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n")
     files[outputs.FHIR_MASTER] = len(bundle["entry"])
-    cells = merge_cells(r.cells for r in sorted(results, key=lambda r: r.shard))
     clock = Clock(config.year)
     hospital = staff_cells(cells, staff, clock)
     files[outputs.INDICATORS] = write_indicators(out_dir / outputs.INDICATORS, cells, hospital, config.year)

@@ -144,13 +144,10 @@ def _critical(cells: Cells, clock: Clock, labs: Iterable[LabOrder], dept: str) -
             _add(cells, "aux.critical_values", month, dept, n)
 
 
-def merge_cells(parts: Iterable[Cells]) -> Cells:
-    """Sum the cells of several shards."""
-    out: Cells = {}
-    for cells in parts:
-        for (key, month, dept), (num, den) in cells.items():
-            _add(out, key, month, dept, num, den)
-    return out
+def merge_into(total: Cells, cells: Cells) -> None:
+    """Add a shard's cells to a running total."""
+    for (key, month, dept), (num, den) in cells.items():
+        _add(total, key, month, dept, num, den)
 
 
 def staff_cells(cells: Cells, staff: tuple[StaffMember, ...], clock: Clock) -> dict[str, tuple[float, float]]:
