@@ -213,8 +213,10 @@ def test_care_team_membership_grants_access(services: Services, sec: SecuritySer
     assert account is not None
     doctor = account.actor()
     assert not _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_out))
+    assert not sec.accounts.requires_mfa(account)
     sec.accounts.add_to_care_team(SYSTEM, "dr.consult", ward.outside)
     assert _allowed(lambda: services.store.read(doctor, "Observation", ward.obs_out))
+    assert sec.accounts.requires_mfa(account)  # access beyond the home department needs the second factor
 
 
 def test_scopes_narrow_a_system_client(services: Services, sec: SecurityServices) -> None:

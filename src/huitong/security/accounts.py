@@ -21,7 +21,7 @@ from huitong.security.audit import AuditEntry, Outcome
 from huitong.security.crypto import FieldCipher
 from huitong.security.passwords import PasswordPolicy, dummy_hash, hash_password, verify_password
 from huitong.security.roles import GRANTS, Role, grant_of, needs_mfa
-from huitong.security.schema import sec_care_team, sec_password_history, sec_user
+from huitong.security.schema import sec_care_team, sec_password_history, sec_patient_department, sec_user
 from huitong.settings import SecuritySettings
 
 
@@ -277,9 +277,14 @@ class Accounts:
         """Whether ``account`` must pass the TOTP second factor (its role, its reach, or the settings)."""
         if self.settings.mfa_all_users and account.role != Role.PATIENT:
             return True
-        with self.db.read() as conn:
+        own_department = sa.select(sec_patient_department.c.patient_id).where(
+            sec_patient_department.c.department == (account.department or "")
+        )
+        with self.db.read() as conn:  # care-team patients outside the home department: access beyond it
             beyond = conn.execute(
-                sa.select(sa.func.count()).select_from(sec_care_team).where(sec_care_team.c.user_id == account.user_id)
+                sa.select(sa.func.count())
+                .select_from(sec_care_team)
+                .where(sec_care_team.c.user_id == account.user_id, sec_care_team.c.patient_id.not_in(own_department))
             ).scalar_one()
         return needs_mfa(account.role, self.settings.mfa_roles, has_care_team_beyond_department=bool(beyond)) or (
             account.has_totp
