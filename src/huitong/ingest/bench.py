@@ -85,8 +85,10 @@ def _drive(port: int, messages: list[bytes], connections: int) -> dict[str, floa
     split = [messages[k::connections] for k in range(connections)]
     proc = ctx.Process(target=_client_process, args=(port, split, queue))
     proc.start()
+    cpu_before = time.process_time()  # this process: the server's loop and the database writer
     try:
         elapsed, latencies = queue.get(timeout=600)
+        cpu = time.process_time() - cpu_before
     finally:
         proc.join(30)
         if proc.is_alive():
@@ -98,6 +100,8 @@ def _drive(port: int, messages: list[bytes], connections: int) -> dict[str, floa
         "msgs_per_s": round(len(messages) / elapsed, 1),
         "ack_p50_ms": round(statistics.median(latencies) * 1000, 2),
         "ack_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+        "server_cpu_ms_per_msg": round(cpu * 1000 / len(messages), 3),
+        "msgs_per_server_cpu_s": round(len(messages) / cpu, 1) if cpu > 0 else None,
     }
 
 
@@ -215,6 +219,7 @@ def ingest(
         "ack_p99_ms": eight["ack_p99_ms"],
         "echo_msgs_per_s": echo["msgs_per_s"],
         "ratio": round(eight["msgs_per_s"] / echo["msgs_per_s"], 3),
+        "ratio_per_cpu_s": round(eight["msgs_per_server_cpu_s"] / echo["msgs_per_server_cpu_s"], 3),
         "sqlite": sqlite["runs"],
         "echo": echo,
     }

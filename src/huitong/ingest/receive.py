@@ -21,7 +21,7 @@ from huitong.db import Database
 from huitong.ingest import inbox
 from huitong.ingest.errors import Hl7ParseError, IngestError
 from huitong.ingest.hl7v2.ack import build_ack
-from huitong.ingest.hl7v2.header import Header, peek_header
+from huitong.ingest.hl7v2.header import Header, header_of, peek_header
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.ingest.inbox import Incoming, Stored
 
@@ -38,12 +38,20 @@ class Examined:
 
 
 def examine(payload: bytes, channel: str) -> Examined:
-    """Read ``payload``'s MSH and parse it; never raises for anything the sender did."""
+    """Parse ``payload`` (or, when it cannot be parsed, read what its MSH says); never raises for the sender."""
     try:
-        header = peek_header(payload)
+        msg = parse_message(payload)
     except Hl7ParseError as exc:
-        return Examined(Incoming(payload, channel, ack_code=exc.ack_code, error=exc.reason), None, exc)
-    incoming = Incoming(
+        return _refused(payload, channel, exc)
+    header = header_of(msg.msh)
+    ids = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
+    incoming = _incoming(payload, channel, header)
+    incoming.patient_ids = " ".join(i.replace(" ", "_") for i in ids if i) or None
+    return Examined(incoming, header, None)
+
+
+def _incoming(payload: bytes, channel: str, header: Header) -> Incoming:
+    return Incoming(
         payload,
         channel,
         sender_app=header.sending_application,
@@ -53,14 +61,16 @@ def examine(payload: bytes, channel: str) -> Examined:
         version=header.version,
         charset=header.charset,
     )
+
+
+def _refused(payload: bytes, channel: str, error: Hl7ParseError) -> Examined:
     try:
-        msg = parse_message(payload)
-    except Hl7ParseError as exc:
-        incoming.ack_code, incoming.error = exc.ack_code, exc.reason
-        return Examined(incoming, header, exc)
-    ids = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
-    incoming.patient_ids = " ".join(i.replace(" ", "_") for i in ids if i) or None
-    return Examined(incoming, header, None)
+        header = peek_header(payload)
+    except Hl7ParseError:
+        return Examined(Incoming(payload, channel, ack_code=error.ack_code, error=error.reason), None, error)
+    incoming = _incoming(payload, channel, header)
+    incoming.ack_code, incoming.error = error.ack_code, error.reason
+    return Examined(incoming, header, error)
 
 
 class StorageFailedError(IngestError):
