@@ -36,7 +36,7 @@ search_token = _table(
     "search_token",
     sa.Column("system", sa.String(255), nullable=True),
     sa.Column("code", sa.String(255), nullable=True),
-    indexes=(sa.Index("ix_search_token_lookup", "res_type", "param", "code", "system"),),
+    indexes=(sa.Index("ix_search_token_lookup", "res_type", "param", "code", "system", "resource_pk"),),
 )
 search_string = _table(
     "search_string",
@@ -48,6 +48,7 @@ search_string = _table(
             "res_type",
             "param",
             "norm",
+            "resource_pk",
             postgresql_ops={"norm": "text_pattern_ops"},
         ),
     ),
@@ -65,7 +66,7 @@ search_reference = _table(
     sa.Column("url", sa.String(512), nullable=True),
     indexes=(
         sa.Index("ix_search_reference_target", "target_id", "target_type", "param"),
-        sa.Index("ix_search_reference_lookup", "res_type", "param", "target_id"),
+        sa.Index("ix_search_reference_lookup", "res_type", "param", "target_id", "resource_pk"),
     ),
 )
 search_number = _table(
@@ -92,7 +93,7 @@ search_composite = _table(
     sa.Column("high", sa.BigInteger, nullable=True, comment="second component: date range end (ms)"),
     sa.Column("vsystem", sa.String(255), nullable=True, comment="second component: token system, unit system"),
     sa.Column("vcode", sa.String(255), nullable=True, comment="second component: token code, unit, string"),
-    indexes=(sa.Index("ix_search_composite_lookup", "res_type", "param", "code", "vcode"),),
+    indexes=(sa.Index("ix_search_composite_lookup", "res_type", "param", "code", "vcode", "resource_pk"),),
 )
 
 #: Index table of each search-parameter type (quantity and number share one table).

@@ -8,6 +8,7 @@ index serves it) and a range on SQLite (its LIKE is case-insensitive and skips t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,9 +40,21 @@ class SqlBuilder:
     # -- the query ----------------------------------------------------------------------------------
 
     def where(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Pred]:
-        """The conditions a row of ``r`` (the resource table or an alias) must meet."""
-        conds: list[Pred] = [r.c.res_type == request.rtype, r.c.deleted.is_(False)]
-        conds += [self.criterion(c, request.rtype, r) for c in request.criteria]
+        """The conditions a row of ``r`` (the resource table or an alias) must meet.
+
+        When a criterion selects through an index table (whose rows carry the type), the type condition on
+        ``resource`` is left out, so the planner looks resources up by key from the index rows instead of
+        scanning every resource of the type. Range criteria on one parameter (``date=ge…&date=lt…``) are
+        matched on one index row together, as one range.
+        """
+        criteria = sorted(_merge_ranges(request.criteria), key=_selectivity)
+        conds: list[Pred] = [r.c.deleted.is_(False)]
+        driving = next((c for c in criteria if _drives(c)), None)
+        if driving is None:
+            conds.insert(0, r.c.res_type == request.rtype)
+        # The most selective criterion drives (``pk IN (…)``, looked up by key); the others are checked per
+        # candidate with correlated EXISTS on the index tables' resource_pk index.
+        conds += [self.criterion(c, request.rtype, r, correlated=c is not driving) for c in criteria]
         return conds
 
     def order_by(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Any]:
@@ -64,12 +77,12 @@ class SqlBuilder:
 
     # -- criteria -----------------------------------------------------------------------------------
 
-    def criterion(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
+    def criterion(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool = False) -> Pred:
         param = crit.param
         if crit.has_type is not None:
             return self._has(crit, rtype, r)
         if crit.chain is not None:
-            return self._chain(crit, rtype, r)
+            return self._chain(crit, rtype, r, correlated=correlated)
         if param.code == "_id":
             return self._by_id(crit, r)
         if param.code == "_lastUpdated":
@@ -84,28 +97,33 @@ class SqlBuilder:
         if crit.modifier == "missing":
             present = r.c.pk.in_(rows)
             return sa.not_(present) if crit.values[0] == "true" else present
-        ors = [self.value(table, param.type, crit, v) for v in crit.values]
-        subquery = rows.where(sa.or_(*ors))
+        if crit.modifier == "and":  # merged ranges: every value on the same row
+            subquery = rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
+        else:
+            subquery = rows.where(sa.or_(*(self.value(table, param.type, crit, v) for v in crit.values)))
         if crit.modifier == "not":
             return r.c.pk.not_in(subquery)
+        if correlated:
+            return sa.exists(subquery.where(table.c.resource_pk == r.c.pk))
         return r.c.pk.in_(subquery)
 
-    def _chain(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
+    def _chain(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool = False) -> Pred:
+        """``subject:Patient.name=x``: the referenced resources first, then the references to them."""
         assert crit.chain is not None and crit.target_type is not None  # noqa: S101 - set by the parser
         ref = search_reference.alias("chain_ref")
         target = resource.alias("chain_target")
         inner = self.criterion(crit.chain, crit.target_type, target)
-        rows = (
-            sa.select(ref.c.resource_pk)
-            .join(target, sa.and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
-            .where(
-                ref.c.res_type == rtype,
-                ref.c.param == crit.param.code,
-                ref.c.target_type == crit.target_type,
-                target.c.deleted.is_(False),
-                inner,
-            )
+        targets = sa.select(target.c.res_id).where(target.c.deleted.is_(False), inner)
+        if not _drives(crit.chain):  # else the index rows already hold the type
+            targets = targets.where(target.c.res_type == crit.target_type)
+        rows = sa.select(ref.c.resource_pk).where(
+            ref.c.res_type == rtype,
+            ref.c.param == crit.param.code,
+            ref.c.target_type == crit.target_type,
+            ref.c.target_id.in_(targets),
         )
+        if correlated:
+            return sa.exists(rows.where(ref.c.resource_pk == r.c.pk))
         return r.c.pk.in_(rows)
 
     def _has(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
@@ -213,6 +231,57 @@ class SqlBuilder:
         if self.dialect == "postgresql":
             return column.like(f"{_escape_like(text)}%", escape="\\")  # type: ignore[no-any-return]
         return sa.and_(column >= text, column < text + "\U0010ffff")
+
+
+def _selectivity(crit: Criterion) -> int:
+    """A rough rank of how few resources a criterion selects (lowest first), to pick the driving one."""
+    kind = crit.param.type
+    if crit.modifier in ("missing", "not") or crit.has_type is not None:
+        return 9
+    if kind == "reference" and crit.chain is None:
+        return 0
+    if kind == "token" and crit.param.code in ("identifier", "_id"):
+        return 0
+    if crit.chain is not None:
+        return 1
+    if kind in ("token", "uri", "composite") or crit.modifier == "exact":
+        return 2
+    if kind == "string":
+        return 3
+    return 4
+
+
+def _drives(crit: Criterion) -> bool:
+    """Whether ``crit`` selects resources through index rows of the searched type (``pk IN (…)``)."""
+    if crit.has_type is not None or crit.param.code in ("_id", "_lastUpdated"):
+        return False
+    return crit.modifier not in ("missing", "not")
+
+
+def _merge_ranges(criteria: list[Criterion]) -> list[Criterion]:
+    """Join single-valued, unmodified range criteria on one parameter into one criterion (one index row)."""
+    out: list[Criterion] = []
+    ranges: dict[str, Criterion] = {}
+    for crit in criteria:
+        mergeable = (
+            crit.param.type in ("date", "number", "quantity")
+            and crit.param.indexed
+            and crit.chain is None
+            and crit.modifier is None
+            and len(crit.values) == 1
+        )
+        if not mergeable:
+            out.append(crit)
+            continue
+        first = ranges.get(crit.param.code)
+        if first is None:
+            ranges[crit.param.code] = crit
+            out.append(crit)
+        else:
+            merged = replace(first, modifier="and", values=(*first.values, *crit.values))
+            out[out.index(first)] = merged
+            ranges[crit.param.code] = merged
+    return out
 
 
 def _normalise(text: str) -> str:
