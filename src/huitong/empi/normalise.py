@@ -71,7 +71,7 @@ class SourceRecord:
         return f"{self.source_system}|{self.record_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NormalisedRecord:
     """The comparable fields of one record. Column names are those of the Splink model."""
 
@@ -97,6 +97,7 @@ class NormalisedRecord:
         return asdict(self)
 
 
+@lru_cache(maxsize=1024)
 def normalise_gender(text: str | None) -> str | None:
     """``male``/``female`` (FHIR administrative gender) from the usual codes (M/F, 男/女, GB/T 2261.1 1/2)."""
     if not text:

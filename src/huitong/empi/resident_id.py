@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,10 +34,13 @@ def check_character(first17: str) -> str:
     return _CHECK[total % 11]
 
 
+_FOLD = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
+_SEPARATORS = re.compile(r"[\s\-]")
+
+
 def normalise(text: str) -> str:
     """Upper-case, strip spaces and full-width characters that people type (``ｘ`` → ``X``)."""
-    table = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
-    return re.sub(r"[\s\-]", "", text).translate(table)
+    return _SEPARATORS.sub("", text).translate(_FOLD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +69,26 @@ def parse(text: str, *, today: date | None = None) -> ResidentId:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise ResidentIdError(f"characters 7–14 ({number[6:14]}) are not a valid birth date") from exc
-    if born.year < 1880 or born > (today or date.today()):
+    if born.year < 1880 or born > (today or _today()):
         raise ResidentIdError(f"birth date {born.isoformat()} is not plausible")
     expected = check_character(number[:17])
     if number[17] != expected:
         raise ResidentIdError(f"check character is {number[17]}, expected {expected}")
     return ResidentId(number, number[:6], born, number[14:17])
+
+
+class _Today:
+    """Today's date, looked up at most once a minute (``date.today()`` is a system call)."""
+
+    value = date.min
+    expires = -1.0
+
+
+def _today() -> date:
+    now = time.monotonic()
+    if now > _Today.expires:
+        _Today.value, _Today.expires = date.today(), now + 60.0
+    return _Today.value
 
 
 def is_valid(text: str) -> bool:
