@@ -375,8 +375,11 @@ def anomalies_page(request: Request) -> Response:
 
 def register_security(app: FastAPI) -> None:
     """Mount the security routes and the handlers of their errors on ``app``."""
+    from huitong.security.admin_pages import router as admin_router
+
     app.include_router(router)
     app.include_router(api)
+    app.include_router(admin_router)
 
     async def csrf_failed(_request: Request, exc: Exception) -> Response:
         return PlainTextResponse(f"403 forbidden: {exc}", status_code=403)
