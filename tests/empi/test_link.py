@@ -24,6 +24,10 @@ ZHANG = SourceRecord(
 )
 
 
+#: Behaviour that does not depend on the backend runs on SQLite only (PostgreSQL keeps the core and concurrency).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def empi(services: Services, tmp_path: Path) -> Empi:
     settings = EmpiSettings(model_path=tmp_path / "absent.json")
@@ -67,6 +71,7 @@ def test_twins_stay_two_persons(empi: Empi, actor: Actor) -> None:
     assert empi.review_items() == []
 
 
+@SQLITE_ONLY
 def test_match_changes_nothing(empi: Empi, actor: Actor) -> None:
     empi.link(actor, ZHANG)
     result = empi.match(replace(ZHANG, source_system="EMR", record_id="E1"))
@@ -94,6 +99,7 @@ def test_concurrent_registrations_make_one_person(empi: Empi, actor: Actor) -> N
     assert len(set(persons)) == 1
 
 
+@SQLITE_ONLY
 def test_relinking_a_record_updates_it_in_place(empi: Empi, services: Services, actor: Actor) -> None:
     first = empi.link(actor, ZHANG)
     again = empi.link(actor, replace(ZHANG, phone="13900139000"))
@@ -125,6 +131,7 @@ def test_merge_and_unmerge_restore_both_persons(empi: Empi, services: Services, 
     assert events[-1].action == "unmerge"
 
 
+@SQLITE_ONLY
 def test_unlink_and_link(empi: Empi, actor: Actor) -> None:
     person = empi.link(actor, ZHANG).person_id
     empi.link(actor, replace(ZHANG, source_system="LIS", record_id="L1"))
@@ -134,6 +141,7 @@ def test_unlink_and_link(empi: Empi, actor: Actor) -> None:
     assert empi.person_of("LIS|L1") == person
 
 
+@SQLITE_ONLY
 def test_a40_merges_the_persons_of_two_records(empi: Empi, services: Services, actor: Actor) -> None:
     keep = empi.link(actor, ZHANG).person_id
     gone = empi.link(actor, SourceRecord("M2", "HIS", "张卫华", "M", "1980-01-02", None, None, None)).person_id
@@ -146,6 +154,7 @@ def test_a40_merges_the_persons_of_two_records(empi: Empi, services: Services, a
     assert status == "merged"
 
 
+@SQLITE_ONLY
 def test_review_queue_accept_and_reject(empi: Empi, actor: Actor) -> None:
     settings = empi.settings.model_copy(update={"auto_link_threshold": 0.999999999, "review_threshold": 0.5})
     strict = Empi(empi.db, empi.store, settings, empi.model)
@@ -168,6 +177,7 @@ def test_review_queue_accept_and_reject(empi: Empi, actor: Actor) -> None:
         assert strict.review_item(third.review_ids[0]).status == "rejected"
 
 
+@SQLITE_ONLY
 def test_patient_match_returns_graded_golden_patients(empi: Empi, actor: Actor) -> None:
     from huitong.empi.api import match_bundle
 
@@ -186,6 +196,7 @@ def test_patient_match_returns_graded_golden_patients(empi: Empi, actor: Actor) 
     assert entry["search"]["score"] > 0.99
 
 
+@SQLITE_ONLY
 def test_cli_match_and_review_list(empi: Empi, actor: Actor, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
