@@ -510,6 +510,14 @@ class IndicatorSettings(BaseModel):
             "(e.g. `6.level_source` = `catalogue`); see docs/indicators.md."
         ),
     )
+    targets: dict[str, float] = Field(
+        default_factory=dict,
+        description="Targets shown in the cockpit, indicator id → value (e.g. `6` = `25` for 25 % level-4 surgery).",
+    )
+    cjk_font: str = Field(
+        default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        description="TrueType/OpenType font (or collection) with Chinese glyphs for the cockpit's PDF export.",
+    )
 
 
 class Settings(BaseSettings):

@@ -59,6 +59,7 @@ AREAS: dict[str, frozenset[str]] = {
     "nurse": frozenset({"nurse", "developer"}),
     "operations": frozenset({"manager", "operations", "quality_officer", "developer"}),
     "portal": frozenset({"patient", "developer"}),
+    "cockpit": frozenset({"manager", "operations", "quality_officer", "developer"}),
 }
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from huitong.web.access import LoginRequiredError, PageForbiddenError
+from huitong.web.pages.cockpit import router as cockpit_router
 from huitong.web.pages.doctor import router as doctor_router
 from huitong.web.pages.nurse import router as nurse_router
 from huitong.web.pages.operations import router as operations_router
@@ -18,7 +19,7 @@ from huitong.web.pages.portal import router as portal_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
-PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal")
+PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit")
 
 
 def is_page(request: Request) -> bool:
@@ -34,7 +35,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def register_web(app: FastAPI) -> None:
     """Static files, the role pages and their error handling."""
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (doctor_router, nurse_router, operations_router, portal_router):
+    for router in (doctor_router, nurse_router, operations_router, portal_router, cockpit_router):
         app.include_router(router)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
