@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2 import charset
@@ -129,10 +130,36 @@ def header_of(msh: Segment) -> Header:
     )
 
 
+@lru_cache(maxsize=64)
+def encoding_of(fs: str, chars: str, codec: str = "utf-8") -> Encoding:
+    """The :class:`Encoding` of MSH-1 and MSH-2; raise :class:`Hl7ParseError` when they cannot work."""
+    if not chars:
+        raise Hl7ParseError(
+            "MSH-2 is empty: the message declares no encoding characters", error_code="102", location="MSH-2"
+        )
+    if len(chars) > 5:
+        raise Hl7ParseError(
+            f"MSH-2 {chars!r} has {len(chars)} characters; expected 4 (^~\\&), or 5 from v2.7",
+            error_code="102",
+            location="MSH-2",
+        )
+    for c in chars:
+        if c.isalnum() or c.isspace() or not c.isprintable() or not c.isascii():
+            raise Hl7ParseError(
+                f"MSH-2 {chars!r} contains {c!r}, which cannot be a delimiter", error_code="102", location="MSH-2"
+            )
+    if len(set(chars + fs)) != len(chars) + 1:
+        raise Hl7ParseError(
+            f"the delimiters repeat a character: field separator {fs!r}, encoding characters {chars!r}",
+            error_code="102",
+            location="MSH-2",
+        )
+    parts = [*chars, "", "", "", ""]
+    return Encoding(fs, parts[0], parts[1], parts[2], parts[3], parts[4], codec)
+
+
 def _lenient_encoding(fs: str, chars: str) -> Encoding:
-    usable = len(chars) in (4, 5) and len(set(chars + fs)) == len(chars) + 1
-    usable = usable and all(c.isascii() and c.isprintable() and not c.isalnum() and c != " " for c in chars)
-    if not usable:
+    try:
+        return encoding_of(fs, chars)
+    except Hl7ParseError:
         return Encoding(field=fs) if fs not in DEFAULT_ENCODING.encoding_characters else DEFAULT_ENCODING
-    parts = [*chars, ""]
-    return Encoding(fs, parts[0], parts[1], parts[2], parts[3], parts[4])

@@ -15,11 +15,10 @@ message in the bytes (use :func:`split_messages`). No other exception escapes :f
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2 import charset
-from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, find_msh, peek_header, read_delimiters
+from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, encoding_of, find_msh, peek_header, read_delimiters
 from huitong.ingest.hl7v2.message import Encoding, Message, Segment
 
 __all__ = ["Header", "parse_message", "peek_header", "split_messages"]
@@ -65,7 +64,7 @@ def _parse(data: bytes | str) -> Message:
         text, codec = raw.decode("utf-8"), "utf-8"
     else:
         text, codec = charset.decode(raw, msh18, warnings)
-    enc = _encoding(fs, enc_chars, codec)
+    enc = encoding_of(fs, enc_chars, codec)
     segments = _segments(text, enc, warnings)
     msg = Message(segments, enc, warnings)
     _check_header(msg)
@@ -76,33 +75,6 @@ def _first_component(text: str, enc_chars: str) -> str:
     for sep in enc_chars[1:2] + enc_chars[:1]:  # repetition, then component
         text = text.split(sep, 1)[0]
     return text.strip()
-
-
-@lru_cache(maxsize=64)
-def _encoding(fs: str, chars: str, codec: str) -> Encoding:
-    if not chars:
-        raise Hl7ParseError(
-            "MSH-2 is empty: the message declares no encoding characters", error_code="102", location="MSH-2"
-        )
-    if len(chars) > 5:
-        raise Hl7ParseError(
-            f"MSH-2 {chars!r} has {len(chars)} characters; expected 4 (^~\\&), or 5 from v2.7",
-            error_code="102",
-            location="MSH-2",
-        )
-    for c in chars:
-        if c.isalnum() or c.isspace() or not c.isprintable() or not c.isascii():
-            raise Hl7ParseError(
-                f"MSH-2 {chars!r} contains {c!r}, which cannot be a delimiter", error_code="102", location="MSH-2"
-            )
-    if len(set(chars + fs)) != len(chars) + 1:
-        raise Hl7ParseError(
-            f"the delimiters repeat a character: field separator {fs!r}, encoding characters {chars!r}",
-            error_code="102",
-            location="MSH-2",
-        )
-    parts = [*chars, "", "", "", ""]
-    return Encoding(fs, parts[0], parts[1], parts[2], parts[3], parts[4], codec)
 
 
 _known_names: set[str] = set()
