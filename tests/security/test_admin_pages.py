@@ -32,6 +32,10 @@ def test_administrator_manages_accounts(app_client: tuple[TestClient, SecuritySe
     assert client.post("/admin/users", data=own).status_code == 400  # not their own role
     team = {"csrf": csrf, "action": "care_team", "user_id": "dr.li", "patient_id": "p1"}
     assert client.post("/admin/users", data=team).status_code == 200
+    reset = {"csrf": csrf, "action": "reset", "user_id": "dr.li", "password": "Temporary-Pass-99"}
+    assert client.post("/admin/users", data=reset).status_code == 200
+    result = sec.accounts.authenticate("dr.li", "Temporary-Pass-99")
+    assert result.account is not None and result.password_expired  # must choose a new one at login
     assert (
         client.post("/admin/users", data={"csrf": csrf, "action": "deactivate", "user_id": "dr.li"}).status_code == 200
     )
@@ -41,7 +45,7 @@ def test_administrator_manages_accounts(app_client: tuple[TestClient, SecuritySe
             r[0]
             for r in conn.execute(sa.select(audit_log.c.interaction).where(audit_log.c.actor_id == "user:admin.wang"))
         }
-    assert {"user-create", "role-change", "care-team-add", "user-deactivate"} <= done
+    assert {"user-create", "role-change", "care-team-add", "credentials-reset", "user-deactivate"} <= done
     client.cookies.clear()
     make_user(sec, "dr.zhang", "doctor")
     client.cookies.set(COOKIE, sec.sessions.start("dr.zhang", mfa_passed=True))

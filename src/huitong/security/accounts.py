@@ -181,6 +181,31 @@ class Accounts:
         )
         _audit(self.db, by, "user-deactivate", user_id)
 
+    def reset_credentials(self, by: Actor, user_id: str, temporary_password: str) -> None:
+        """Set a temporary password that must be changed at the next login, and clear the TOTP secret so the
+        user enrols a new one then (after the hospital checked their identity out of band). Audited."""
+        _require_admin(by, user_id)
+        self.policy.check(temporary_password, user_id=user_id)
+        pw_hash = hash_password(temporary_password)
+        expired = datetime(2000, 1, 1, tzinfo=UTC)
+
+        def job(conn: sa.Connection) -> None:
+            conn.execute(
+                sec_user.update()
+                .where(sec_user.c.user_id == user_id)
+                .values(
+                    password_hash=pw_hash,
+                    password_changed=expired,
+                    totp_secret=None,
+                    totp_last_step=None,
+                    failed_logins=0,
+                    locked_until=None,
+                )
+            )
+            audit.record(conn, by, [AuditEntry("credentials-reset", entity_type="User", entity_id=user_id)])
+
+        self.db.write(job)
+
     def add_to_care_team(self, by: Actor, user_id: str, patient_id: str, until: datetime | None = None) -> None:
         """Give ``user_id`` access to ``patient_id`` as a member of the care team (audited)."""
         _require_admin(by, user_id)

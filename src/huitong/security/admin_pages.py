@@ -59,7 +59,7 @@ def users_page(request: Request) -> Response:
 
 @router.post("/admin/users")
 async def users_change(request: Request) -> Response:
-    """Apply one change (``action``: create, role, care_team, deactivate)."""
+    """Apply one change (``action``: create, role, care_team, reset, deactivate)."""
     security, actor = _admin(request)
     form = await request.form()
     check_csrf(request, security, str(form.get("csrf", "")))
@@ -85,6 +85,9 @@ async def users_change(request: Request) -> Response:
             )
         elif action == "care_team":
             await run_in_threadpool(accounts.add_to_care_team, actor, user_id, field.get("patient_id", "")[:64])
+        elif action == "reset":
+            await run_in_threadpool(accounts.reset_credentials, actor, user_id, field.get("password", ""))
+            await run_in_threadpool(security.sessions.end_all, user_id)
         elif action == "deactivate":
             await run_in_threadpool(accounts.deactivate, actor, user_id)
             await run_in_threadpool(security.sessions.end_all, user_id)

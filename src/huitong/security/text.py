@@ -58,6 +58,7 @@ TEXT: dict[str, dict[str, str]] = {
         "active": "启用",
         "inactive": "停用",
         "done": "已保存。",
+        "reset": "重置密码和二次验证",
     },
     "en": {
         "title": "Huitong smart-hospital data platform",
@@ -114,5 +115,6 @@ TEXT: dict[str, dict[str, str]] = {
         "active": "active",
         "inactive": "inactive",
         "done": "Saved.",
+        "reset": "Reset password and second factor",
     },
 }
