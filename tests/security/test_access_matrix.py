@@ -258,9 +258,17 @@ def test_every_route_refuses_anonymous_callers(app_client: tuple[TestClient, Sec
         for name in route.param_convertors:
             path = path.replace("{" + name + "}", "Patient" if name == "rtype" else "x1")
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-            response = client.request(method, path, headers={"Content-Type": "application/fhir+json"}, content=b"{}")
+            response = client.request(
+                method,
+                path,
+                headers={"Content-Type": "application/fhir+json"},
+                content=b"{}",
+                follow_redirects=False,
+            )
+            if response.status_code in (302, 303, 307):  # a web page sending the browser to the login
+                assert "/login" in response.headers["location"], (method, path)
+                continue
             assert response.status_code in (400, 401, 403, 404, 405, 415, 422, 429), (method, path, response.text)
-            assert response.status_code != 200, (method, path)
 
 
 def _session(client: TestClient, sec: SecurityServices, role: str, ward: Ward) -> None:

@@ -4,6 +4,9 @@ grants, the patient links the access policy filters on, and the audit hash chain
 Created by the migration ``security_0001`` (branch ``security``). They live in their own ``MetaData`` so
 nothing here changes the shared :mod:`huitong.db.schema`; :data:`audit_log` is the shared ``audit_event``
 table seen with the two chain columns the migration adds.
+
+``security_0001`` creates these tables from this module. Before changing any of them, freeze the current
+definitions inside ``security_0001`` (so it keeps creating what it always did) and add ``security_0002``.
 """
 
 from __future__ import annotations
