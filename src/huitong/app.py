@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from huitong import __version__
 from huitong.fhir import jsonio
@@ -25,7 +25,7 @@ from huitong.ops.logs import configure_json_logging
 from huitong.ops.metrics import MetricsMiddleware
 from huitong.ops.metrics import router as metrics_router
 from huitong.security.deps import NotAuthenticatedError
-from huitong.security.http import register_security
+from huitong.security.http import login_redirect, register_security
 from huitong.security.runtime import open_security
 from huitong.services import Services, open_services
 from huitong.settings import Settings
@@ -98,7 +98,9 @@ def _register_error_handlers(app: FastAPI) -> None:
             return error_page(request, exc.status, str(exc))
         return _outcome_response(exc.status, outcome_of(exc))
 
-    async def not_authenticated(_request: Request, exc: Exception) -> Response:
+    async def not_authenticated(request: Request, exc: Exception) -> Response:
+        if login_redirect(request):  # a browser asking for a page: send it to the login form
+            return RedirectResponse(login_redirect(request), status_code=303)
         body = operation_outcome([Issue("error", "login", str(exc))])
         return _outcome_response(401, body, {"WWW-Authenticate": 'Bearer realm="huitong"'})
 

@@ -142,3 +142,15 @@ def test_login_rate_limit(app_client: tuple[TestClient, SecurityServices]) -> No
     for _ in range(sec.settings.security.login_rate_per_minute):
         _login(client, "nobody")
     assert _login(client, "nobody")[0] == 429
+
+
+def test_pages_send_browsers_to_the_login_and_back(app_client: tuple[TestClient, SecurityServices]) -> None:
+    client, sec = app_client
+    make_user(sec, "auditor.li", "auditor")
+    page = client.get("/audit?actor=x", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Faudit%3Factor%3Dx"
+    assert client.get("/fhir/Patient/x", headers={"Accept": "text/html"}).status_code == 401  # APIs answer 401
+    form = client.get("/login?next=/audit%3Factor%3Dx")
+    match = re.search(r'name="next" value="([^"]+)"', form.text)
+    assert match and match.group(1) == "/audit?actor=x"
+    assert "//evil.example" not in client.get("/login?next=//evil.example").text

@@ -66,6 +66,21 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def safe_next(target: str) -> str:
+    """``target`` if it is a path on this site (no open redirect), else ``/``."""
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    return target[:500] if ok else "/"
+
+
+def login_redirect(request: Request) -> str:
+    """Where to send a browser that asked for a page without signing in ("" for API clients)."""
+    path = request.url.path
+    if "text/html" not in request.headers.get("accept", "") or path.startswith(("/fhir", "/api", "/auth", "/login")):
+        return ""
+    target = path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?{urlencode({'next': safe_next(target)})}"
+
+
 def _set_session_cookie(response: Response, security: SecurityServices, token: str) -> None:
     response.set_cookie(value=token, **security.sessions.cookie_options())
 
@@ -78,7 +93,9 @@ def login_page(request: Request) -> Response:
     """The login form."""
     csrf = secrets.token_urlsafe(24)
     security = _sec(request)
-    response = _page(request, "login.html", {"csrf": csrf, "error": "", "oidc": security.oidc.enabled})
+    next_page = safe_next(request.query_params.get("next", "/"))
+    context = {"csrf": csrf, "error": "", "oidc": security.oidc.enabled, "next": next_page}
+    response = _page(request, "login.html", context)
     response.set_cookie(
         LOGIN_CSRF, csrf, max_age=900, httponly=True, secure=security.sessions.settings.cookie_secure, samesite="strict"
     )
@@ -98,7 +115,7 @@ async def login(request: Request) -> Response:
     result = await run_in_threadpool(security.accounts.authenticate, user_id, password, source_address=_client(request))
     t = TEXT[_lang(request)]
     if result.account is None:
-        context = {"csrf": expected, "error": t[result.reason], "oidc": security.oidc.enabled}
+        context = {"csrf": expected, "error": t[result.reason], "oidc": security.oidc.enabled, "next": "/"}
         return _page(request, "login.html", context, 401)
     mfa_pending = result.needs_mfa
     token = await run_in_threadpool(
@@ -108,12 +125,12 @@ async def login(request: Request) -> Response:
         source_address=_client(request),
     )
     lang = _lang(request)
-    target = "/"
+    target = safe_next(str(form.get("next", "/")))
     if result.password_expired:
         target = "/login/password"
     elif mfa_pending:
         target = "/login/mfa"
-    response = RedirectResponse(f"{target}?lang={lang}", status_code=303)
+    response = RedirectResponse(f"{target}{'&' if '?' in target else '?'}lang={lang}", status_code=303)
     _set_session_cookie(response, security, token)
     response.delete_cookie(LOGIN_CSRF)
     return response
