@@ -477,6 +477,13 @@ class IngestSettings(BaseModel):
         default=True,
         description="Keep failed and unsupported messages beyond the retention period until replayed or purged.",
     )
+    link_patients: bool = Field(
+        default=True,
+        description=(
+            "Link every Patient a message produces to its person in the EMPI (real-time matching), in the same "
+            "transaction as the message's resources."
+        ),
+    )
 
 
 class QualitySettings(BaseModel):

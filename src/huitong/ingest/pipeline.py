@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from huitong.fhir.errors import FhirError
 from huitong.fhir.store import ResourceStore
@@ -38,14 +39,26 @@ from huitong.security.actor import Actor
 
 log = logging.getLogger(__name__)
 
-#: Seam for the EMPI: given the message and its mapped resources (inside the write transaction), return
-#: the resources to store — e.g. with the Patient linked to its golden record. The default keeps them.
-PatientIdentifier = Callable[[Transaction, Message, list[Resource]], list[Resource]]
+#: The identity step: called inside the message's write transaction after its resources are written, e.g.
+#: to link each Patient to its person in the EMPI (:func:`empi_identifier`), so the link commits with them.
+PatientIdentifier = Callable[[Transaction, Message, list[Resource]], None]
 
 
-def keep_as_mapped(_tx: Transaction, _msg: Message, resources: list[Resource]) -> list[Resource]:
-    """The identity step until the EMPI's real-time API lands: resources are stored as mapped."""
-    return resources
+def keep_as_mapped(_tx: Transaction, _msg: Message, _resources: list[Resource]) -> None:
+    """No identity step: resources are stored as mapped."""
+
+
+def empi_identifier(empi: Any) -> PatientIdentifier:
+    """Link every Patient of a message to its person with the EMPI's real-time API (``Empi.link_in``)."""
+    from huitong.empi.patient import record_from_patient
+
+    def identify(tx: Transaction, msg: Message, resources: list[Resource]) -> None:
+        source = msg.msh.get("3.1") or "HL7"
+        for body in resources:
+            if body.get("resourceType") == "Patient":
+                empi.link_in(tx, record_from_patient(body, source, body["id"]), patient_id=body["id"])
+
+    return identify
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +212,11 @@ class Pipeline:
 
     def _store(self, row: MessageRow, msg: Message, resources: list[Resource]) -> Outcome:
         def work(tx: Transaction) -> tuple[str, ...]:
-            final = self.identify(tx, msg, resources)
             written = []
-            for body in final:
+            for body in resources:
                 tx.update(body, body["id"])
                 written.append(f"{body['resourceType']}/{body['id']}")
+            self.identify(tx, msg, resources)
             inbox.mark(tx.conn, row.id, PROCESSED, resources=written, patient_ids=_patient_ids(msg))
             return tuple(written)
 

@@ -13,6 +13,7 @@ from huitong.ingest.channels import Channel, ChannelSet, Filter
 from huitong.ingest.hl7v2.ack import build_ack, read_ack
 from huitong.ingest.mllp.client import send_messages
 from huitong.ingest.mllp.framing import MllpDecoder, frame
+from huitong.ingest.pipeline import Pipeline
 from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
 from huitong.security.actor import Actor
 from huitong.services import Services
@@ -140,3 +141,25 @@ def test_a_destination_that_stays_down_makes_a_dead_letter(services: Services) -
     [row] = rows(services)
     assert row.status == ERROR and "mllp://127.0.0.1:9" in row.error and "2 attempts" in row.error
     assert _counts(services) == (0, 0)  # nothing stored: replay delivers everywhere once the EMR is back
+
+
+def test_patients_are_linked_in_the_empi_in_the_same_transaction(services: Services) -> None:
+    from huitong.empi.schema import empi_record
+    from huitong.empi.service import Empi
+    from huitong.ingest.pipeline import empi_identifier
+
+    identify = empi_identifier(Empi.open(services.db, services.store, services.settings.empi))
+
+    async def run() -> None:
+        async with running(services.store) as r:
+            await send_messages("127.0.0.1", r.port, [adt("E1", mrn="31"), oru("E2", mrn="31")])
+        pipeline = Pipeline(services.store, workers=2, poll_interval=0.1, identify=identify)
+        await pipeline.start()
+        await pipeline.drain(timeout=60)
+        await pipeline.stop()
+
+    asyncio.run(run())
+    assert [r.status for r in rows(services)] == [PROCESSED, PROCESSED]
+    with services.db.read() as conn:
+        linked = conn.execute(sa.select(sa.func.count()).select_from(empi_record)).scalar_one()
+    assert linked >= 1
