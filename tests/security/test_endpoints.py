@@ -43,6 +43,8 @@ def test_client_credentials_token(app_client: tuple[TestClient, SecurityServices
     assert client.get("/fhir/Observation", headers=bearer).status_code == 200
     assert client.post("/fhir/Observation", headers=bearer, json={}).status_code in (400, 403, 422)
     assert client.get("/fhir/Observation", headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert client.post("/auth/revoke", data={"token": body["access_token"]}).status_code == 200
+    assert client.get("/fhir/Observation", headers=bearer).status_code == 401  # revoked
     wrong_grant = client.post("/auth/token", data={"grant_type": "password"})
     assert wrong_grant.status_code == 400 and wrong_grant.json()["error"] == "unsupported_grant_type"
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from huitong.security import totp
+from huitong.security.deps import csrf_token_of
 from huitong.security.runtime import SecurityServices
 from huitong.security.sessions import COOKIE
 from tests.security.conftest import PASSWORD, Clock, make_user
@@ -39,6 +41,8 @@ def test_doctor_signs_in_and_out(app_client: tuple[TestClient, SecurityServices]
     assert client.post("/logout", data={"csrf": "wrong"}).status_code == 403
     session = sec.sessions.resolve(cookie)
     assert session is not None
+    scope = {"type": "http", "app": client.app, "headers": [(b"cookie", f"{COOKIE}={cookie}".encode())]}
+    assert csrf_token_of(Request(scope)) == session.csrf_token  # what pages put in their forms
     assert client.post("/logout", data={"csrf": session.csrf_token}, follow_redirects=False).status_code == 303
     assert sec.sessions.resolve(cookie) is None
 

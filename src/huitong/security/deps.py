@@ -108,3 +108,13 @@ def check_csrf(request: Request, security: SecurityServices, given: str) -> None
     session = security.sessions.resolve(request.cookies.get(COOKIE, ""))
     if session is None or not given or not hmac.compare_digest(given.encode(), session.csrf_token.encode()):
         raise CsrfError("missing or wrong CSRF token")
+
+
+def csrf_token_of(request: Request) -> str:
+    """The CSRF token a page must put in its forms (``<input type="hidden" name="csrf">``) or send as
+    ``X-CSRF-Token``; empty when the request has no live session."""
+    security = security_of(request)
+    if security is None:
+        return ""
+    session = security.sessions.resolve(request.cookies.get(COOKIE, ""))
+    return session.csrf_token if session is not None else ""

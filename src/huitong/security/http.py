@@ -307,6 +307,15 @@ async def token(request: Request) -> Response:
     return JSONResponse(issued.response(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+@api.post("/revoke")
+async def revoke(request: Request) -> Response:
+    """Token revocation (RFC 7009): ``token=…``; always 200, so it reveals nothing about the token."""
+    security = _sec(request)
+    form = await request.form()
+    await run_in_threadpool(security.tokens.revoke, str(form.get("token", ""))[:256])
+    return JSONResponse({}, headers={"Cache-Control": "no-store"})
+
+
 @api.post("/break-glass")
 async def break_glass(request: Request) -> Response:
     """Emergency access to one patient: ``{"patient": "123", "reason": "..."}``; time-limited, flagged, audited."""
