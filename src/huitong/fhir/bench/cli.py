@@ -12,6 +12,7 @@ def fhir_bench(
     resources: int = typer.Option(100_000, min=100, help="Size of the synthetic dataset (cached between runs)."),
     seconds: float = typer.Option(10.0, min=1, help="Seconds each read measurement runs."),
     cache: Path = typer.Option(Path("var/bench"), help="Where the benchmark databases are cached."),
+    audit_reads: bool = typer.Option(True, help="Audit every read and search (as in production)."),
     json: bool = typer.Option(False, "--json", help="Print only the JSON figures."),
 ) -> None:
     """FHIR API: read by id (1 and 16 clients), token/date/chained search and $everything, vs a bare ASGI app."""
@@ -21,7 +22,7 @@ def fhir_bench(
         if not json:
             typer.echo(f"loaded {done} resources", err=True)
 
-    figures = bench_fhir(resources, seconds=seconds, cache=cache, log=log)
+    figures = bench_fhir(resources, seconds=seconds, cache=cache, log=log, audit_reads=audit_reads)
     typer.echo(orjson.dumps(figures).decode())
 
 

@@ -52,8 +52,9 @@ def prepare(cache: Path, resources: int, log: Any = None) -> Path:
     return db_path
 
 
-def _env(db_path: Path, port: int) -> dict[str, str]:
+def _env(db_path: Path, port: int, *, audit_reads: bool = True) -> dict[str, str]:
     return {
+        "HUITONG_AUDIT__AUDIT_READS": "true" if audit_reads else "false",
         "HUITONG_ENV": "test",
         "HUITONG_DATABASE__URL": f"sqlite:///{db_path}",
         "HUITONG_SECURITY__SECRET_KEY": "b" * 48,
@@ -65,7 +66,9 @@ def _env(db_path: Path, port: int) -> dict[str, str]:
     }
 
 
-def bench_fhir(resources: int, *, seconds: float, cache: Path, log: Any = None) -> dict[str, Any]:
+def bench_fhir(
+    resources: int, *, seconds: float, cache: Path, log: Any = None, audit_reads: bool = True
+) -> dict[str, Any]:
     """Run the benchmark; returns the figures (see the module docstring)."""
     db_path = prepare(cache, resources, log)
     patients = max(1, resources // PER_PATIENT)
@@ -73,8 +76,9 @@ def bench_fhir(resources: int, *, seconds: float, cache: Path, log: Any = None) 
     ids = [patient_id(rng.randrange(patients)) for _ in range(2000)]
     read_paths = [f"/fhir/Patient/{i}" for i in ids]
     port = free_port()
-    figures: dict[str, Any] = {"resources": resources, "seconds_per_run": seconds}
-    with running(["-m", "huitong", "serve", "--port", str(port)], _env(db_path, port), port):
+    figures: dict[str, Any] = {"resources": resources, "seconds_per_run": seconds, "audit_reads": audit_reads}
+    env = _env(db_path, port, audit_reads=audit_reads)
+    with running(["-m", "huitong", "serve", "--port", str(port)], env, port):
         sample = _get(port, read_paths[0])
         one = run_load("127.0.0.1", port, read_paths, clients=1, seconds=seconds, token=TOKEN)
         many = run_load("127.0.0.1", port, read_paths, clients=16, seconds=seconds, token=TOKEN)

@@ -8,6 +8,7 @@ the very same rows (resource, version and index rows, computed beforehand) inser
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import uuid
@@ -115,22 +116,30 @@ def _timed_raw(url: str, resources: int) -> tuple[int, float]:
 @contextmanager
 def _postgres(folder: Path) -> Iterator[Callable[[str], str]]:
     """A throwaway PostgreSQL cluster (fsync on, as in production); yields a function making databases."""
-    from huitong.ops.cluster import LocalCluster, free_port
+    from huitong.ops.cluster import LocalCluster, free_port, workspace
 
-    cluster = LocalCluster(folder / "pg" / "data", free_port()).init({"shared_buffers": "'256MB'"})
-    cluster.start()
-    engine = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    root = Path(tempfile.mkdtemp(prefix="huitong-bench-pg-"))
+    root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
+    with workspace(root / "pg") as place:
+        cluster = LocalCluster(place / "data", free_port()).init({"shared_buffers": "'256MB'"})
+        cluster.start()
+        try:
+            yield _databases(cluster.url())
+        finally:
+            cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _databases(server_url: str) -> Callable[[str], str]:
+    base = server_url.rsplit("/", 1)[0]
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
     def database(name: str) -> str:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        return cluster.url(name)
+        return f"{base}/{name}"
 
-    try:
-        yield database
-    finally:
-        engine.dispose()
-        cluster.stop()
+    return database
 
 
 def bench_import(resources: int, *, postgres: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
