@@ -245,7 +245,17 @@ def test_patient_scoped_token_sees_one_compartment(services: Services, sec: Secu
 
 # -- over HTTP -------------------------------------------------------------------------------------
 
-PUBLIC = {"/fhir/metadata", "/login", "/", "/healthz", "/readyz", "/livez", "/api/openapi.json", "/api/docs"}
+PUBLIC = {
+    "/fhir/metadata",
+    "/login",
+    "/",
+    "/healthz",
+    "/readyz",
+    "/livez",
+    "/api/openapi.json",
+    "/api/docs",
+    "/auth/revoke",
+}
 
 
 def test_every_route_refuses_anonymous_callers(app_client: tuple[TestClient, SecurityServices]) -> None:

@@ -20,7 +20,7 @@ from huitong.app import create_app
 from tests.conftest import AUTH, make_settings
 
 #: Operations anyone may call (no patient data).
-PUBLIC = {"/fhir/metadata", "/healthz", "/readyz", "/livez", "/auth/token"}
+PUBLIC = {"/fhir/metadata", "/healthz", "/readyz", "/livez", "/auth/token", "/auth/revoke"}
 
 
 @pytest.fixture(scope="module")
