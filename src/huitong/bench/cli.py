@@ -12,6 +12,7 @@ import typer
 from huitong.empi.bench import empi
 from huitong.fhir.bench.cli import fhir_bench, import_bench
 from huitong.fhir.bench_validation import validation
+from huitong.indicators.bench import indicators_bench
 from huitong.ingest.bench import ingest as ingest_bench
 from huitong.ingest.bench import pipeline as pipeline_bench
 from huitong.ingest.hl7v2.bench import hl7_parse
@@ -30,3 +31,4 @@ app.command("ingest")(ingest_bench)
 app.command("pipeline")(pipeline_bench)
 app.command("backup")(backup_bench)
 app.command("synth")(synth_bench)
+app.command("indicators")(indicators_bench)

@@ -71,7 +71,8 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _bind(definition: Definition, start: date, end: date, overrides: Mapping[str, str]) -> dict[str, object]:
+def bind_params(definition: Definition, start: date, end: date, overrides: Mapping[str, str]) -> dict[str, object]:
+    """The values of the ``$names`` a definition's query uses: period bounds, overrides, defaults."""
     values: dict[str, object] = {"from": start, "to": end}
     for name in definition.used_params():
         if name not in values:
@@ -88,16 +89,14 @@ def load_cases(
 ) -> str:
     """Run a definition's query into a temporary table of its cases in [start, end]; returns the table name."""
     table = "cases_" + re.sub(r"[^a-z0-9]", "_", definition.id.lower())
-    columns = con.execute(f"DESCRIBE {definition.sql}", _bind(definition, start, end, overrides or {})).fetchall()
-    has_sub = any(c[0] == "sub_id" for c in columns)
-    sub = "CAST(sub_id AS VARCHAR)" if has_sub else "CAST(NULL AS VARCHAR)"
+    sub = "CAST(sub_id AS VARCHAR)" if definition.sub_units else "CAST(NULL AS VARCHAR)"
     query = (
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT CAST(case_id AS VARCHAR) AS case_id, "  # noqa: S608
         f"CAST(day AS DATE) AS day, CAST(department AS VARCHAR) AS department, {sub} AS sub_id, "
         "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator, "
         f"CAST(rule AS VARCHAR) AS rule FROM ({definition.sql}) WHERE CAST(day AS DATE) BETWEEN $from AND $to"
     )
-    params = _bind(definition, start, end, overrides or {})
+    params = bind_params(definition, start, end, overrides or {})
     params.update({"from": start, "to": end})
     con.execute(query, params)
     return table
@@ -118,27 +117,19 @@ def _aggregate(
     con: duckdb.DuckDBPyConnection, table: str, definition: Definition, range_label: str | None
 ) -> list[tuple[str, str, str, float, float | None, int]]:
     if definition.year_only:
-        period, sets = "y", "((sub_id, y))"
+        period, sets, dept = "y", "((sub_id, y))", "'*'"
     else:
-        period = "CASE WHEN m IS NOT NULL THEN m WHEN q IS NOT NULL THEN q ELSE y END"
-        sets = "((sub_id, y), (sub_id, y, department), (sub_id, q), (sub_id, q, department), (sub_id, m), " + (
-            "(sub_id, m, department))"
+        period = (
+            "CASE WHEN grouping(m) = 0 THEN m WHEN grouping(q) = 0 THEN q WHEN grouping(y) = 0 THEN y ELSE $label END"
         )
-    dept = (
-        "'*'"
-        if definition.year_only
-        else "CASE WHEN grouping(department) = 1 THEN '*' ELSE coalesce(department, '?') END"
-    )
+        whole = ", (sub_id), (sub_id, department)" if range_label is not None else ""
+        sets = (
+            "((sub_id, y), (sub_id, y, department), (sub_id, q), (sub_id, q, department), (sub_id, m), "
+            f"(sub_id, m, department){whole})"
+        )
+        dept = "CASE WHEN grouping(department) = 1 THEN '*' ELSE coalesce(department, '?') END"
     sql = _AGGREGATE.format(table=table, period=period, sets=sets, dept=dept)
-    rows = con.execute(sql).fetchall()
-    if range_label is not None and not definition.year_only:
-        whole_sql = (
-            "SELECT coalesce(sub_id, '') AS sub, $label, CASE WHEN grouping(department) = 1 THEN '*' "  # noqa: S608
-            "ELSE coalesce(department, '?') END, sum(numerator), sum(denominator), count(denominator) "
-            f"FROM {table} GROUP BY GROUPING SETS ((sub_id), (sub_id, department))"
-        )
-        whole = con.execute(whole_sql, {"label": range_label}).fetchall()
-        rows += whole
+    rows = con.execute(sql, {"label": range_label or ""} if "$label" in sql else {}).fetchall()
     return [(str(r[0]), str(r[1]), "*" if r[2] is None else str(r[2]), r[3] or 0.0, r[4], int(r[5])) for r in rows]
 
 
