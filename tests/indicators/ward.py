@@ -214,7 +214,25 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
     return path
 
 
+FINANCE = [
+    ("2023", "medical_income", "100000"),
+    ("2024", "medical_income", "120000"),
+    ("2024", "personnel_expenditure", "40000"),
+    ("2024", "business_expenditure", "100000"),
+    ("2024", "business_income", "130000"),
+    ("2024", "energy_expenditure", "2000"),
+    ("2024", "total_income", "150000"),
+    ("2024", "total_liabilities", "30000"),
+    ("2024", "total_assets", "90000"),
+]
+
+
 def write_master(directory: Path) -> Path:
+    _write(
+        directory / "finance.csv",
+        ["year", "item", "value"],
+        [{"year": y, "item": i, "value": v} for y, i, v in FINANCE],
+    )
     _write(directory / "departments.csv", list(DEPARTMENTS[0]), DEPARTMENTS)
     _write(
         directory / "procedures.csv",
