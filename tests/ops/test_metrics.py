@@ -8,8 +8,10 @@ import logging
 
 from starlette.testclient import TestClient
 
+from huitong.app import create_app
 from huitong.ops.logs import JsonFormatter, request_id_var
 from huitong.ops.metrics import Metrics
+from huitong.settings import Settings
 
 
 def _sample(text: str, prefix: str) -> float:
@@ -83,3 +85,23 @@ def test_access_log_has_the_request_id(client: TestClient) -> None:
         access.setLevel(logging.NOTSET)
     entry = json.loads(stream.getvalue().splitlines()[-1])
     assert (entry["request_id"], entry["route"], entry["status"]) == ("drill-42", "/healthz", 200)
+
+
+def test_json_logging_is_switched_on_by_the_setting(sqlite_settings: Settings) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    settings = sqlite_settings.model_copy(
+        update={"logging": sqlite_settings.logging.model_copy(update={"json_format": True})}
+    )
+    try:
+        create_app(settings)
+        (handler,) = root.handlers
+        assert isinstance(handler.formatter, JsonFormatter)
+        assert logging.getLogger("huitong.access").level == logging.INFO
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+        logging.getLogger("huitong.access").setLevel(logging.NOTSET)

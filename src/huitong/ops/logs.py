@@ -48,6 +48,7 @@ def configure_json_logging(level: str, *, stream: object = None) -> logging.Hand
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("huitong.access").setLevel(level)  # one line per request, with its id and duration
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()

@@ -191,6 +191,9 @@ def metrics_endpoint(request: Request) -> Response:
 class MetricsMiddleware:
     """Counts and times every HTTP request, binds its request id to the logs and writes the access log.
 
+    The access log (logger ``huitong.access``) is written only when that logger's level was set — JSON
+    logging does so — so plain-text serving does not repeat uvicorn's own access log.
+
     Install inside ``RequestContextMiddleware`` (add it first) so the request id is known. It finds the
     :class:`Metrics` on ``app.state.services`` at request time, since services open in the lifespan.
     """
@@ -228,7 +231,7 @@ class MetricsMiddleware:
         if isinstance(metrics, Metrics):
             metrics.http_requests.labels(method, route, str(status)).inc()
             metrics.http_duration.labels(method, route).observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
+        if access_log.level != logging.NOTSET and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %d %.1f ms",
                 method,
