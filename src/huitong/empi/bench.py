@@ -2,7 +2,8 @@
 
 One run:
 
-1. makes N records with ground truth (:mod:`~huitong.empi.sample`, or ``--input``/``--truth`` CSVs);
+1. takes records with ground truth from the synthetic hospital (``--scale small|hospital-year`` generates one,
+   ``--synth DIR`` reads one), from ``--input``/``--truth`` CSVs, or makes N with :mod:`~huitong.empi.sample`;
 2. runs our batch (standardise, train with Splink, predict, household rule, cluster) and scores it against
    the truth: pairwise precision/recall/F1 and cluster F1 (a cluster counts when it is exactly a true
    person); review items per 1,000 records;
@@ -214,6 +215,8 @@ def empi(
     records: int = typer.Option(100_000, "--records", help="How many records to generate (about)."),
     input_path: Path | None = typer.Option(None, "--input", help="records.csv instead of generated records."),
     truth_path: Path | None = typer.Option(None, "--truth", help="truth.csv (record_id, person_id) for --input."),
+    synth_dir: Path | None = typer.Option(None, "--synth", help="A `huitong synth` data set to link (its truth)."),
+    scale: str | None = typer.Option(None, "--scale", help="Generate a `huitong synth` data set of this scale."),
     skip_baseline: bool = typer.Option(False, "--skip-baseline", help="Do not run the Splink baseline."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON result line."),
 ) -> None:
@@ -222,7 +225,17 @@ def empi(
     from huitong.empi.sample import generate
 
     settings = EmpiSettings()
-    if input_path and truth_path:
+    if scale and not synth_dir:
+        from huitong.synth.generate import generate as generate_hospital
+
+        synth_dir = Path(tempfile.mkdtemp(prefix="huitong-empi-synth-"))
+        generate_hospital(scale, 1, 2025, synth_dir)
+    if synth_dir:
+        from huitong.empi.synth_source import read_synth
+
+        data, truth = read_synth(synth_dir)
+        source = f"huitong.synth {scale or synth_dir}"
+    elif input_path and truth_path:
         data, truth = _load_input(input_path, truth_path)
         source = str(input_path)
     else:

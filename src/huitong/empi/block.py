@@ -12,6 +12,8 @@ key                       still finds the pair when …
 ``dob_surname``           the ID and the phone are missing or wrong, the given name is mistyped
 ``name_year``             the ID and phone are missing, the birth day or month is mistyped
 ``given_dob``             the surname was read differently (曾 *ceng* / *zeng* in a pinyin-only name)
+``name_district``         ID, birth date and phone are all missing (LIS and PACS registrations)
+``dob_district``          the name is missing or a placeholder (a newborn registered as 王芳之子)
 ========================  ==========================================================================
 
 Each key is one value (its parts joined with ``|``); the batch model blocks on the same expressions
@@ -61,6 +63,8 @@ BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("dob_surname", ("{s}.birth_date", "{s}.surname_py"), lambda r: (r.birth_date, r.surname_py)),
     BlockingKey("name_year", ("{s}.name_py", "substr({s}.birth_date, 1, 4)"), lambda r: (r.name_py, _year(r))),
     BlockingKey("given_dob", ("{s}.given_py", "{s}.birth_date"), lambda r: (r.given_py, r.birth_date)),
+    BlockingKey("name_district", ("{s}.name_py", "{s}.district"), lambda r: (r.name_py, r.district)),
+    BlockingKey("dob_district", ("{s}.birth_date", "{s}.district"), lambda r: (r.birth_date, r.district)),
 )
 
 

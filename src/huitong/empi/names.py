@@ -10,8 +10,8 @@ homophone there (王小明 / 王晓明), and PACS systems that only take Latin l
 * ``initials`` — the first letter of each syllable (张晓明 → ``zxm``).
 
 Surnames are read with the surname reading (曾 ``zeng``, 单 ``shan``, 仇 ``qiu``, 解 ``xie``, 区 ``ou``,
-尉迟 ``yuchi``, 万俟 ``moqi``); the other characters with pypinyin's default reading, one character at a
-time (the phrase context a library uses for running text does not apply to given names).
+尉迟 ``yuchi``, 万俟 ``moqi``); the given name with pypinyin's phrase-aware reading (长生 ``changsheng``),
+which is how other systems spell it in pinyin.
 """
 
 from __future__ import annotations
@@ -97,6 +97,15 @@ def char_pinyin(char: str) -> str:
     return reading[0].lower() if reading else ""
 
 
+@lru_cache(maxsize=131_072)
+def given_pinyin(given: str) -> tuple[str, ...]:
+    """Toneless syllables of a given name, read as a phrase (长生 → ``chang sheng``, as most systems do)."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(given, style=Style.NORMAL, v_to_u=False, errors="ignore")
+    return tuple(s.lower() for s in syllables if s.isalpha())
+
+
 @cache
 def surname_pinyins() -> frozenset[str]:
     """Pinyin of common and compound surnames, to find the surname in a pinyin-only name."""
@@ -151,7 +160,7 @@ def _from_characters(text: str) -> NameParts | None:
         return None
     surname, given = split_surname(name)
     sur_py = surname_pinyin(surname)
-    given_syllables = [char_pinyin(c) for c in given]
+    given_syllables = list(given_pinyin(given))
     sur_syllables = split_syllables(sur_py) if surname in COMPOUND_SURNAMES else [sur_py]
     initials = _initials(sur_syllables) + _initials(given_syllables)
     return NameParts(name, surname, sur_py, "".join(given_syllables), initials)
@@ -191,7 +200,7 @@ def _from_pinyin(text: str) -> NameParts | None:
             family_tokens, given_tokens = tokens[:1], tokens[1:]
     sur_py = "".join(family_tokens)
     given_py = "".join(given_tokens)
-    if not sur_py and not given_py:
+    if (not sur_py and not given_py) or given_py in _NEWBORN_PINYIN:
         return None
     syllables = [s for t in family_tokens + given_tokens for s in split_syllables(t)]
     return NameParts(None, None, sur_py, given_py, _initials(syllables))
@@ -207,6 +216,9 @@ def _split_run_together(token: str, surnames: frozenset[str]) -> tuple[list[str]
 
 #: Placeholders for a newborn without a name yet: 王芳之子 ("son of Wang Fang"), 李娜之女, 张婴儿.
 _NEWBORN = re.compile(r"(之子|之女|之婴|之儿|婴儿)\d?$")
+
+
+_NEWBORN_PINYIN = frozenset({"zhizi", "zhinv", "zhinu", "zhiying", "zhier", "yinger"})
 
 
 def is_newborn_placeholder(text: str) -> bool:
