@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from huitong.ingest.errors import MappingError, UnsupportedMessageError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir.adt import EVENTS as ADT_EVENTS
@@ -116,9 +114,9 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
         ) from exc
     return Mapping(
         message_type=msg.message_type,
-        # Builders share small objects (the patient Reference, basedOn lists); one orjson round trip gives
-        # every resource its own plain JSON tree, so a consumer that edits one cannot change another.
-        resources=[_prune(r) for r in orjson.loads(orjson.dumps(list(ctx.resources.values())))],
+        # Builders share small objects (the patient Reference, basedOn lists); _prune rebuilds every object
+        # and array, so each resource is its own tree and a consumer that edits one cannot change another.
+        resources=[_prune(r) for r in ctx.resources.values()],
         patient=facts,
         warnings=list(msg.warnings) + ctx.warnings,
         merge=merge,
@@ -127,8 +125,9 @@ def map_message(msg: Message, *, timezone: str = DEFAULT_TIMEZONE) -> Mapping:
 
 
 def _prune(node: Any) -> Any:
-    """Drop empty strings, white-space-only strings and the objects and arrays left empty (FHIR JSON has
-    none). A safety net: the builders leave such values out already, the fuzz tests check what remains."""
+    """A copy of ``node`` (new objects and arrays) without empty or white-space-only strings and without the
+    objects and arrays left empty — FHIR JSON has none. A safety net: the builders leave such values out
+    already, and the fuzz tests check what remains."""
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
