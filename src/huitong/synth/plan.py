@@ -187,7 +187,7 @@ class Planner:
                     complications.append("T81.4")
             elif proc.incision == "0":
                 healing = ""
-            if proc.is_operation and rng.random() < (0.012 if not emergency else 0.02):
+            if proc.is_operation and rng.random() < (0.006 if not emergency else 0.012):
                 extra = (
                     "T84.5"
                     if proc.code in ("81.51", "81.52", "81.54") and rng.random() < 0.4
