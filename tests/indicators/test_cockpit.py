@@ -4,6 +4,7 @@ the drill-down to cases, Excel and PDF exports, Chinese and English."""
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,16 @@ from tests.conftest import make_settings
 from tests.indicators.test_ward import _load
 
 
-def test_cockpit_pages_and_exports(db_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The page logic is backend-neutral (values are read through SQLAlchemy): SQLite only, to keep it quick."""
+    path = tmp_path / "cockpit.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def test_cockpit_pages_and_exports(sqlite_url: str, tmp_path: Path) -> None:
+    db_url = sqlite_url
     settings = make_settings(
         db_url,
         env="development",
