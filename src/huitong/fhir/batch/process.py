@@ -197,7 +197,10 @@ class BundleProcessor:
         path, _, query = url.partition("?")
         parts = path.split("/")
         if len(parts) == 2 and not query:
+            self.store.check_search(tx.actor, parts[0])
             stored = tx.read(parts[0], parts[1])
+            if stored is not None and not self.store.filter_visible(tx.actor, tx.conn, [stored]):
+                stored = None  # what the actor may not see does not exist for them
             if stored is None:
                 raise errors.not_found(f"{path} does not exist")
             if stored.deleted:
