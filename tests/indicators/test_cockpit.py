@@ -52,7 +52,7 @@ def test_cockpit_pages_and_exports(sqlite_url: str, tmp_path: Path) -> None:
         assert text.index("出院患者四级手术比例") < text.index("门诊人次数与出院人次数比")  # ▲ first
         assert 'data-chart="trend"' in text
         english = client.get("/cockpit?year=2024&lang=en").text
-        assert "Share of level-4 surgery among discharged surgical patients" in english
+        assert "Share of level-4 (most complex) surgery among discharged surgical patients" in english
 
         detail = client.get("/cockpit/indicator/4?year=2024").text
         assert "0301" in detail and "0101" in detail and 'data-chart="bar"' in detail

@@ -27,7 +27,7 @@ def test_every_computable_indicator_is_computed_or_explained() -> None:
         assert all(d.meta[k] for k in REQUIRED_KEYS), d.path.name
         if not d.id.startswith("aux."):
             entry = next(e for e in catalogue.national_list() if e.id == d.id)
-            assert entry.national == d.national, d.id
+            assert (entry.national, entry.name_zh, entry.name_en) == (d.national, d.name_zh, d.name_en), d.id
             assert entry.direction == d.direction, d.id
             if "unconfirmed" in entry.notes.lower():
                 assert d.unconfirmed, f"{d.id} is unconfirmed in the catalogue and must say so"

@@ -1,6 +1,6 @@
 -- id: 6
 -- name_zh: 出院患者四级手术比例
--- name_en: Share of level-4 surgery among discharged surgical patients
+-- name_en: Share of level-4 (most complex) surgery among discharged surgical patients
 -- dimension: 医疗质量 / 功能定位
 -- national_monitoring: yes
 -- direction: higher
