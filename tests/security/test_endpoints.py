@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -50,9 +51,10 @@ def test_client_credentials_token(app_client: tuple[TestClient, SecurityServices
 
 
 def test_auditor_searches_exports_and_sees_anomalies(
-    app_client: tuple[TestClient, SecurityServices], services: Services
+    app_client: tuple[TestClient, SecurityServices], services: Services, clock: Clock
 ) -> None:
     client, sec = app_client
+    clock.now = datetime.now(UTC)  # audit rows carry the real time; the report's window ends at the clock's
     vip = services.store.create(
         SYSTEM, {"resourceType": "Patient", "meta": {"security": [{"code": "VIP"}]}, "name": [{"family": "要"}]}
     ).res_id
@@ -78,6 +80,7 @@ def test_auditor_searches_exports_and_sees_anomalies(
     export = client.get("/audit", params={"actor": "user:dr.curious", "format": "csv"})
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert export.text.startswith("\ufeffseq,recorded") and "user:dr.curious" in export.text
+    clock.advance(seconds=1)
     report = client.get("/audit/anomalies", params={"lang": "en"})
     assert report.status_code == 200
     assert "Reads of VIP patients" in report.text and "user:dr.curious" in report.text
