@@ -50,9 +50,15 @@ def ensure_demo_accounts(security: SecurityServices) -> list[IssuedCredentials]:
     for account in DEMO_ACCOUNTS:
         password = new_password()
         if security.accounts.get(account.user_id) is None:
-            security.accounts.create(admin, user_id=account.user_id, display_name=account.name, role=account.role,
-                                     password=password, department=account.department,
-                                     patient_id=account.patient_id)
+            security.accounts.create(
+                admin,
+                user_id=account.user_id,
+                display_name=account.name,
+                role=account.role,
+                password=password,
+                department=account.department,
+                patient_id=account.patient_id,
+            )
         else:
             try:
                 security.accounts.change_password(account.user_id, password)
