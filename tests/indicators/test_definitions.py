@@ -50,9 +50,10 @@ def test_definition_hash_covers_file_and_base(tmp_path: Path) -> None:
 
 
 CATS = Catalogues(
-    icd10=frozenset(c for c, _ in ward.DIAGNOSES),
+    icd10=frozenset([*(c for c, _ in ward.DIAGNOSES), "N83.2"]),
     icd9cm3=frozenset(p[0] for p in ward.PROCEDURES),
     departments=frozenset({"0301", "0101"}),
+    sex_specific={"N83.2": "F"},
 )
 
 
@@ -74,6 +75,7 @@ def test_valid_rows_pass() -> None:
         ({"CYKB": "9999"}, "CYKB: department '9999' is not in the department list"),
         ({"ZFY": "abc"}, "ZFY: not an amount"),
         ({"SSJB1": "5"}, "SSJB1: '5' is not one of"),
+        ({"JBDM2": "N83.2", "RYBQ2": "1"}, "JBDM2: diagnosis 'N83.2' is for female patients only"),
     ],
 )
 def test_rule_violations_are_reported(change: dict[str, str], reason: str) -> None:

@@ -9,6 +9,7 @@ changes nothing. The column layout is ``docs/formats/frontpage.md`` (the synthet
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -74,6 +75,8 @@ ICD10_FORMAT = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 ICD9_FORMAT = re.compile(r"[0-9]{2}(\.[0-9]{1,2})?")
 _POA = {"1": "有", "2": "临床未确定", "3": "情况不明", "4": "无"}
 _YES_NO = frozenset({"1", "2"})
+_SEX_OF = {"1": "M", "2": "F"}
+_SEX_TEXT = {"M": "male", "F": "female"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class Catalogues:
     icd10: frozenset[str] = frozenset()
     icd9cm3: frozenset[str] = frozenset()
     departments: frozenset[str] = frozenset()
+    #: Diagnoses restricted to one sex: ICD-10 code → ``M`` or ``F``.
+    sex_specific: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -136,6 +141,12 @@ def check_row(row: dict[str, str], line: int, catalogues: Catalogues) -> RowChec
             poa = row.get(f"RYBQ{i}", "")
             if poa not in _POA:
                 reasons.append(f"RYBQ{i}: present-on-admission {poa!r} is not one of 1, 2, 3, 4")
+    sex = _SEX_OF.get(row.get("XB", ""))
+    if sex and catalogues.sex_specific:
+        for column in ("JBDM", *(f"JBDM{i}" for i in range(1, OTHER_DIAGNOSES + 1))):
+            only = catalogues.sex_specific.get(row.get(column, ""))
+            if only and only != sex:
+                reasons.append(f"{column}: diagnosis {row[column]!r} is for {_SEX_TEXT[only]} patients only")
     for i in range(1, OPERATIONS + 1):
         code = row.get(f"SSJCZBM{i}", "")
         if not code:

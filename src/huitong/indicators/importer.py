@@ -67,8 +67,10 @@ def _write(store: ResourceStore, actor: Actor, batch: list[dict[str, Any]]) -> i
 def catalogues_from_store(store: ResourceStore) -> Catalogues:
     """The code lists imported as reference data (empty sets where none were imported: format checks only)."""
     db = store.db
+    diagnoses = reference.load_table(db, "diagnosis")
     return Catalogues(
-        icd10=frozenset(r["code"] for r in reference.load_table(db, "diagnosis")),
+        icd10=frozenset(r["code"] for r in diagnoses),
+        sex_specific={r["code"]: r["sex"] for r in diagnoses if r.get("sex") in ("M", "F")},
         icd9cm3=frozenset(r["code"] for r in reference.load_table(db, "procedure")),
         departments=frozenset(r["code"] for r in reference.load_table(db, "department")),
     )
