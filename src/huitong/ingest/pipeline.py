@@ -123,7 +123,8 @@ class Pipeline:
         """Stop dispatching; messages in flight finish their transaction or stay ``received``."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10.0)
         self._tasks = []
         if self._executor is not None:
             executor, self._executor = self._executor, None

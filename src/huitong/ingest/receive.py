@@ -172,13 +172,17 @@ class Committer:
         if self.on_commit is not None:
             self.on_commit(len(taken))
 
-    async def drain(self) -> None:
-        """Wait until every submitted message has been written."""
-        while self._tasks or self._pending:
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait (at most ``timeout`` seconds) until every submitted message has been written."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._tasks or self._pending) and loop.time() < deadline:
             if self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - loop.time()))
             else:
                 await asyncio.sleep(0.01)
+        if self._tasks or self._pending:
+            log.warning("%d received messages still being written at shutdown", len(self._pending))
 
 
 async def receive(

@@ -81,13 +81,14 @@ class MllpServer:
             self._server.close()
             for task in list(self._connections):
                 task.cancel()
-            await asyncio.gather(*list(self._connections), return_exceptions=True)
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=5.0)
             try:  # Python 3.11 waits here for every transport to detach; do not hang shutdown on one
                 await asyncio.wait_for(self._server.wait_closed(), 5.0)
             except TimeoutError:
                 log.warning("MLLP listener on port %d: connections still closing at shutdown", self.port)
             self._server = None
-        await self.committer.drain()
+        await self.committer.drain(timeout=30.0)
 
     async def serve_forever(self) -> None:
         """Start (if needed) and serve until cancelled."""
