@@ -19,7 +19,7 @@ from huitong.web.pages.portal import router as portal_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
-PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit")
+PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/ingest", "/audit", "/admin")
 
 
 def is_page(request: Request) -> bool:
