@@ -48,6 +48,8 @@ def validation(
     """Full R4 model validation (fhir.resources) vs the structural check, resources/s (median)."""
     result = run(copies=copies, rounds=rounds)
     if not as_json:
-        typer.echo(f"full: {result['full_per_s']}/s  structural: {result['structural_per_s']}/s  "
-                   f"(structural is {result['ratio']}x faster)")
+        typer.echo(
+            f"full: {result['full_per_s']}/s  structural: {result['structural_per_s']}/s  "
+            f"(structural is {result['ratio']}x faster)"
+        )
     typer.echo(json.dumps(result))
