@@ -75,13 +75,18 @@ def test_valid_rows_pass() -> None:
         ({"CYKB": "9999"}, "CYKB: department '9999' is not in the department list"),
         ({"ZFY": "abc"}, "ZFY: not an amount"),
         ({"SSJB1": "5"}, "SSJB1: '5' is not one of"),
-        ({"JBDM2": "N83.2", "RYBQ2": "1"}, "JBDM2: diagnosis 'N83.2' is for female patients only"),
     ],
 )
 def test_rule_violations_are_reported(change: dict[str, str], reason: str) -> None:
     row = {**ward.STAYS[0], **change}
     reasons = frontpage.check_row(row, 7, CATS).reasons
     assert any(r.startswith(reason) for r in reasons), reasons
+
+
+def test_sex_specific_diagnosis_is_a_warning() -> None:
+    check = frontpage.check_row({**ward.STAYS[0], "JBDM2": "N83.2", "RYBQ2": "1"}, 7, CATS)
+    assert check.ok
+    assert check.warnings == ["JBDM2: diagnosis 'N83.2' is for female patients only"]
 
 
 def test_mapping_carries_indicator_fields() -> None:

@@ -61,6 +61,8 @@ def _run_import(
         )
         for check in report.rejected:
             typer.echo(f"  line {check.line} ({check.key}): {'; '.join(check.reasons)}")
+        for check in report.warned:
+            typer.echo(f"  warning, line {check.line} ({check.key}): {'; '.join(check.warnings)}")
     return reports
 
 

@@ -97,6 +97,8 @@ class RowCheck:
     line: int
     key: str
     reasons: list[str] = field(default_factory=list)
+    #: Findings reported without rejecting the row (sex-specific diagnosis conflicts).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,7 +148,7 @@ def check_row(row: dict[str, str], line: int, catalogues: Catalogues) -> RowChec
         for column in ("JBDM", *(f"JBDM{i}" for i in range(1, OTHER_DIAGNOSES + 1))):
             only = catalogues.sex_specific.get(row.get(column, ""))
             if only and only != sex:
-                reasons.append(f"{column}: diagnosis {row[column]!r} is for {_SEX_TEXT[only]} patients only")
+                result.warnings.append(f"{column}: diagnosis {row[column]!r} is for {_SEX_TEXT[only]} patients only")
     for i in range(1, OPERATIONS + 1):
         code = row.get(f"SSJCZBM{i}", "")
         if not code:

@@ -31,6 +31,7 @@ class ImportReport:
     rows: int = 0
     accepted: int = 0
     rejected: list[RowCheck] = field(default_factory=list)
+    warned: list[RowCheck] = field(default_factory=list)
     resources: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class ImportReport:
             "rows": self.rows,
             "accepted": self.accepted,
             "rejected": [{"line": r.line, "key": r.key, "reasons": r.reasons} for r in self.rejected],
+            "warnings": [{"line": r.line, "key": r.key, "warnings": r.warnings} for r in self.warned],
             "resources": self.resources,
         }
 
@@ -93,6 +95,8 @@ def import_frontpage(
     for line, row in _rows(path):
         report.rows += 1
         check = frontpage.check_row(row, line, cats)
+        if check.warnings:
+            report.warned.append(check)
         if not check.ok:
             report.rejected.append(check)
             continue
