@@ -19,14 +19,17 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 NAV: dict[str, tuple[tuple[str, str], ...]] = {
     "doctor": (("/doctor", "nav_doctor"),),
     "nurse": (("/nurse", "nav_nurse"),),
-    "manager": (("/operations", "nav_operations"),),
-    "operations": (("/operations", "nav_operations"),),
+    "manager": (("/cockpit", "nav_cockpit"), ("/operations", "nav_operations")),
+    "operations": (("/operations", "nav_operations"), ("/cockpit", "nav_cockpit")),
+    "quality_officer": (("/cockpit", "nav_cockpit"),),
     "patient": (("/portal", "nav_portal"),),
     "developer": (
         ("/doctor", "nav_doctor"),
         ("/nurse", "nav_nurse"),
         ("/operations", "nav_operations"),
+        ("/cockpit", "nav_cockpit"),
         ("/portal", "nav_portal"),
+        ("/ingest", "integration"),
     ),
 }
 

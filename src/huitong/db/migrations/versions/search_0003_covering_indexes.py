@@ -6,6 +6,7 @@ Create Date: 2026-11-27
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from alembic import op
 
@@ -28,7 +29,7 @@ _OLD = {
 }
 
 
-def _ops(name: str) -> dict[str, dict[str, str]]:
+def _ops(name: str) -> dict[str, Any]:
     return {"postgresql_ops": {"norm": "text_pattern_ops"}} if name == "ix_search_string_lookup" else {}
 
 
