@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from huitong.synth import DefectRates, SynthOutput, generate
+from huitong.synth import DefectRates, Scale, SynthOutput, generate
 from tests.synth.conftest import SEED, YEAR
 
 
@@ -48,3 +48,10 @@ def test_defects_leave_the_rest_of_the_data_alone(tiny_clean: SynthOutput, tiny_
     assert [{k: v for k, v in r.items() if k not in names} for r in restored] == [
         {k: v for k, v in r.items() if k not in names} for r in clean
     ]
+
+
+def test_output_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
+    scale = Scale("three-shards", persons=150, discharges=30, visits=300, shards=3)
+    generate(scale, SEED, YEAR, tmp_path / "one", workers=1)
+    generate(scale, SEED, YEAR, tmp_path / "two", workers=2)
+    assert _digests(tmp_path / "one") == _digests(tmp_path / "two")
