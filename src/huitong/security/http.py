@@ -22,6 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from huitong.fhir import jsonio
+from huitong.fhir.errors import Issue
+from huitong.fhir.outcome import operation_outcome
 from huitong.security import totp
 from huitong.security.actor import Actor, ActorKind
 from huitong.security.audit import AuditEntry, Outcome, record
@@ -413,9 +416,18 @@ def register_security(app: FastAPI) -> None:
     async def forbidden(_request: Request, exc: Exception) -> Response:
         return PlainTextResponse(f"403 forbidden: {exc}", status_code=403)
 
-    async def rate_limited(_request: Request, exc: Exception) -> Response:
+    async def rate_limited(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RateLimitedError)  # noqa: S101 - registered for this type only
-        return PlainTextResponse(str(exc), status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        headers = {"Retry-After": str(exc.retry_after)}
+        if request.url.path.startswith("/fhir"):  # FHIR clients get an OperationOutcome, as for every refusal
+            outcome = operation_outcome([Issue("error", "throttled", str(exc))])
+            return Response(
+                jsonio.dumps(outcome),
+                status_code=429,
+                headers=headers,
+                media_type="application/fhir+json; charset=utf-8",
+            )
+        return PlainTextResponse(str(exc), status_code=429, headers=headers)
 
     app.add_exception_handler(CsrfError, csrf_failed)
     app.add_exception_handler(PermissionError, forbidden)
