@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from huitong.deps import ServicesDep
-from huitong.fhir import jsonio
 from huitong.ingest import inbox
 from huitong.ingest.api import _audit, stats
 from huitong.web.access import PageActor, require_area
-from huitong.web.render import language, render
+from huitong.web.render import language, render, script_json
 
 router = APIRouter(prefix="/ingest", include_in_schema=False)
 
@@ -85,11 +84,7 @@ async def board(request: Request, services: ServicesDep, actor: PageActor, repla
     data, errors = await run_in_threadpool(_page_data, services, actor, in_flight)
     x = TEXT[language(request)]
     chart = data["received_per_5min"]
-    chart_json = (
-        jsonio.dumps({"starts": [s[11:16] for s in chart["starts"]], "series": chart["series"]})
-        .decode()
-        .replace("<", "\\u003c")
-    )
+    chart_json = script_json({"starts": [s[11:16] for s in chart["starts"]], "series": chart["series"]})
     return render(
         request,
         "ingest/board.html",
