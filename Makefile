@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 
-.PHONY: demo test lint format docs serve bench clean
+.PHONY: demo test fuzz lint format docs serve bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ serve: $(SYNCED)
 ## test: lint, type-check and run the whole test suite
 test: lint
 	$(BIN)/pytest -n auto
+
+## fuzz: the property-based (Hypothesis) tests with many more random examples than `make test` draws
+fuzz: $(SYNCED)
+	HUITONG_HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n auto -m hypothesis
 
 ## lint: ruff (lint + format check) and mypy strict on src/
 lint: $(SYNCED)

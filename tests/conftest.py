@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
@@ -30,6 +31,14 @@ from tests.postgres import PostgresServer, PostgresUnavailableError, postgres_se
 API_TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 BACKENDS = ["sqlite", "postgresql"]
+
+# Hypothesis profiles. "dev" (the default) draws fresh random examples on every run, so people find new
+# bugs; "ci" draws the same examples every run (a CI run is red only for a change, never for luck);
+# "fuzz" (`make fuzz`) draws many more. A failure's examples are kept as @example in the test.
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("fuzz", max_examples=5000, deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HUITONG_HYPOTHESIS_PROFILE", "dev"))
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from huitong.fhir import jsonio
@@ -105,6 +105,8 @@ def test_json_round_trip_keeps_decimals_exact(value: Any) -> None:
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))
+@example(Decimal("-9223372036854775809"))  # an integer beyond 64 bits (found by CI)
+@example(Decimal("18446744073709551616"))
 def test_decimal_digits_survive(value: Decimal) -> None:
     assert jsonio.dumps(jsonio.loads(jsonio.dumps(value))) == jsonio.dumps(value)
 

@@ -30,7 +30,7 @@ def _default(value: object) -> object:
 def loads(data: bytes | str) -> Any:
     """Parse JSON, keeping decimals exact. Raises :class:`JsonError` with the position of a syntax error."""
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(data, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, json.JSONDecodeError):
             raise JsonError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
@@ -40,6 +40,12 @@ def loads(data: bytes | str) -> Any:
 def loads_fast(data: bytes | str) -> Any:
     """Parse trusted JSON we wrote ourselves (decimals become floats)."""
     return orjson.loads(data)
+
+
+def _parse_int(text: str) -> int | Decimal:
+    """Integers as ``int``; those beyond 64 bits (a large FHIR decimal written without a point) as Decimal."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else Decimal(text)
 
 
 def _reject_constant(name: str) -> Any:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from huitong.ingest import inbox
@@ -144,6 +144,9 @@ def test_watched_folder_source(services: Services, tmp_path: Path) -> None:
         ),
     )
 )
+@example(b"MSH.^~.......ADT^A01.X1.P.2.5\r")  # '.' as field separator, no escape character (found by CI)
+@example(b"MSH|^~|||||||ADT^A01|X1|P|2.5\r")
+@example(b"MSH|^^\\&|||||||ADT^A01|X1|P|2.5\r")
 def test_receiving_any_bytes_gives_a_readable_ack_and_a_row(payload: bytes) -> None:
     examined = examine(payload, "fuzz")
     incoming = examined.incoming

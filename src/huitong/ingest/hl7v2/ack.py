@@ -26,6 +26,19 @@ from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Message, Se
 DEFAULT_APPLICATION = "HUITONG"
 _LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})(?:-(\d+))?(?:\.(\d+))?")
 _MSA3_MAX = 80
+_PLAIN = re.compile(r"[0-9A-Za-z .+\-]")  # characters the ACK writes itself: dates, versions, ids, codes
+
+
+def _ack_encoding(enc: Encoding) -> Encoding:
+    """The sender's delimiters when an ACK can be written with them, the standard ``|^~\\&`` when not.
+
+    A sender may declare odd delimiters (a ``.`` field separator, no escape character, one character used
+    twice); an ACK echoed in them would not read back as what it says, so it falls back to the defaults.
+    """
+    delimiters = [enc.field, enc.component, enc.repetition, enc.escape, enc.subcomponent]
+    if all(len(d) == 1 and not _PLAIN.fullmatch(d) for d in delimiters) and len(set(delimiters)) == 5:
+        return enc
+    return Encoding(codec=enc.codec)
 
 
 def build_ack(
@@ -47,7 +60,7 @@ def build_ack(
     header = _header_of(source)
     if code is None:
         code = error.ack_code if error is not None else "AA"
-    enc = header.encoding if header else DEFAULT_ENCODING
+    enc = _ack_encoding(header.encoding) if header else DEFAULT_ENCODING
     version = header.version if header and SUPPORTED_VERSION.fullmatch(header.version) else "2.5"
     stamp = (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S%z")
     old_style = version < "2.5"
