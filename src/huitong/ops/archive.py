@@ -243,6 +243,16 @@ def patient_archive(directory: Path, patient_id: str) -> list[ArchivedVersion]:
     return [v for v in _read(directory, condition) if not v.deleted]
 
 
+def read_current(directory: Path, keys: Sequence[tuple[str, str]]) -> list[ArchivedVersion]:
+    """The archived current versions (not deletions) of the resources ``keys`` (type, id); one scan of the files."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    ids = sorted({rid for _rtype, rid in wanted})
+    condition = pads.field("res_id").isin(ids) & (pads.field("current") == True)  # noqa: E712
+    return [v for v in _read(directory, condition) if (v.res_type, v.res_id) in wanted and not v.deleted]
+
+
 def list_runs(directory: Path) -> list[ArchiveRun]:
     """The archive runs under ``directory``, oldest first."""
     runs = [ArchiveRun(**json.loads(p.read_text(encoding="utf-8"))) for p in directory.glob("*/run.json")]

@@ -4,12 +4,19 @@ Compartment membership comes from the R4 CompartmentDefinition (``_patient_compa
 belongs when one of its listed reference parameters points at the patient. The reference index answers
 that in one query; the resources they reference (practitioners, organizations, medications, locations)
 follow in a second, as HAPI and Blaze do.
+
+:func:`patient_record` adds the cold tier (``huitong.ops.archive``): the patient's resources that the archive
+moved to Parquet, read on demand, and the resources those reference (live, or archived themselves). A
+resource that is live again (re-created after archiving) is served from the live database only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +24,10 @@ import sqlalchemy as sa
 from huitong.db.schema import resource
 from huitong.fhir import errors
 from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
+from huitong.fhir.resource_types import RESOURCE_TYPES
 from huitong.fhir.search.schema import search_reference
 from huitong.fhir.stored import StoredResource, utc
+from huitong.ops.archive import ArchivedVersion, patient_archive, read_current
 
 _COMPARTMENT_PAIRS = frozenset((rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in codes)
 _CODES = sorted({code for _rtype, code in _COMPARTMENT_PAIRS})
@@ -97,3 +106,158 @@ def patient_everything(
         if len(out) >= limit:
             break
     return out
+
+
+@dataclass
+class PatientRecord:
+    """A patient's whole record: what the live database holds and what comes from the cold tier."""
+
+    live: list[StoredResource] = field(default_factory=list)
+    archived: list[StoredResource] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[StoredResource]:
+        """Live first (the Patient leads when it is live), then the archived resources."""
+        return [*self.live, *self.archived]
+
+
+def patient_record(
+    conn: sa.Connection,
+    patient_id: str,
+    *,
+    archive_dir: Path | None,
+    since: datetime | None = None,
+    types: Iterable[str] | None = None,
+    limit: int = 10_000,
+) -> PatientRecord:
+    """:func:`patient_everything` plus the patient's archived resources (when ``archive_dir`` holds any).
+
+    A patient that is itself archived (not in the live database) still has a record: its Patient comes from
+    the archive, its live resources (written after the cut-off) from the database. 404 when neither has it.
+    """
+    wanted = list(types) if types else None
+    archived = patient_archive(archive_dir, patient_id) if archive_dir is not None else []
+    archived_patient = next((v for v in archived if v.res_type == "Patient" and v.res_id == patient_id), None)
+    record = PatientRecord()
+    try:
+        record.live = patient_everything(conn, patient_id, since=since, types=wanted, limit=limit)
+    except errors.FhirError:
+        if archived_patient is None or _exists_live(conn, "Patient", patient_id):
+            raise  # unknown, or deleted in the live database (the live state wins over the archive)
+        record.live = _live_members(conn, patient_id, since=since, types=wanted, limit=limit)
+    if not archived:
+        return record
+    have = {(s.res_type, s.res_id) for s in record.live}
+    live_keys = _live_keys(conn, [(v.res_type, v.res_id) for v in archived])
+    fresh = [v for v in archived if (v.res_type, v.res_id) not in have and (v.res_type, v.res_id) not in live_keys]
+    fresh.sort(key=lambda v: (v.res_type != "Patient", v.res_type, v.res_id))
+    # What the archived resources refer to: live rows first, then the archive for the rest.
+    refs = {key for v in fresh for key in _references(v.content)} - have - {(v.res_type, v.res_id) for v in fresh}
+    refs.discard(("Patient", patient_id))
+    referenced_live = _live_by_keys(conn, sorted(refs - {k for k in refs if k[0] == "Patient"}))
+    record.live += [
+        s
+        for s in referenced_live
+        if (s.res_type, s.res_id) not in have
+        and (wanted is None or s.res_type in wanted)
+        and (since is None or s.last_updated >= since)
+    ][: max(limit - len(record.live), 0)]
+    missing = refs - {(s.res_type, s.res_id) for s in referenced_live} - live_keys
+    others = read_current(archive_dir, sorted(k for k in missing if k[0] != "Patient")) if archive_dir else []
+    room = max(limit - len(record.live), 0)
+    for version in [*fresh, *others]:
+        if len(record.archived) >= room:
+            break
+        stored = _from_archive(version)
+        is_patient = stored.res_type == "Patient" and stored.res_id == patient_id
+        if wanted is not None and stored.res_type not in wanted and not is_patient:
+            continue
+        if since is not None and stored.last_updated < since and not is_patient:
+            continue
+        record.archived.append(stored)
+    return record
+
+
+def _exists_live(conn: sa.Connection, rtype: str, rid: str) -> bool:
+    query = sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == rid)
+    return conn.execute(query).first() is not None
+
+
+def _live_keys(conn: sa.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``keys`` have a row (deleted or not) in the live database."""
+    found: set[tuple[str, str]] = set()
+    for rtype in {k[0] for k in keys}:
+        ids = sorted({rid for t, rid in keys if t == rtype})
+        query = sa.select(resource.c.res_id).where(resource.c.res_type == rtype, resource.c.res_id.in_(ids))
+        found.update((rtype, str(r[0])) for r in conn.execute(query))
+    return found
+
+
+def _live_by_keys(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[StoredResource]:
+    out: list[StoredResource] = []
+    for rtype in sorted({k[0] for k in keys}):
+        ids = sorted({rid for t, rid in keys if t == rtype})
+        rows = conn.execute(
+            sa.select(*_COLUMNS).where(
+                resource.c.res_type == rtype, resource.c.res_id.in_(ids), resource.c.deleted.is_(False)
+            )
+        )
+        out += [_stored(row) for row in rows]
+    return out
+
+
+def _live_members(
+    conn: sa.Connection, patient_id: str, *, since: datetime | None, types: list[str] | None, limit: int
+) -> list[StoredResource]:
+    """The live compartment of a patient whose Patient resource is archived (no Patient row to start from)."""
+    ref = search_reference
+    rows = conn.execute(
+        sa.select(*_COLUMNS, ref.c.param)
+        .join(ref, ref.c.resource_pk == resource.c.pk)
+        .where(
+            ref.c.target_type == "Patient",
+            ref.c.target_id == patient_id,
+            ref.c.param.in_(_CODES),
+            resource.c.deleted.is_(False),
+        )
+        .order_by(resource.c.pk)
+    ).all()
+    out: list[StoredResource] = []
+    seen: set[int] = set()
+    for row in rows:
+        if (row.res_type, row.param) not in _COMPARTMENT_PAIRS or row.pk in seen:
+            continue
+        seen.add(row.pk)
+        stored = _stored(row)
+        if (types is None or stored.res_type in types) and (since is None or stored.last_updated >= since):
+            out.append(stored)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _stored(row: Any) -> StoredResource:
+    return StoredResource(
+        str(row.res_type), str(row.res_id), int(row.version_id), utc(row.last_updated), False, str(row.content).encode()
+    )
+
+
+def _from_archive(version: ArchivedVersion) -> StoredResource:
+    return StoredResource(
+        version.res_type,
+        version.res_id,
+        version.version_id,
+        utc(version.last_updated),
+        False,
+        (version.content or "{}").encode(),
+    )
+
+
+_REFERENCE = re.compile(r'"reference"\s*:\s*"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"')
+
+
+def _references(content: str | None) -> Iterator[tuple[str, str]]:
+    """Relative ``Type/id`` references in a resource's JSON."""
+    for match in _REFERENCE.finditer(content or ""):
+        if match.group(1) in RESOURCE_TYPES:
+            yield match.group(1), match.group(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,13 +15,16 @@ from starlette.responses import Response
 from huitong.deps import ActorDep, ServicesDep
 from huitong.fhir import errors, jsonio
 from huitong.fhir.http import base_url, check_format, fhir_response, json_body
-from huitong.fhir.operations.everything import patient_everything
+from huitong.fhir.operations.everything import patient_record
 from huitong.fhir.operations.export import router as export_router
 from huitong.fhir.operations.meta import meta_in_use
 from huitong.fhir.operations.validate import validate_resource
 from huitong.fhir.search.parse import check_type
-from huitong.fhir.stored import instant
+from huitong.fhir.stored import StoredResource, instant
+from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
+from huitong.security.roles import REFERENCE_TYPES
+from huitong.services import Services
 
 router = APIRouter()
 router.include_router(export_router)
@@ -36,11 +40,14 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
     entry = AuditEntry("operation", entity_type="Patient", entity_id=res_id, query="$everything")
     limit = services.settings.fhir.everything_max
 
+    archive_dir = Path(services.settings.archive.directory)
+
     def work() -> list[Any]:
         services.store.check_search(actor, "Patient")
         with services.db.read() as conn:
-            found = patient_everything(conn, res_id, since=since, types=types, limit=limit)
-            return services.store.filter_visible(actor, conn, found)
+            record = patient_record(conn, res_id, archive_dir=archive_dir, since=since, types=types, limit=limit)
+            live = services.store.filter_visible(actor, conn, record.live)
+            return [*live, *_visible_archived(services, actor, conn, res_id, record.archived)]
 
     found = services.store.audited_read(actor, entry, work)
     base = base_url(request, services.settings)
@@ -60,6 +67,24 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
         ],
     }
     return fhir_response(jsonio.dumps(bundle))
+
+
+def _visible_archived(
+    services: Services, actor: Actor, conn: Any, patient_id: str, items: list[StoredResource]
+) -> list[StoredResource]:
+    """Archived resources ``actor`` may see: readable types, and only when the actor reaches the patient.
+
+    Archived rows have no access links in the live database; all of them belong to ``patient_id`` (or are
+    reference data such as practitioners), so the patient's reach decides, as for live resources.
+    """
+    if not items:
+        return items
+    policy = services.store.policy
+    types = policy.readable_types(actor)
+    items = [i for i in items if types is None or i.res_type in types]
+    if not policy.is_unrestricted(actor) and patient_id not in policy.visible_patient_ids(actor, conn):
+        return [i for i in items if i.res_type in REFERENCE_TYPES]
+    return items
 
 
 @router.post("/{rtype}/$validate")
