@@ -29,6 +29,7 @@ from huitong.fhir.http import (
     read_resource_body,
     version_headers,
 )
+from huitong.fhir.operations.person import router as person_router
 from huitong.fhir.operations.routes import router as operations_router
 from huitong.fhir.outcome import information
 from huitong.fhir.search.routes import router as search_router
@@ -39,6 +40,7 @@ from huitong.services import Services
 
 router = APIRouter(prefix="/fhir", tags=["FHIR"])
 # Operations first: ``/fhir/Patient/$meta`` must not be read as the Patient with id "$meta".
+router.include_router(person_router)  # Patient/$match (the EMPI)
 router.include_router(operations_router)
 
 

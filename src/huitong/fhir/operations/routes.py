@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from huitong.deps import ActorDep, ServicesDep
+from huitong.empi.api import person_patient_ids
 from huitong.fhir import errors, jsonio
 from huitong.fhir.http import base_url, check_format, fhir_response, json_body
 from huitong.fhir.operations.everything import patient_record
@@ -44,10 +45,23 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
 
     def work() -> list[Any]:
         services.store.check_search(actor, "Patient")
+        # a golden Patient (an EMPI person) spans the records of every source Patient linked to it
+        patient_ids = [res_id, *(person_patient_ids(services.empi, res_id) or [])]
+        found: dict[tuple[str, str], StoredResource] = {}
         with services.db.read() as conn:
-            record = patient_record(conn, res_id, archive_dir=archive_dir, since=since, types=types, limit=limit)
-            live = services.store.filter_visible(actor, conn, record.live)
-            return [*live, *_visible_archived(services, actor, conn, res_id, record.archived)]
+            for patient_id in patient_ids:
+                try:
+                    record = patient_record(
+                        conn, patient_id, archive_dir=archive_dir, since=since, types=types, limit=limit
+                    )
+                except errors.FhirError:
+                    if patient_id == res_id:
+                        raise
+                    continue  # a linked source Patient that was deleted
+                live = services.store.filter_visible(actor, conn, record.live)
+                for s in [*live, *_visible_archived(services, actor, conn, patient_id, record.archived)]:
+                    found.setdefault((s.res_type, s.res_id), s)
+        return list(found.values())[:limit]
 
     found = services.store.audited_read(actor, entry, work)
     base = base_url(request, services.settings)
@@ -60,7 +74,7 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
         "entry": [
             {
                 "fullUrl": f"{base}/{s.res_type}/{s.res_id}",
-                "resource": orjson.Fragment(s.content or b"{}"),
+                "resource": orjson.Fragment(services.store.opened(actor, s).content or b"{}"),
                 "search": {"mode": "match"},
             }
             for s in found

@@ -11,6 +11,7 @@ _DEFINITION = "http://hl7.org/fhir/SearchParameter"
 #: Operations and the types they apply to (None: every type).
 _OPERATIONS: tuple[tuple[str, str | None], ...] = (
     ("everything", "Patient"),
+    ("match", "Patient"),
     ("validate", None),
     ("meta", None),
     ("export", "Patient"),
@@ -52,6 +53,6 @@ def _definition_id(rtype: str, code: str) -> str:
 def _operation_definition(name: str, rtype: str) -> str:
     if name == "export":
         return f"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/{rtype.lower()}-export"
-    if name == "everything":
-        return "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+    if name in ("everything", "match"):
+        return f"http://hl7.org/fhir/OperationDefinition/Patient-{name}"
     return f"http://hl7.org/fhir/OperationDefinition/Resource-{name}"
