@@ -17,7 +17,6 @@ from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
 from huitong.ops.metrics import Metrics, register_platform
-from huitong.security.protection import FieldProtector
 from huitong.settings import Settings
 from huitong.terminology.index import TerminologyIndexer
 
@@ -56,10 +55,6 @@ def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
     store = ResourceStore(
-        db,
-        settings.fhir,
-        settings.audit,
-        hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()],
-        protector=FieldProtector.from_settings(settings),
+        db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()]
     )
     return Services(settings=settings, db=db, store=store, search=SearchService(store))
