@@ -119,6 +119,12 @@ class Empi:
         """Apply an ADT^A40: ``(source_system, id)`` of the surviving (PID-3) and merged (MRG-1) records."""
         return self.store.transaction(actor, lambda tx: merge.apply_a40(tx, self.settings, surviving, merged, reason))
 
+    def apply_a40_in(
+        self, tx: Transaction, surviving: tuple[str, str], merged: tuple[str, str], reason: str = "ADT^A40"
+    ) -> dict[str, Any]:
+        """:meth:`apply_a40` inside the caller's transaction (the ingest pipeline's, with the A40's Patient)."""
+        return merge.apply_a40(tx, self.settings, surviving, merged, reason)
+
     # -- review queue -----------------------------------------------------------------------------
 
     def review_items(self, *, status: str | None = "open", limit: int = 50, offset: int = 0) -> list[review.ReviewItem]:

@@ -17,7 +17,15 @@ from huitong.fhir.store import ResourceStore
 from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
 from huitong.ingest.hl7v2.parse import split_messages
 from huitong.ingest.mllp.server import MllpServer, server_ssl_context
-from huitong.ingest.pipeline import PatientIdentifier, Pipeline, empi_identifier, keep_as_mapped
+from huitong.ingest.pipeline import (
+    MergeHandler,
+    PatientIdentifier,
+    Pipeline,
+    empi_identifier,
+    empi_merger,
+    keep_as_mapped,
+    keep_pending,
+)
 from huitong.ingest.receive import Committer, receive
 from huitong.settings import Settings
 
@@ -32,10 +40,12 @@ class Engine:
         self.store = store
         self.channels: ChannelSet = load_channels(settings.ingest.channels_file)
         identify: PatientIdentifier = keep_as_mapped
+        merge: MergeHandler = keep_pending
         if settings.ingest.link_patients:
             from huitong.empi.service import Empi
 
-            identify = empi_identifier(Empi.open(store.db, store, settings.empi))
+            empi = Empi.open(store.db, store, settings.empi)
+            identify, merge = empi_identifier(empi), empi_merger(empi)
         self.pipeline = Pipeline(
             store,
             channels=self.channels,
@@ -43,6 +53,7 @@ class Engine:
             queue_size=settings.ingest.queue_size,
             poll_interval=settings.ingest.poll_interval_s,
             identify=identify,
+            merge=merge,
         )
         self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
         self.servers: list[MllpServer] = []

@@ -7,6 +7,10 @@ the order they arrived while different patients proceed in parallel. A full queu
 resource store that also records its outcome in the inbox: the resources of a message and its
 ``processed`` status commit together or not at all.
 
+An ADT^A40 carries a merge (:class:`~huitong.ingest.hl7v2.to_fhir.adt.PendingMerge`); the ``merge`` step hands
+it to the EMPI (:func:`empi_merger`) in the same transaction, after the identity step has linked the surviving
+Patient. Without the EMPI (``HUITONG_INGEST__LINK_PATIENTS=false``) the merge is only kept with the mapping.
+
 Delivery is at least once, writes are idempotent: the mapping gives deterministic ids and the store makes
 no new version of an unchanged resource, so a message processed again after a crash — or replayed —
 leaves the same data. Nothing is lost: a message stays ``received`` until its transaction commits.
@@ -44,21 +48,71 @@ log = logging.getLogger(__name__)
 PatientIdentifier = Callable[[Transaction, Message, list[Resource]], None]
 
 
+#: The merge step (ADT^A40): called in the same transaction after the identity step, with the mapping's merge.
+MergeHandler = Callable[[Transaction, Message, Any], None]
+
+
+class IdentityError(Exception):
+    """The identity or merge step refused a message (e.g. an A40 naming a patient the EMPI does not know).
+
+    The message becomes a dead letter with this reason and nothing of it is stored; replay it once fixed.
+    """
+
+
 def keep_as_mapped(_tx: Transaction, _msg: Message, _resources: list[Resource]) -> None:
     """No identity step: resources are stored as mapped."""
 
 
+def keep_pending(_tx: Transaction, _msg: Message, _merge: Any) -> None:
+    """No merge step: an A40's merge stays with the mapping (``huitong hl7 check`` shows it), nothing merges."""
+
+
+def _source_system(msg: Message) -> str:
+    return msg.msh.get("3.1") or "HL7"
+
+
 def empi_identifier(empi: Any) -> PatientIdentifier:
     """Link every Patient of a message to its person with the EMPI's real-time API (``Empi.link_in``)."""
+    from huitong.empi.errors import EmpiError
     from huitong.empi.patient import record_from_patient
 
     def identify(tx: Transaction, msg: Message, resources: list[Resource]) -> None:
-        source = msg.msh.get("3.1") or "HL7"
+        source = _source_system(msg)
         for body in resources:
             if body.get("resourceType") == "Patient":
-                empi.link_in(tx, record_from_patient(body, source, body["id"]), patient_id=body["id"])
+                try:
+                    empi.link_in(tx, record_from_patient(body, source, body["id"]), patient_id=body["id"])
+                except EmpiError as exc:
+                    raise IdentityError(f"the EMPI could not link Patient/{body['id']}: {exc}") from exc
 
     return identify
+
+
+def empi_merger(empi: Any) -> MergeHandler:
+    """Apply an ADT^A40 in the EMPI (``Empi.apply_a40_in``): the merged record's person joins the surviving one's.
+
+    Records are keyed as the identity step keys them: ``(MSH-3 sending application, Patient id)``. An A40 whose
+    merged patient (MRG-1) the EMPI has never seen is refused (:class:`IdentityError`): replay it after the
+    patient's registration has been processed.
+    """
+    from huitong.empi.errors import EmpiError
+
+    def apply(tx: Transaction, msg: Message, merge: Any) -> None:
+        source = _source_system(msg)
+        surviving = (source, merge.surviving_patient_id)
+        merged = (source, merge.merged_patient_id)
+        reason = f"ADT^A40 {msg.msh.get('10') or ''} from {source}".replace("  ", " ")
+        try:
+            empi.apply_a40_in(tx, surviving, merged, reason)
+        except EmpiError as exc:
+            values = ", ".join(i.get("value", "?") for i in merge.merged_identifiers)
+            raise IdentityError(
+                f"ADT^A40 cannot merge patient {values} (Patient/{merge.merged_patient_id}) into "
+                f"Patient/{merge.surviving_patient_id}: {exc}; replay the message once that patient's "
+                "registration has been processed"
+            ) from exc
+
+    return apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +137,7 @@ class Pipeline:
         queue_size: int = 256,
         poll_interval: float = 1.0,
         identify: PatientIdentifier = keep_as_mapped,
+        merge: MergeHandler = keep_pending,
         actor: Actor | None = None,
     ) -> None:
         self.store = store
@@ -92,6 +147,7 @@ class Pipeline:
         self.queue_size = max(1, queue_size)
         self.poll_interval = poll_interval
         self.identify = identify
+        self.merge = merge
         self.actor = actor or Actor.system("mllp")
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -191,9 +247,11 @@ class Pipeline:
         if not channel.accepts(msg):
             return self._finish(row, FILTERED, f"filtered out by channel {channel.name!r}")
         resources: list[Resource] = []
+        merge: Any = None
         if channel.repository:
             try:
-                resources = map_to_fhir(msg).resources
+                mapped = map_to_fhir(msg)
+                resources, merge = mapped.resources, getattr(mapped.source, "merge", None)
             except UnsupportedMessageError as exc:
                 if not channel.destinations:
                     return self._finish(row, UNSUPPORTED, exc.reason)
@@ -207,17 +265,21 @@ class Pipeline:
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
         try:
-            return self._store(row, msg, resources)
+            return self._store(row, msg, resources, merge)
         except FhirError as exc:
             return self._finish(row, ERROR, f"storing the resources failed: {exc}")
+        except IdentityError as exc:
+            return self._finish(row, ERROR, str(exc))
 
-    def _store(self, row: MessageRow, msg: Message, resources: list[Resource]) -> Outcome:
+    def _store(self, row: MessageRow, msg: Message, resources: list[Resource], merge: Any = None) -> Outcome:
         def work(tx: Transaction) -> tuple[str, ...]:
             written = []
             for body in resources:
                 tx.update(body, body["id"])
                 written.append(f"{body['resourceType']}/{body['id']}")
             self.identify(tx, msg, resources)
+            if merge is not None:
+                self.merge(tx, msg, merge)
             inbox.mark(tx.conn, row.id, PROCESSED, resources=written, patient_ids=_patient_ids(msg))
             return tuple(written)
 

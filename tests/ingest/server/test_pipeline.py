@@ -163,3 +163,65 @@ def test_patients_are_linked_in_the_empi_in_the_same_transaction(services: Servi
     with services.db.read() as conn:
         linked = conn.execute(sa.select(sa.func.count()).select_from(empi_record)).scalar_one()
     assert linked >= 1
+
+
+A04 = (
+    "MSH|^~\\&|HIS|HOSP|HUITONG|HOSP|20261127080000||ADT^A04^ADT_A01|{cid}|P|2.5.1\r"
+    "EVN|A04|20261127080000\r"
+    "PID|1||{mrn}^^^HOSP^MR||{name}||{dob}|{sex}\r"
+    "PV1|1|O|OPD^^^HOSP||||||||||||||||V{cid}^^^HOSP^VN\r"
+)
+A40 = (
+    "MSH|^~\\&|HIS|HOSP|HUITONG|HOSP|20261127100000||ADT^A40^ADT_A39|{cid}|P|2.5.1\r"
+    "EVN|A40|20261127100000\r"
+    "PID|1||{mrn}^^^HOSP^MR||王^建国||19650303|M\r"
+    "MRG|{prior}^^^HOSP^MR\r"
+)
+
+
+def test_an_a40_merges_the_two_records_in_the_empi(services: Services) -> None:
+    from huitong.empi.service import Empi
+    from huitong.ingest.pipeline import empi_identifier, empi_merger
+
+    empi = Empi.open(services.db, services.store, services.settings.empi)
+    registrations = [
+        A04.format(cid="R1", mrn="41", name="王^建国", dob="19650303", sex="M").encode(),
+        A04.format(cid="R2", mrn="42", name="汪^见果", dob="19560330", sex="M").encode(),  # a garbled duplicate
+    ]
+    merges = [
+        A40.format(cid="M1", mrn="41", prior="42").encode(),
+        A40.format(cid="M2", mrn="41", prior="99").encode(),  # a patient nobody registered
+    ]
+
+    async def run() -> None:
+        async with running(services.store) as r:
+            await send_messages("127.0.0.1", r.port, registrations)
+            pipeline = Pipeline(
+                services.store, workers=2, poll_interval=0.1, identify=empi_identifier(empi), merge=empi_merger(empi)
+            )
+            await pipeline.start()
+            await pipeline.drain(timeout=60)
+            before = {p: empi.person_of(f"HIS|{p}") for p in _his_patients(services)}
+            assert len(set(before.values())) == 2, before  # two persons before the merge
+            await send_messages("127.0.0.1", r.port, merges)
+            await pipeline.drain(timeout=60)
+            await pipeline.stop()
+
+    asyncio.run(run())
+    statuses = {row.control_id: (row.status, row.error) for row in rows(services)}
+    assert statuses["M1"][0] == PROCESSED
+    after = {p: empi.person_of(f"HIS|{p}") for p in _his_patients(services)}
+    assert len(after) == 2 and len(set(after.values())) == 1, after  # one person now
+    [person] = set(after.values())
+    golden = services.store.read(Actor.system("tests"), "Patient", person).resource()
+    assert {link["other"]["reference"] for link in golden["link"]} == {f"Patient/{p}" for p in after}
+    status, error = statuses["M2"]
+    assert status == ERROR and "99" in error and "replay" in error  # a dead letter that says what to do
+
+
+def _his_patients(services: Services) -> list[str]:
+    from huitong.empi.schema import empi_record
+
+    with services.db.read() as conn:
+        query = sa.select(empi_record.c.record_id).where(empi_record.c.source_system == "HIS")
+        return sorted(str(r) for r in conn.execute(query).scalars())
