@@ -6,6 +6,7 @@ several editions of a national code system — indicators depend on the edition 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,41 @@ class Terminology:
             c.properties.pop("_search", None)
         return len(chosen), chosen[offset : offset + count]
 
+    def value_set_codes(self, conn: sa.Connection, url: str) -> set[tuple[str, str]]:
+        """(system, code) of every concept in value set ``url`` (``url|version`` allowed), read on ``conn``.
+
+        For FHIR search (``code:in=…``). A value set without ``compose`` is taken from its ``expansion``.
+        Raises :class:`TerminologyError` when it (or a code system it needs) is not loaded.
+        """
+        vs = self._value_set(conn, url)
+        if not vs.get("compose") and isinstance(vs.get("expansion"), dict):
+            return set(_contains(vs["expansion"].get("contains", [])))
+        return {(c.system, c.code) for c in self._members(conn, vs, depth=0)}
+
+    def hierarchy(self, conn: sa.Connection, system: str, code: str, *, below: bool) -> set[str] | None:
+        """``code`` and its descendants (``below``) or ancestors in ``system``'s newest loaded version.
+
+        ``None`` when the code system is not loaded. For FHIR search (``code:below=…``, ``code:above=…``).
+        """
+        found = self._system_pk(conn, system, None)
+        if found is None:
+            return None
+        pk = found[0]
+        out = {code}
+        frontier = {code}
+        for _depth in range(64):
+            if below:
+                query = sa.select(concept.c.code).where(concept.c.resource_pk == pk, concept.c.parent.in_(frontier))
+            else:
+                query = sa.select(concept.c.parent).where(
+                    concept.c.resource_pk == pk, concept.c.code.in_(frontier), concept.c.parent.is_not(None)
+                )
+            frontier = {str(r[0]) for r in conn.execute(query)} - out
+            if not frontier:
+                break
+            out |= frontier
+        return out
+
     def _members(self, conn: sa.Connection, vs: dict[str, Any], depth: int) -> list[Concept]:
         if depth > 8:
             raise TerminologyError("value sets include each other more than 8 levels deep")
@@ -175,6 +211,15 @@ class Terminology:
         for flt in rule.get("filter", []):
             concepts = _apply_filter(concepts, flt)
         return out + concepts
+
+
+def _contains(items: Any) -> Iterator[tuple[str, str]]:
+    """(system, code) of an expansion's ``contains`` entries, nested ones included."""
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            if isinstance(item.get("system"), str) and isinstance(item.get("code"), str):
+                yield item["system"], item["code"]
+            yield from _contains(item.get("contains", []))
 
 
 def _apply_filter(concepts: list[Concept], flt: dict[str, Any]) -> list[Concept]:

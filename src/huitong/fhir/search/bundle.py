@@ -17,12 +17,11 @@ def search_bundle(result: SearchResult, *, base_url: str, path: str) -> bytes:
     """A searchset Bundle for ``result``; ``path`` is the search's URL without its query (for links)."""
     request = result.request
     links = [{"relation": "self", "url": f"{path}?{result.query_string()}"}]
-    if result.has_more:
-        changes = {"_offset": str(request.offset + request.count), "_count": str(request.count)}
-        links.append({"relation": "next", "url": f"{path}?{result.query_string(**changes)}"})
-    if request.offset > 0:
-        changes = {"_offset": str(max(request.offset - request.count, 0)), "_count": str(request.count)}
-        links.append({"relation": "previous", "url": f"{path}?{result.query_string(**changes)}"})
+    # Paging links carry an opaque cursor (keyset paging, see cursor.py) in place of _offset.
+    for relation, cursor in (("next", result.next_cursor), ("previous", result.previous_cursor)):
+        if cursor is not None:
+            query = result.query_string(drop=("_offset",), _cursor=cursor, _count=str(request.count))
+            links.append({"relation": relation, "url": f"{path}?{query}"})
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.fhir.hooks import ResourceChange
+from huitong.fhir.search import fulltext
 from huitong.fhir.search.extract import Node, evaluate, evaluate_on, reference_type
 from huitong.fhir.search.params import SearchParam, indexed_params
 from huitong.fhir.search.schema import INDEX_TABLES, MAX_MS, MIN_MS, TABLE_OF_KIND, search_composite, search_string
@@ -108,6 +109,8 @@ def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None 
                 strings = rows.setdefault(search_string, [])
                 text_base = {**base, "param": f"{param.code}:text"}
                 strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
+            fulltext.add_token_rows(rows, pk, rtype, param.code, nodes)
+    fulltext.add_text_rows(rows, pk, rtype, resource)
     return rows
 
 

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from huitong.fhir.resource_types import NOT_STORED, RESOURCE_TYPES
+from huitong.fhir.search.cursor import decode_cursor
 from huitong.fhir.search.errors import SearchError
+from huitong.fhir.search.fulltext import FULLTEXT, of_type_code, query_terms
 from huitong.fhir.search.params import SearchParam, search_params
 from huitong.fhir.search.request import (
     CompositeValue,
@@ -29,18 +31,32 @@ PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 #: Modifiers each parameter type accepts (``:Type`` on references is handled apart).
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains", "missing"}),
-    "token": frozenset({"not", "missing", "text"}),
+    "token": frozenset({"not", "missing", "text", "in", "not-in", "below", "above", "of-type"}),
     "date": frozenset({"missing"}),
     "reference": frozenset({"missing"}),
     "quantity": frozenset({"missing"}),
     "number": frozenset({"missing"}),
-    "uri": frozenset({"below", "missing"}),
+    "uri": frozenset({"below", "above", "missing"}),
     "composite": frozenset({"missing"}),
 }
 #: Parameters that shape the result rather than select resources.
 RESULT_PARAMS = frozenset(
-    {"_sort", "_count", "_offset", "_total", "_include", "_revinclude", "_summary", "_elements", "_format", "_pretty"}
+    {
+        "_sort",
+        "_count",
+        "_offset",
+        "_cursor",
+        "_total",
+        "_include",
+        "_revinclude",
+        "_summary",
+        "_elements",
+        "_format",
+        "_pretty",
+    }
 )
+#: The full-text parameters (``_text``: the narrative; ``_content``: all text), see :mod:`.fulltext`.
+FULLTEXT_PARAMS = {code: SearchParam(code, "string", "", ()) for code in FULLTEXT}
 _SUMMARY = ("true", "text", "data", "count", "false")
 _TOTAL = ("none", "estimate", "accurate")
 
@@ -96,13 +112,15 @@ def check_type(rtype: str) -> None:
 
 def _is_unknown(rtype: str, key: str) -> bool:
     name = key.split(":")[0].split(".")[0]
-    return name not in search_params(rtype) and name != "_has"
+    return name not in search_params(rtype) and name != "_has" and name not in FULLTEXT_PARAMS
 
 
 def parse_criterion(rtype: str, key: str, value: str) -> Criterion:
     """One ``key=value`` search parameter of ``rtype`` (chains and ``_has`` included)."""
     if key.startswith("_has:"):
         return _has(rtype, key, value)
+    if key in FULLTEXT_PARAMS:
+        return _fulltext(key, value)
     name, dot, rest = key.partition(".")
     code, _, modifier_text = name.partition(":")
     param = _param(rtype, code)
@@ -134,6 +152,17 @@ def parse_criterion(rtype: str, key: str, value: str) -> Criterion:
     if not values:
         raise SearchError(f"{code} has no value")
     return Criterion(param, modifier, values, target_type=target_type)
+
+
+def _fulltext(key: str, value: str) -> Criterion:
+    """``_text=words`` / ``_content=words``: every word must match (comma-separated alternatives are OR'ed)."""
+    alternatives = tuple(part for part in split_escaped(value, ",") if part.strip())
+    if not alternatives:
+        raise SearchError(f"{key} has no value")
+    for part in alternatives:
+        if not query_terms(part):
+            raise SearchError(f"{key}: {part!r} has no word to search for (letters, digits or Chinese characters)")
+    return Criterion(FULLTEXT_PARAMS[key], None, alternatives)
 
 
 def _has(rtype: str, key: str, value: str) -> Criterion:
@@ -194,8 +223,18 @@ def _value(param: SearchParam, modifier: str | None, text: str, target_type: str
     kind = param.type
     if kind == "composite":
         return _composite(param, text)
-    if kind in ("string", "uri") or modifier == "text":
+    if kind in ("string", "uri") or modifier in ("text", "in", "not-in"):
         return text
+    if modifier == "of-type":
+        parts = split_escaped(text, "|")
+        if len(parts) != 3 or not parts[1] or not parts[2]:
+            raise SearchError(f"{param.code}:of-type takes system|code|value (the identifier's type, then its value)")
+        return TokenValue(parts[0] or None, of_type_code(parts[1], parts[2]))
+    if modifier in ("below", "above"):
+        pieces = split_escaped(text, "|")
+        if len(pieces) != 2 or not pieces[0] or not pieces[1]:
+            raise SearchError(f"{param.code}:{modifier} takes system|code (the code system holds the hierarchy)")
+        return TokenValue(pieces[0], pieces[1])
     if kind == "token":
         if "|" in text.replace("\\|", ""):
             token_system, _, token_code = _unescaped_partition(text)
@@ -268,6 +307,9 @@ def _result_param(request: SearchRequest, key: str, value: str, max_count: int) 
         if not value.isdigit():
             raise SearchError(f"_offset must be a non-negative integer, got {value!r}")
         request.offset = int(value)
+    elif key == "_cursor":
+        request.cursor = decode_cursor(value)
+        request.offset = request.cursor.offset
     elif key == "_total":
         if value not in _TOTAL:
             raise SearchError(f"_total must be one of {', '.join(_TOTAL)}")

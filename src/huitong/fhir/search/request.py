@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from huitong.fhir.search.cursor import Cursor
 from huitong.fhir.search.params import SearchParam
 
 
@@ -84,6 +85,7 @@ class SearchRequest:
     sort: list[tuple[SearchParam, bool]] = field(default_factory=list)  # (param, descending)
     count: int = 50
     offset: int = 0
+    cursor: Cursor | None = None  # set by ``_cursor`` (next/previous links)
     total: str = "none"  # none | estimate | accurate
     includes: list[Include] = field(default_factory=list)
     summary: str | None = None  # true | text | data | count | false

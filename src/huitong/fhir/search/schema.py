@@ -114,4 +114,5 @@ INDEX_TABLES: tuple[sa.Table, ...] = (
     search_reference,
     search_number,
     search_uri,
+    search_composite,
 )

@@ -15,6 +15,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from huitong.db.schema import resource
+from huitong.fhir.search.codes import resolve_codes
+from huitong.fhir.search.cursor import Cursor, encode_cursor
+from huitong.fhir.search.errors import SearchError
 from huitong.fhir.search.parse import parse_search
 from huitong.fhir.search.request import Include, SearchRequest
 from huitong.fhir.search.schema import search_reference
@@ -23,6 +26,7 @@ from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource, utc
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
+from huitong.terminology.service import Terminology
 
 _COLUMNS = (resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version_id, resource.c.last_updated)
 
@@ -36,10 +40,12 @@ class SearchResult:
     included: list[StoredResource] = field(default_factory=list)
     total: int | None = None
     has_more: bool = False
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
-    def query_string(self, **changes: str) -> str:
-        """The request's own parameters (those understood), with ``changes`` applied."""
-        pairs = [(k, v) for k, v in self.request.self_params if k not in changes]
+    def query_string(self, *, drop: tuple[str, ...] = (), **changes: str) -> str:
+        """The request's own parameters (those understood), without ``drop``, with ``changes`` applied."""
+        pairs = [(k, v) for k, v in self.request.self_params if k not in changes and k not in drop]
         pairs += list(changes.items())
         return urlencode(pairs)
 
@@ -50,6 +56,7 @@ class SearchService:
     def __init__(self, store: ResourceStore) -> None:
         self.store = store
         self.sql = SqlBuilder(store.db.dialect)
+        self.terminology = Terminology(store.db)
 
     def parse(self, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False) -> SearchRequest:
         settings = self.store.settings
@@ -83,21 +90,13 @@ class SearchService:
         callers serving results to anyone but a trusted internal job must pass it.
         """
         result = SearchResult(request)
-        conds = self.sql.where(request)
+        conds = self.sql.where(resolve_codes(conn, request, self.terminology))
         if actor is not None:
             conds = [*conds, *self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type)]
         if request.summary == "count" or request.count == 0:
             result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
             return result
-        query = (
-            sa.select(*_COLUMNS, resource.c.content)
-            .where(*conds)
-            .order_by(*self.sql.order_by(request))
-            .limit(request.count + 1)
-            .offset(request.offset)
-        )
-        rows = conn.execute(query).all()
-        result.has_more = len(rows) > request.count
+        rows = self._page(conn, request, conds, result)
         pks = [row.pk for row in rows[: request.count]]
         result.matches = [_stored(row) for row in rows[: request.count]]
         if request.total == "accurate" or (request.total == "estimate" and not result.has_more):
@@ -112,6 +111,42 @@ class SearchService:
             if actor is not None:
                 result.included = self.store.filter_visible(actor, conn, result.included)
         return result
+
+    def _page(self, conn: sa.Connection, request: SearchRequest, conds: list[Any], result: SearchResult) -> list[Any]:
+        """The rows of one page, by keyset when a cursor holds a key (see :mod:`.cursor`), else by offset.
+
+        Sets ``has_more`` and the cursors of the next and previous pages on ``result``.
+        """
+        columns = self.sql.keyset_columns(request)
+        signature = ",".join(("-" if desc else "") + param.code for param, desc in request.sort)
+        cursor = request.cursor
+        if cursor is not None and cursor.sort != signature:
+            raise SearchError("this _cursor belongs to a search with another _sort; follow the links of the search")
+        seek = cursor is not None and cursor.key is not None
+        if seek and (columns is None or cursor is None or cursor.key is None or len(cursor.key) != len(columns)):
+            raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
+        before = cursor is not None and cursor.before
+        query = sa.select(*_COLUMNS, resource.c.content).where(*conds)
+        if seek and columns is not None and cursor is not None and cursor.key is not None:
+            query = query.where(self.sql.seek(columns, cursor.key, before=before))
+        else:
+            query = query.offset(request.offset)
+        query = query.order_by(*self.sql.order_by(request, reverse=before)).limit(request.count + 1)
+        fetched = conn.execute(query).all()
+        page = list(fetched[: request.count])
+        if before:
+            page.reverse()
+            result.has_more, has_previous = True, len(fetched) > request.count
+        else:
+            result.has_more, has_previous = len(fetched) > request.count, request.offset > 0
+        if result.has_more and page:
+            key = _key(page[-1], columns) if columns is not None else None
+            result.next_cursor = encode_cursor(Cursor(request.offset + request.count, key, False, signature))
+        if has_previous and page:
+            key = _key(page[0], columns) if columns is not None else None
+            offset = max(request.offset - request.count, 0)
+            result.previous_cursor = encode_cursor(Cursor(offset, key, key is not None, signature))
+        return page
 
     def _includes(
         self, conn: sa.Connection, request: SearchRequest, pks: list[int], matches: list[StoredResource]
@@ -147,6 +182,12 @@ class SearchService:
         if include.param is not None:
             query = query.where(ref.c.param == include.param.code)
         return query.where(resource.c.deleted.is_(False)).distinct()
+
+
+def _key(row: Any, columns: list[tuple[str, bool]]) -> tuple[Any, ...]:
+    """The sort key of a result row, as a cursor carries it (times as the ISO text of the stored value)."""
+    m = row._mapping
+    return tuple(m[name].isoformat() if name == "last_updated" else m[name] for name, _desc in columns)
 
 
 def _stored(row: Any) -> StoredResource:

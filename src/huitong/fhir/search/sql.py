@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.db.schema import resource
+from huitong.fhir.search.errors import SearchError
+from huitong.fhir.search.fulltext import FULLTEXT, query_terms
 from huitong.fhir.search.parse import now_ms
 from huitong.fhir.search.request import (
     CompositeValue,
@@ -25,7 +27,7 @@ from huitong.fhir.search.request import (
     TokenValue,
     Value,
 )
-from huitong.fhir.search.schema import TABLE_OF_KIND, search_reference, search_string
+from huitong.fhir.search.schema import TABLE_OF_KIND, search_reference, search_string, search_token
 
 Pred = sa.ColumnElement[bool]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,9 +59,11 @@ class SqlBuilder:
         conds += [self.criterion(c, request.rtype, r, correlated=c is not driving) for c in criteria]
         return conds
 
-    def order_by(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Any]:
+    def order_by(self, request: SearchRequest, r: sa.FromClause = resource, *, reverse: bool = False) -> list[Any]:
+        """ORDER BY of the search (``reverse``: the opposite order, for a page before a cursor)."""
         keys: list[Any] = []
-        for param, descending in request.sort:
+        for param, sort_descending in request.sort:
+            descending = sort_descending != reverse
             if param.code == "_id":
                 column: Any = r.c.res_id
             elif param.code == "_lastUpdated":
@@ -72,8 +76,34 @@ class SqlBuilder:
                     sa.select(agg).where(table.c.resource_pk == r.c.pk, table.c.param == param.code).scalar_subquery()
                 )
             keys.append(column.desc() if descending else column.asc())
-        keys.append(r.c.pk.asc())
+        keys.append(r.c.pk.desc() if reverse else r.c.pk.asc())
         return keys
+
+    # -- keyset paging ------------------------------------------------------------------------------
+
+    @staticmethod
+    def keyset_columns(request: SearchRequest, r: sa.FromClause = resource) -> list[tuple[str, bool]] | None:
+        """(column, descending) of the sort key, pk last; ``None`` when a key may be missing (index values)."""
+        columns: list[tuple[str, bool]] = []
+        for param, descending in request.sort:
+            if param.code not in ("_id", "_lastUpdated"):
+                return None
+            columns.append(("res_id" if param.code == "_id" else "last_updated", descending))
+        columns.append(("pk", False))
+        return columns
+
+    @staticmethod
+    def seek(
+        columns: list[tuple[str, bool]], key: tuple[Any, ...], *, before: bool, r: sa.FromClause = resource
+    ) -> Pred:
+        """Rows after ``key`` in the sort order (``before``: rows before it): the keyset condition."""
+        values = [_key_value(name, value) for (name, _desc), value in zip(columns, key, strict=True)]
+        ors: list[Pred] = []
+        for i, (name, descending) in enumerate(columns):
+            equal = [r.c[n] == v for (n, _d), v in zip(columns[:i], values[:i], strict=True)]
+            forward = descending == before
+            ors.append(sa.and_(*equal, r.c[name] > values[i] if forward else r.c[name] < values[i]))
+        return sa.or_(*ors)
 
     # -- criteria -----------------------------------------------------------------------------------
 
@@ -87,9 +117,14 @@ class SqlBuilder:
             return self._by_id(crit, r)
         if param.code == "_lastUpdated":
             return self._by_last_updated(crit, r)
+        if param.code in FULLTEXT:
+            return self._fulltext(crit, rtype, r, correlated=correlated)
         if crit.modifier == "text":
             table = search_string
             code = f"{param.code}:text"
+        elif crit.modifier == "of-type":
+            table = search_token
+            code = f"{param.code}:of-type"
         else:
             table = TABLE_OF_KIND[param.type]
             code = param.code
@@ -99,6 +134,8 @@ class SqlBuilder:
             return sa.not_(present) if crit.values[0] == "true" else present
         if crit.modifier == "and":  # merged ranges: every value on the same row
             subquery = rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
+        elif param.type == "token" and crit.modifier in (None, "not") and len(crit.values) > 1:
+            subquery = rows.where(_token_set(table, crit.values))
         else:
             subquery = rows.where(sa.or_(*(self.value(table, param.type, crit, v) for v in crit.values)))
         if crit.modifier == "not":
@@ -106,6 +143,22 @@ class SqlBuilder:
         if correlated:
             return sa.exists(subquery.where(table.c.resource_pk == r.c.pk))
         return r.c.pk.in_(subquery)
+
+    def _fulltext(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool) -> Pred:
+        """``_text``/``_content``: each alternative's terms all present (one index row per term)."""
+        table = search_string
+        alternatives: list[Pred] = []
+        for text in crit.values:
+            assert isinstance(text, str)  # noqa: S101 - the parser keeps full-text values as text
+            found: list[Pred] = []
+            for term, prefix in query_terms(text):
+                match = self._prefix(table.c.norm, term) if prefix else table.c.norm == term
+                rows = sa.select(table.c.resource_pk).where(
+                    table.c.res_type == rtype, table.c.param == crit.param.code, match
+                )
+                found.append(sa.exists(rows.where(table.c.resource_pk == r.c.pk)) if correlated else r.c.pk.in_(rows))
+            alternatives.append(sa.and_(*found))
+        return sa.or_(*alternatives)
 
     def _chain(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool = False) -> Pred:
         """``subject:Patient.name=x``: the referenced resources first, then the references to them."""
@@ -193,6 +246,8 @@ class SqlBuilder:
             assert isinstance(v, str)  # noqa: S101
             if crit.modifier == "below":
                 return table.c.value.like(f"{_escape_like(v)}%", escape="\\")
+            if crit.modifier == "above":
+                return table.c.value.in_(_uri_ancestors(v))
             return table.c.value == v
         if kind == "date":
             assert isinstance(v, RangeValue)  # noqa: S101
@@ -303,6 +358,47 @@ def _token(table: sa.Table, v: TokenValue) -> Pred:
     elif v.system is not None:
         conds.append(table.c.system == v.system)
     return sa.and_(*conds) if conds else sa.true()
+
+
+def _token_set(table: sa.Table, values: tuple[Value, ...]) -> Pred:
+    """Many tokens (an expanded value set, a long OR list) as ``system = s AND code IN (…)`` per system."""
+    by_system: dict[str | None, set[str]] = {}
+    others: list[Pred] = []
+    for v in values:
+        assert isinstance(v, TokenValue)  # noqa: S101
+        if v.code is None or v.system == "":
+            others.append(_token(table, v))
+        else:
+            by_system.setdefault(v.system, set()).add(v.code)
+    for system, codes in by_system.items():
+        in_codes: Pred = table.c.code.in_(sorted(codes))
+        others.append(in_codes if system is None else sa.and_(table.c.system == system, in_codes))
+    return sa.or_(*others)
+
+
+def _uri_ancestors(uri: str) -> list[str]:
+    """``uri`` and every path above it (``http://x.org/fhir/ValueSet/1`` → ``…/ValueSet``, ``…/fhir``, …)."""
+    scheme, sep, rest = uri.partition("://")
+    head, parts = (scheme + sep, rest.split("/")) if sep else ("", uri.split("/"))
+    out = [uri]
+    for i in range(len(parts) - 1, 0, -1):
+        prefix = head + "/".join(parts[:i])
+        out += [prefix, prefix + "/"]
+    return list(dict.fromkeys(out))
+
+
+def _key_value(name: str, value: Any) -> Any:
+    """A cursor's key value as the column compares it (``last_updated`` travels as ISO text)."""
+    if name == "last_updated":
+        if not isinstance(value, str):
+            raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are") from exc
+    if name == "pk" and not isinstance(value, int):
+        raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
+    return value
 
 
 def _widen(v: RangeValue) -> tuple[float, float]:
