@@ -17,6 +17,7 @@ from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
 from huitong.ops.metrics import Metrics, register_platform
+from huitong.security.protection import FieldProtector
 from huitong.settings import Settings
 from huitong.terminology.index import TerminologyIndexer
 
@@ -55,6 +56,10 @@ def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
     db = open_database(settings.database)
     store = ResourceStore(
-        db, settings.fhir, settings.audit, hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()]
+        db,
+        settings.fhir,
+        settings.audit,
+        hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()],
+        protector=FieldProtector.from_settings(settings),
     )
     return Services(settings=settings, db=db, store=store, search=SearchService(store))

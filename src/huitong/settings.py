@@ -221,12 +221,37 @@ class SecuritySettings(BaseModel):
         description=(
             'Field-encryption keys as JSON `{"key-id": "base64 of 32 random bytes"}`. Resident ID numbers, phone '
             "numbers and addresses are encrypted with AES-256-GCM under `field_key_active`; older keys stay "
-            "listed until `huitong security rotate` has re-encrypted their values. Empty in development: a key "
+            "listed until `huitong security rotate-keys` has re-encrypted their values. Empty in development: a key "
             "derived from `secret_key` is used."
         ),
     )
     field_key_active: str = Field(
         default="", description="Id of the key in `field_keys` new values are encrypted with."
+    )
+    field_encryption: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description=(
+            "Encrypt resident ID numbers, phone numbers and addresses of Patient, RelatedPerson, Person and "
+            "Practitioner in stored FHIR JSON (AES-256-GCM, blind indexes for search). `auto`: on unless "
+            "`env` is `development`. Values already encrypted are always decrypted for authorised readers."
+        ),
+    )
+    field_reveal_roles: list[str] = Field(
+        default=[
+            "doctor",
+            "nurse",
+            "pharmacist",
+            "lab_technician",
+            "quality_officer",
+            "administrator",
+            "patient",
+            "system",
+            "developer",
+        ],
+        description=(
+            "Roles that read encrypted fields in clear (when the access rules let them read the resource at "
+            "all); other roles and research exports (purpose of use `HRESCH`) get them masked."
+        ),
     )
     blind_index_key: SecretStr = Field(
         default=SecretStr(""),

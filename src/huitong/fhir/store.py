@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from huitong.db import Database
 from huitong.db.schema import resource, resource_version
 from huitong.fhir import errors
 from huitong.fhir.errors import FhirError
-from huitong.fhir.hooks import WriteHook
+from huitong.fhir.hooks import ResourceChange, WriteHook
 from huitong.fhir.resource_types import is_resource_type
 from huitong.fhir.stored import StoredResource, utc
 from huitong.fhir.transaction import Transaction
@@ -28,6 +28,7 @@ from huitong.security import audit
 from huitong.security.access import AccessDeniedError, AccessPolicy
 from huitong.security.actor import Actor, require_actor
 from huitong.security.audit import AuditEntry, Outcome
+from huitong.security.protection import FieldProtector, index_view
 from huitong.settings import AuditSettings, FhirSettings
 
 T = TypeVar("T")
@@ -49,6 +50,7 @@ class _GuardedTransaction(Transaction):
     refusals are FHIR errors, so a batch fails only the entry that was refused."""
 
     policy: AccessPolicy
+    protector: FieldProtector | None = None
 
     def read(self, rtype: str, res_id: str) -> StoredResource | None:
         stored = super().read(rtype, res_id)
@@ -61,19 +63,71 @@ class _GuardedTransaction(Transaction):
                     sa.select(resource.c.pk).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
                 ).scalar_one()
                 self.policy.check_pk(self.actor, self.conn, pk, rtype)
-        return stored
+        return self._opened(stored)
 
     def create(self, body: dict[str, Any], *, res_id: str | None = None) -> StoredResource:
         with _refusals_as_fhir_errors():
-            return super().create(body, res_id=res_id)
+            return self._opened(super().create(self._sealed(body, None), res_id=res_id))
 
     def update(self, body: dict[str, Any], res_id: str, *, if_match: int | None = None) -> tuple[StoredResource, bool]:
         with _refusals_as_fhir_errors():
-            return super().update(body, res_id, if_match=if_match)
+            stored, created = super().update(self._sealed(body, res_id), res_id, if_match=if_match)
+            return self._opened(stored), created
 
     def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         with _refusals_as_fhir_errors():
             return super().delete(rtype, res_id, if_match=if_match)
+
+    def create_many(
+        self, bodies: Sequence[dict[str, Any]], *, ids: Sequence[str | None] | None = None
+    ) -> list[StoredResource]:
+        with _refusals_as_fhir_errors():
+            stored = super().create_many([self._sealed(body, None) for body in bodies], ids=ids)
+            return [self._opened(s) for s in stored]
+
+    def put_many(self, bodies: Sequence[dict[str, Any]]) -> list[tuple[StoredResource, bool]]:
+        with _refusals_as_fhir_errors():
+            sealed = [self._sealed(body, _id_of(body)) for body in bodies]
+            return [(self._opened(s), created) for s, created in super().put_many(sealed)]
+
+    # -- field encryption at rest (security/protection.py): the seam around serialising ----------------
+
+    def _sealed(self, body: dict[str, Any], res_id: str | None) -> dict[str, Any]:
+        """``body`` as it is to be stored: protected values encrypted (unchanged ones keep their ciphertext)."""
+        if self.protector is None or not self.protector.applies_to(str(body.get("resourceType"))):
+            return body
+        previous = None
+        if res_id is not None:
+            previous = self.conn.execute(
+                sa.select(resource.c.content).where(
+                    resource.c.res_type == body["resourceType"], resource.c.res_id == res_id
+                )
+            ).scalar()
+        return self.protector.seal(body, previous)
+
+    def _opened(self, stored: StoredResource) -> StoredResource:
+        return _open(self.protector, self.actor, stored)
+
+    def _notify(self, change: ResourceChange) -> None:
+        """Hooks (the search index) see blind indexes in place of encrypted values, never plaintext."""
+        if change.resource is not None:
+            view = index_view(change.resource)
+            if view is not change.resource:
+                change = replace(change, resource=view)
+        super()._notify(change)
+
+
+def _open(protector: FieldProtector | None, actor: Actor | None, stored: StoredResource) -> StoredResource:
+    """``stored`` as ``actor`` may see it: protected values revealed or masked; unchanged if it holds none."""
+    if protector is None or stored.content is None:
+        return stored
+    content = protector.open(actor, stored.res_type, stored.content)
+    return stored if content is stored.content else replace(stored, content=content)
+
+
+def _id_of(body: dict[str, Any]) -> str | None:
+    rid = body.get("id")
+    return rid if isinstance(rid, str) else None
 
 
 @contextmanager
@@ -94,6 +148,7 @@ class ResourceStore:
         audit_settings: AuditSettings,
         hooks: Sequence[WriteHook] = (),
         policy: AccessPolicy | None = None,
+        protector: FieldProtector | None = None,
     ) -> None:
         self.db = db
         self.settings = fhir
@@ -101,6 +156,8 @@ class ResourceStore:
         self.hooks: list[WriteHook] = list(hooks)
         #: Consulted on every call (security/access.py): role, scopes and patient reach.
         self.policy = policy or AccessPolicy(db)
+        #: Field-level encryption at rest (security/protection.py); ``None``: stored JSON is served as it is.
+        self.protector = protector
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -148,6 +205,7 @@ class ResourceStore:
             hooks = [self.policy.write_hook(actor), *self.hooks]  # the access check runs first, in the transaction
             tx = _GuardedTransaction(conn, actor, hooks, allow_update_create=self.settings.allow_update_create)
             tx.policy = self.policy
+            tx.protector = self.protector
             result = work(tx)
             entries = tx.audit_entries if whole is None else [AuditEntry(whole), *tx.audit_entries]
             audit.record(conn, actor, entries)
@@ -192,7 +250,9 @@ class ResourceStore:
             self._record_failure(actor, entry, exc)
             raise
         self._record_read(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id))
-        return StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
+        return self.opened(
+            actor, StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
+        )
 
     def vread(self, actor: Actor, rtype: str, res_id: str, version_id: int) -> StoredResource:
         """One version; 404 if it does not exist, 410 if that version is a deletion."""
@@ -227,7 +287,10 @@ class ResourceStore:
             self._record_failure(actor, entry, exc)
             raise
         self._record_read(actor, entry)
-        return StoredResource(rtype, res_id, version_id, utc(row.last_updated), False, row.content.encode(), row.method)
+        return self.opened(
+            actor,
+            StoredResource(rtype, res_id, version_id, utc(row.last_updated), False, row.content.encode(), row.method),
+        )
 
     def history(
         self,
@@ -297,14 +360,17 @@ class ResourceStore:
                 if total == 0:
                     raise errors.not_found(f"{rtype}/{res_id} does not exist")
         entries = [
-            StoredResource(
-                r.res_type,
+            self.opened(
+                actor,
+                StoredResource(
+                    r.res_type,
                 r.res_id,
                 r.version_id,
                 utc(r.last_updated),
                 r.deleted,
-                r.content.encode() if r.content is not None else None,
-                r.method,
+                    r.content.encode() if r.content is not None else None,
+                    r.method,
+                ),
             )
             for r in rows[:count]
         ]
@@ -340,8 +406,19 @@ class ResourceStore:
             if not rows:
                 return
             for r in rows:
-                yield StoredResource(rtype, r.res_id, r.version_id, utc(r.last_updated), False, r.content.encode())
+                yield self.opened(
+                    actor, StoredResource(rtype, r.res_id, r.version_id, utc(r.last_updated), False, r.content.encode())
+                )
             last_pk = rows[-1].pk
+
+    def opened(self, actor: Actor | None, stored: StoredResource) -> StoredResource:
+        """``stored`` as ``actor`` may see it: encrypted fields revealed or masked (security/protection.py).
+
+        Every path that serves stored JSON read around the store's own methods (search, includes, operations)
+        must pass it through here; ``actor=None`` is a trusted internal job. Resources without encrypted values
+        come back as the same object (the fast read path).
+        """
+        return _open(self.protector, actor, stored)
 
     # -- access (security/access.py) ----------------------------------------------------------------
 

@@ -79,17 +79,30 @@ def create_user(
 
 @security_app.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt stored secrets under HUITONG_SECURITY__FIELD_KEY_ACTIVE (run after adding a new key)."""
+    """Re-encrypt stored secrets and protected FHIR fields under HUITONG_SECURITY__FIELD_KEY_ACTIVE.
+
+    Run after adding a new key (and after turning field encryption on: values still in clear are encrypted
+    and the search index of those types rebuilt). Safe while Huitong serves; small write transactions.
+    """
+    from huitong.fhir.search.reindex import reindex
+    from huitong.security.protection import FieldProtector, rotate_stored
     from huitong.security.runtime import open_security
     from huitong.services import open_services
 
     settings = load_settings()
     services = open_services(settings)
+    key = settings.security.field_key_active or "(derived)"
     try:
         changed = open_security(settings, services.db, services.store.policy).accounts.rotate_keys()
+        typer.echo(f"re-encrypted {changed} value(s) under key {key}")
+        report = rotate_stored(services.db, services.store.protector or FieldProtector.from_settings(settings))
+        typer.echo(
+            f"re-encrypted {report.current} resource(s) and {report.versions} history version(s) under key {key}"
+        )
+        for rtype in sorted(report.sealed_types):
+            typer.echo(f"reindexed {reindex(services.db, rtype=rtype)} {rtype} resource(s) (values newly encrypted)")
     finally:
         services.close()
-    typer.echo(f"re-encrypted {changed} value(s) under key {settings.security.field_key_active or '(derived)'}")
 
 
 @security_app.command("register-client")

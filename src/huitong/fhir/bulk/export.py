@@ -188,8 +188,9 @@ class ExportJobs:
         query = query.where(*self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type))
         count = 0
         with path.open("wb") as out:
+            protector = self.store.protector  # encrypted fields revealed or masked for the requester
             for content in _stream(conn, query.order_by(resource.c.pk)):
-                out.write(content.encode())
+                out.write(protector.open(actor, rtype, content.encode()) if protector else content.encode())
                 out.write(b"\n")
                 count += 1
         if count == 0:

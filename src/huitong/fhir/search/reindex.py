@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from huitong.db import Database
 from huitong.db.schema import resource
 from huitong.fhir.search.index import Rows, delete_rows, index_rows, insert_rows
+from huitong.security.protection import index_view
 
 
 def reindex(
@@ -47,7 +48,7 @@ def _reindex_batch(conn: sa.Connection, *, pks: list[int]) -> int:
     delete_rows(conn, pks)
     out: Rows = {}
     for row in rows:
-        index_rows(row.pk, row.res_type, orjson.loads(row.content), out)
+        index_rows(row.pk, row.res_type, index_view(orjson.loads(row.content)), out)  # blind indexes, not ciphertext
     insert_rows(conn, out)
     return len(rows)
 

@@ -60,6 +60,8 @@ class SearchService:
 
     def parse(self, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False) -> SearchRequest:
         settings = self.store.settings
+        if self.store.protector is not None:  # identifiers and phones are indexed by their blind index
+            pairs = self.store.protector.search_pairs(rtype, pairs)
         return parse_search(
             rtype,
             pairs,
@@ -98,7 +100,7 @@ class SearchService:
             return result
         rows = self._page(conn, request, conds, result)
         pks = [row.pk for row in rows[: request.count]]
-        result.matches = [_stored(row) for row in rows[: request.count]]
+        result.matches = [self.store.opened(actor, _stored(row)) for row in rows[: request.count]]
         if request.total == "accurate" or (request.total == "estimate" and not result.has_more):
             if not result.has_more:
                 result.total = request.offset + len(result.matches)
@@ -110,6 +112,7 @@ class SearchService:
             result.included = self._includes(conn, request, pks, result.matches)
             if actor is not None:
                 result.included = self.store.filter_visible(actor, conn, result.included)
+            result.included = [self.store.opened(actor, s) for s in result.included]
         return result
 
     def _page(self, conn: sa.Connection, request: SearchRequest, conds: list[Any], result: SearchResult) -> list[Any]:
