@@ -199,6 +199,11 @@ def refresh_golden(tx: Transaction, person_id: str, settings: EmpiSettings) -> N
         tx.update(body, person_id)
 
 
+def acting_person(actor: Actor) -> str:
+    """Who decided: the user a system actor acts for (the review page writes as ``system:empi``), or the actor."""
+    return actor.on_behalf_of or actor.id
+
+
 def record_event(
     conn: sa.Connection,
     actor: Actor,
@@ -216,7 +221,7 @@ def record_event(
         empi_event.insert(),
         {
             "recorded": datetime.now(UTC),
-            "actor_id": actor.id,
+            "actor_id": acting_person(actor),
             "action": action,
             "reason": reason,
             "record_key": record_key,

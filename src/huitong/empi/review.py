@@ -19,6 +19,7 @@ from huitong.empi import index
 from huitong.empi.errors import ConflictError, NotFoundError
 from huitong.empi.schema import empi_record, empi_review
 from huitong.fhir.transaction import Transaction
+from huitong.security.actor import Actor, ActorKind
 from huitong.settings import EmpiSettings
 
 if TYPE_CHECKING:
@@ -53,6 +54,25 @@ class ReviewItem:
             "decided_by": self.decided_by,
             "reason": self.reason,
         }
+
+
+def steward_actor(user: Actor) -> Actor:
+    """The actor the EMPI writes golden Patients as when ``user`` decides a review item.
+
+    Golden Patients are the EMPI's own records: people decide, the EMPI writes (as HAPI MDM does), so a role
+    that may read every patient but write none (the quality officer) can run the queue. The store's audit rows
+    name ``system:empi`` on behalf of the user; the EMPI's event and the item name the user.
+    """
+    return Actor(
+        id="system:empi",
+        kind=ActorKind.SYSTEM,
+        role="system",
+        name="empi",
+        on_behalf_of=user.id,
+        source_address=user.source_address,
+        purpose_of_use=user.purpose_of_use,
+        request_id=user.request_id,
+    )
 
 
 def enqueue(conn: sa.Connection, record_key: str, candidate: Candidate) -> int:
@@ -135,7 +155,7 @@ def _decide(tx: Transaction, review_id: int, status: str, reason: str) -> sa.Row
     tx.conn.execute(
         empi_review.update()
         .where(empi_review.c.review_id == review_id)
-        .values(status=status, decided_at=datetime.now(UTC), decided_by=tx.actor.id, reason=reason)
+        .values(status=status, decided_at=datetime.now(UTC), decided_by=index.acting_person(tx.actor), reason=reason)
     )
     return row
 

@@ -13,6 +13,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav_nurse": ("护士站", "Nurse station"),
     "nav_operations": ("运营管理", "Operations"),
     "nav_portal": ("患者服务", "Patient portal"),
+    "nav_empi": ("患者主索引", "Patient index"),
     "signed_in_as": ("当前用户", "Signed in as"),
     "empty": ("暂无数据", "Nothing to show"),
     "previous": ("上一页", "Previous"),

@@ -21,7 +21,7 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
     "nurse": (("/nurse", "nav_nurse"),),
     "manager": (("/cockpit", "nav_cockpit"), ("/operations", "nav_operations")),
     "operations": (("/operations", "nav_operations"), ("/cockpit", "nav_cockpit")),
-    "quality_officer": (("/cockpit", "nav_cockpit"),),
+    "quality_officer": (("/cockpit", "nav_cockpit"), ("/empi/review", "nav_empi")),
     "patient": (("/portal", "nav_portal"),),
     "developer": (
         ("/doctor", "nav_doctor"),
@@ -30,6 +30,7 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/cockpit", "nav_cockpit"),
         ("/portal", "nav_portal"),
         ("/ingest", "integration"),
+        ("/empi/review", "nav_empi"),
     ),
 }
 

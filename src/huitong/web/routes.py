@@ -13,13 +13,14 @@ from starlette.responses import RedirectResponse, Response
 from huitong.web.access import LoginRequiredError, PageForbiddenError
 from huitong.web.pages.cockpit import router as cockpit_router
 from huitong.web.pages.doctor import router as doctor_router
+from huitong.web.pages.empi import router as empi_router
 from huitong.web.pages.nurse import router as nurse_router
 from huitong.web.pages.operations import router as operations_router
 from huitong.web.pages.portal import router as portal_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
-PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/ingest", "/audit", "/admin")
+PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/ingest", "/audit", "/admin", "/empi")
 
 
 def is_page(request: Request) -> bool:
@@ -35,7 +36,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def register_web(app: FastAPI) -> None:
     """Static files, the role pages and their error handling."""
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (doctor_router, nurse_router, operations_router, portal_router, cockpit_router):
+    for router in (doctor_router, nurse_router, operations_router, portal_router, cockpit_router, empi_router):
         app.include_router(router)
 
     async def login_required(request: Request, _exc: Exception) -> Response:

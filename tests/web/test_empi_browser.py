@@ -1,0 +1,130 @@
+"""The EMPI review queue in a real browser (headless Chromium via Playwright) against a real server process:
+the quality officer signs in with a second factor, finds the page in the navigation, accepts one pair (a
+CSRF-protected POST) and sees the queue shrink. Skipped where Debian's chromium is absent."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from huitong.db import migrate
+from huitong.security.actor import Actor
+from huitong.security.runtime import open_security
+from huitong.services import open_services
+from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.test_empi_page import queue_two_pairs, review_settings
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A served platform with two pairs in the review queue, a quality officer (TOTP) and a nurse."""
+    folder = tmp_path_factory.mktemp("empi-browser")
+    url = f"sqlite:///{folder}/empi.db"
+    settings = review_settings(url, folder, env="development", security={"cookie_secure": False})
+    migrate.upgrade(settings.database)
+    queue_two_pairs(settings)
+    services = open_services(settings)
+    try:
+        security = open_security(settings, services.db, services.store.policy)
+        admin = Actor.system("browser-tests")
+        security.accounts.create(
+            admin, user_id="qo.chen", display_name="陈质控", role="quality_officer", password=PASSWORD
+        )
+        security.accounts.create(
+            admin, user_id="nurse.he", display_name="nurse.he", role="nurse", password=PASSWORD, department="d1"
+        )
+        totp = security.accounts.enrol_totp("qo.chen")
+    finally:
+        services.close()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HUITONG_DATABASE__URL": url,
+        "HUITONG_ENV": "development",
+        "HUITONG_SECURITY__COOKIE_SECURE": "false",
+        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
+        "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
+        "HUITONG_EMPI__AUTO_LINK_THRESHOLD": "0.999999999",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "huitong", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.3)
+    try:
+        yield {"base": base, "totp": totp}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def test_quality_officer_accepts_a_pair_and_the_queue_shrinks(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "qo.chen", server["totp"])
+    page.goto(f"{server['base']}/cockpit")  # the officer's pages carry the navigation
+    page.click("nav a[href='/empi/review']")
+    page.wait_for_selector("#queue-count")
+    assert page.locator("#queue-count").get_attribute("data-count") == "2"
+    first = page.locator("section.review-item").first
+    assert "ZHANG WEIHUA" in first.inner_text() and "张伟华" in first.inner_text()
+    assert first.locator("tr[data-comparison='name']").inner_text().count("拼音一致") == 1
+    page.screenshot(path=str(SHOTS / "empi-review.png"), full_page=True)
+    first.locator("input[name=reason]").fill("出生日期、电话一致，PACS 仅登记拼音")
+    with page.expect_navigation():
+        first.locator("button[value=accept]").click()
+    page.wait_for_selector("[role=status]")
+    assert page.locator("#queue-count").get_attribute("data-count") == "1"
+    assert "ZHANG WEIHUA" not in page.locator("main").inner_text()
+    page.goto(f"{server['base']}/empi/review?status=accepted&lang=en")
+    assert "qo.chen" in page.locator("main").inner_text()  # the decision names the user
+    context.close()
+
+
+def test_roles_without_the_area_are_refused(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "nurse.he")
+    page.goto(f"{server['base']}/nurse")
+    assert page.locator("nav a[href='/empi/review']").count() == 0
+    assert page.goto(f"{server['base']}/empi/review").status == 403
+    response = page.request.post(f"{server['base']}/empi/review/2/accept", form={"reason": "x"})
+    assert response.status in (403, 400)  # no CSRF token, and not the role anyway
+    context.close()
+    assert re.match(r"http://localhost:\d+", server["base"])
