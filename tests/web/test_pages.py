@@ -82,3 +82,112 @@ def test_pages_switch_language(demo_client: TestClient) -> None:
     en = demo_client.get("/nurse", params={"lang": "en"})
     assert "Bed board" in en.text and en.cookies.get("lang") == "en"
     assert "Bed board" in demo_client.get("/nurse").text  # the cookie keeps the choice
+
+
+P2 = {"patient": "demo-p002"}
+
+
+def _free_slots(html: str) -> list[str]:
+    section = html.split('id="book"', 1)[1]
+    return re.findall(r'option value="(demo-slot-[^"]+)"', section)
+
+
+def test_patient_changes_an_appointment_to_another_slot(demo_client: TestClient) -> None:
+    slots = _free_slots(demo_client.get("/portal", params=P2).text)
+    booked = demo_client.post("/portal/book", params=P2, data={"slot_id": slots[0]}).text
+    appt = re.findall(r'data-appointment="([^"]+)"', booked)[0]
+    changed = demo_client.post(f"/portal/appointments/{appt}/change", params=P2, data={"slot_id": slots[2]})
+    assert changed.status_code == 200 and "已改约" in changed.text
+    free = _free_slots(changed.text)
+    assert slots[0] in free and slots[2] not in free  # the old slot is free again, the new one taken
+    body = demo_client.get(f"/fhir/Appointment/{appt}").json()
+    assert body["status"] == "booked" and body["slot"] == [{"reference": f"Slot/{slots[2]}"}]
+    assert demo_client.get(f"/fhir/Slot/{slots[0]}").json()["status"] == "free"
+    other = demo_client.post("/portal/book", params=P2, data={"slot_id": slots[3]})
+    assert other.status_code == 200
+    taken = demo_client.post(f"/portal/appointments/{appt}/change", params=P2, data={"slot_id": slots[3]})
+    assert taken.status_code == 409  # someone holds that slot; nothing changed
+    assert demo_client.get(f"/fhir/Appointment/{appt}").json()["slot"] == [{"reference": f"Slot/{slots[2]}"}]
+
+
+def test_patient_reads_visit_summaries_and_bills(demo_client: TestClient) -> None:
+    visits = demo_client.get("/portal/visits", params={"patient": "demo-p006"})
+    assert visits.status_code == 200
+    assert "普通外科" in visits.text and "胆囊结石不伴有胆囊炎" in visits.text and "腹腔镜胆囊切除术" in visits.text
+    bills = demo_client.get("/portal/bills", params=P2)
+    assert bills.status_code == 200
+    assert re.search(r'id="grand-total">180.50<', bills.text)
+    assert "床位费" in bills.text and "120.00" in bills.text  # 2 days × 60.00
+    assert "Bills" in demo_client.get("/portal/bills", params={**P2, "lang": "en"}).text
+
+
+def test_patient_grants_and_withdraws_research_consent(demo_client: TestClient) -> None:
+    page = demo_client.get("/portal/consent", params=P2).text
+    assert re.findall(r'data-status="(\w+)"', page) == ["none", "none", "none"]
+    granted = demo_client.post("/portal/consent/research", params=P2, data={"decision": "grant"})
+    assert granted.status_code == 200 and 'data-consent="research" data-status="active"' in granted.text
+    withdrawn = demo_client.post("/portal/consent/research", params=P2, data={"decision": "withdraw"})
+    assert 'data-consent="research" data-status="inactive"' in withdrawn.text
+    found = demo_client.get("/fhir/Consent", params={"patient": "Patient/demo-p002"}).json()
+    [consent] = [e["resource"] for e in found["entry"]]
+    assert consent["status"] == "inactive" and consent["meta"]["versionId"] == "2"
+    assert consent["provision"]["purpose"][0]["code"] == "HRESCH"
+    history = demo_client.get(f"/fhir/Consent/{consent['id']}/_history").json()
+    assert [e["resource"]["status"] for e in history["entry"]] == ["inactive", "active"]
+    assert demo_client.post("/portal/consent/marketing", params=P2, data={"decision": "grant"}).status_code == 400
+    assert demo_client.post("/portal/consent/research", params=P2, data={"decision": "maybe"}).status_code == 400
+
+
+def test_nurse_task_list_doses_rounds_and_critical_values(demo_client: TestClient) -> None:
+    tasks = demo_client.get("/nurse/tasks")
+    assert tasks.status_code == 200
+    for task in ("task-demo-p002-rx1-0", "task-demo-p002-rx1-1", "task-vitals-demo-p002", "task-alert-demo-p004-glu1"):
+        assert f'id="{task}"' in tasks.text, task
+    given = demo_client.post("/nurse/tasks/medication/demo-p002-rx1/given")
+    assert given.status_code == 200 and "已执行给药" in given.text
+    assert 'id="task-demo-p002-rx1-0"' not in given.text and 'id="task-demo-p002-rx1-1"' in given.text
+    [dose] = [
+        e["resource"]
+        for e in demo_client.get(
+            "/fhir/MedicationAdministration", params={"request": "MedicationRequest/demo-p002-rx1"}
+        ).json()["entry"]
+    ]
+    assert dose["status"] == "completed" and dose["subject"] == {"reference": "Patient/demo-p002"}
+    demo_client.post("/nurse/patient/demo-p002/vitals", data={"temperature": "36.8"})
+    after = demo_client.get("/nurse/tasks").text
+    assert 'id="task-vitals-demo-p002"' not in after and 'id="task-vitals-demo-p001"' in after
+    taken = demo_client.post("/nurse/tasks/critical/demo-p004-glu1/acknowledge")
+    assert taken.status_code == 200 and 'id="task-alert-demo-p004-glu1"' not in taken.text
+    assert demo_client.post("/nurse/tasks/medication/nothing/given").status_code == 404
+
+
+def test_vital_signs_chart_records_a_full_set(demo_client: TestClient) -> None:
+    empty = demo_client.get("/nurse/patient/demo-p002")
+    assert empty.status_code == 200 and "体温单" in empty.text and 'data-chart="tpr"' not in empty.text
+    values = {"temperature": "38.2", "pulse": "96", "respiration": "20", "systolic": "132", "diastolic": "86"}
+    saved = demo_client.post("/nurse/patient/demo-p002/vitals", data=values)
+    assert saved.status_code == 200 and 'data-chart="tpr"' in saved.text
+    chart = re.search(r'id="tpr-data">([^<]+)<', saved.text)
+    assert chart and '"temperature":[["' in chart.group(1) and '"diastolic":[["' in chart.group(1)
+    [panel] = [
+        e["resource"]
+        for e in demo_client.get(
+            "/fhir/Observation", params={"subject": "Patient/demo-p002", "code": "85354-9"}
+        ).json()["entry"]
+    ]
+    assert [c["valueQuantity"]["value"] for c in panel["component"]] == [132, 86]
+    before = demo_client.get("/fhir/Observation", params={"subject": "Patient/demo-p002", "_summary": "count"})
+    for bad in ({"temperature": "36.5", "systolic": "120"}, {"temperature": "45"}, {"pulse": "fast"}, {}):
+        assert demo_client.post("/nurse/patient/demo-p002/vitals", data=bad).status_code == 400, bad
+    after = demo_client.get("/fhir/Observation", params={"subject": "Patient/demo-p002", "_summary": "count"})
+    assert after.json()["total"] == before.json()["total"]  # bad input stored nothing
+    assert demo_client.get("/nurse/patient/nobody").status_code == 404
+
+
+def test_operations_board_shows_theatre_utilisation(demo_client: TestClient) -> None:
+    page = demo_client.get("/operations", params={"day": "2026-11-21"})
+    assert page.status_code == 200
+    assert re.search(r'id="theatre-rate">2.8<', page.text)  # 285 min of 3 theatres × 7 days × 480 min
+    row = re.search(r'<tr data-theatre="第1手术间">(.*?)</tr>', page.text)
+    assert row and ">2<" in row.group(1) and ">240<" in row.group(1) and ">08:10<" in row.group(1)
+    assert demo_client.get("/operations", params={"day": "yesterday"}).status_code == 400

@@ -19,6 +19,7 @@ from huitong.ingest.hl7v2.bench import hl7_parse
 from huitong.ops.bench import backup_bench
 from huitong.synth.bench import synth_bench
 from huitong.views.bench import views
+from huitong.web.bench_cli import web_bench
 
 app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line).", no_args_is_help=True)
 app.command("validation")(validation)
@@ -32,3 +33,4 @@ app.command("pipeline")(pipeline_bench)
 app.command("backup")(backup_bench)
 app.command("synth")(synth_bench)
 app.command("indicators")(indicators_bench)
+app.command("web")(web_bench)

@@ -302,12 +302,117 @@ def _slots() -> list[dict[str, Any]]:
     return out
 
 
+THEATRE_TYPE = "urn:huitong:location-type"  # local code: an operating theatre (手术间)
+THEATRES = 3
+#: (patient key, theatre, start, end, ICD-9-CM-3 code, display) — operations of 2026-11-21, China time.
+OPERATIONS = (
+    ("p006", 1, "08:10", "10:40", "51.23", "腹腔镜胆囊切除术"),
+    ("p004", 2, "09:00", "09:45", "31.1", "暂时性气管切开术"),
+    ("p001", 1, "13:30", "15:00", "37.22", "左心导管检查"),
+)
+#: (code, display, unit price in CNY, quantity) billed to every demo inpatient.
+CHARGES = (
+    ("bed", "床位费", "60.00", 2),
+    ("lab-glu", "血清葡萄糖测定", "8.50", 1),
+    ("nursing", "一级护理", "26.00", 2),
+)
+#: (medication, dose, times of day) given to inpatients of the first three wards.
+MEDICATIONS = (
+    ("p001", "苯磺酸氨氯地平片 5mg", ("08:00:00",)),
+    ("p002", "乙酰半胱氨酸泡腾片 600mg", ("08:00:00", "20:00:00")),
+    ("p004", "头孢曲松钠 2g 静滴", ("08:00:00", "20:00:00")),
+)
+
+
+def _theatres() -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": "Location",
+            "id": f"demo-or-{n}",
+            "status": "active",
+            "name": f"第{n}手术间",
+            "mode": "instance",
+            "type": [{"coding": [{"system": THEATRE_TYPE, "code": "theatre", "display": "手术间"}]}],
+            "physicalType": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "ro"}]
+            },
+        }
+        for n in range(1, THEATRES + 1)
+    ]
+
+
+def _operations() -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": "Procedure",
+            "id": f"demo-{key}-op{n}",
+            "status": "completed",
+            "category": {"coding": [{"system": "http://snomed.info/sct", "code": "387713003", "display": "手术"}]},
+            "code": {
+                "coding": [{"system": "http://hl7.org/fhir/sid/icd-9-cm", "code": code, "display": display}],
+                "text": display,
+            },
+            "subject": {"reference": f"Patient/demo-{key}"},
+            "encounter": {"reference": f"Encounter/demo-{key}-enc1"},
+            "location": {"reference": f"Location/demo-or-{room}"},
+            "performedPeriod": {"start": f"2026-11-21T{start}:00+08:00", "end": f"2026-11-21T{end}:00+08:00"},
+        }
+        for n, (key, room, start, end, code, display) in enumerate(OPERATIONS, start=1)
+    ]
+
+
+def _charges(p: DemoPatient) -> list[dict[str, Any]]:
+    from decimal import Decimal
+
+    return [
+        {
+            "resourceType": "ChargeItem",
+            "id": f"demo-{p.key}-charge-{code}",
+            "status": "billable",
+            "code": {
+                "coding": [{"system": "urn:huitong:demo:charge", "code": code, "display": display}],
+                "text": display,
+            },
+            "subject": {"reference": f"Patient/demo-{p.key}"},
+            "context": {"reference": f"Encounter/demo-{p.key}-enc1"},
+            "occurrenceDateTime": "2026-11-21T00:00:00+08:00",
+            "quantity": {"value": quantity},
+            "priceOverride": {"value": Decimal(price), "currency": "CNY"},
+        }
+        for code, display, price, quantity in CHARGES
+    ]
+
+
+def _medication_requests() -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": "MedicationRequest",
+            "id": f"demo-{key}-rx1",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": {"text": medication},
+            "subject": {"reference": f"Patient/demo-{key}"},
+            "encounter": {"reference": f"Encounter/demo-{key}-enc1"},
+            "authoredOn": "2026-11-20T10:00:00+08:00",
+            "dosageInstruction": [
+                {
+                    "text": medication,
+                    "timing": {
+                        "repeat": {"frequency": len(times), "period": 1, "periodUnit": "d", "timeOfDay": list(times)}
+                    },
+                }
+            ],
+        }
+        for key, medication, times in MEDICATIONS
+    ]
+
+
 def demo_resources() -> list[dict[str, Any]]:
-    """Every demo resource: wards and beds, clinic slots, then patients with their records."""
-    out: list[dict[str, Any]] = [*_departments(), *_locations(), *_slots()]
+    """Every demo resource: wards, beds and theatres, clinic slots, then patients with their records."""
+    out: list[dict[str, Any]] = [*_departments(), *_locations(), *_theatres(), *_slots()]
     for seq, p in enumerate(PATIENTS, start=1):
-        out += [_patient(p, seq), _encounter(p), _condition(p), _glucose(p)]
-    return out
+        out += [_patient(p, seq), _encounter(p), _condition(p), _glucose(p), *_charges(p)]
+    return [*out, *_operations(), *_medication_requests()]
 
 
 def load_demo(store: ResourceStore) -> int:

@@ -8,7 +8,8 @@ A role grants interactions on resource types and a *patient reach*: whose record
 - Administrators manage accounts and reference data but reach no patient (``none``): they cannot read
   clinical data. Auditors read the audit trail and nothing clinical, and change nothing.
 - Managers and operations staff see aggregates (views, indicators), not records.
-- A patient reaches only their own compartment (``own``); system actors reach everything their scopes allow.
+- A patient reaches only their own compartment (``own``) and writes only their own consents (the portal's
+  consent management); system actors reach everything their scopes allow.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ GRANTS: dict[str, RoleGrant] = {
     Role.QUALITY_OFFICER: RoleGrant(_s(ALL), _s(), "all", reviews_break_glass=True),
     Role.AUDITOR: RoleGrant(_s(), _s(), "none", reads_audit=True),
     Role.ADMINISTRATOR: RoleGrant(REFERENCE_TYPES, REFERENCE_ADMIN, "none", manages_accounts=True),
-    Role.PATIENT: RoleGrant(_s(ALL), _s(), "own"),
+    Role.PATIENT: RoleGrant(_s(ALL), _s("Consent"), "own"),  # grants and withdraws their own consents
     Role.SYSTEM: RoleGrant(_s(ALL, *REFERENCE_TYPES), _s(ALL, *REFERENCE_TYPES), "all"),
     "developer": RoleGrant(_s(ALL, *REFERENCE_TYPES), _s(ALL, *REFERENCE_TYPES), "all"),
 }

@@ -15,6 +15,7 @@ from huitong.web.pages.cockpit import router as cockpit_router
 from huitong.web.pages.doctor import router as doctor_router
 from huitong.web.pages.empi import router as empi_router
 from huitong.web.pages.nurse import router as nurse_router
+from huitong.web.pages.nurse_tasks import router as nurse_tasks_router
 from huitong.web.pages.operations import router as operations_router
 from huitong.web.pages.portal import router as portal_router
 from huitong.web.render import render

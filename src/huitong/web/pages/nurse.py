@@ -1,4 +1,5 @@
-"""Nurse station: the ward's bed board, admissions to a bed, vital signs with a chart."""
+"""Nurse station: the ward's bed board, admissions to a bed, recording vital signs (tasks and the 体温单 chart are
+in :mod:`huitong.web.pages.nurse_tasks`)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,6 @@ from huitong.web.view_models import name_of
 router = APIRouter(prefix="/nurse", include_in_schema=False)
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
 STATUS_CLASS = {"O": "occupied", "U": "free", "K": "cleaning", "C": "reserved", "H": "reserved", "I": "cleaning"}
-VITALS = {
-    "temperature": ("8310-5", "Body temperature", "Cel", "°C"),
-    "pulse": ("8867-4", "Heart rate", "/min", "次/分"),
-}
 
 
 def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
@@ -108,48 +105,106 @@ def admit(services: Services, actor: Actor, patient_id: str, bed_id: str) -> str
     return services.store.transaction(actor, work)
 
 
-def record_vitals(services: Services, actor: Actor, patient_id: str, values: dict[str, str]) -> int:
-    """Store each vital sign given as an Observation (category vital-signs, LOINC, UCUM)."""
-    now = instant(datetime.now(UTC))
-    written = 0
+#: Vital signs the nurse records: key → (LOINC, display, UCUM, unit shown, lowest and highest plausible value).
+VITALS: dict[str, tuple[str, str, str, str, Decimal, Decimal]] = {
+    "temperature": ("8310-5", "Body temperature", "Cel", "°C", Decimal("33"), Decimal("43")),
+    "pulse": ("8867-4", "Heart rate", "/min", "次/分", Decimal("20"), Decimal("250")),
+    "respiration": ("9279-1", "Respiratory rate", "/min", "次/分", Decimal("4"), Decimal("80")),
+    "systolic": ("8480-6", "Systolic blood pressure", "mm[Hg]", "mmHg", Decimal("50"), Decimal("300")),
+    "diastolic": ("8462-4", "Diastolic blood pressure", "mm[Hg]", "mmHg", Decimal("20"), Decimal("200")),
+}
+BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
+VITAL_CATEGORY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "vital-signs",
+            "display": "Vital Signs",
+        }
+    ]
+}
+
+
+def _quantity(key: str, number: Decimal) -> dict[str, Any]:
+    _loinc, _display, ucum, unit, _low, _high = VITALS[key]
+    return {"value": number, "unit": unit, "system": "http://unitsofmeasure.org", "code": ucum}
+
+
+def _loinc(code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": "http://loinc.org", "code": code, "display": display}]}
+
+
+def parse_vitals(values: dict[str, str]) -> dict[str, Decimal]:
+    """The numbers given, checked against plausible ranges; raises 400 naming the field to correct."""
+    numbers: dict[str, Decimal] = {}
     for key, text in values.items():
+        if key not in VITALS:
+            raise errors.invalid(f"unknown vital sign {key!r}")
         if not text.strip():
             continue
         try:
             number = Decimal(text.strip())
         except InvalidOperation as exc:
-            raise errors.invalid(f"{key}: {text!r} is not a number") from exc
-        loinc, display, ucum, unit = VITALS[key]
-        services.store.create(
-            actor,
+            raise errors.invalid(f"{key}: {text!r} is not a number; enter digits such as 37.2") from exc
+        low, high = VITALS[key][4], VITALS[key][5]
+        if not number.is_finite() or not low <= number <= high:
+            raise errors.invalid(f"{key}: {text} is outside {low}–{high} {VITALS[key][3]}; check the reading")
+        numbers[key] = number
+    if ("systolic" in numbers) != ("diastolic" in numbers):
+        raise errors.invalid("blood pressure needs both the systolic and the diastolic value")
+    if "systolic" in numbers and numbers["systolic"] <= numbers["diastolic"]:
+        raise errors.invalid("the systolic pressure must be higher than the diastolic pressure")
+    return numbers
+
+
+def record_vitals(services: Services, actor: Actor, patient_id: str, values: dict[str, str]) -> int:
+    """Store the vital signs given as Observations (category vital-signs, LOINC, UCUM), all in one transaction.
+
+    Blood pressure is one panel Observation (85354-9) with systolic and diastolic components, as the FHIR
+    vital-signs profile has it. Returns how many readings were stored; bad input stores nothing.
+    """
+    numbers = parse_vitals(values)
+    services.store.read(actor, "Patient", patient_id)  # the patient exists and is within reach
+    now = instant(datetime.now(UTC))
+    base: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [VITAL_CATEGORY],
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": now,
+    }
+    bodies: list[dict[str, Any]] = []
+    for key in ("temperature", "pulse", "respiration"):
+        if key in numbers:
+            loinc, display = VITALS[key][0], VITALS[key][1]
+            bodies.append({**base, "code": _loinc(loinc, display), "valueQuantity": _quantity(key, numbers[key])})
+    if "systolic" in numbers:
+        bodies.append(
             {
-                "resourceType": "Observation",
-                "status": "final",
-                "category": [
-                    {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                "code": "vital-signs",
-                            }
-                        ]
-                    }
+                **base,
+                "code": _loinc(*BP_PANEL),
+                "component": [
+                    {"code": _loinc(VITALS[k][0], VITALS[k][1]), "valueQuantity": _quantity(k, numbers[k])}
+                    for k in ("systolic", "diastolic")
                 ],
-                "code": {"coding": [{"system": "http://loinc.org", "code": loinc, "display": display}]},
-                "subject": {"reference": f"Patient/{patient_id}"},
-                "effectiveDateTime": now,
-                "valueQuantity": {"value": number, "unit": unit, "system": "http://unitsofmeasure.org", "code": ucum},
-            },
+            }
         )
-        written += 1
-    return written
+    if not bodies:
+        return 0
+
+    def work(tx: Transaction) -> int:
+        for body in bodies:
+            tx.create(body)
+        return len(numbers)
+
+    return services.store.transaction(actor, work)
 
 
 @router.get("")
 def station(request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """The bed board of the nurse's wards."""
     require_area(actor, "nurse")
-    return render(request, "nurse/station.html", {"wards": bed_board(services, actor)}, actor=actor)
+    return render(request, "nurse/station.html", {"wards": bed_board(services, actor), "section": "board"}, actor=actor)
 
 
 @router.post("/admit")
@@ -171,10 +226,18 @@ async def vitals_form(
     actor: PageActor,
     temperature: str = Form(""),
     pulse: str = Form(""),
+    respiration: str = Form(""),
+    systolic: str = Form(""),
+    diastolic: str = Form(""),
 ) -> Response:
     """Record vital signs (HTMX form)."""
     require_area(actor, "nurse")
-    n = await run_in_threadpool(
-        record_vitals, services, actor, patient_id, {"temperature": temperature, "pulse": pulse}
-    )
+    values = {
+        "temperature": temperature,
+        "pulse": pulse,
+        "respiration": respiration,
+        "systolic": systolic,
+        "diastolic": diastolic,
+    }
+    n = await run_in_threadpool(record_vitals, services, actor, patient_id, values)
     return render(request, "nurse/_saved.html", {"count": n}, actor=actor)

@@ -1,9 +1,16 @@
-"""Operations board: bed occupancy by ward, outpatient flow by hour, links to integration and quality boards."""
+"""Operations board: bed occupancy by ward, outpatient flow by hour, operating-theatre utilisation, links to the
+integration and quality boards.
+
+Managers and operations staff see aggregates, not records (``security/roles.py`` gives them no patient reach).
+The board therefore counts as the system actor ``system:operations-board`` *on behalf of* the signed-in user,
+so the audit trail names both, and shows only counts, minutes and rates — never a patient.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from huitong.deps import ServicesDep
-from huitong.fhir import jsonio
+from huitong.fhir import errors, jsonio
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
@@ -20,6 +27,91 @@ from huitong.web.render import render, script_json
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
 CHINA = timezone(timedelta(hours=8))
+THEATRE_TYPE = "urn:huitong:location-type|theatre"
+SESSION_MINUTES = 480  # a theatre's planned session per working day (08:00–16:00), the utilisation denominator
+UNASSIGNED = "—"
+
+
+def aggregate_actor(actor: Actor) -> Actor:
+    """The system actor that counts for the board, on behalf of the signed-in user."""
+    return replace(
+        Actor.system("operations-board", source_address=actor.source_address),
+        on_behalf_of=actor.id,
+        request_id=actor.request_id,
+    )
+
+
+def _minutes(period: dict[str, Any]) -> tuple[datetime, float] | None:
+    try:
+        start = datetime.fromisoformat(str(period["start"]).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(period["end"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        return None
+    return start.astimezone(CHINA), (end - start).total_seconds() / 60
+
+
+def theatre_utilisation(services: Services, actor: Actor, last_day: date, days: int) -> dict[str, Any]:
+    """Operating minutes per theatre over ``days`` days ending ``last_day`` against the planned sessions.
+
+    Operations are Procedures with a ``performedPeriod``; each counts for the theatre in its ``location`` (those
+    without one are listed as unassigned and count only in the hospital-wide rate).
+    """
+    first = last_day - timedelta(days=days - 1)
+    theatres = services.search.search(actor, "Location", [("type", THEATRE_TYPE), ("_sort", "name"), ("_count", "200")])
+    names = {s.res_id: jsonio.loads_fast(s.content or b"{}").get("name", s.res_id) for s in theatres.matches}
+    found = services.search.search(
+        actor,
+        "Procedure",
+        [
+            ("date", f"ge{first.isoformat()}T00:00:00+08:00"),
+            ("date", f"lt{(last_day + timedelta(days=1)).isoformat()}T00:00:00+08:00"),
+            ("_count", "1000"),
+        ],
+    )
+    per: dict[str, dict[str, Any]] = {tid: {"cases": 0, "minutes": 0.0, "first": None} for tid in names}
+    daily: dict[str, float] = defaultdict(float)
+    for s in found.matches:
+        body = jsonio.loads_fast(s.content or b"{}")
+        timing = _minutes(body.get("performedPeriod") or {})
+        if timing is None or not first <= timing[0].date() <= last_day:
+            continue
+        start, minutes = timing
+        room = str((body.get("location") or {}).get("reference", "")).removeprefix("Location/")
+        row = per.setdefault(room if room in names else UNASSIGNED, {"cases": 0, "minutes": 0.0, "first": None})
+        row["cases"] += 1
+        row["minutes"] += minutes
+        row["first"] = min(row["first"] or start.strftime("%H:%M"), start.strftime("%H:%M"))
+        daily[start.date().isoformat()] += minutes
+    available = SESSION_MINUTES * days
+    rows = [
+        {
+            "theatre": names.get(tid, UNASSIGNED),
+            "cases": row["cases"],
+            "minutes": round(row["minutes"]),
+            "rate": round(100 * row["minutes"] / available, 1) if tid in names else None,
+            "first": row["first"] or "",
+        }
+        for tid, row in per.items()
+    ]
+    total = sum(r["minutes"] for r in per.values())
+    capacity = available * len(names)
+    return {
+        "rows": rows,
+        "first": first.isoformat(),
+        "last": last_day.isoformat(),
+        "days": days,
+        "cases": sum(r["cases"] for r in per.values()),
+        "rate": round(100 * total / capacity, 1) if capacity else None,
+        "daily": [
+            (
+                d.isoformat(),
+                round(100 * daily.get(d.isoformat(), 0.0) / (SESSION_MINUTES * len(names)), 1) if names else 0.0,
+            )
+            for d in (first + timedelta(days=i) for i in range(days))
+        ],
+    }
 
 
 def outpatient_flow(services: Services, actor: Actor, day: str) -> list[int]:
@@ -54,23 +146,40 @@ def occupancy(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _day(text: str | None) -> date:
+    if not text:
+        return datetime.now(CHINA).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise errors.invalid(f"day {text!r} is not a date; use YYYY-MM-DD") from exc
+
+
 @router.get("")
-def board(request: Request, services: ServicesDep, actor: PageActor) -> Response:
-    """Hospital-wide occupancy and today's outpatient flow."""
+def board(request: Request, services: ServicesDep, actor: PageActor, day: str | None = None) -> Response:
+    """Hospital-wide occupancy, the outpatient flow of ``day`` and theatre utilisation of the week ending then."""
     require_area(actor, "operations")
-    day = datetime.now(CHINA).date().isoformat()
-    rows = occupancy(bed_board(services, actor))
-    flow = outpatient_flow(services, actor, day)
+    shown = _day(day)
+    system = aggregate_actor(actor)
+    rows = occupancy(bed_board(services, system))
+    flow = outpatient_flow(services, system, shown.isoformat())
+    theatres = theatre_utilisation(services, system, shown, 7)
     occupancy_data = {"labels": [r["ward"] for r in rows], "values": [r["rate"] for r in rows], "max": 100}
+    theatre_data = {
+        "labels": [d for d, _ in theatres["daily"]],
+        "values": [v for _, v in theatres["daily"]],
+    }
     return render(
         request,
         "operations/board.html",
         {
             "rows": rows,
             "flow": flow,
-            "day": day,
+            "day": shown.isoformat(),
+            "theatres": theatres,
             "occupancy_json": script_json(occupancy_data),
             "flow_json": script_json({"values": flow}),
+            "theatre_json": script_json(theatre_data),
         },
         actor=actor,
     )

@@ -1,14 +1,18 @@
-"""Patient portal (mobile-first): book, change or cancel an appointment, check in, read reports, answer the survey.
+"""Patient portal (mobile-first): book, change or cancel an appointment, check in, read reports and visit
+summaries, see bills, answer the survey, manage consent for research use of their data.
 
 Reads run as the signed-in patient, so the access policy shows only their own records. Writes that touch shared
 resources (a clinic's slots) run as the portal's system actor *on behalf of* the patient, so the audit trail names
-both.
+both. Consents are the patient's own declarations: they are written with the patient as the actor.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Form
@@ -23,8 +27,8 @@ from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor, ActorKind
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.render import render
-from huitong.web.view_models import short_time, text_of, value_of
+from huitong.web.render import language, render
+from huitong.web.view_models import short_time, text_of, value_of, when_of
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 SURVEY = "urn:huitong:questionnaire:outpatient-satisfaction"
@@ -32,6 +36,33 @@ QUESTIONS = (
     ("overall", "总体满意度", "Overall satisfaction"),
     ("waiting", "候诊时间", "Waiting time"),
     ("doctor", "医生沟通", "Communication with the doctor"),
+)
+PAGE = 20
+CONSENT_PURPOSE = "urn:huitong:consent-purpose"
+#: The consents a patient manages: key, zh, en, what the consent permits (FHIR ``Consent.provision.purpose``).
+CONSENT_PURPOSES = (
+    (
+        "research",
+        "同意将本人去标识化数据用于医学研究",
+        "My de-identified data may be used for medical research",
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+            "code": "HRESCH",
+            "display": "healthcare research",
+        },
+    ),
+    (
+        "regional-sharing",
+        "同意在区域卫生信息平台共享本人诊疗记录",
+        "My records may be shared with the regional health information platform",
+        {"system": CONSENT_PURPOSE, "code": "regional-sharing", "display": "区域平台共享"},
+    ),
+    (
+        "follow-up",
+        "同意接收随访与健康宣教信息",
+        "I agree to receive follow-up calls and health education messages",
+        {"system": CONSENT_PURPOSE, "code": "follow-up", "display": "随访与健康宣教"},
+    ),
 )
 
 
@@ -53,12 +84,19 @@ def _on_behalf(actor: Actor, patient_id: str) -> Actor:
     )
 
 
-def overview(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
-    """The patient's appointments, free slots to book, and reports."""
+def overview(services: Services, actor: Actor, patient_id: str, *, page: int = 0) -> dict[str, Any]:
+    """The patient's appointments (a page of them), free slots to book, and reports."""
     search = services.search
     services.store.read(actor, "Patient", patient_id)
     appts = search.search(
-        actor, "Appointment", [("patient", f"Patient/{patient_id}"), ("_sort", "-date"), ("_count", "20")]
+        actor,
+        "Appointment",
+        [
+            ("patient", f"Patient/{patient_id}"),
+            ("_sort", "-date"),
+            ("_count", str(PAGE)),
+            ("_offset", str(page * PAGE)),
+        ],
     )
     slots = search.search(
         _on_behalf(actor, patient_id),
@@ -69,9 +107,16 @@ def overview(services: Services, actor: Actor, patient_id: str) -> dict[str, Any
         actor, "Observation", [("subject", f"Patient/{patient_id}"), ("_sort", "-date"), ("_count", "20")]
     )
     load = jsonio.loads_fast
+    free = [load(s.content or b"{}") for s in slots.matches]
+    by_department: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for slot in free:
+        by_department[text_of((slot.get("serviceType") or [{}])[0])].append(slot)
     return {
         "appointments": [load(s.content or b"{}") for s in appts.matches],
-        "slots": [load(s.content or b"{}") for s in slots.matches],
+        "has_more": appts.has_more,
+        "page": page,
+        "slots": free,
+        "slots_by_department": dict(by_department),
         "reports": [load(s.content or b"{}") for s in reports.matches],
     }
 
@@ -135,6 +180,39 @@ def cancel(services: Services, actor: Actor, patient_id: str, appt_id: str) -> N
     services.store.transaction(_on_behalf(actor, patient_id), work)
 
 
+def change(services: Services, actor: Actor, patient_id: str, appt_id: str, slot_id: str) -> None:
+    """Move a booked appointment to another free slot: the old slot is freed and the new one taken, together."""
+
+    def work(tx: Transaction) -> None:
+        appt = _own_appointment(tx, appt_id, patient_id)
+        if appt["status"] not in ("booked", "pending", "proposed"):
+            raise errors.conflict(f"an appointment that is {appt['status']} cannot be changed; book a new one")
+        stored = tx.read("Slot", slot_id)
+        if stored is None or stored.deleted:
+            raise errors.not_found(f"slot {slot_id} does not exist; choose another from the list")
+        new = stored.resource()
+        if new.get("status") != "free":
+            raise errors.conflict("this slot has just been taken; please choose another")
+        for ref in appt.get("slot", []):
+            old_id = ref["reference"].removeprefix("Slot/")
+            old = tx.read("Slot", old_id)
+            if old is not None and not old.deleted and old_id != slot_id:
+                body = old.resource()
+                body["status"] = "free"
+                tx.update(body, old_id)
+        new["status"] = "busy"
+        tx.update(new, slot_id)
+        appt.update(
+            slot=[{"reference": f"Slot/{slot_id}"}],
+            start=new["start"],
+            end=new["end"],
+            serviceType=new.get("serviceType", appt.get("serviceType", [])),
+        )
+        tx.update(appt, appt_id)
+
+    services.store.transaction(_on_behalf(actor, patient_id), work)
+
+
 def check_in(services: Services, actor: Actor, patient_id: str, appt_id: str) -> str:
     """Arrival: the appointment becomes ``arrived`` and an outpatient Encounter starts (check-in time recorded)."""
     now = instant(datetime.now(UTC))
@@ -186,30 +264,240 @@ def answer_survey(services: Services, actor: Actor, patient_id: str, scores: dic
     return stored.res_id
 
 
-def _page(request: Request, services: Services, actor: Actor, message: str | None = None) -> Response:
+def visits(services: Services, actor: Actor, patient_id: str, *, page: int = 0) -> dict[str, Any]:
+    """Visit summaries: the patient's encounters (a page), each with its department, diagnoses and operations."""
+    search = services.search
+    found = search.search(
+        actor,
+        "Encounter",
+        [
+            ("patient", f"Patient/{patient_id}"),
+            ("_sort", "-date"),
+            ("_count", str(PAGE)),
+            ("_offset", str(page * PAGE)),
+            ("_include", "Encounter:service-provider"),
+            ("_revinclude", "Condition:encounter"),
+            ("_revinclude", "Procedure:encounter"),
+        ],
+    )
+    load = jsonio.loads_fast
+    departments = {
+        s.res_id: load(s.content or b"{}").get("name", "") for s in found.included if s.res_type == "Organization"
+    }
+    by_encounter: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"diagnoses": [], "procedures": []})
+    for s in found.included:
+        if s.res_type in ("Condition", "Procedure"):
+            body = load(s.content or b"{}")
+            enc = str((body.get("encounter") or {}).get("reference", "")).removeprefix("Encounter/")
+            by_encounter[enc]["diagnoses" if s.res_type == "Condition" else "procedures"].append(
+                text_of(body.get("code"))
+            )
+    rows = []
+    for s in found.matches:
+        enc = load(s.content or b"{}")
+        provider = str((enc.get("serviceProvider") or {}).get("reference", "")).removeprefix("Organization/")
+        period = enc.get("period") or {}
+        rows.append(
+            {
+                "id": s.res_id,
+                "class": (enc.get("class") or {}).get("code", ""),
+                "status": enc.get("status", ""),
+                "start": short_time(period["start"]) if period.get("start") else "",
+                "end": short_time(period["end"]) if period.get("end") else "",
+                "department": departments.get(provider, ""),
+                **by_encounter.get(s.res_id, {"diagnoses": [], "procedures": []}),
+            }
+        )
+    return {"visits": rows, "has_more": found.has_more, "page": page}
+
+
+def bills(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
+    """The patient's charges (FHIR ChargeItem) grouped by visit, with totals in CNY."""
+    found = services.search.search(
+        actor,
+        "ChargeItem",
+        [("patient", f"Patient/{patient_id}"), ("_sort", "-entered-date"), ("_count", "500")],
+    )
+    groups: dict[str, dict[str, Any]] = {}
+    grand = Decimal(0)
+    for s in found.matches:
+        item = jsonio.loads_fast(s.content or b"{}")
+        price = Decimal(str((item.get("priceOverride") or {}).get("value", 0)))
+        quantity = Decimal(str((item.get("quantity") or {}).get("value", 1)))
+        amount = price * quantity
+        grand += amount
+        visit = str((item.get("context") or {}).get("reference", "")).removeprefix("Encounter/") or "—"
+        group = groups.setdefault(visit, {"encounter": visit, "items": [], "total": Decimal(0)})
+        group["items"].append(
+            {
+                "id": s.res_id,
+                "what": text_of(item.get("code")),
+                "when": when_of(item) or short_time(str(item.get("occurrenceDateTime", ""))),
+                "price": f"{price:.2f}",
+                "quantity": f"{quantity.normalize():f}",
+                "amount": f"{amount:.2f}",
+                "status": item.get("status", ""),
+            }
+        )
+        group["total"] += amount
+    for group in groups.values():
+        group["total"] = f"{group['total']:.2f}"
+    return {"bill_groups": list(groups.values()), "grand_total": f"{grand:.2f}", "truncated": found.has_more}
+
+
+def _consent_id(patient_id: str, purpose: str) -> str:
+    text = f"consent-{purpose}-{patient_id}"
+    return text if len(text) <= 64 else f"consent-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+def consents(services: Services, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
+    """Each consent the portal manages with its current state (``active``, ``inactive`` = withdrawn, or none)."""
+    found = services.search.search(actor, "Consent", [("patient", f"Patient/{patient_id}"), ("_count", "100")])
+    current = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.matches}
+    out = []
+    for key, zh, en, _purpose in CONSENT_PURPOSES:
+        body = current.get(_consent_id(patient_id, key), {})
+        out.append(
+            {
+                "key": key,
+                "zh": zh,
+                "en": en,
+                "status": body.get("status", "none"),
+                "since": short_time(body["dateTime"]) if body.get("dateTime") else "",
+                "version": (body.get("meta") or {}).get("versionId", ""),
+            }
+        )
+    return out
+
+
+def set_consent(services: Services, actor: Actor, patient_id: str, key: str, *, grant: bool) -> dict[str, Any]:
+    """Grant or withdraw one consent, as the patient: a FHIR Consent (withdrawal keeps it as ``inactive``)."""
+    purpose = next((p for p in CONSENT_PURPOSES if p[0] == key), None)
+    if purpose is None:
+        raise errors.invalid(f"unknown consent {key!r}; choose one of {', '.join(p[0] for p in CONSENT_PURPOSES)}")
+    _key, zh, _en, coding = purpose
+    consent_id = _consent_id(patient_id, key)
+    body: dict[str, Any] = {
+        "resourceType": "Consent",
+        "id": consent_id,
+        "status": "active" if grant else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "research" if key == "research" else "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
+        "patient": {"reference": f"Patient/{patient_id}"},
+        "dateTime": instant(datetime.now(UTC)),
+        "performer": [{"reference": f"Patient/{patient_id}"}],
+        "policyRule": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}],
+            "text": zh,
+        },
+        "provision": {"type": "permit", "purpose": [coding]},
+    }
+    stored, _created = services.store.update(actor, "Consent", consent_id, body)
+    return stored.resource()
+
+
+_MESSAGES = {
+    "booked": ("预约成功", "Booked"),
+    "changed": ("已改约", "Appointment changed"),
+    "cancelled": ("已取消", "Cancelled"),
+    "checked_in": ("签到成功", "Checked in"),
+    "thanks": ("感谢您的评价", "Thank you for your answers"),
+    "granted": ("已同意", "Consent given"),
+    "withdrawn": ("已撤回同意", "Consent withdrawn"),
+}
+
+
+def _message(request: Request, key: str) -> str:
+    zh, en = _MESSAGES[key]
+    return en if language(request) == "en" else zh
+
+
+def _context(request: Request, actor: Actor, patient_id: str, section: str) -> dict[str, Any]:
+    return {
+        "patient_id": patient_id,
+        "section": section,
+        "qs": f"?patient={patient_id}" if actor.kind is ActorKind.DEVELOPMENT else "",
+        "short_time": short_time,
+        "text_of": text_of,
+        "value_of": value_of,
+    }
+
+
+def _page(request: Request, services: Services, actor: Actor, message: str | None = None, *, page: int = 0) -> Response:
     patient_id = patient_of(actor, request)
-    data = overview(services, actor, patient_id)
+    data = overview(services, actor, patient_id, page=max(page, 0))
     return render(
         request,
         "portal/home.html",
-        {
-            **data,
-            "patient_id": patient_id,
-            "message": message,
-            "questions": QUESTIONS,
-            "short_time": short_time,
-            "text_of": text_of,
-            "value_of": value_of,
-        },
+        {**data, **_context(request, actor, patient_id, "home"), "message": message, "questions": QUESTIONS},
         actor=actor,
     )
 
 
 @router.get("")
-def home(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+def home(request: Request, services: ServicesDep, actor: PageActor, page: int = 0) -> Response:
     """The patient's home: appointments, booking, reports, survey."""
     require_area(actor, "portal")
-    return _page(request, services, actor)
+    return _page(request, services, actor, page=page)
+
+
+@router.get("/visits")
+def visits_page(request: Request, services: ServicesDep, actor: PageActor, page: int = 0) -> Response:
+    """Visit summaries: encounters with department, diagnoses and operations."""
+    require_area(actor, "portal")
+    patient_id = patient_of(actor, request)
+    data = visits(services, actor, patient_id, page=max(page, 0))
+    return render(
+        request, "portal/visits.html", {**data, **_context(request, actor, patient_id, "visits")}, actor=actor
+    )
+
+
+@router.get("/bills")
+def bills_page(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+    """Charges by visit with totals."""
+    require_area(actor, "portal")
+    patient_id = patient_of(actor, request)
+    data = bills(services, actor, patient_id)
+    return render(request, "portal/bills.html", {**data, **_context(request, actor, patient_id, "bills")}, actor=actor)
+
+
+def _consent_page(request: Request, services: Services, actor: Actor, message: str | None = None) -> Response:
+    patient_id = patient_of(actor, request)
+    items = consents(services, actor, patient_id)
+    return render(
+        request,
+        "portal/consent.html",
+        {"consents": items, "message": message, **_context(request, actor, patient_id, "consent")},
+        actor=actor,
+    )
+
+
+@router.get("/consent")
+def consent_page(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+    """The consents the patient has given or withdrawn, with buttons to change each."""
+    require_area(actor, "portal")
+    return _consent_page(request, services, actor)
+
+
+@router.post("/consent/{key}")
+async def consent_form(
+    key: str, request: Request, services: ServicesDep, actor: PageActor, decision: str = Form(...)
+) -> Response:
+    """Grant (``decision=grant``) or withdraw (``decision=withdraw``) one consent."""
+    require_area(actor, "portal")
+    if decision not in ("grant", "withdraw"):
+        raise errors.invalid("decision is grant or withdraw")
+    pid = patient_of(actor, request)
+    await run_in_threadpool(set_consent, services, actor, pid, key, grant=decision == "grant")
+    message = _message(request, "granted" if decision == "grant" else "withdrawn")
+    return await run_in_threadpool(_consent_page, request, services, actor, message)
 
 
 @router.post("/book")
@@ -217,21 +505,30 @@ async def book_form(request: Request, services: ServicesDep, actor: PageActor, s
     require_area(actor, "portal")
     pid = patient_of(actor, request)
     await run_in_threadpool(book, services, actor, pid, slot_id)
-    return await run_in_threadpool(_page, request, services, actor, "预约成功 Booked")
+    return await run_in_threadpool(_page, request, services, actor, _message(request, "booked"))
 
 
 @router.post("/appointments/{appt_id}/cancel")
 async def cancel_form(appt_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
     require_area(actor, "portal")
     await run_in_threadpool(cancel, services, actor, patient_of(actor, request), appt_id)
-    return await run_in_threadpool(_page, request, services, actor, "已取消 Cancelled")
+    return await run_in_threadpool(_page, request, services, actor, _message(request, "cancelled"))
+
+
+@router.post("/appointments/{appt_id}/change")
+async def change_form(
+    appt_id: str, request: Request, services: ServicesDep, actor: PageActor, slot_id: str = Form(...)
+) -> Response:
+    require_area(actor, "portal")
+    await run_in_threadpool(change, services, actor, patient_of(actor, request), appt_id, slot_id)
+    return await run_in_threadpool(_page, request, services, actor, _message(request, "changed"))
 
 
 @router.post("/appointments/{appt_id}/check-in")
 async def check_in_form(appt_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
     require_area(actor, "portal")
     await run_in_threadpool(check_in, services, actor, patient_of(actor, request), appt_id)
-    return await run_in_threadpool(_page, request, services, actor, "签到成功 Checked in")
+    return await run_in_threadpool(_page, request, services, actor, _message(request, "checked_in"))
 
 
 @router.post("/survey")
@@ -248,4 +545,4 @@ async def survey_form(
     if any(not 1 <= v <= 5 for v in scores.values()):
         raise errors.invalid("each answer is a score from 1 to 5")
     await run_in_threadpool(answer_survey, services, actor, patient_of(actor, request), scores)
-    return await run_in_threadpool(_page, request, services, actor, "感谢您的评价 Thank you")
+    return await run_in_threadpool(_page, request, services, actor, _message(request, "thanks"))

@@ -2,7 +2,9 @@
    data-source. No inline scripts, so the Content-Security-Policy can forbid them. Kinds:
    - "trend":  {"series name": [["2026-01-01 08:00", 5.4], ...], ...}   time axis, one line per series
    - "bar":    {"labels": [...], "values": [...], "max": 100}
-   - "hourly": {"values": [24 numbers]}                                  visits per hour of the day */
+   - "hourly": {"values": [24 numbers]}                                  visits per hour of the day
+   - "tpr":    {"labels": {key: name}, "series": {key: [["2026-11-21 06:00", 37.2], ...]}}   the 体温单:
+               temperature (°C, left) with pulse and respiration (/min, right) above, blood pressure below */
 (function () {
   function draw(el) {
     var source = document.getElementById(el.getAttribute("data-source"));
@@ -22,6 +24,24 @@
       var hours = []; for (var h = 0; h < 24; h++) { hours.push(h + ":00"); }
       option = { tooltip: {}, xAxis: { type: "category", data: hours }, yAxis: { type: "value" },
                  series: [{ type: "line", areaStyle: {}, data: data.values }] };
+    } else if (kind === "tpr") {
+      var s = data.series, l = data.labels;
+      function line(key, grid, axis, color, symbol) {
+        return { name: l[key], type: "line", xAxisIndex: grid, yAxisIndex: axis, data: s[key] || [],
+                 itemStyle: { color: color }, lineStyle: { color: color }, symbol: symbol, symbolSize: 8 };
+      }
+      option = {
+        tooltip: { trigger: "axis" }, legend: {},
+        axisPointer: { link: [{ xAxisIndex: "all" }] },
+        grid: [{ top: 40, height: "48%", left: 50, right: 50 }, { top: "66%", height: "24%", left: 50, right: 50 }],
+        xAxis: [{ type: "time", gridIndex: 0, splitNumber: 7 }, { type: "time", gridIndex: 1, splitNumber: 7 }],
+        yAxis: [{ type: "value", gridIndex: 0, min: 35, max: 42, name: "°C", interval: 1 },
+                { type: "value", gridIndex: 0, min: 20, max: 160, name: "/min", interval: 20 },
+                { type: "value", gridIndex: 1, min: 40, max: 200, name: "mmHg" }],
+        series: [line("temperature", 0, 0, "#0b5394", "diamond"), line("pulse", 0, 1, "#b42318", "circle"),
+                 line("respiration", 0, 1, "#1a7f37", "triangle"), line("systolic", 1, 2, "#8a5a00", "arrow"),
+                 line("diastolic", 1, 2, "#52606d", "rect")]
+      };
     } else { return; }
     echarts.init(el).setOption(option);
   }
