@@ -37,7 +37,15 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def register_web(app: FastAPI) -> None:
     """Static files, the role pages and their error handling."""
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (doctor_router, nurse_router, operations_router, portal_router, cockpit_router, empi_router):
+    for router in (
+        doctor_router,
+        nurse_router,
+        nurse_tasks_router,
+        operations_router,
+        portal_router,
+        cockpit_router,
+        empi_router,
+    ):
         app.include_router(router)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
