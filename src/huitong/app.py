@@ -71,7 +71,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.settings = settings
     app.add_middleware(MetricsMiddleware)  # added first, so it runs inside and sees the request id
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.http.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.http.max_body_bytes,
+        hsts_max_age=settings.http.hsts_max_age,
+    )
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(terminology_router)  # before the generic /fhir/{type}/{id} routes

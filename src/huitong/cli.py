@@ -57,11 +57,15 @@ def serve_command(
     port: int | None = typer.Option(None, help="Port (default HUITONG_HTTP__PORT, 8000)."),
 ) -> None:
     """Serve the platform on the configured database (run `huitong db upgrade` first)."""
-    from huitong.serve import serve
+    from huitong.serve import TlsConfigError, serve
 
     settings = load_settings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    serve(settings.model_copy(update={"http": settings.http.model_copy(update=updates)}))
+    try:
+        serve(settings.model_copy(update={"http": settings.http.model_copy(update=updates)}))
+    except TlsConfigError as exc:
+        typer.echo(f"refused to start: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)

@@ -28,9 +28,10 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 class RequestContextMiddleware:
     """Gives each request an id (``X-Request-ID``), adds security headers, refuses oversized bodies."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts_max_age: int = 31_536_000) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode() if hsts_max_age > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,8 +61,8 @@ class RequestContextMiddleware:
                 out: list[Any] = list(message.get("headers", []))
                 out.append((b"x-request-id", rid.encode()))
                 out.extend(SECURITY_HEADERS)
-                if scope.get("scheme") == "https":  # HSTS only over TLS (RFC 6797 §7.2)
-                    out.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                if self.hsts is not None and scope.get("scheme") == "https":  # HSTS only over TLS (RFC 6797 §7.2)
+                    out.append((b"strict-transport-security", self.hsts))
                 message["headers"] = out
             await send(message)
 

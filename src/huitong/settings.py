@@ -94,6 +94,23 @@ class HttpSettings(BaseModel):
         ge=1024,
         description="Largest request body accepted, in bytes; larger gets 413.",
     )
+    tls_certfile: str = Field(
+        default="",
+        description=(
+            "PEM certificate chain for HTTPS (server certificate first). With `tls_keyfile` set, `huitong serve` "
+            "speaks only HTTPS (TLS 1.2+) and every response carries `Strict-Transport-Security`. Empty: plain "
+            "HTTP (behind a reverse proxy that terminates TLS, or in development)."
+        ),
+    )
+    tls_keyfile: str = Field(default="", description="PEM private key of `tls_certfile`.")
+    tls_keyfile_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted `tls_keyfile`; unset if it is not encrypted."
+    )
+    hsts_max_age: int = Field(
+        default=31_536_000,
+        ge=0,
+        description="`max-age` of the `Strict-Transport-Security` header sent over TLS (seconds; 0 = no header).",
+    )
 
 
 class FhirSettings(BaseModel):
@@ -516,6 +533,7 @@ class QualitySettings(BaseModel):
 
     result_turnaround_hours: float = Field(
         default=24.0, gt=0, description="A lab result must be reported within this many hours of specimen collection."
+    )
     )
     order_result_grace_hours: float = Field(
         default=72.0, gt=0, description="A lab order older than this without any result is an open loop."
