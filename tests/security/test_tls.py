@@ -4,6 +4,7 @@ its MLLP listener requiring TLS with client certificates; the plain ID number ne
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -28,6 +29,7 @@ from huitong.db import migrate
 from huitong.ingest.errors import MllpError
 from huitong.ingest.hl7v2.ack import read_ack
 from huitong.ingest.mllp.client import send_messages
+from huitong.security.check import check
 from huitong.serve import TlsConfigError, tls_options
 from huitong.settings import HttpSettings
 from tests.conftest import API_TOKEN, AUTH, make_settings
@@ -226,3 +228,21 @@ def test_tls_settings_are_checked_at_start_up(tmp_path: Path) -> None:
         HttpSettings(tls_certfile=str(pki.cert), tls_keyfile=str(pki.key), tls_keyfile_password=KEY_PASSWORD.decode())
     )
     assert options["ssl_certfile"] == str(pki.cert)
+
+
+def test_security_check_reads_tls_and_field_encryption_settings() -> None:
+    keys = {"field_keys": {"k1": base64.b64encode(b"k" * 32).decode()}, "field_key_active": "k1"}
+    served = make_settings(
+        "sqlite:///unused.db",
+        http={"tls_certfile": "server.pem", "tls_keyfile": "server.key"},
+        security={**keys, "blind_index_key": "i" * 40},
+    )
+    controls = {c.clause: c for c in check(served)}
+    assert "HTTPS served by Huitong" in controls["8.1.4.1 c"].how
+    assert controls["8.1.4.8"].status == "ok" and "encrypted in stored FHIR JSON" in controls["8.1.4.8"].how
+    off = make_settings(
+        "sqlite:///unused.db", security={**keys, "blind_index_key": "i" * 40, "field_encryption": "off"}
+    )
+    plain = {c.clause: c for c in check(off)}
+    assert plain["8.1.4.8"].status == "warn" and "OFF" in plain["8.1.4.8"].how
+    assert "HTTPS NOT configured" in plain["8.1.4.1 c"].how

@@ -24,7 +24,10 @@ class Control:
 def check(settings: Settings, *, tls: bool | None = None) -> list[Control]:
     """The controls and their status for ``settings``. ``tls``: whether HTTPS is served or proxied."""
     s, a = settings.security, settings.audit
-    https = tls if tls is not None else settings.http.public_base_url.startswith("https://")
+    served_tls = bool(settings.http.tls_certfile and settings.http.tls_keyfile)
+    proxied_tls = settings.http.public_base_url.startswith("https://")
+    https = tls if tls is not None else served_tls or proxied_tls
+    encrypting = s.field_encryption == "on" or (s.field_encryption == "auto" and not settings.is_development)
     strong_pw = s.password_min_length >= 8 and s.password_min_classes >= 3
     secret_set = s.secret_key.get_secret_value().strip().lower() not in PLACEHOLDER_SECRETS
     mfa_admin = {"administrator", "auditor"} <= set(s.mfa_roles) or s.mfa_all_users
@@ -52,8 +55,16 @@ def check(settings: Settings, *, tls: bool | None = None) -> list[Control]:
             "8.1.4.1 c",
             "Credentials protected in transit (remote administration)",
             "ok" if https and s.cookie_secure else "warn",
-            f"HTTPS {'configured' if https else 'NOT configured (set HUITONG_HTTP__PUBLIC_BASE_URL https://…)'}; "
-            f"Secure cookies {'on' if s.cookie_secure else 'OFF'}; HSTS sent over TLS",
+            (
+                "HTTPS served by Huitong (HUITONG_HTTP__TLS_CERTFILE)"
+                if served_tls
+                else "HTTPS on the reverse proxy (public base URL https://)"
+                if https
+                else "HTTPS NOT configured (set HUITONG_HTTP__TLS_CERTFILE and _KEYFILE, or a TLS proxy and "
+                "HUITONG_HTTP__PUBLIC_BASE_URL https://…)"
+            )
+            + f"; Secure cookies {'on' if s.cookie_secure else 'OFF'}; HSTS max-age {settings.http.hsts_max_age} s "
+            "over TLS",
             "a TLS certificate (TLS 1.2+) on Huitong or its reverse proxy; MLLP over TLS or a protected network",
         ),
         Control(
@@ -90,9 +101,17 @@ def check(settings: Settings, *, tls: bool | None = None) -> list[Control]:
         Control(
             "8.1.4.8",
             "Confidentiality in transit and at rest",
-            "ok" if keys_set and https else "warn",
-            "resident ID, phone and address encrypted field-by-field (AES-256-GCM) with blind indexes; keys "
-            + ("configured" if keys_set else "DERIVED FROM secret_key (set field_keys and blind_index_key)"),
+            "ok" if keys_set and https and encrypting else "warn",
+            (
+                "resident ID, phone and address of person resources encrypted in stored FHIR JSON (AES-256-GCM) "
+                "with blind indexes for search"
+                if encrypting
+                else "field encryption OFF (HUITONG_SECURITY__FIELD_ENCRYPTION): ID numbers, phones and addresses "
+                "stored in clear"
+            )
+            + "; keys "
+            + ("configured" if keys_set else "DERIVED FROM secret_key (set field_keys and blind_index_key)")
+            + ("" if https else "; no TLS"),
             "disk or database encryption; encrypted backups; key custody (keys outside the database host)",
         ),
         Control(
