@@ -534,6 +534,13 @@ class QualitySettings(BaseModel):
     result_turnaround_hours: float = Field(
         default=24.0, gt=0, description="A lab result must be reported within this many hours of specimen collection."
     )
+    turnaround_tolerance: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "A lab result with a stated turnaround in the lab dictionary is late when reported more than this "
+            "multiple of it after collection (and never before result_turnaround_hours)."
+        ),
     )
     order_result_grace_hours: float = Field(
         default=72.0, gt=0, description="A lab order older than this without any result is an open loop."

@@ -9,7 +9,7 @@ import pytest
 
 from huitong.empi.resident_id import build
 from huitong.quality.registry import all_rules, builtin_rules, rule
-from huitong.quality.rule import Context, PatientFacts, ResourceRule
+from huitong.quality.rule import Catalogues, Context, PatientFacts, ResourceRule
 from huitong.settings import QualitySettings
 
 RID = build("110105", date(1980, 5, 17), 12, "female")
@@ -80,6 +80,30 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "resident-id-matches-patient": (pat(), pat(birthDate="1980-05-18")),
     "diagnosis-consistent-with-sex": (cond("O80"), cond("N40")),
     "diagnosis-consistent-with-age": (cond("I10"), cond("P07.3", recordedDate="2026-01-01")),
+    "encounter-location-required": (
+        {
+            "resourceType": "Encounter",
+            "id": "e",
+            "status": "in-progress",
+            "class": {"code": "IMP"},
+            "location": [{"location": {"reference": "Location/w1-b3"}, "status": "active"}],
+        },
+        {"resourceType": "Encounter", "id": "e", "status": "in-progress", "class": {"code": "IMP"}},
+    ),
+    "observation-unit-expected": (
+        {
+            "resourceType": "Observation",
+            "id": "o",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+            "valueQuantity": {"value": 131, "unit": "g/L", "system": "http://unitsofmeasure.org", "code": "g/L"},
+        },
+        {
+            "resourceType": "Observation",
+            "id": "o",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+            "valueQuantity": {"value": 13.1, "unit": "g/dL", "system": "http://unitsofmeasure.org", "code": "g/dL"},
+        },
+    ),
     "result-within-turnaround": (
         {
             "resourceType": "DiagnosticReport",
@@ -97,8 +121,17 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
+CATALOGUES = Catalogues(
+    icd10=frozenset({"I10", "J18.9", "N40", "N83.2", "O80", "P07.3", "H25.9", "K35.8"}),
+    icd9cm3=frozenset({"36.07", "47.09"}),
+    lab_units={"718-7": "g/L"},
+    lab_alt_units={"718-7": ("g/dL", 0.1)},
+    lab_turnaround={"LP10": 1440},
+)
+
+
 def context() -> Context:
-    return Context(QualitySettings(), {"p1": PatientFacts("female", date(1980, 5, 17))})
+    return Context(QualitySettings(), {"p1": PatientFacts("female", date(1980, 5, 17))}, CATALOGUES)
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
@@ -114,6 +147,30 @@ def test_rule_passes_good_and_catches_bad(rule_id: str) -> None:
 def test_every_resource_rule_has_a_case() -> None:
     resource_rules = {r.id for r in builtin_rules() if isinstance(r, ResourceRule)}
     assert resource_rules == set(CASES)
+
+
+def test_stated_turnaround_of_a_test_raises_the_limit() -> None:
+    r = rule("result-within-turnaround")
+    assert isinstance(r, ResourceRule)
+    lead = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "code": {"coding": [{"system": "urn:local:99HTLAB", "code": "LP10"}]},
+        "effectiveDateTime": "2026-01-01T08:00:00+08:00",
+        "issued": "2026-01-02T20:00:00+08:00",
+    }
+    assert list(r.check(lead, context())) == []  # 36 h: within 2 × the stated 24 h of blood lead
+    late = {**lead, "issued": "2026-01-03T10:00:00+08:00"}  # 50 h
+    assert list(r.check(late, context())) == ["reported 50.0 h after collection (limit 48 h)"]
+    other = {**late, "code": {"coding": [{"code": "LP01"}]}}
+    assert list(r.check(other, context()))  # no stated turnaround: the setting's 24 h
+
+
+def test_unit_rule_is_silent_without_a_dictionary() -> None:
+    r = rule("observation-unit-expected")
+    assert isinstance(r, ResourceRule)
+    bad = CASES["observation-unit-expected"][1]
+    assert list(r.check(bad, Context(QualitySettings()))) == []
 
 
 def test_ids_are_unique_and_described() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huitong.quality.registry import all_rules
-from huitong.quality.rule import DIMENSION_ZH, SetRule
+from huitong.quality.rule import DIMENSION_ZH, RowRule, SetRule
 
 
 def render() -> str:
@@ -14,13 +14,14 @@ def render() -> str:
         "Generated from `src/huitong/quality/rules/` by `huitong quality catalogue` — do not edit by hand.",
         "",
         "Severity `error` quarantines a message at ingest; `warning` flags it. Set rules look across resources and",
-        "run in batch (`huitong quality run`) only.",
+        "run in batch (`huitong quality run`) only. Row rules check the rows of a tabular submission — the inpatient",
+        "front page (病案首页) CSV — before it is imported or uploaded (`huitong quality frontpage FILE`).",
         "",
         "| Id | Dimension | Severity | Kind | Reads | Rule |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in all_rules():
-        kind = "set" if isinstance(r, SetRule) else "resource"
+        kind = "set" if isinstance(r, SetRule) else "row" if isinstance(r, RowRule) else "resource"
         lines.append(
             f"| `{r.id}` | {r.dimension.value} {DIMENSION_ZH[r.dimension]} | {r.severity.value} | {kind} | "
             f"{', '.join(r.reads)} | **{r.title}.** {r.description} |"

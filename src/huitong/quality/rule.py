@@ -10,6 +10,8 @@ Two shapes:
   patient's sex and birth date), so it can run at ingest as well as in batch.
 * :class:`SetRule` looks across resources (every order has its result, every result its order): it observes
   each resource of its types during a batch run and concludes at the end.
+* :class:`RowRule` looks at one row of a tabular submission — the inpatient front page (病案首页) CSV the
+  national upload takes — before it is imported (``huitong quality frontpage FILE``).
 """
 
 from __future__ import annotations
@@ -68,12 +70,28 @@ class PatientFacts:
     birth_date: date | None
 
 
+@dataclass(frozen=True)
+class Catalogues:
+    """The hospital's dictionaries that validity rules check codes against; empty ones mean "check the shape
+    only" (see :mod:`huitong.quality.dictionaries`)."""
+
+    icd10: frozenset[str] = frozenset()
+    icd9cm3: frozenset[str] = frozenset()
+    #: LOINC code → the UCUM unit the laboratory reports it in.
+    lab_units: dict[str, str] = field(default_factory=dict)
+    #: LOINC code → (another UCUM unit some analysers send, factor: value in that unit = value × factor).
+    lab_alt_units: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: Local lab test (panel) code → its stated turnaround in minutes, collection to report.
+    lab_turnaround: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class Context:
     """Shared by all rules of one run."""
 
     settings: QualitySettings
     patients: dict[str, PatientFacts] = field(default_factory=dict)
+    catalogues: Catalogues = field(default_factory=Catalogues)
 
     def patient_of(self, resource: dict[str, Any]) -> PatientFacts | None:
         """The facts of the patient a resource is about (``subject`` or ``patient`` reference)."""
@@ -115,7 +133,20 @@ class SetRule:
     conclude: Callable[[Any], Iterable[tuple[str, str, str]]]  # (res_type, res_id, detail)
 
 
-Rule = ResourceRule | SetRule
+@dataclass(frozen=True)
+class RowRule:
+    """A rule about one row of a tabular submission (``reads`` names the table, e.g. ``frontpage``)."""
+
+    id: str
+    dimension: Dimension
+    severity: Severity
+    title: str
+    description: str
+    reads: tuple[str, ...]
+    check: Callable[[dict[str, str], Context], Iterable[str]]  # yields a detail per failure
+
+
+Rule = ResourceRule | SetRule | RowRule
 
 
 def source_of(resource: dict[str, Any]) -> str:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from huitong.fhir import jsonio
 from huitong.fhir.store import ResourceStore
 from huitong.quality.registry import all_rules
-from huitong.quality.rule import Context, Finding, PatientFacts, ResourceRule, Rule, SetRule, Severity, source_of
+from huitong.quality.rule import (
+    Catalogues,
+    Context,
+    Finding,
+    PatientFacts,
+    ResourceRule,
+    RowRule,
+    Rule,
+    SetRule,
+    Severity,
+    source_of,
+)
 from huitong.quality.schema import quality_finding, quality_run
 from huitong.security.actor import Actor
 from huitong.settings import QualitySettings
@@ -52,26 +64,116 @@ def check_resources(
     resources: Iterable[dict[str, Any]], ctx: Context, rules: list[Rule] | None = None
 ) -> list[Finding]:
     """Per-resource rules on ``resources`` (e.g. one HL7 message's output at ingest). Set rules need a batch run."""
-    rules = rules if rules is not None else all_rules()
+    by_type = _by_type(tuple(rules if rules is not None else all_rules()))
     findings: list[Finding] = []
     batch = list(resources)
     for body in batch:
         if body.get("resourceType") == "Patient" and body.get("id"):
             ctx.patients[body["id"]] = _patient_facts(body)
     for body in batch:
-        for rule in rules:
-            if isinstance(rule, ResourceRule) and body.get("resourceType") in rule.reads:
-                findings += [
-                    Finding(rule.id, body["resourceType"], body.get("id", "?"), d, source_of(body))
-                    for d in rule.check(body, ctx)
-                ]
+        for rule in by_type.get(body.get("resourceType", ""), ()):
+            findings += [
+                Finding(rule.id, body["resourceType"], body.get("id", "?"), d, source_of(body))
+                for d in rule.check(body, ctx)
+            ]
     return findings
+
+
+@lru_cache(maxsize=8)
+def _by_type(rules: tuple[Rule, ...]) -> dict[str, tuple[ResourceRule, ...]]:
+    out: dict[str, list[ResourceRule]] = defaultdict(list)
+    for rule in rules:
+        if isinstance(rule, ResourceRule):
+            for rtype in rule.reads:
+                out[rtype].append(rule)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def blocking(findings: Iterable[Finding]) -> list[Finding]:
     """The findings severe enough to quarantine a message at ingest."""
     by_id = {r.id: r for r in all_rules()}
     return [f for f in findings if by_id[f.rule_id].severity is Severity.ERROR]
+
+
+#: Where a batch run reads resources from: ``scan(rtype)`` yields (id, JSON bytes) of every current resource.
+Scan = Callable[[str], Iterable[tuple[str, bytes]]]
+
+
+def _fhir_rules(rules: list[Rule]) -> list[ResourceRule | SetRule]:
+    return [r for r in rules if isinstance(r, ResourceRule | SetRule)]
+
+
+def check_all(
+    scan: Scan,
+    ctx: Context,
+    rules: list[Rule] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[list[Finding], Tally]:
+    """Every resource and set rule over every resource ``scan`` yields (patients first, so rules about
+    diagnoses know each patient's sex and birth date). The core of :func:`run_batch`, also used by the
+    benchmark on an in-memory repository."""
+    fhir_rules = _fhir_rules(rules if rules is not None else all_rules())
+    types = sorted({t for r in fhir_rules for t in r.reads} | {"Patient"}, key=lambda t: (t != "Patient", t))
+    states = {r.id: r.start(ctx) for r in fhir_rules if isinstance(r, SetRule)}
+    dims = {r.id: r.dimension.value for r in fhir_rules}
+    tally = Tally()
+    findings: list[Finding] = []
+    sources: dict[tuple[str, str], str] = {}
+    for rtype in types:
+        per_type = [r for r in fhir_rules if rtype in r.reads]
+        type_dims = {dims[r.id] for r in per_type}
+        for n, (res_id, content) in enumerate(scan(rtype), start=1):
+            body = jsonio.loads_fast(content or b"{}")
+            source = source_of(body)
+            sources[(rtype, res_id)] = source
+            if rtype == "Patient":
+                ctx.patients[res_id] = _patient_facts(body)
+            for dim in type_dims:
+                tally.checked[(source, dim)] += 1
+            for rule in per_type:
+                if isinstance(rule, ResourceRule):
+                    for detail in rule.check(body, ctx):
+                        findings.append(Finding(rule.id, rtype, res_id, detail, source))
+                else:
+                    rule.observe(states[rule.id], body)
+            if progress and n % 1000 == 0:
+                progress(rtype, n)
+    for rule in fhir_rules:
+        if isinstance(rule, SetRule):
+            for rtype, rid, detail in rule.conclude(states[rule.id]):
+                findings.append(Finding(rule.id, rtype, rid, detail, sources.get((rtype, rid), "unknown")))
+    for f in findings:
+        tally.failed[(f.source, dims[f.rule_id])].add(f"{f.res_type}/{f.res_id}")
+    return findings, tally
+
+
+def check_rows(
+    rows: Iterable[dict[str, str]],
+    ctx: Context,
+    *,
+    table: str = "frontpage",
+    key: str = "ZYH",
+    rules: list[Rule] | None = None,
+    tally: Tally | None = None,
+) -> list[Finding]:
+    """Row rules of ``table`` on each row (e.g. the front-page CSV before it is submitted or imported). Each
+    finding names the row by its ``key`` column; the source system is ``table``. Counts go to ``tally``."""
+    row_rules = [r for r in (rules if rules is not None else all_rules()) if isinstance(r, RowRule)]
+    row_rules = [r for r in row_rules if table in r.reads]
+    dims = {r.dimension.value for r in row_rules}
+    findings: list[Finding] = []
+    for n, row in enumerate(rows, start=1):
+        row_id = row.get(key) or f"row {n}"
+        if tally is not None:
+            for dim in dims:
+                tally.checked[(table, dim)] += 1
+        for rule in row_rules:
+            for detail in rule.check(row, ctx):
+                findings.append(Finding(rule.id, table, row_id, detail, table))
+                if tally is not None:
+                    tally.failed[(table, rule.dimension.value)].add(row_id)
+    return findings
 
 
 def run_batch(
@@ -82,42 +184,24 @@ def run_batch(
     rules: list[Rule] | None = None,
     record: bool = True,
     progress: Progress | None = None,
+    catalogues: Catalogues | None = None,
+    frontpage: Iterable[dict[str, str]] | None = None,
 ) -> RunResult:
-    """Every rule over every current resource it reads; findings and the scorecard are stored as a run."""
+    """Every rule over every current resource it reads (and the row rules over ``frontpage`` rows, when
+    given); findings and the scorecard are stored as a run."""
     actor = actor or Actor.system("quality")
     rules = rules if rules is not None else all_rules()
-    ctx = Context(settings)
+    ctx = Context(settings, catalogues=catalogues or Catalogues())
     started = datetime.now(UTC)
-    types = sorted({t for r in rules for t in r.reads} | {"Patient"}, key=lambda t: (t != "Patient", t))
-    states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule)}
+
+    def scan(rtype: str) -> Iterator[tuple[str, bytes]]:
+        for stored in store.scan(actor, rtype):
+            yield stored.res_id, stored.content or b"{}"
+
+    findings, tally = check_all(scan, ctx, rules, progress=progress)
+    if frontpage is not None:
+        findings += check_rows(frontpage, ctx, rules=rules, tally=tally)
     dims = {r.id: r.dimension.value for r in rules}
-    tally = Tally()
-    findings: list[Finding] = []
-    sources: dict[tuple[str, str], str] = {}
-    for rtype in types:
-        per_type = [r for r in rules if rtype in r.reads]
-        for n, stored in enumerate(store.scan(actor, rtype), start=1):
-            body = jsonio.loads_fast(stored.content or b"{}")
-            source = source_of(body)
-            sources[(rtype, stored.res_id)] = source
-            if rtype == "Patient":
-                ctx.patients[stored.res_id] = _patient_facts(body)
-            for dim in {dims[r.id] for r in per_type}:
-                tally.checked[(source, dim)] += 1
-            for rule in per_type:
-                if isinstance(rule, ResourceRule):
-                    for detail in rule.check(body, ctx):
-                        findings.append(Finding(rule.id, rtype, stored.res_id, detail, source))
-                else:
-                    rule.observe(states[rule.id], body)
-            if progress and n % 1000 == 0:
-                progress(rtype, n)
-    for rule in rules:
-        if isinstance(rule, SetRule):
-            for rtype, rid, detail in rule.conclude(states[rule.id]):
-                findings.append(Finding(rule.id, rtype, rid, detail, sources.get((rtype, rid), "unknown")))
-    for f in findings:
-        tally.failed[(f.source, dims[f.rule_id])].add(f"{f.res_type}/{f.res_id}")
     scorecard = _scorecard(tally, findings)
     run_id = _record(store, actor, started, findings, scorecard, dims, rules) if record else None
     return RunResult(run_id, findings, scorecard)

@@ -60,6 +60,8 @@ AREAS: dict[str, frozenset[str]] = {
     "operations": frozenset({"manager", "operations", "quality_officer", "developer"}),
     "portal": frozenset({"patient", "developer"}),
     "cockpit": frozenset({"manager", "operations", "quality_officer", "developer"}),
+    # data-quality scorecards: operations and data management (quality officers)
+    "quality": frozenset({"manager", "operations", "quality_officer", "developer"}),
     # patient identity across source systems (EMPI review): needs to read every patient, writes nothing itself
     "empi": frozenset({"quality_officer", "developer"}),
 }

@@ -19,9 +19,9 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 NAV: dict[str, tuple[tuple[str, str], ...]] = {
     "doctor": (("/doctor", "nav_doctor"),),
     "nurse": (("/nurse", "nav_nurse"),),
-    "manager": (("/cockpit", "nav_cockpit"), ("/operations", "nav_operations")),
-    "operations": (("/operations", "nav_operations"), ("/cockpit", "nav_cockpit")),
-    "quality_officer": (("/cockpit", "nav_cockpit"), ("/empi/review", "nav_empi")),
+    "manager": (("/cockpit", "nav_cockpit"), ("/operations", "nav_operations"), ("/quality", "nav_quality")),
+    "operations": (("/operations", "nav_operations"), ("/cockpit", "nav_cockpit"), ("/quality", "nav_quality")),
+    "quality_officer": (("/quality", "nav_quality"), ("/cockpit", "nav_cockpit"), ("/empi/review", "nav_empi")),
     "patient": (("/portal", "nav_portal"),),
     "developer": (
         ("/doctor", "nav_doctor"),
@@ -30,6 +30,7 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/cockpit", "nav_cockpit"),
         ("/portal", "nav_portal"),
         ("/ingest", "integration"),
+        ("/quality", "nav_quality"),
         ("/empi/review", "nav_empi"),
     ),
 }

@@ -18,10 +18,11 @@ from huitong.web.pages.nurse import router as nurse_router
 from huitong.web.pages.nurse_tasks import router as nurse_tasks_router
 from huitong.web.pages.operations import router as operations_router
 from huitong.web.pages.portal import router as portal_router
+from huitong.web.pages.quality import router as quality_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
-PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/ingest", "/audit", "/admin", "/empi")
+PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/quality", "/ingest", "/audit", "/admin", "/empi")
 
 
 def is_page(request: Request) -> bool:
@@ -47,6 +48,7 @@ def register_web(app: FastAPI) -> None:
         empi_router,
     ):
         app.include_router(router)
+    app.include_router(quality_router)
 
     async def login_required(request: Request, _exc: Exception) -> Response:
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))

@@ -16,8 +16,20 @@ def check(report: dict[str, Any], ctx: Context) -> Iterator[str]:
     if start is None or end is None:
         return
     hours = (end - start).total_seconds() / 3600
-    if hours > ctx.settings.result_turnaround_hours:
-        yield f"reported {hours:.1f} h after collection (limit {ctx.settings.result_turnaround_hours:g} h)"
+    limit = limit_hours(report, ctx)
+    if hours > limit:
+        yield f"reported {hours:.1f} h after collection (limit {limit:g} h)"
+
+
+def limit_hours(report: dict[str, Any], ctx: Context) -> float:
+    """The setting's hours, or the test's stated turnaround times the tolerance when that is longer."""
+    limit = ctx.settings.result_turnaround_hours
+    stated = ctx.catalogues.lab_turnaround
+    for coding in (report.get("code") or {}).get("coding") or []:
+        minutes = stated.get(coding.get("code", "")) if isinstance(coding, dict) else None
+        if minutes:
+            return max(limit, minutes * ctx.settings.turnaround_tolerance / 60)
+    return limit
 
 
 RULE = ResourceRule(
@@ -26,7 +38,8 @@ RULE = ResourceRule(
     Severity.WARNING,
     "检验结果及时 Result reported in time",
     "DiagnosticReport.issued is within HUITONG_QUALITY__RESULT_TURNAROUND_HOURS of the specimen "
-    "collection time (effective[x]).",
+    "collection time (effective[x]), or within HUITONG_QUALITY__TURNAROUND_TOLERANCE times the test's stated "
+    "turnaround (lab dictionary) when that is longer.",
     ("DiagnosticReport",),
     check,
 )

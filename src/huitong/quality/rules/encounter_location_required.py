@@ -1,0 +1,25 @@
+"""Completeness: an inpatient stay in progress names its ward and bed (PV1-3), which bed boards, nursing and
+the ward-based indicators need."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+
+
+def check(encounter: dict[str, Any], _ctx: Context) -> Iterator[str]:
+    if (encounter.get("class") or {}).get("code") != "IMP" or encounter.get("status") != "in-progress":
+        return
+    if not any(isinstance(loc, dict) and loc.get("location") for loc in encounter.get("location") or []):
+        yield "inpatient stay in progress has no location (ward, room, bed)"
+
+
+RULE = ResourceRule(
+    "encounter-location-required",
+    Dimension.COMPLETENESS,
+    Severity.WARNING,
+    "在院患者床位必填 Inpatient location present",
+    "An inpatient Encounter (class IMP) in progress carries a location (the ward, room and bed of PV1-3).",
+    ("Encounter",),
+    check,
+)

@@ -1,0 +1,102 @@
+"""Integration: one person has one registration per source system — two patient records of the same system
+with the same resident ID number are a duplicate registration (the patient must resolve to one person)."""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rules.resident_id_check_character import resident_ids
+
+#: Placeholder names of newborns registered under the mother's name (twins share them).
+NEWBORN_SUFFIXES = ("之子", "之女", "之婴")
+
+
+@dataclass
+class State:
+    #: (local identifier system, resident ID) or (system, name, birth date, sex) → patient ids
+    groups: dict[tuple[str, ...], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+def start(_ctx: Context) -> State:
+    return State()
+
+
+def _local_system(patient: dict[str, Any]) -> str:
+    for ident in patient.get("identifier") or []:
+        if not isinstance(ident, dict):
+            continue
+        codes = {c.get("code") for c in ((ident.get("type") or {}).get("coding") or []) if isinstance(c, dict)}
+        if "PI" in codes or "MR" in codes:
+            return str(ident.get("system") or "")
+    meta = patient.get("meta") or {}
+    return str(meta.get("source") or "") if isinstance(meta, dict) else ""
+
+
+def _replaced(patient: dict[str, Any]) -> bool:
+    if patient.get("active") is False:
+        return True
+    return any(isinstance(link, dict) and link.get("type") == "replaced-by" for link in patient.get("link") or [])
+
+
+def _name(patient: dict[str, Any]) -> str:
+    for name in patient.get("name") or []:
+        if isinstance(name, dict):
+            text = name.get("text") or f"{name.get('family', '')}{''.join(name.get('given') or [])}"
+            if text:
+                return "".join(str(text).split())
+    return ""
+
+
+def observe(state: State, patient: dict[str, Any]) -> None:
+    if _replaced(patient):
+        return
+    system = _local_system(patient)
+    for number in set(resident_ids(patient)):
+        state.groups[(system, "id", number)].append(patient["id"])
+    name, born, sex = _name(patient), patient.get("birthDate"), patient.get("gender")
+    if name and born and sex in ("male", "female") and not name.endswith(NEWBORN_SUFFIXES):
+        state.groups[(system, "demographics", name, str(born), str(sex))].append(patient["id"])
+
+
+def conclude(state: State) -> Iterator[tuple[str, str, str]]:
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    how: dict[frozenset[str], set[str]] = defaultdict(set)
+    for ids in state.groups.values():
+        if len(set(ids)) < 2:
+            continue
+        for other in ids[1:]:
+            parent[root(other)] = root(ids[0])
+    members: dict[str, set[str]] = defaultdict(set)
+    for key, ids in state.groups.items():
+        if len(set(ids)) >= 2:
+            group = root(ids[0])
+            members[group].update(ids)
+            how[frozenset([group])].add("resident ID" if key[1] == "id" else "name, birth date and sex")
+    for group, together in members.items():
+        ordered = sorted(together)
+        others = ", ".join(f"Patient/{i}" for i in ordered[:-1])
+        same = " and ".join(sorted(how[frozenset([group])]))
+        yield "Patient", ordered[-1], f"same {same} in one system as {others}"
+
+
+RULE = SetRule(
+    "patient-registered-once",
+    Dimension.INTEGRATION,
+    Severity.WARNING,
+    "患者唯一登记 One registration per person and system",
+    "No two active Patient records with the same local identifier system share a resident ID number (a "
+    "duplicate registration, to be merged — ADT^A40 — or linked by the EMPI).",
+    ("Patient",),
+    start,
+    observe,
+    conclude,
+)

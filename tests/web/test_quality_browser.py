@@ -1,0 +1,138 @@
+"""The data-quality scorecard in a real browser (headless Chromium via Playwright) against a real server: an
+operations user finds it in the navigation, sees the trend chart drawn, drills down to a rule's failing records
+and downloads the Excel export; a nurse may not open it. Screenshot: ``test-artifacts/screenshots/quality.png``."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from huitong.db import migrate
+from huitong.demo.seed import load_demo
+from huitong.quality.run import run_batch
+from huitong.security.actor import Actor
+from huitong.security.runtime import open_security
+from huitong.services import open_services
+from tests.conftest import make_settings
+from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def quality_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("quality-browser")
+    url = f"sqlite:///{folder}/quality.db"
+    settings = make_settings(url, env="development", security={"cookie_secure": False})
+    migrate.upgrade(settings.database)
+    services = open_services(settings)
+    try:
+        load_demo(services.store)
+        admin = Actor.system("browser-tests")
+        security = open_security(settings, services.db, services.store.policy)
+        security.accounts.create(
+            admin, user_id="ops.zhou", display_name="ops.zhou", role="operations", password=PASSWORD
+        )
+        security.accounts.create(
+            admin,
+            user_id="nurse.he",
+            display_name="nurse.he",
+            role="nurse",
+            password=PASSWORD,
+            department="demo-dept-2",
+        )
+        services.store.transaction(
+            admin,
+            lambda tx: tx.update({"resourceType": "Patient", "id": "q-bad", "meta": {"source": "his"}}, "q-bad"),
+        )
+        run_batch(services.store, settings.quality)
+        run_batch(services.store, settings.quality)
+    finally:
+        services.close()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HUITONG_DATABASE__URL": url,
+        "HUITONG_ENV": "development",
+        "HUITONG_SECURITY__COOKIE_SECURE": "false",
+        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "huitong", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def test_operations_user_reads_the_scorecard_drills_down_and_exports(quality_server: str, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, quality_server, "ops.zhou")
+    page.goto(f"{quality_server}/operations")
+    page.click("nav a[href='/quality']")
+    page.wait_for_selector("#scorecard")
+    page.wait_for_selector("#trend canvas")
+    assert "完整性" in page.locator("#scorecard").inner_text()
+    page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
+    page.click("tr[data-rule='patient-name-required'] a >> nth=0")
+    page.wait_for_selector("#findings")
+    assert "Patient/q-bad" in page.locator("#findings").inner_text()
+    with page.expect_download() as download:
+        page.click("a[href^='/quality/findings.xlsx']")
+    content = Path(download.value.path()).read_bytes()
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None and any("q-bad" in str(c.value) for row in sheet.iter_rows() for c in row)
+    page.goto(f"{quality_server}/quality?lang=en")
+    assert "Scores per source system and dimension" in page.content()
+    context.close()
+
+
+def test_a_nurse_may_not_open_the_scorecard(quality_server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, quality_server, "nurse.he")
+    page.goto(f"{quality_server}/nurse")
+    assert page.locator("nav a[href='/quality']").count() == 0
+    response = page.goto(f"{quality_server}/quality")
+    assert response is not None and response.status == 403
+    context.close()
