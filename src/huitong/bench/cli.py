@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from huitong.empi.bench import empi
-from huitong.fhir.bench.cli import fhir_bench, import_bench
+from huitong.fhir.bench.cli import fhir_bench, import_bench, paging_bench
 from huitong.fhir.bench_validation import validation
 from huitong.indicators.bench import indicators_bench
 from huitong.ingest.bench import ingest as ingest_bench
@@ -26,6 +26,7 @@ app = typer.Typer(help="Benchmarks (each prints one JSON object as its last line
 app.command("validation")(validation)
 app.command("fhir")(fhir_bench)
 app.command("import")(import_bench)
+app.command("fhir-paging")(paging_bench)
 app.command("empi")(empi)
 app.command("views")(views)
 app.command("hl7-parse")(hl7_parse)

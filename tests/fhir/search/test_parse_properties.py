@@ -55,6 +55,7 @@ KEYS = st.one_of(
             "_text:exact",
             "_cursor",
             "_profile:above",
+            "_filter",
         ]
     ),
     st.text(max_size=30),
@@ -77,6 +78,11 @@ VALUES = st.one_of(
             "eyJvIjozLCJzIjoiIiwiayI6WyJhIiwxXX0",
             "eyJvIjotMX0",
             "e30",
+            'name co "张" and (birthdate ge 2000 or not (gender eq male))',
+            "subject.name sw li",
+            "code in http://x.org/vs or code sb http://x.org/cs|A",
+            "((((",
+            'name eq "\\"',
         ]
     ),
     st.text(max_size=40),
@@ -129,3 +135,20 @@ def test_every_query_term_of_a_text_finds_that_text(text: str) -> None:
     stored = terms(text)
     for term, prefix in query_terms(text):
         assert any(t.startswith(term) for t in stored) if prefix else term in stored
+
+
+_PATHS = ["name", "gender", "birthdate", "code", "subject.name", "subject:Patient.gender", "_id", "value-quantity"]
+_OPS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "pr", "in", "ni", "sb", "ss", "po", "re", "zz"]
+_OTHER = ["and", "or", "not", "(", ")", '"a b"', '"\\u00e9"', '"', "2000", "true", "5.4", "x|y", "[", "]"]
+FILTER_WORDS = st.sampled_from([*_PATHS, *_OPS, *_OTHER])
+
+
+@settings(max_examples=300, deadline=None)
+@given(TYPES, st.lists(st.one_of(FILTER_WORDS, st.text(max_size=8)), max_size=14))
+def test_filter_parsing_raises_only_search_error(rtype: str, words: list[str]) -> None:
+    try:
+        request = parse_search(rtype, [("_filter", " ".join(words))])
+    except SearchError as exc:
+        assert exc.status in (400, 404)
+        return
+    assert len(request.filters) == 1

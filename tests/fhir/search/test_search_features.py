@@ -127,6 +127,8 @@ def test_token_modifiers_from_the_terminology(client: TestClient) -> None:
         },
     )
     assert _ids(client, "Observation", **{"focus:Condition.code:below": f"{ICD}|I"}) == {obs}
+    assert _ids(client, "Condition", _filter=f"code in {cardio} and not (code sb {ICD}|I20)") == {htn}
+    assert _ids(client, "Condition", _filter=f"code ni {cardio}") == {dm, other}
     for params, message in (
         ({"code:in": "http://example.org/fhir/ValueSet/none"}, "not loaded"),
         ({"code:below": "I10"}, "system|code"),
@@ -157,6 +159,81 @@ def test_identifier_of_type_and_text(client: TestClient) -> None:
     assert _ids(client, "Patient", **{"identifier:text": "居民"}) == {patient}
     bad = client.get("/fhir/Patient", params={"identifier:of-type": "MR|12345"})
     assert bad.status_code == 400 and "system|code|value" in bad.json()["issue"][0]["diagnostics"]
+
+
+def test_filter_expressions(client: TestClient) -> None:
+    zhang = _create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"family": "张", "given": ["三丰"]}],
+            "gender": "male",
+            "birthDate": "2001-05-01",
+        },
+    )
+    li = _create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"family": "李", "given": ["静"]}],
+            "gender": "female",
+            "birthDate": "1990-02-03",
+        },
+    )
+    muller = _create(
+        client, {"resourceType": "Patient", "name": [{"family": "Müller", "given": ["Anna"]}], "gender": "female"}
+    )
+    obs = _create(
+        client,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": f"Patient/{li}"},
+        },
+    )
+
+    def found(expression: str, rtype: str = "Patient") -> set[str]:
+        return _ids(client, rtype, _filter=expression)
+
+    assert found('name eq "张三丰"') == {zhang}
+    assert found('name eq "张"') == {zhang}  # the family name alone is a whole value too
+    assert found('name eq "张三"') == set()  # eq is the whole value, sw the start
+    assert found('name sw "张三"') == {zhang}
+    assert found("name co ull") == {muller}  # accent-insensitive
+    assert found('family ew "LLER"') == {muller}
+    assert found("gender eq female and birthdate lt 2000") == {li}
+    assert found("gender eq male or family eq muller") == {zhang, muller}
+    assert found("not (gender eq female)") == {zhang}
+    assert found("gender ne female") == {zhang}
+    assert found("birthdate pr false") == {muller}
+    assert found("(gender eq female or gender eq male) and not (birthdate pr true)") == {muller}
+    assert found("gender eq male or gender eq female and birthdate ge 2000") == {zhang}  # and binds first
+    assert found("patient.gender eq female", "Observation") == {obs}
+    assert found('subject:Patient.name sw "li"', "Observation") == {obs}  # pinyin of 李
+    # combined with ordinary parameters (AND)
+    assert _ids(client, "Patient", gender="female", _filter="birthdate pr true") == {li}
+    for bad, message in (
+        ('name xx "a"', "unknown operator"),
+        ("(name eq a", "parenthesis"),
+        ("name[use eq official] eq x", "not supported"),
+        ("gender co ma", "does not apply"),
+        ("nothing eq 1", "unknown search parameter"),
+        ('name eq "unclosed', "double quote"),
+        ("birthdate po 2000", "po"),
+        ("", "empty"),
+        ("link.gender eq male", "needs a type"),
+    ):
+        response = client.get("/fhir/Patient", params={"_filter": bad})
+        assert response.status_code == 400, bad
+        assert message in response.json()["issue"][0]["diagnostics"], (bad, response.json())
+
+
+def test_capability_statement_lists_full_text(client: TestClient) -> None:
+    rest = client.get("/fhir/metadata").json()["rest"][0]
+    condition = next(r for r in rest["resource"] if r["type"] == "Condition")
+    params = {p["name"]: p["type"] for p in condition["searchParam"]}
+    assert params["_text"] == "string" and params["_content"] == "string" and params["code"] == "token"
 
 
 def test_uri_above(client: TestClient) -> None:

@@ -36,3 +36,20 @@ def import_bench(
 
     figures = bench_import(resources, postgres=postgres, log=None if json else lambda m: typer.echo(m, err=True))
     typer.echo(orjson.dumps(figures).decode())
+
+
+def paging_bench(
+    resources: int = typer.Option(100_000, min=100, help="Size of the synthetic dataset (shared with bench fhir)."),
+    depth: int = typer.Option(10_000, min=1, help="Position of the deep page."),
+    count: int = typer.Option(20, min=1, help="Page size."),
+    repeat: int = typer.Option(21, min=1, help="Runs per measurement (the median is reported)."),
+    cache: Path = typer.Option(Path("var/bench"), help="Where the benchmark databases are cached."),
+    json: bool = typer.Option(False, "--json", help="Print only the JSON figures."),
+) -> None:
+    """Search paging: a deep page by keyset cursor vs page 1 and vs _offset (in-process, SQLite)."""
+    from huitong.fhir.bench.paging import bench_paging
+
+    if not json:
+        typer.echo(f"preparing {resources} resources (cached under {cache}) …", err=True)
+    figures = bench_paging(resources, depth=depth, count=count, repeat=repeat, cache=cache)
+    typer.echo(orjson.dumps(figures).decode())

@@ -17,6 +17,11 @@ _OPERATIONS: tuple[tuple[str, str | None], ...] = (
     ("export", "Patient"),
     ("export", "Group"),
 )
+#: The full-text parameters (fulltext.py), searchable on every type.
+_FULLTEXT = (
+    {"name": "_text", "definition": f"{_DEFINITION}/DomainResource-text", "type": "string"},
+    {"name": "_content", "definition": f"{_DEFINITION}/Resource-content", "type": "string"},
+)
 SYSTEM_OPERATIONS = (
     {"name": "meta", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-meta"},
     {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
@@ -37,8 +42,11 @@ def search_capability(rtype: str) -> dict[str, Any]:
         "searchInclude": ["*", *(f"{rtype}:{code}" for code in references)],
         "searchRevInclude": ["*"],
         "searchParam": [
-            {"name": code, "definition": f"{_DEFINITION}/{_definition_id(rtype, code)}", "type": p.type}
-            for code, p in sorted(params.items())
+            *(
+                {"name": code, "definition": f"{_DEFINITION}/{_definition_id(rtype, code)}", "type": p.type}
+                for code, p in sorted(params.items())
+            ),
+            *_FULLTEXT,
         ],
         "operation": operations,
     }

@@ -21,7 +21,17 @@ import sqlalchemy as sa
 from huitong.db.schema import resource
 from huitong.fhir import jsonio
 from huitong.fhir.search.errors import SearchError
-from huitong.fhir.search.request import Criterion, SearchRequest, TokenValue, Value
+from huitong.fhir.search.filter import leaves
+from huitong.fhir.search.request import (
+    Criterion,
+    FilterAnd,
+    FilterNode,
+    FilterNot,
+    FilterOr,
+    SearchRequest,
+    TokenValue,
+    Value,
+)
 from huitong.terminology.errors import TerminologyError
 from huitong.terminology.service import Terminology
 
@@ -41,9 +51,24 @@ def needs_terminology(crit: Criterion) -> bool:
 
 def resolve_codes(conn: sa.Connection, request: SearchRequest, terminology: Terminology) -> SearchRequest:
     """``request`` with terminology modifiers replaced by explicit codes (``request`` itself when none)."""
-    if not any(needs_terminology(c) for c in request.criteria):
+    in_filters = any(needs_terminology(c) for node in request.filters for c in leaves(node))
+    if not in_filters and not any(needs_terminology(c) for c in request.criteria):
         return request
-    return replace(request, criteria=[_resolve(conn, c, terminology) for c in request.criteria])
+    return replace(
+        request,
+        criteria=[_resolve(conn, c, terminology) for c in request.criteria],
+        filters=[_resolve_node(conn, node, terminology) for node in request.filters],
+    )
+
+
+def _resolve_node(conn: sa.Connection, node: FilterNode, terminology: Terminology) -> FilterNode:
+    if isinstance(node, FilterAnd):
+        return FilterAnd(tuple(_resolve_node(conn, part, terminology) for part in node.parts))
+    if isinstance(node, FilterOr):
+        return FilterOr(tuple(_resolve_node(conn, part, terminology) for part in node.parts))
+    if isinstance(node, FilterNot):
+        return FilterNot(_resolve_node(conn, node.part, terminology))
+    return _resolve(conn, node, terminology)
 
 
 def _resolve(conn: sa.Connection, crit: Criterion, terminology: Terminology) -> Criterion:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from huitong.fhir.resource_types import NOT_STORED, RESOURCE_TYPES
 from huitong.fhir.search.cursor import decode_cursor
 from huitong.fhir.search.errors import SearchError
+from huitong.fhir.search.filter import parse_filter
 from huitong.fhir.search.fulltext import FULLTEXT, of_type_code, query_terms
 from huitong.fhir.search.params import SearchParam, search_params
 from huitong.fhir.search.request import (
@@ -94,7 +95,10 @@ def _parse(
                 request.self_params.append((key, value))
             continue
         try:
-            request.criteria.append(parse_criterion(rtype, key, value))
+            if key == "_filter":
+                request.filters.append(parse_filter(rtype, value, parse_criterion))
+            else:
+                request.criteria.append(parse_criterion(rtype, key, value))
         except SearchError:
             if lenient and _is_unknown(rtype, key):
                 request.ignored.append(key)
@@ -112,7 +116,8 @@ def check_type(rtype: str) -> None:
 
 def _is_unknown(rtype: str, key: str) -> bool:
     name = key.split(":")[0].split(".")[0]
-    return name not in search_params(rtype) and name != "_has" and name not in FULLTEXT_PARAMS
+    known = name in search_params(rtype) or name in FULLTEXT_PARAMS or name in ("_has", "_filter")
+    return not known
 
 
 def parse_criterion(rtype: str, key: str, value: str) -> Criterion:

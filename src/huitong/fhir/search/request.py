@@ -66,6 +66,31 @@ class Criterion:
 
 
 @dataclass(frozen=True, slots=True)
+class FilterAnd:
+    """``_filter``: every part holds."""
+
+    parts: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOr:
+    """``_filter``: one part holds."""
+
+    parts: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterNot:
+    """``_filter``: ``not (…)``."""
+
+    part: FilterNode
+
+
+#: A ``_filter`` expression: criteria combined with and, or, not (see :mod:`.filter`).
+FilterNode = Criterion | FilterAnd | FilterOr | FilterNot
+
+
+@dataclass(frozen=True, slots=True)
 class Include:
     """``_include=Observation:subject[:Patient]`` or (``reverse``) ``_revinclude=Provenance:target``."""
 
@@ -82,6 +107,7 @@ class SearchRequest:
 
     rtype: str
     criteria: list[Criterion] = field(default_factory=list)
+    filters: list[FilterNode] = field(default_factory=list)  # ``_filter`` expressions, AND'ed with the criteria
     sort: list[tuple[SearchParam, bool]] = field(default_factory=list)  # (param, descending)
     count: int = 50
     offset: int = 0

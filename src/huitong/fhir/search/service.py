@@ -92,13 +92,17 @@ class SearchService:
         callers serving results to anyone but a trusted internal job must pass it.
         """
         result = SearchResult(request)
-        conds = self.sql.where(resolve_codes(conn, request, self.terminology))
-        if actor is not None:
-            conds = [*conds, *self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type)]
+        resolved = resolve_codes(conn, request, self.terminology)
+        visible = self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type) if actor is not None else []
+        conds = [*self.sql.where(resolved), *visible]
         if request.summary == "count" or request.count == 0:
             result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
             return result
-        rows = self._page(conn, request, conds, result)
+        # A keyset cursor on the default order also bounds the driving index lookup (resource_pk > last), so a
+        # deep page reads only the index entries after it.
+        bound = _pk_bound(request)
+        page_conds = conds if bound is None else [*self.sql.where(resolved, pk_bound=bound), *visible]
+        rows = self._page(conn, request, page_conds, result)
         pks = [row.pk for row in rows[: request.count]]
         result.matches = [self.store.opened(actor, _stored(row)) for row in rows[: request.count]]
         if request.total == "accurate" or (request.total == "estimate" and not result.has_more):
@@ -185,6 +189,15 @@ class SearchService:
         if include.param is not None:
             query = query.where(ref.c.param == include.param.code)
         return query.where(resource.c.deleted.is_(False)).distinct()
+
+
+def _pk_bound(request: SearchRequest) -> tuple[int, bool] | None:
+    """(pk, before) of a keyset cursor on the default order (pk alone), else ``None``."""
+    cursor = request.cursor
+    if request.sort or cursor is None or cursor.key is None or len(cursor.key) != 1:
+        return None
+    pk = cursor.key[0]
+    return (pk, cursor.before) if isinstance(pk, int) and not isinstance(pk, bool) else None
 
 
 def _key(row: Any, columns: list[tuple[str, bool]]) -> tuple[Any, ...]:

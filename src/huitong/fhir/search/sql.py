@@ -21,6 +21,10 @@ from huitong.fhir.search.parse import now_ms
 from huitong.fhir.search.request import (
     CompositeValue,
     Criterion,
+    FilterAnd,
+    FilterNode,
+    FilterNot,
+    FilterOr,
     RangeValue,
     ReferenceValue,
     SearchRequest,
@@ -41,13 +45,16 @@ class SqlBuilder:
 
     # -- the query ----------------------------------------------------------------------------------
 
-    def where(self, request: SearchRequest, r: sa.FromClause = resource) -> list[Pred]:
+    def where(
+        self, request: SearchRequest, r: sa.FromClause = resource, *, pk_bound: tuple[int, bool] | None = None
+    ) -> list[Pred]:
         """The conditions a row of ``r`` (the resource table or an alias) must meet.
 
         When a criterion selects through an index table (whose rows carry the type), the type condition on
         ``resource`` is left out, so the planner looks resources up by key from the index rows instead of
         scanning every resource of the type. Range criteria on one parameter (``date=ge…&date=lt…``) are
-        matched on one index row together, as one range.
+        matched on one index row together, as one range. ``pk_bound`` ``(pk, before)`` limits the driving lookup
+        to index rows of resources after (before) ``pk``: keyset paging on the default order.
         """
         criteria = sorted(_merge_ranges(request.criteria), key=_selectivity)
         conds: list[Pred] = [r.c.deleted.is_(False)]
@@ -56,8 +63,21 @@ class SqlBuilder:
             conds.insert(0, r.c.res_type == request.rtype)
         # The most selective criterion drives (``pk IN (…)``, looked up by key); the others are checked per
         # candidate with correlated EXISTS on the index tables' resource_pk index.
-        conds += [self.criterion(c, request.rtype, r, correlated=c is not driving) for c in criteria]
+        for c in criteria:
+            bound = pk_bound if c is driving else None
+            conds.append(self.criterion(c, request.rtype, r, correlated=c is not driving, pk_bound=bound))
+        conds += [self.filter(node, request.rtype, r) for node in request.filters]
         return conds
+
+    def filter(self, node: FilterNode, rtype: str, r: sa.FromClause) -> Pred:
+        """A ``_filter`` tree: its comparisons checked per candidate (correlated), combined as written."""
+        if isinstance(node, FilterAnd):
+            return sa.and_(*(self.filter(part, rtype, r) for part in node.parts))
+        if isinstance(node, FilterOr):
+            return sa.or_(*(self.filter(part, rtype, r) for part in node.parts))
+        if isinstance(node, FilterNot):
+            return sa.not_(self.filter(node.part, rtype, r))
+        return self.criterion(node, rtype, r, correlated=True)
 
     def order_by(self, request: SearchRequest, r: sa.FromClause = resource, *, reverse: bool = False) -> list[Any]:
         """ORDER BY of the search (``reverse``: the opposite order, for a page before a cursor)."""
@@ -107,18 +127,26 @@ class SqlBuilder:
 
     # -- criteria -----------------------------------------------------------------------------------
 
-    def criterion(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool = False) -> Pred:
+    def criterion(
+        self,
+        crit: Criterion,
+        rtype: str,
+        r: sa.FromClause,
+        *,
+        correlated: bool = False,
+        pk_bound: tuple[int, bool] | None = None,
+    ) -> Pred:
         param = crit.param
         if crit.has_type is not None:
             return self._has(crit, rtype, r)
         if crit.chain is not None:
-            return self._chain(crit, rtype, r, correlated=correlated)
+            return self._chain(crit, rtype, r, correlated=correlated, pk_bound=pk_bound)
         if param.code == "_id":
             return self._by_id(crit, r)
         if param.code == "_lastUpdated":
             return self._by_last_updated(crit, r)
         if param.code in FULLTEXT:
-            return self._fulltext(crit, rtype, r, correlated=correlated)
+            return self._fulltext(crit, rtype, r, correlated=correlated, pk_bound=pk_bound)
         if crit.modifier == "text":
             table = search_string
             code = f"{param.code}:text"
@@ -142,9 +170,11 @@ class SqlBuilder:
             return r.c.pk.not_in(subquery)
         if correlated:
             return sa.exists(subquery.where(table.c.resource_pk == r.c.pk))
-        return r.c.pk.in_(subquery)
+        return r.c.pk.in_(subquery.where(*_bounded(table.c.resource_pk, pk_bound)))
 
-    def _fulltext(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool) -> Pred:
+    def _fulltext(
+        self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool, pk_bound: tuple[int, bool] | None
+    ) -> Pred:
         """``_text``/``_content``: each alternative's terms all present (one index row per term)."""
         table = search_string
         alternatives: list[Pred] = []
@@ -156,11 +186,22 @@ class SqlBuilder:
                 rows = sa.select(table.c.resource_pk).where(
                     table.c.res_type == rtype, table.c.param == crit.param.code, match
                 )
-                found.append(sa.exists(rows.where(table.c.resource_pk == r.c.pk)) if correlated else r.c.pk.in_(rows))
+                if correlated:
+                    found.append(sa.exists(rows.where(table.c.resource_pk == r.c.pk)))
+                else:
+                    found.append(r.c.pk.in_(rows.where(*_bounded(table.c.resource_pk, pk_bound))))
             alternatives.append(sa.and_(*found))
         return sa.or_(*alternatives)
 
-    def _chain(self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool = False) -> Pred:
+    def _chain(
+        self,
+        crit: Criterion,
+        rtype: str,
+        r: sa.FromClause,
+        *,
+        correlated: bool = False,
+        pk_bound: tuple[int, bool] | None = None,
+    ) -> Pred:
         """``subject:Patient.name=x``: the referenced resources first, then the references to them."""
         assert crit.chain is not None and crit.target_type is not None  # noqa: S101 - set by the parser
         ref = search_reference.alias("chain_ref")
@@ -177,7 +218,7 @@ class SqlBuilder:
         )
         if correlated:
             return sa.exists(rows.where(ref.c.resource_pk == r.c.pk))
-        return r.c.pk.in_(rows)
+        return r.c.pk.in_(rows.where(*_bounded(ref.c.resource_pk, pk_bound)))
 
     def _has(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
         assert crit.chain is not None and crit.has_type is not None  # noqa: S101 - set by the parser
@@ -241,6 +282,10 @@ class SqlBuilder:
                 return table.c.exact == v
             if crit.modifier == "contains":
                 return table.c.norm.like(f"%{_escape_like(_normalise(v))}%", escape="\\")
+            if crit.modifier == "filter-eq":
+                return table.c.norm == _normalise(v)
+            if crit.modifier == "filter-ew":
+                return table.c.norm.like(f"%{_escape_like(_normalise(v))}", escape="\\")
             return self._prefix(table.c.norm, _normalise(v))
         if kind == "uri":
             assert isinstance(v, str)  # noqa: S101
@@ -358,6 +403,14 @@ def _token(table: sa.Table, v: TokenValue) -> Pred:
     elif v.system is not None:
         conds.append(table.c.system == v.system)
     return sa.and_(*conds) if conds else sa.true()
+
+
+def _bounded(column: Any, pk_bound: tuple[int, bool] | None) -> list[Pred]:
+    """``column > pk`` (``< pk`` before it) for a keyset bound, else nothing."""
+    if pk_bound is None:
+        return []
+    pk, before = pk_bound
+    return [column < pk if before else column > pk]
 
 
 def _token_set(table: sa.Table, values: tuple[Value, ...]) -> Pred:
