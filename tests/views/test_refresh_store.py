@@ -115,6 +115,16 @@ def test_changed_definition_rebuilds(store: ResourceStore, db: Database) -> None
         assert con.execute("SELECT count(*) FROM patient_names").fetchone() == (0,)
 
 
+def test_view_without_resources_refreshes_again(store: ResourceStore, db: Database) -> None:
+    """A view built while no resource of its type exists has no watermark; refreshing it again must work."""
+    with duckdb.connect() as con:
+        assert refresh_view(con, db, parse_view(VIEW), ACTOR).watermark is None
+        again = refresh_view(con, db, parse_view(VIEW), ACTOR)
+        assert (again.mode, again.rows_inserted) == ("incremental", 0)
+        store.create(ACTOR, _patient(["Wang"]))
+        assert refresh_view(con, db, parse_view(VIEW), ACTOR).rows_inserted == 1
+
+
 def test_refresh_leaves_an_audit_row(store: ResourceStore, db: Database) -> None:
     store.create(ACTOR, _patient(["Wang"]))
     with duckdb.connect() as con:

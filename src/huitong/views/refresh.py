@@ -78,7 +78,9 @@ def refresh_view(
             create_table(con, view, table)
             con.execute("DELETE FROM _huitong_view_versions WHERE view_name = ?", [table])
         counts = _apply_changes(con, db, view, table, since, known_empty=rebuild)
-        watermark = counts.watermark or (None if rebuild or state is None else state[1].replace(tzinfo=UTC))
+        watermark = counts.watermark or (
+            None if rebuild or state is None or state[1] is None else state[1].replace(tzinfo=UTC)
+        )
         con.execute(
             "INSERT OR REPLACE INTO _huitong_views VALUES (?, ?, ?, ?, ?)",
             [
