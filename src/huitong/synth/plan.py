@@ -15,6 +15,7 @@ from itertools import accumulate
 
 from huitong.synth.catalogues.casemix import CASES_BY_DEPARTMENT, POPULATIONS, CaseType
 from huitong.synth.catalogues.departments import DEPARTMENT_BY_CODE, DEPARTMENTS, EMERGENCY, ICU
+from huitong.synth.catalogues.diagnoses import DIAGNOSIS_BY_CODE
 from huitong.synth.catalogues.procedures import PROCEDURE_BY_CODE
 from huitong.synth.clock import DAY, HOUR, MINUTE, Clock
 from huitong.synth.config import SynthConfig
@@ -76,6 +77,13 @@ _DEPT_CODES, _DEPT_CUM = _department_weights()
 _CASE_CUM = {d: list(accumulate(c.weight for c in cases)) for d, cases in CASES_BY_DEPARTMENT.items()}
 
 
+def case_sex(case: CaseType) -> str:
+    """``M`` or ``F`` when the case's principal diagnosis applies to one sex only (diagnosis catalogue), else ``""``."""
+    diagnosis = DIAGNOSIS_BY_CODE.get(case.diagnosis)
+    flags = diagnosis.flags if diagnosis is not None else ""
+    return "M" if "M" in flags else "F" if "F" in flags else ""
+
+
 class Planner:
     """Plans one shard."""
 
@@ -130,6 +138,7 @@ class Planner:
                 baby.meta["mother"] = mother.name
             return baby
         sex = pop.sex or ("M" if rng.random() < pop.male_share else "F")
+        sex = case_sex(case) or sex  # a sex-specific principal diagnosis (N40, C61, C53.9 …) decides
         age = int(rng.triangular(pop.age_min, pop.age_max, pop.age_mode))
         for delta in (0, 1, -1, 2, -2, 3, -3, 4, -4):
             bucket = self._buckets.get((sex, age + delta))
@@ -246,7 +255,8 @@ class Planner:
         for _ in range(3):
             person = rng.choice(previous)
             age = self.config.year - person.birth.year
-            if (not pop.sex or pop.sex == person.sex) and pop.age_min <= age <= pop.age_max:
+            fits = (not pop.sex or pop.sex == person.sex) and case_sex(case) in ("", person.sex)
+            if fits and pop.age_min <= age <= pop.age_max:
                 return person
         return None
 

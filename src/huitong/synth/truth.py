@@ -113,6 +113,7 @@ def record_stay(cells: Cells, stay: Stay, clock: Clock) -> None:
 def record_visit(cells: Cells, visit: Visit, clock: Clock) -> None:
     """Add one outpatient or emergency visit to the cells."""
     m, d = clock.month(visit.consult), visit.department
+    _imaging(cells, clock, visit.imaging, d)  # in the month of the exam, even for a visit of the year before
     if not m:
         return
     _add(cells, "aux.outpatient_visits", m, d, 1)
@@ -132,7 +133,6 @@ def record_visit(cells: Cells, visit: Visit, clock: Clock) -> None:
     _add(cells, "31", m, d, service / 100, total / 100)
     _add(cells, "aux.outpatient_cost_per_visit", m, d, total / 100, 1)
     _add(cells, "aux.outpatient_drug_cost_per_visit", m, d, drugs / 100, 1)
-    _imaging(cells, clock, visit.imaging, d)
     _critical(cells, clock, visit.labs, d)
 
 
