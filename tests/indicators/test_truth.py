@@ -42,8 +42,10 @@ def test_equals_ground_truth(services: Services, actor: Actor, synthetic: Path, 
         importer.import_frontpage(store, actor, synthetic / "frontpage" / "frontpage.csv"),
         importer.import_visits(store, actor, synthetic / "his" / "outpatient_visits.csv"),
         importer.import_charges(store, actor, synthetic / "his" / "charges.csv"),
+        importer.import_hl7(store, actor, synthetic / "hl7" / "his" / "pharmacy.hl7"),
+        importer.import_hl7(store, actor, synthetic / "hl7" / "pacs" / "reports.hl7"),
     ]
-    assert [len(r.rejected) for r in reports] == [0, 0, 0]
+    assert [len(r.rejected) for r in reports] == [0, 0, 0, 0, 0]
     computed = service.compute_and_store(
         services.db, service.Workspace(tmp_path / "ind.duckdb"), actor, date(YEAR, 1, 1), date(YEAR, 12, 31)
     )
@@ -62,5 +64,6 @@ def test_equals_ground_truth(services: Services, actor: Actor, synthetic: Path, 
     ]
     covered = {r["indicator"] for r in truth}
     assert {"3", "4", "5", "6", "8", "9", "22", "23", "25", "31", "46", "10.ami.cases"} <= covered
+    assert {"11", "17", "18", "19", "21", "aux.antimicrobial_use_rate"} <= covered
     assert {r["period"] for r in truth} >= {str(YEAR), f"{YEAR}-01", f"{YEAR}-12"}
     assert checked > 1000

@@ -325,3 +325,116 @@ def write_charges(path: Path) -> Path:
         for c in CHARGES
     ]
     return _write(path, header, rows)
+
+
+# Pharmacy and PACS of the ward (indicators 11, 17, 18, 19, 21): a drug dictionary, an imaging exam list and HL7
+# messages as the HIS, the nursing module and the PACS send them.
+DRUGS = [
+    # code, generic, strength, dose unit, DDD, DDD unit, antimicrobial, essential, VBP
+    ("A1", "头孢唑林", "1", "g", "3", "g", "1", "1", "0"),
+    ("A2", "左氧氟沙星", "0.5", "g", "0.5", "g", "1", "1", "1"),
+    ("A3", "左氧氟沙星", "0.5", "g", "0.5", "g", "1", "0", "0"),
+    ("B1", "奥美拉唑", "20", "mg", "20", "mg", "0", "0", "0"),
+]
+DRUG_COLUMNS = ["code", "generic_zh", "strength", "dose_unit", "ddd", "ddd_unit", "antimicrobial", "essential", "vbp"]
+EXAMS = [("RC02", "CT", "1"), ("RM01", "MR", "1"), ("RU01", "US", "0")]
+_MSH = "MSH|^~\\&|{app}|HT1^1.2.3^ISO|HUB|HT1^1.2.3^ISO|{ts}||{kind}|{ctrl}|P|2.5|||AL|NE|CHN|UNICODE UTF-8"
+_PID = "PID|1||H{no}^^^HIS^PI||张^三||19700101|M"
+_PV1 = "PV1|1|{cls}|||||D1^医^生|||{dept}|||||||||{no}^^^HIS^VN"
+
+
+def _message(app: str, kind: str, ctrl: str, ts: str, no: str, cls: str, dept: str, *segments: str) -> str:
+    head = [
+        _MSH.format(app=app, ts=ts, kind=kind, ctrl=ctrl),
+        _PID.format(no=no),
+        _PV1.format(cls=cls, dept=dept, no=no),
+    ]
+    return "\r".join([*head, *segments]) + "\r"
+
+
+def _rde(
+    ctrl: str, ts: str, no: str, cls: str, dept: str, order: str, drug: str, dose: str, unit: str, packs: str
+) -> str:
+    return _message(
+        "HIS",
+        "RDE^O11^RDE_O11",
+        ctrl,
+        ts,
+        no,
+        cls,
+        dept,
+        f"ORC|NW|{order}^HIS|||SC||||{ts}|||D1^医^生",
+        f"RXE|^QD^^{ts}|{drug}^{drug}^99HTDRUG|{dose}|{dose}|{unit}^^UCUM|||||{packs}|支",
+        "RXR|PO^口服^HL70162",
+    )
+
+
+def _ras(
+    ctrl: str, ts: str, no: str, dept: str, order: str, seq: int, drug: str, dose: str, unit: str, done: str
+) -> str:
+    return _message(
+        "HIS-NIS",
+        "RAS^O17^RAS_O17",
+        ctrl,
+        ts,
+        no,
+        "I",
+        dept,
+        f"ORC|RE|{order}^HIS|||IP||||{ts}|||D1^医^生",
+        f"RXA|0|{seq}|{ts}|{ts}|{drug}^{drug}^99HTDRUG|{dose}|{unit}^^UCUM|||N1^护^士||||||||||{done}|A",
+    )
+
+
+def _oru(ctrl: str, ts: str, no: str, cls: str, dept: str, order: str, exam: str, section: str, flag: str) -> str:
+    return _message(
+        "PACS",
+        "ORU^R01^ORU_R01",
+        ctrl,
+        ts,
+        no,
+        cls,
+        dept,
+        f"ORC|RE|{order}^HIS|{order}F^PACS||CM||||{ts}|||D1^医^生",
+        f"OBR|1|{order}^HIS|{order}F^PACS|{exam}^{exam}^99HTRIS|||{ts}|||||||||D1^医^生||||||{ts}||{section}|F",
+        "OBX|1|TX|18782-3^影像所见^LN||所见||||||F",
+        f"OBX|2|TX|19005-8^诊断意见^LN||{'异常' if flag == 'A' else '未见异常'}|||{flag}|||F",
+    )
+
+
+#: ZY1 (0301, 10 bed-days): cefazolin 2 g three times (2 DDDs, essential) and levofloxacin injection 500 mg twice
+#: (2 DDDs, same generic as a VBP product); ZY4 (0101, 10 bed-days): omeprazole four times, and a cefazolin dose
+#: not given. MZ1 (0301): 10 VBP levofloxacin tablets (10 DDDs, essential); MZ3 (0101): omeprazole. PACS: a positive
+#: chest CT of MZ2 (0301), a negative brain MR and a positive (not large-equipment) ultrasound of ZY4 (admitted 0101).
+PHARMACY = [
+    _rde("P1", "20240301090000", "ZY1", "I", "0301", "M1", "A1", "2", "g", "6"),
+    *(_ras(f"P1{n}", f"2024030{n + 1}090000", "ZY1", "0301", "M1", n, "A1", "2", "g", "CP") for n in (1, 2, 3)),
+    _rde("P2", "20240302090000", "ZY1", "I", "0301", "M2", "A3", "500", "mg", "2"),
+    *(_ras(f"P2{n}", f"2024030{n + 2}100000", "ZY1", "0301", "M2", n, "A3", "500", "mg", "CP") for n in (1, 2)),
+    _rde("P3", "20240311090000", "ZY4", "I", "0101", "M3", "B1", "20", "mg", "4"),
+    *(_ras(f"P3{n}", f"2024031{n}090000", "ZY4", "0101", "M3", n, "B1", "20", "mg", "CP") for n in (1, 2, 3, 4)),
+    _rde("P4", "20240311100000", "ZY4", "I", "0101", "M4", "A1", "1", "g", "1"),
+    _ras("P41", "20240311110000", "ZY4", "0101", "M4", 1, "A1", "1", "g", "NA"),
+    _rde("P5", "20240304083000", "MZ1", "O", "0301", "M5", "A2", "0.5", "g", "10"),
+    _rde("P6", "20240304103500", "MZ3", "O", "0101", "M6", "B1", "20", "mg", "14"),
+]
+PACS = [
+    _oru("R1", "20240304100000", "MZ2", "O", "0301", "I1", "RC02", "CT", "A"),
+    _oru("R2", "20240312100000", "ZY4", "I", "0101", "I2", "RM01", "MR", "N"),
+    _oru("R3", "20240313100000", "ZY4", "I", "0101", "I3", "RU01", "US", "A"),
+]
+
+
+def write_pharmacy_master(directory: Path) -> Path:
+    _write(directory / "drugs.csv", DRUG_COLUMNS, [dict(zip(DRUG_COLUMNS, d, strict=True)) for d in DRUGS])
+    _write(
+        directory / "imaging_exams.csv",
+        ["code", "modality", "large_equipment"],
+        [{"code": c, "modality": m, "large_equipment": f} for c, m, f in EXAMS],
+    )
+    return directory
+
+
+def write_hl7(path: Path, messages: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("\n".join(messages).encode("utf-8") + b"\n")
+    return path

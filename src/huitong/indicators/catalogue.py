@@ -17,17 +17,12 @@ PACKAGE = Path(str(resources.files("huitong.indicators")))
 NOT_COMPUTED: dict[str, str] = {
     "2": "entered by hand: needs referral records to lower-level institutions (medical-alliance referral system)",
     "7": "entered by hand: no premium-service flag on registrations and charges",
-    "11": "not yet: needs structured positive/negative conclusions of CT/MR/PET reports flattened from PACS results",
     "12": "entered by hand: qualitative",
     "13": "entered by hand: result of external quality assessment (national or provincial platform)",
     "14": "entered by hand: needs the national DRG grouper and risk grading (CN-DRG)",
     "15": "entered by hand: administrative ward designation",
     "16": "entered by hand: needs the prescription-review system",
-    "17": "not yet: needs medication administrations (HL7 RAS) flattened with DDD per product",
-    "18": "not yet: needs outpatient prescriptions flattened with the essential-medicine flag",
-    "19": "not yet: needs inpatient medication orders flattened with the essential-medicine flag",
     "20": "entered by hand: needs procurement data",
-    "21": "not yet: needs medication orders flattened with the VBP flag",
     "24": "entered by hand: result of the national EMR grading",
     "32": "entered by hand: no adjuvant-drug list",
     "42": "entered by hand: qualitative",
@@ -123,7 +118,8 @@ def render() -> str:
         "",
         f"{len(computed)} of the {len(entries)} indicators are computed from the platform's data "
         f"({sum(1 for e in computed if e.national)} of the {sum(1 for e in entries if e.national)} ▲); "
-        "the others are entered by hand or wait for data the platform does not flatten yet, as stated.",
+        "the others cannot be computed from clinical data and are entered by hand (or taken from another "
+        "platform), each with the reason.",
         "",
         "| id | indicator | ▲ | direction | unit | catalogue | here |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -104,12 +104,23 @@ def import_charges(
         _exit_code(_run_import(files, "charges", importer.import_charges, services.store, as_json))
 
 
+@app.command("import-hl7")
+def import_hl7(
+    files: Annotated[list[Path], typer.Argument(help="HL7 v2 message file(s), e.g. pharmacy RDE/RAS or PACS ORU.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file.")] = False,
+) -> None:
+    """Store archived HL7 v2 messages (one per line or CR-framed) mapped as the integration engine maps them:
+    medication orders and administrations, imaging reports … (a live feed goes through the MLLP listener)."""
+    with _services() as services:
+        _exit_code(_run_import(files, "HL7 messages", importer.import_hl7, services.store, as_json))
+
+
 @app.command("import-master")
 def import_master(
     directory: Annotated[Path, typer.Argument(help="Directory with departments.csv, staff.csv, procedures.csv, …")],
 ) -> None:
-    """Import reference data: master data (departments, staff, procedure/diagnosis catalogues, charge items) and
-    the finance report (finance.csv), replacing each table found."""
+    """Import reference data: master data (departments, staff, procedure/diagnosis catalogues, charge items, the
+    drug dictionary, the imaging exam list) and the finance report (finance.csv), replacing each table found."""
     with _services() as services:
         counts = reference.import_directory(services.db, directory)
     typer.echo(json.dumps(counts))

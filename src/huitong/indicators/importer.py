@@ -176,3 +176,42 @@ def import_charges(store: ResourceStore, actor: Actor, path: Path, *, progress: 
     if progress:
         progress(total, total)
     return report
+
+
+def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Progress | None = None) -> ImportReport:
+    """Import a file of HL7 v2 messages (e.g. the pharmacy's RDE/RAS or the PACS's ORU archive) the way the
+    integration engine maps them, without the inbox: each message is parsed and mapped to FHIR, and the
+    resources of ``BATCH_ROWS`` messages are written in one transaction, the last version of a resource that
+    several messages carry winning (as when the messages are processed in order). A message that cannot be
+    parsed or mapped is reported with its position and reason, and none of its resources are written."""
+    from huitong.ingest.errors import IngestError
+    from huitong.ingest.hl7v2.parse import parse_message, split_messages
+    from huitong.ingest.mapping import map_to_fhir
+
+    report = ImportReport(str(path))
+    messages = split_messages(path.read_bytes())
+    batch: dict[tuple[str, str], dict[str, Any]] = {}
+    in_batch = 0
+    for n, raw in enumerate(messages, start=1):
+        report.rows += 1
+        try:
+            mapped = map_to_fhir(parse_message(raw))
+        except IngestError as exc:
+            control = raw.split(b"\r", 1)[0].split(b"|")[9:10]
+            key = control[0].decode("utf-8", "replace") if control else ""
+            report.rejected.append(RowCheck(n, key, [f"{exc.error_code}: {exc.reason}"]))
+            continue
+        for body in mapped.resources:
+            batch.pop((body["resourceType"], body["id"]), None)
+            batch[(body["resourceType"], body["id"])] = body
+        report.accepted += 1
+        in_batch += 1
+        if in_batch >= BATCH_ROWS:
+            report.resources += _write(store, actor, list(batch.values()))
+            batch, in_batch = {}, 0
+            if progress:
+                progress(n, len(messages))
+    report.resources += _write(store, actor, list(batch.values()))
+    if progress:
+        progress(len(messages), len(messages))
+    return report

@@ -1,5 +1,7 @@
 """Reference data the indicators need beside clinical data: master data (departments, staff, procedure and
-diagnosis catalogues with their flags, charge items) and the hospital's figures from reports (finance).
+diagnosis catalogues with their flags, charge items, the drug dictionary with ATC/DDD, antimicrobial,
+essential-medicine and volume-based-procurement flags, the imaging exam list with the large-equipment flag) and
+the hospital's figures from reports (finance).
 
 Each table is imported from a CSV with a header into ``indicator_reference`` (one JSON row per line, the
 table replaced as a whole) and copied into DuckDB as ``ref_<table>`` before indicators are computed.
@@ -27,6 +29,11 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "diagnosis": ("diagnoses.csv", ("code", "name_zh", "complication")),
     "charge_item": ("charge_items.csv", ("code", "income_category", "medical_service")),
     "finance": ("finance.csv", ("year", "item", "value")),
+    "drug": (
+        "drugs.csv",
+        ("code", "generic_zh", "strength", "dose_unit", "ddd", "ddd_unit", "antimicrobial", "essential", "vbp"),
+    ),
+    "imaging_exam": ("imaging_exams.csv", ("code", "modality", "large_equipment")),
 }
 _REF = sa.table(
     "indicator_reference",

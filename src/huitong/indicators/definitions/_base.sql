@@ -60,3 +60,85 @@ SELECT encounter_id, any_value(day) AS day, any_value(department) AS department,
        sum(amount) AS total,
        sum(amount) FILTER (WHERE medical_service) AS service
 FROM encounter_charge GROUP BY encounter_id;
+
+-- Pharmacy (RDE/RAS) and PACS (ORU) records carry the HL7 visit number (PV1-19): it links them to the
+-- front-page discharge (inpatient number ZYH) or the register visit (visit number) they belong to.
+CREATE OR REPLACE TEMP TABLE encounter_link AS
+SELECT e.encounter_id, e.visit_no, any_value(d.encounter_id) AS discharge_id, any_value(v.encounter_id) AS visit_id
+FROM ht_encounter_visit e
+LEFT JOIN discharge d ON d.inpatient_no = e.visit_no
+LEFT JOIN visit v ON v.visit_no = e.visit_no
+GROUP BY e.encounter_id, e.visit_no;
+
+-- The drug dictionary: DDD per product (WHO ATC/DDD) and the antimicrobial, essential-medicine and
+-- volume-based-procurement (集采) flags; generics with at least one VBP product (indicator 21).
+CREATE OR REPLACE TEMP TABLE drug AS
+SELECT code, generic_zh, TRY_CAST(nullif(strength, '') AS DOUBLE) AS strength, dose_unit,
+       TRY_CAST(nullif(ddd, '') AS DOUBLE) AS ddd, ddd_unit,
+       coalesce(antimicrobial = '1', false) AS antimicrobial, coalesce(essential = '1', false) AS essential,
+       coalesce(vbp = '1', false) AS vbp
+FROM ref_drug;
+
+CREATE OR REPLACE TEMP TABLE vbp_generic AS SELECT DISTINCT generic_zh FROM drug WHERE vbp;
+
+-- Defined daily doses in an amount of a drug: mass units are converted (g, mg, ug), other units must equal
+-- the DDD's unit (U, mL); no DDD or incomparable units give 0.
+CREATE OR REPLACE TEMP MACRO ddd_count(amount, unit, ddd, ddd_unit) AS
+CASE
+  WHEN amount IS NULL OR ddd IS NULL OR ddd = 0 THEN 0.0
+  WHEN unit IN ('g', 'mg', 'ug', 'mcg') AND ddd_unit IN ('g', 'mg', 'ug', 'mcg') THEN
+    amount * (CASE unit WHEN 'g' THEN 1000.0 WHEN 'mg' THEN 1.0 ELSE 0.001 END)
+    / (ddd * (CASE ddd_unit WHEN 'g' THEN 1000.0 WHEN 'mg' THEN 1.0 ELSE 0.001 END))
+  WHEN unit = ddd_unit THEN amount / ddd
+  ELSE 0.0
+END;
+
+-- Administrations (RAS^O17) with their DDDs and flags; not-done and erroneous ones are left out.
+CREATE OR REPLACE TEMP TABLE med_administration AS
+SELECT a.administration_id, a.request_id, a.drug_code, dr.generic_zh,
+       CAST(substr(coalesce(a.given_at, a.given_from), 1, 19) AS TIMESTAMP) AS given_at,
+       CAST(a.dose AS DOUBLE) AS dose, a.dose_unit,
+       ddd_count(CAST(a.dose AS DOUBLE), a.dose_unit, dr.ddd, dr.ddd_unit) AS ddds,
+       coalesce(dr.antimicrobial, false) AS antimicrobial, coalesce(dr.essential, false) AS essential,
+       coalesce(dr.vbp, false) AS vbp, coalesce(dr.generic_zh IN (SELECT generic_zh FROM vbp_generic), false) AS vbp_generic,
+       l.discharge_id, l.visit_id
+FROM ht_medication_administration a
+LEFT JOIN encounter_link l ON l.encounter_id = a.encounter_id
+LEFT JOIN drug dr ON dr.code = a.drug_code
+WHERE coalesce(a.status, 'completed') NOT IN ('not-done', 'entered-in-error');
+
+-- Orders and prescription items (RDE^O11) with the DDDs dispensed (packs × strength); cancelled and erroneous
+-- ones are left out.
+CREATE OR REPLACE TEMP TABLE med_order AS
+SELECT r.request_id, r.drug_code, dr.generic_zh,
+       CAST(substr(r.authored, 1, 19) AS TIMESTAMP) AS authored_at,
+       CAST(r.dose AS DOUBLE) AS dose, r.dose_unit, CAST(r.dispensed AS DOUBLE) AS dispensed,
+       ddd_count(CAST(r.dispensed AS DOUBLE) * dr.strength, dr.dose_unit, dr.ddd, dr.ddd_unit) AS dispensed_ddds,
+       coalesce(dr.antimicrobial, false) AS antimicrobial, coalesce(dr.essential, false) AS essential,
+       coalesce(dr.vbp, false) AS vbp, coalesce(dr.generic_zh IN (SELECT generic_zh FROM vbp_generic), false) AS vbp_generic,
+       l.discharge_id, l.visit_id
+FROM ht_medication_request r
+LEFT JOIN encounter_link l ON l.encounter_id = r.encounter_id
+LEFT JOIN drug dr ON dr.code = r.drug_code
+WHERE coalesce(r.status, 'active') NOT IN ('cancelled', 'entered-in-error');
+
+-- Imaging reports (one row per report) with the exam's large-equipment flag and the flag of the impression;
+-- an exam belongs to the month it was performed and to the department that ordered it (the admitting
+-- department for inpatients, the clinic for outpatients).
+CREATE OR REPLACE TEMP TABLE imaging AS
+SELECT r.report_id, any_value(r.exam_code) AS exam_code, any_value(r.section) AS section,
+       CAST(substr(any_value(r.performed), 1, 19) AS TIMESTAMP) AS performed_at,
+       CAST(substr(any_value(r.performed), 1, 10) AS DATE) AS day,
+       coalesce(any_value(d.admit_department), any_value(v.department)) AS department,
+       coalesce(bool_or(x.large_equipment = '1'), false) AS large_equipment,
+       string_agg(DISTINCT i.interpretation, ',') AS interpretations,
+       any_value(r.conclusion_code) AS conclusion_code, any_value(i.impression) AS impression,
+       any_value(l.visit_no) AS visit_no
+FROM ht_imaging_report r
+LEFT JOIN ht_report_impression i ON i.observation_id = r.observation_id
+LEFT JOIN encounter_link l ON l.encounter_id = r.encounter_id
+LEFT JOIN discharge d ON d.encounter_id = l.discharge_id
+LEFT JOIN visit v ON v.encounter_id = l.visit_id
+LEFT JOIN ref_imaging_exam x ON x.code = r.exam_code
+WHERE coalesce(r.status, 'final') IN ('final', 'amended', 'corrected', 'appended')
+GROUP BY r.report_id;
