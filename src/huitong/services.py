@@ -49,6 +49,7 @@ class Services:
 
     def close(self) -> None:
         """Finish queued writes and close the database."""
+        self.store.close()
         self.db.close()
 
 

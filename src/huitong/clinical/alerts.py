@@ -74,6 +74,8 @@ class CriticalAlertHook:
     def _observation(self, conn: sa.Connection, change: ResourceChange) -> None:
         obs = change.resource
         flag = critical_flag(obs) if obs and obs.get("status") in ("final", "amended", "corrected") else None
+        if flag is None and change.created:
+            return  # a new, uncritical result: no alert to raise or withdraw
         existing = conn.execute(
             sa.select(critical_alert.c.acknowledged_at).where(critical_alert.c.observation_pk == change.pk)
         ).first()

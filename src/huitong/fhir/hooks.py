@@ -2,13 +2,16 @@
 
 The search indexer (FHIR API issue) keeps its index rows in step with each version through this hook, so
 an index never disagrees with the data it indexes; the EMPI and quality rules may register here too.
-A hook that raises aborts the write it was called for.
+A hook that raises aborts the write it was called for. A hook that writes many rows (the search indexer) may
+buffer them (:class:`BufferingHook`): the store opens its ``deferred`` block around every transaction, and a
+savepoint inside the transaction opens a nested one.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -33,3 +36,16 @@ class WriteHook(Protocol):
     """Called inside the write transaction after each resource version is stored."""
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None: ...
+
+
+@runtime_checkable
+class BufferingHook(WriteHook, Protocol):
+    """A write hook that collects its rows and inserts them in bulk before the transaction commits."""
+
+    def deferred(self, conn: sa.Connection) -> AbstractContextManager[None]:
+        """Collect rows of writes on ``conn``; insert them when the block ends, drop them when it raises."""
+        ...
+
+    def flush(self, conn: sa.Connection) -> None:
+        """Insert what was collected so far (before a query inside the transaction that needs it)."""
+        ...

@@ -28,6 +28,7 @@ from huitong.security import audit
 from huitong.security.access import AccessDeniedError, AccessPolicy
 from huitong.security.actor import Actor, require_actor
 from huitong.security.audit import AuditEntry, Outcome
+from huitong.security.audit_sink import AuditSink
 from huitong.security.protection import FieldProtector, index_view
 from huitong.settings import AuditSettings, FhirSettings
 
@@ -108,13 +109,9 @@ class _GuardedTransaction(Transaction):
     def _opened(self, stored: StoredResource) -> StoredResource:
         return _open(self.protector, self.actor, stored)
 
-    def _notify(self, change: ResourceChange) -> None:
+    def _notify(self, changes: Sequence[ResourceChange]) -> None:
         """Hooks (the search index) see blind indexes in place of encrypted values, never plaintext."""
-        if change.resource is not None:
-            view = index_view(change.resource)
-            if view is not change.resource:
-                change = replace(change, resource=view)
-        super()._notify(change)
+        super()._notify([_index_view(change) for change in changes])
 
 
 def _open(protector: FieldProtector | None, actor: Actor | None, stored: StoredResource) -> StoredResource:
@@ -123,6 +120,13 @@ def _open(protector: FieldProtector | None, actor: Actor | None, stored: StoredR
         return stored
     content = protector.open(actor, stored.res_type, stored.content)
     return stored if content is stored.content else replace(stored, content=content)
+
+
+def _index_view(change: ResourceChange) -> ResourceChange:
+    if change.resource is None:
+        return change
+    view = index_view(change.resource)
+    return change if view is change.resource else replace(change, resource=view)
 
 
 def _id_of(body: dict[str, Any]) -> str | None:
@@ -158,6 +162,8 @@ class ResourceStore:
         self.policy = policy or AccessPolicy(db)
         #: Field-level encryption at rest (security/protection.py); ``None``: stored JSON is served as it is.
         self.protector = protector
+        #: Audit rows of reads and refusals, group-committed across concurrent requests (security/audit_sink.py).
+        self.audit_sink = AuditSink(db)
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -206,7 +212,8 @@ class ResourceStore:
             tx = _GuardedTransaction(conn, actor, hooks, allow_update_create=self.settings.allow_update_create)
             tx.policy = self.policy
             tx.protector = self.protector
-            result = work(tx)
+            with tx.deferred():  # index rows go in with one executemany per table, before the audit rows
+                result = work(tx)
             entries = tx.audit_entries if whole is None else [AuditEntry(whole), *tx.audit_entries]
             audit.record(conn, actor, entries)
             return result
@@ -500,9 +507,13 @@ class ResourceStore:
         self._record_read(actor, entry)
         return result
 
+    def close(self) -> None:
+        """Write the audit rows still queued; the database is closed by its owner."""
+        self.audit_sink.close()
+
     def _record_read(self, actor: Actor, entry: AuditEntry) -> None:
         if self.audit_settings.audit_reads:
-            self.db.write(lambda conn: audit.record(conn, actor, [entry]))
+            self.audit_sink.append([audit.audit_row(actor, entry)])
 
     def _record_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> None:
         if error.audited:
@@ -517,5 +528,5 @@ class ResourceStore:
             entry.entity_version,
             entry.query,
         )
-        self.db.write(lambda conn: audit.record(conn, actor, [failed]))
+        self.audit_sink.append([audit.audit_row(actor, failed)])
         error.audited = True

@@ -10,7 +10,9 @@ calls the write hooks (search indexes) and collects the audit entries that
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,15 +20,63 @@ import sqlalchemy as sa
 
 from huitong.db.schema import resource, resource_version
 from huitong.fhir import errors, jsonio
-from huitong.fhir.hooks import ResourceChange, WriteHook
+from huitong.fhir.hooks import BufferingHook, ResourceChange, WriteHook
 from huitong.fhir.stored import StoredResource, utc, with_meta, without_server_meta
 from huitong.fhir.validate import ID_PATTERN
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 
+#: Statements built once: the write path runs them for every resource.
+_INSERT_CURRENT = resource.insert()
+_UPDATE_CURRENT = (
+    resource.update()
+    .where(resource.c.pk == sa.bindparam("b_pk"))
+    .values(
+        version_id=sa.bindparam("b_version"),
+        last_updated=sa.bindparam("b_updated"),
+        deleted=sa.bindparam("b_deleted"),
+        content=sa.bindparam("b_content"),
+    )
+)
+_INSERT_VERSION = resource_version.insert()
+_KEY = sa.tuple_(resource.c.res_type, resource.c.res_id)
+_CURRENT = sa.select(
+    resource.c.res_type, resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
+).where(_KEY.in_(sa.bindparam("b_keys", expanding=True)))
+_PKS = sa.select(resource.c.res_type, resource.c.res_id, resource.c.pk).where(
+    _KEY.in_(sa.bindparam("b_keys", expanding=True))
+)
+_CHUNK = 400  # keys per IN list
+
+
+@dataclass(slots=True)
+class _Write:
+    """One version about to be written; ``pk`` is ``None`` for a resource that does not exist yet."""
+
+    rtype: str
+    rid: str
+    version: int
+    doc: dict[str, Any] | None
+    method: str
+    pk: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    pk: int
+    version: int
+    deleted: bool
+    content: str | None
+
 
 class Transaction:
-    """Writes and reads within one database transaction. Obtain one from ``ResourceStore.transaction``."""
+    """Writes and reads within one database transaction. Obtain one from ``ResourceStore.transaction``.
+
+    Many resources at once (an HL7 message's, an import chunk) go through :meth:`put_many` and
+    :meth:`create_many`: one query finds their current versions and each table gets one ``executemany``, with
+    exactly the outcome of calling :meth:`update` or :meth:`create` for each in turn.
+    """
 
     def __init__(
         self,
@@ -47,12 +97,24 @@ class Transaction:
 
     def create(self, body: dict[str, Any], *, res_id: str | None = None) -> StoredResource:
         """Store ``body`` as version 1 of a new resource (a new UUID as id unless ``res_id`` is given)."""
-        rtype = body["resourceType"]
-        rid = res_id or str(uuid.uuid4())
+        return self._create([body], [res_id])[0]
+
+    def create_many(
+        self, bodies: Sequence[dict[str, Any]], *, ids: Sequence[str | None] | None = None
+    ) -> list[StoredResource]:
+        """Store each of ``bodies`` as version 1 of a new resource (ids: new UUIDs, or those of ``ids``)."""
+        return self._create(bodies, ids)
+
+    def _create(self, bodies: Sequence[dict[str, Any]], ids: Sequence[str | None] | None) -> list[StoredResource]:
         now = datetime.now(UTC)
-        stored = self._insert_new(rtype, rid, body, now, method="POST")
-        self.audit_entries.append(AuditEntry("create", entity_type=rtype, entity_id=rid, entity_version=1))
-        return stored
+        writes = []
+        for i, body in enumerate(bodies):
+            rid = (ids[i] if ids is not None else None) or str(uuid.uuid4())
+            writes.append(_Write(body["resourceType"], rid, 1, body, "POST"))
+            self.audit_entries.append(
+                AuditEntry("create", entity_type=body["resourceType"], entity_id=rid, entity_version=1)
+            )
+        return self._apply(writes, now)
 
     def update(self, body: dict[str, Any], res_id: str, *, if_match: int | None = None) -> tuple[StoredResource, bool]:
         """Store ``body`` as the next version of ``res_id``; returns (version, created).
@@ -60,45 +122,28 @@ class Transaction:
         An update that changes nothing but ``meta.versionId``/``meta.lastUpdated`` makes no new version, so
         that replaying a message or re-importing a file is idempotent.
         """
-        rtype = body["resourceType"]
-        if not ID_PATTERN.fullmatch(res_id):
-            raise errors.invalid(f"invalid id {res_id!r}")
         body_id = body.get("id")
         if body_id is not None and body_id != res_id:
-            raise errors.invalid(f"the resource's id {body_id!r} does not match the URL's id {res_id!r}", f"{rtype}.id")
-        current = self._current_row(rtype, res_id)
-        now = datetime.now(UTC)
-        if current is None:
-            if if_match is not None:
-                raise errors.precondition_failed(f"{rtype}/{res_id} does not exist, so If-Match cannot hold")
-            if not self._allow_update_create:
-                raise errors.not_supported(f"{rtype}/{res_id} does not exist and update-as-create is disabled")
-            stored = self._insert_new(rtype, res_id, body, now, method="PUT")
-            self.audit_entries.append(AuditEntry("update", entity_type=rtype, entity_id=res_id, entity_version=1))
-            return stored, True
-        pk, version, deleted, content = current
-        if if_match is not None and if_match != version:
-            raise errors.precondition_failed(
-                f"{rtype}/{res_id} is at version {version}, not {if_match}: read it again and re-apply the change"
+            raise errors.invalid(
+                f"the resource's id {body_id!r} does not match the URL's id {res_id!r}", f"{body['resourceType']}.id"
             )
-        if not deleted and content is not None and _same_content(content, body):
-            self.audit_entries.append(
-                AuditEntry(
-                    "update",
-                    entity_type=rtype,
-                    entity_id=res_id,
-                    entity_version=version,
-                    outcome_desc="no change",
-                )
-            )
-            return self._as_stored(rtype, res_id, version, content, pk), False
-        stored = self._write_version(pk, rtype, res_id, version + 1, body, now, method="PUT")
-        self.audit_entries.append(AuditEntry("update", entity_type=rtype, entity_id=res_id, entity_version=version + 1))
-        return stored, False
+        return self._put([(body, res_id)], if_match=if_match)[0]
+
+    def put_many(self, bodies: Sequence[dict[str, Any]]) -> list[tuple[StoredResource, bool]]:
+        """Update-or-create each of ``bodies`` under its own ``id``, as :meth:`update` would one after another."""
+        pairs = []
+        for body in bodies:
+            rid = body.get("id")
+            if not isinstance(rid, str):
+                raise errors.invalid(f"a {body['resourceType']} without an id cannot be written by id", "id")
+            pairs.append((body, rid))
+        if len({(b["resourceType"], rid) for b, rid in pairs}) < len(pairs):  # one resource twice: in turn
+            return [self._put([pair])[0] for pair in pairs]
+        return self._put(pairs)
 
     def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         """Delete ``rtype/res_id`` with a versioned tombstone; ``None`` if there was nothing to delete."""
-        current = self._current_row(rtype, res_id)
+        current = self._current_rows([(rtype, res_id)]).get((rtype, res_id))
         if current is None:
             if if_match is not None:
                 raise errors.precondition_failed(f"{rtype}/{res_id} does not exist, so If-Match cannot hold")
@@ -106,23 +151,57 @@ class Transaction:
                 AuditEntry("delete", entity_type=rtype, entity_id=res_id, outcome_desc="nothing to delete")
             )
             return None
-        pk, version, deleted, _content = current
-        if if_match is not None and if_match != version:
-            raise errors.precondition_failed(f"{rtype}/{res_id} is at version {version}, not {if_match}")
-        if deleted:
+        if if_match is not None and if_match != current.version:
+            raise errors.precondition_failed(f"{rtype}/{res_id} is at version {current.version}, not {if_match}")
+        if current.deleted:
             self.audit_entries.append(
                 AuditEntry(
                     "delete",
                     entity_type=rtype,
                     entity_id=res_id,
-                    entity_version=version,
+                    entity_version=current.version,
                     outcome_desc="already deleted",
                 )
             )
-            return StoredResource(rtype, res_id, version, datetime.now(UTC), True, None, "DELETE")
-        stored = self._write_version(pk, rtype, res_id, version + 1, None, datetime.now(UTC), method="DELETE")
-        self.audit_entries.append(AuditEntry("delete", entity_type=rtype, entity_id=res_id, entity_version=version + 1))
-        return stored
+            return StoredResource(rtype, res_id, current.version, datetime.now(UTC), True, None, "DELETE")
+        write = _Write(rtype, res_id, current.version + 1, None, "DELETE", pk=current.pk)
+        self.audit_entries.append(
+            AuditEntry("delete", entity_type=rtype, entity_id=res_id, entity_version=write.version)
+        )
+        return self._apply([write], datetime.now(UTC))[0]
+
+    # -- bulk rows and savepoints -------------------------------------------------------------------
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A block whose hook rows (search index) are collected and inserted in bulk when it ends."""
+        with ExitStack() as stack:
+            for hook in self._hooks:
+                if isinstance(hook, BufferingHook):
+                    stack.enter_context(hook.deferred(self.conn))
+            yield
+
+    def flush(self) -> None:
+        """Insert the hook rows collected so far, e.g. before searching inside this transaction."""
+        for hook in self._hooks:
+            if isinstance(hook, BufferingHook):
+                hook.flush(self.conn)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that can fail alone: on an error its writes, hook rows and audit entries
+        are undone and the error is raised on; the rest of the transaction goes on (batch entries, import lines).
+        """
+        mark = len(self.audit_entries)
+        savepoint = self.conn.begin_nested()
+        try:
+            with self.deferred():
+                yield
+        except BaseException:
+            savepoint.rollback()
+            del self.audit_entries[mark:]
+            raise
+        savepoint.commit()
 
     # -- reads within the transaction -------------------------------------------------------------
 
@@ -140,88 +219,152 @@ class Transaction:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _current_row(self, rtype: str, res_id: str) -> tuple[int, int, bool, str | None] | None:
-        query = sa.select(resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content).where(
-            resource.c.res_type == rtype, resource.c.res_id == res_id
-        )
-        if self._lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
-        return None if row is None else (row.pk, row.version_id, row.deleted, row.content)
+    def _put(
+        self, pairs: Sequence[tuple[dict[str, Any], str]], *, if_match: int | None = None
+    ) -> list[tuple[StoredResource, bool]]:
+        """Update-or-create ``(body, id)`` pairs (no id twice): the write half of :meth:`update`."""
+        for _body, rid in pairs:
+            if not ID_PATTERN.fullmatch(rid):
+                raise errors.invalid(f"invalid id {rid!r}")
+        current = self._current_rows([(body["resourceType"], rid) for body, rid in pairs])
+        now = datetime.now(UTC)
+        writes: list[_Write] = []
+        slots: list[tuple[int, bool] | StoredResource] = []  # (index into writes, created) or an unchanged version
+        for body, rid in pairs:
+            rtype = body["resourceType"]
+            row = current.get((rtype, rid))
+            if row is None:
+                if if_match is not None:
+                    raise errors.precondition_failed(f"{rtype}/{rid} does not exist, so If-Match cannot hold")
+                if not self._allow_update_create:
+                    raise errors.not_supported(f"{rtype}/{rid} does not exist and update-as-create is disabled")
+                slots.append((len(writes), True))
+                writes.append(_Write(rtype, rid, 1, body, "PUT"))
+                self.audit_entries.append(AuditEntry("update", entity_type=rtype, entity_id=rid, entity_version=1))
+                continue
+            if if_match is not None and if_match != row.version:
+                raise errors.precondition_failed(
+                    f"{rtype}/{rid} is at version {row.version}, not {if_match}: read it again and re-apply the change"
+                )
+            if not row.deleted and row.content is not None and _same_content(row.content, body):
+                self.audit_entries.append(
+                    AuditEntry(
+                        "update", entity_type=rtype, entity_id=rid, entity_version=row.version, outcome_desc="no change"
+                    )
+                )
+                slots.append(self._as_stored(rtype, rid, row.version, row.content))
+                continue
+            slots.append((len(writes), False))
+            writes.append(_Write(rtype, rid, row.version + 1, body, "PUT", pk=row.pk))
+            self.audit_entries.append(
+                AuditEntry("update", entity_type=rtype, entity_id=rid, entity_version=row.version + 1)
+            )
+        stored = self._apply(writes, now) if writes else []
+        return [(slot, False) if isinstance(slot, StoredResource) else (stored[slot[0]], slot[1]) for slot in slots]
 
-    def _insert_new(self, rtype: str, rid: str, body: dict[str, Any], now: datetime, *, method: str) -> StoredResource:
-        doc = with_meta(body, rid, 1, now)
-        text = jsonio.dumps(doc).decode()
-        try:
-            pk = self.conn.execute(
-                resource.insert().returning(resource.c.pk),
+    def _current_rows(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Current]:
+        """The current rows of the resources ``keys`` (type, id) that exist (locked on PostgreSQL)."""
+        query = _CURRENT.with_for_update() if self._lock else _CURRENT
+        out: dict[tuple[str, str], _Current] = {}
+        for start in range(0, len(keys), _CHUNK):
+            for row in self.conn.execute(query, {"b_keys": list(keys[start : start + _CHUNK])}):
+                out[(row.res_type, row.res_id)] = _Current(row.pk, row.version_id, row.deleted, row.content)
+        return out
+
+    def _apply(self, writes: list[_Write], now: datetime) -> list[StoredResource]:
+        """Write ``writes`` (current rows, version rows), then call the hooks; one statement per table."""
+        if not writes:
+            return []
+        for w in writes:
+            if w.doc is not None:
+                w.doc = with_meta(w.doc, w.rid, w.version, now)
+                w.text = jsonio.dumps(w.doc).decode()
+        new = [w for w in writes if w.pk is None]
+        if new:
+            rows = [
                 {
-                    "res_type": rtype,
-                    "res_id": rid,
+                    "res_type": w.rtype,
+                    "res_id": w.rid,
                     "version_id": 1,
                     "last_updated": now,
                     "deleted": False,
-                    "content": text,
-                },
-            ).scalar_one()
-        except sa.exc.IntegrityError as exc:
-            raise errors.conflict(f"{rtype}/{rid} was created concurrently; retry the request") from exc
+                    "content": w.text,
+                }
+                for w in new
+            ]
+            try:
+                self.conn.execute(_INSERT_CURRENT, rows)
+            except sa.exc.IntegrityError as exc:
+                names = ", ".join(f"{w.rtype}/{w.rid}" for w in new[:3])
+                raise errors.conflict(f"{names} was created concurrently (or twice); retry the request") from exc
+            # The new rows' keys, read back in one query: SQLite cannot return them in order from a bulk insert.
+            keys = [(w.rtype, w.rid) for w in new]
+            pks: dict[tuple[str, str], int] = {}
+            for start in range(0, len(keys), _CHUNK):
+                for row in self.conn.execute(_PKS, {"b_keys": keys[start : start + _CHUNK]}):
+                    pks[(row.res_type, row.res_id)] = row.pk
+            for w in new:
+                w.pk = pks[(w.rtype, w.rid)]
+        old = [w for w in writes if w.version > 1 or w.method == "DELETE"]
+        if old:
+            self.conn.execute(
+                _UPDATE_CURRENT,
+                [
+                    {
+                        "b_pk": w.pk,
+                        "b_version": w.version,
+                        "b_updated": now,
+                        "b_deleted": w.doc is None,
+                        "b_content": w.text,
+                    }
+                    for w in old
+                ],
+            )
         self.conn.execute(
-            resource_version.insert(),
-            {
-                "resource_pk": pk,
-                "version_id": 1,
-                "res_type": rtype,
-                "last_updated": now,
-                "method": method,
-                "deleted": False,
-                "content": text,
-            },
+            _INSERT_VERSION,
+            [
+                {
+                    "resource_pk": w.pk,
+                    "version_id": w.version,
+                    "res_type": w.rtype,
+                    "last_updated": now,
+                    "method": w.method,
+                    "deleted": w.doc is None,
+                    "content": w.text,
+                }
+                for w in writes
+            ],
         )
-        self._notify(ResourceChange(pk, rtype, rid, 1, doc, created=True))
-        return StoredResource(rtype, rid, 1, now, False, text.encode(), method)
+        changes = [
+            ResourceChange(_pk(w), w.rtype, w.rid, w.version, w.doc, created=w.version == 1 and w.method != "DELETE")
+            for w in writes
+        ]
+        self._notify(changes)
+        return [
+            StoredResource(w.rtype, w.rid, w.version, now, w.doc is None, w.text.encode() if w.text else None, w.method)
+            for w in writes
+        ]
 
-    def _write_version(
-        self,
-        pk: int,
-        rtype: str,
-        rid: str,
-        version: int,
-        body: dict[str, Any] | None,
-        now: datetime,
-        *,
-        method: str,
-    ) -> StoredResource:
-        doc = with_meta(body, rid, version, now) if body is not None else None
-        text = jsonio.dumps(doc).decode() if doc is not None else None
-        self.conn.execute(
-            resource.update()
-            .where(resource.c.pk == pk)
-            .values(version_id=version, last_updated=now, deleted=doc is None, content=text)
-        )
-        self.conn.execute(
-            resource_version.insert(),
-            {
-                "resource_pk": pk,
-                "version_id": version,
-                "res_type": rtype,
-                "last_updated": now,
-                "method": method,
-                "deleted": doc is None,
-                "content": text,
-            },
-        )
-        self._notify(ResourceChange(pk, rtype, rid, version, doc, created=False))
-        return StoredResource(rtype, rid, version, now, doc is None, text.encode() if text else None, method)
+    def _notify(self, changes: Sequence[ResourceChange]) -> None:
+        """Call the write hooks; a hook with ``resources_written`` takes all changes at once."""
+        for hook in self._hooks:
+            many = getattr(hook, "resources_written", None)
+            if many is not None:
+                many(self.conn, changes)
+            else:
+                for change in changes:
+                    hook.resource_written(self.conn, change)
 
-    def _as_stored(self, rtype: str, rid: str, version: int, content: str, pk: int) -> StoredResource:
+    def _as_stored(self, rtype: str, rid: str, version: int, content: str) -> StoredResource:
         meta = jsonio.loads_fast(content).get("meta", {})
         last = datetime.fromisoformat(meta["lastUpdated"]) if "lastUpdated" in meta else datetime.now(UTC)
         return StoredResource(rtype, rid, version, last, False, content.encode())
 
-    def _notify(self, change: ResourceChange) -> None:
-        for hook in self._hooks:
-            hook.resource_written(self.conn, change)
+
+def _pk(write: _Write) -> int:
+    if write.pk is None:
+        raise RuntimeError(f"{write.rtype}/{write.rid} has no row yet")
+    return write.pk
 
 
 def _same_content(stored_text: str, body: dict[str, Any]) -> bool:

@@ -273,10 +273,8 @@ class Pipeline:
 
     def _store(self, row: MessageRow, msg: Message, resources: list[Resource], merge: Any = None) -> Outcome:
         def work(tx: Transaction) -> tuple[str, ...]:
-            written = []
-            for body in resources:
-                tx.update(body, body["id"])
-                written.append(f"{body['resourceType']}/{body['id']}")
+            tx.put_many(resources)  # a few statements per table for the whole message
+            written = [f"{body['resourceType']}/{body['id']}" for body in resources]
             self.identify(tx, msg, resources)
             if merge is not None:
                 self.merge(tx, msg, merge)

@@ -18,7 +18,7 @@ is visible only if *all* of them are in reach. Search code filters with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,23 +110,34 @@ class PatientLinkHook:
     """
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
-        if change.resource is None:
-            return
-        patients = patient_refs(change.res_type, change.res_id, change.resource)
-        conn.execute(sa.delete(sec_resource_patient).where(sec_resource_patient.c.resource_pk == change.pk))
-        if patients:
+        self.resources_written(conn, [change])
+
+    def resources_written(self, conn: sa.Connection, changes: Sequence[ResourceChange]) -> None:
+        """The links of many written resources, with one statement per table."""
+        stale = [c.pk for c in changes if c.resource is not None and not c.created]  # new resources have none
+        for start in range(0, len(stale), 500):
             conn.execute(
-                sec_resource_patient.insert(), [{"resource_pk": change.pk, "patient_id": p} for p in sorted(patients)]
-            )
-        department = department_of(change.resource) if change.res_type == "Encounter" else None
-        for pid in patients if department else ():
-            known = conn.execute(
-                sa.select(sa.literal(1)).where(
-                    sec_patient_department.c.patient_id == pid, sec_patient_department.c.department == department
+                sa.delete(sec_resource_patient).where(
+                    sec_resource_patient.c.resource_pk.in_(stale[start : start + 500])
                 )
-            ).first()
-            if known is None:
-                conn.execute(sec_patient_department.insert().values(patient_id=pid, department=department))
+            )
+        links: list[dict[str, Any]] = []
+        for change in changes:
+            if change.resource is None:
+                continue
+            patients = patient_refs(change.res_type, change.res_id, change.resource)
+            links.extend({"resource_pk": change.pk, "patient_id": p} for p in sorted(patients))
+            department = department_of(change.resource) if change.res_type == "Encounter" else None
+            for pid in patients if department else ():
+                known = conn.execute(
+                    sa.select(sa.literal(1)).where(
+                        sec_patient_department.c.patient_id == pid, sec_patient_department.c.department == department
+                    )
+                ).first()
+                if known is None:
+                    conn.execute(sec_patient_department.insert().values(patient_id=pid, department=department))
+        if links:
+            conn.execute(sec_resource_patient.insert(), links)
 
 
 _LINKS = PatientLinkHook()
@@ -138,11 +149,16 @@ class _AccessHook:
     actor: Actor
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
-        perm = "c" if change.created else "d" if change.deleted else "u"
-        self.policy.check_interaction(self.actor, change.res_type, perm)
-        if not self.policy.is_unrestricted(self.actor):
-            self._check_reach(conn, change)
-        _LINKS.resource_written(conn, change)
+        self.resources_written(conn, [change])
+
+    def resources_written(self, conn: sa.Connection, changes: Sequence[ResourceChange]) -> None:
+        unrestricted = self.policy.is_unrestricted(self.actor)
+        for change in changes:
+            perm = "c" if change.created else "d" if change.deleted else "u"
+            self.policy.check_interaction(self.actor, change.res_type, perm)
+            if not unrestricted:
+                self._check_reach(conn, change)
+        _LINKS.resources_written(conn, changes)
 
     def _check_reach(self, conn: sa.Connection, change: ResourceChange) -> None:
         if not change.created:  # the version it replaces must have been visible

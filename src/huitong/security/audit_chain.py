@@ -70,13 +70,15 @@ def append(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> None:
     if current is None:  # the migration creates the head; a missing one means someone removed it
         raise RuntimeError("the audit chain head is missing; run `huitong audit verify`")
     prev, length = current.last_hash, int(current.length)
-    seq = None
+    chained = []
     for row in rows:
         digest = row_hash(prev, row)
-        seq = conn.execute(
-            audit_log.insert().values(**row, prev_hash=prev, hash=digest).returning(audit_log.c.seq)
-        ).scalar_one()
+        chained.append({**row, "prev_hash": prev, "hash": digest})
         prev, length = digest, length + 1
+    # One executemany for all rows. The head is locked (or, on SQLite, the one writer holds the database), so
+    # the highest sequence number is the last row just written.
+    conn.execute(audit_log.insert(), chained)
+    seq = conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar_one()
     conn.execute(
         audit_chain_head.update()
         .where(audit_chain_head.c.chain_id == 1)

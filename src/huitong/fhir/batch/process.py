@@ -11,7 +11,6 @@ A **batch** runs each entry on its own; each entry's failure is reported in its 
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,6 @@ from huitong.fhir import errors
 from huitong.fhir.batch.references import conditional_references, rewrite_references
 from huitong.fhir.errors import FhirError
 from huitong.fhir.outcome import outcome_of
-from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.stored import StoredResource, instant
 from huitong.fhir.transaction import Transaction
@@ -67,12 +65,6 @@ class BundleProcessor:
             results = self.store.transaction(actor, lambda tx: self.run_batch(tx, entries), interaction="batch")
         return response_bundle(f"{kind}-response", results, base_url)
 
-    def _deferred(self, conn: Any) -> AbstractContextManager[None]:
-        for hook in self.store.hooks:
-            if isinstance(hook, SearchIndexer):
-                return hook.deferred(conn)
-        return nullcontext()
-
     # -- transaction --------------------------------------------------------------------------------
 
     def run_transaction(self, tx: Transaction, entries: list[dict[str, Any]]) -> list[EntryResult]:
@@ -81,7 +73,7 @@ class BundleProcessor:
         self._resolve_conditional(tx, entries, ids)
         order = sorted(range(len(entries)), key=lambda i: _ORDER.get(_method(entries[i], i), 9))
         results: dict[int, EntryResult] = {}
-        with self._deferred(tx.conn):
+        with tx.deferred():
             for i in order:
                 try:
                     results[i] = self._entry(tx, entries[i], i, ids)
@@ -94,15 +86,10 @@ class BundleProcessor:
         """Process each entry in a savepoint of its own: one entry's failure undoes only that entry."""
         results: list[EntryResult] = []
         for i, entry in enumerate(entries):
-            mark = len(tx.audit_entries)
-            savepoint = tx.conn.begin_nested()
             try:
-                with self._deferred(tx.conn):
+                with tx.savepoint():
                     result = self._batch_work(tx, entry, i)
-                savepoint.commit()
             except FhirError as exc:
-                savepoint.rollback()
-                del tx.audit_entries[mark:]
                 outcome = Outcome.MINOR_FAILURE if exc.status < 500 else Outcome.SERIOUS_FAILURE
                 tx.audit_entries.append(AuditEntry(_interaction(entry), outcome, f"entry {i}: {exc}"[:500]))
                 result = EntryResult(f"{exc.status} {_REASONS.get(exc.status, 'Error')}", outcome=outcome_of(exc))
@@ -209,6 +196,7 @@ class BundleProcessor:
         if len(parts) == 1:
             self.store.check_search(tx.actor, parts[0])
             request = self.search.parse(parts[0], parse_qsl(query, keep_blank_values=True))
+            tx.flush()  # what earlier entries wrote is searchable
             result = self.search.execute(tx.conn, request, actor=tx.actor)  # filtered by the access rules
             bundle = {
                 "resourceType": "Bundle",
@@ -235,6 +223,7 @@ class BundleProcessor:
             raise errors.invalid(f"a conditional request needs search parameters: {url!r}")
         request = self.search.parse(rtype, pairs)
         request.count = 2
+        tx.flush()
         return self.search.execute(tx.conn, request, actor=tx.actor).matches
 
     # -- batch --------------------------------------------------------------------------------------

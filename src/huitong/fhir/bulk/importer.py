@@ -24,7 +24,6 @@ import orjson
 from huitong.fhir import jsonio
 from huitong.fhir.batch.process import BundleProcessor
 from huitong.fhir.errors import FhirError
-from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.transaction import Transaction
 from huitong.fhir.validate import check_structure
 from huitong.security.actor import Actor
@@ -82,7 +81,6 @@ class Importer:
         self.actor = actor
         self.chunk = chunk
         self.state = state or ImportState(None)
-        self.indexer = next((h for h in services.store.hooks if isinstance(h, SearchIndexer)), None)
         self.report = ImportReport()
 
     def import_path(self, path: Path, progress: Progress | None = None) -> None:
@@ -144,28 +142,21 @@ class Importer:
         self.report.resources += written
 
     def _store_all(self, tx: Transaction, batch: list[tuple[int, dict[str, Any]]]) -> int:
-        with self._deferred(tx):
-            for _number, resource in batch:
-                _store(tx, resource)
+        resources = [resource for _number, resource in batch]
+        tx.put_many([r for r in resources if isinstance(r.get("id"), str)])
+        tx.create_many([r for r in resources if not isinstance(r.get("id"), str)])
         return len(batch)
 
     def _store_each(self, tx: Transaction, path: Path, batch: list[tuple[int, dict[str, Any]]]) -> int:
         written = 0
         for number, resource in batch:
-            savepoint = tx.conn.begin_nested()
-            mark = len(tx.audit_entries)
             try:
-                _store(tx, resource)
-                savepoint.commit()
+                with tx.savepoint():
+                    _store(tx, resource)
                 written += 1
             except FhirError as exc:
-                savepoint.rollback()
-                del tx.audit_entries[mark:]
                 self._reject(path, number, str(exc))
         return written
-
-    def _deferred(self, tx: Transaction) -> contextlib.AbstractContextManager[None]:
-        return self.indexer.deferred(tx.conn) if self.indexer is not None else contextlib.nullcontext()
 
     # -- JSON bundles and single resources ----------------------------------------------------------
 

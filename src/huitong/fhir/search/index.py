@@ -31,44 +31,76 @@ _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", 
 class SearchIndexer:
     """The :class:`~huitong.fhir.hooks.WriteHook` that maintains the search index tables.
 
-    Inside :meth:`deferred` (bulk paths: bundles, import) the rows of new resources are collected and
-    inserted with one ``executemany`` per table when the block ends, still inside the same transaction.
+    Inside :meth:`deferred` — the store opens one around every write transaction — index rows are collected
+    and inserted with one ``executemany`` per table when the block ends, still inside the same transaction:
+    an HL7 message of a dozen resources costs a handful of statements instead of a hundred. A nested block
+    (a savepoint: one entry of a batch bundle, one line of an import) flushes what came before it on entry,
+    flushes its own rows on exit, and throws them away when it ends with an error, so rows of writes a
+    savepoint undoes are never inserted. :meth:`flush` makes pending rows visible to a search inside the
+    transaction.
     """
 
     def __init__(self) -> None:
-        self._buffers: dict[int, Rows] = {}
+        self._pending: dict[int, _Pending] = {}
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
-        buffer = self._buffers.get(id(conn))
-        if not change.created:
-            if buffer is not None:  # rows of this resource may still be waiting
-                self._flush(conn, buffer)
-            delete_rows(conn, [change.pk])
-        if change.resource is None:
+        pending = self._pending.get(id(conn))
+        if pending is None:
+            if not change.created:
+                delete_rows(conn, [change.pk])
+            if change.resource is not None:
+                insert_rows(conn, index_rows(change.pk, change.res_type, change.resource))
             return
-        if buffer is not None and change.created:
-            index_rows(change.pk, change.res_type, change.resource, buffer)
-        else:
-            insert_rows(conn, index_rows(change.pk, change.res_type, change.resource))
+        if not change.created:
+            if change.pk in pending.unwritten:
+                pending.discard(change.pk)  # its rows were never inserted
+            else:
+                delete_rows(conn, [change.pk])
+        if change.resource is not None:
+            index_rows(change.pk, change.res_type, change.resource, pending.rows)
+            pending.unwritten.add(change.pk)
 
     @contextmanager
     def deferred(self, conn: sa.Connection) -> Iterator[None]:
-        """Collect index rows of resources created on ``conn`` and insert them together at the end."""
-        if id(conn) in self._buffers:
-            yield
-            return
-        buffer: Rows = {}
-        self._buffers[id(conn)] = buffer
+        """Collect the index rows of writes on ``conn`` and insert them together when the block ends."""
+        key = id(conn)
+        outer = self._pending.get(key)
+        if outer is not None:
+            outer.flush(conn)
+        pending = self._pending[key] = _Pending()
         try:
             yield
-            self._flush(conn, buffer)
+            pending.flush(conn)
         finally:
-            del self._buffers[id(conn)]
+            if outer is not None:
+                self._pending[key] = outer
+            else:
+                del self._pending[key]
 
-    @staticmethod
-    def _flush(conn: sa.Connection, buffer: Rows) -> None:
-        insert_rows(conn, buffer)
-        buffer.clear()
+    def flush(self, conn: sa.Connection) -> None:
+        """Insert the rows collected so far on ``conn`` (before a search inside the same transaction)."""
+        pending = self._pending.get(id(conn))
+        if pending is not None:
+            pending.flush(conn)
+
+
+class _Pending:
+    """Index rows not yet inserted, and the resources (by pk) none of whose rows is inserted yet."""
+
+    __slots__ = ("rows", "unwritten")
+
+    def __init__(self) -> None:
+        self.rows: Rows = {}
+        self.unwritten: set[int] = set()
+
+    def discard(self, pk: int) -> None:
+        for table, values in self.rows.items():
+            self.rows[table] = [v for v in values if v["resource_pk"] != pk]
+
+    def flush(self, conn: sa.Connection) -> None:
+        insert_rows(conn, self.rows)
+        self.rows = {}
+        self.unwritten.clear()
 
 
 def delete_rows(conn: sa.Connection, pks: list[int]) -> None:

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 _DATE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -72,6 +72,7 @@ def _offset(minutes: int) -> tzinfo:
     return timezone(timedelta(minutes=minutes))
 
 
+@lru_cache(maxsize=65536)  # indexing sees the same code displays and names again and again
 def normalise(text: str) -> str:
     """Case-, accent- and width-insensitive form of ``text`` (NFKD without marks, case-folded, spaces squeezed)."""
     if text.isascii():
@@ -86,6 +87,7 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+@lru_cache(maxsize=65536)
 def pinyin(text: str) -> str:
     """Toneless pinyin of the Chinese characters in ``text``, joined without spaces (``张三`` → ``zhangsan``)."""
     from pypinyin import lazy_pinyin
