@@ -45,3 +45,16 @@ def test_names_are_tidied_and_errors_that_remain_quarantine() -> None:
     assert patient["name"] == [{"family": "王", "given": ["丽"]}] and done.fixes == ["Patient/p: names tidied"]
     assert {f.rule_id for f in done.quarantine} == {"patient-gender-required", "patient-birthdate-required"}
     assert patient["meta"] == {"source": "HIS"}
+
+
+def test_ingested_resources_name_their_sending_system() -> None:
+    from huitong.ingest.hl7v2.parse import parse_message
+    from huitong.ingest.mapping import map_to_fhir
+
+    raw = (
+        "MSH|^~\\&|LIS|HUITONG|ESB|HUITONG|20240104131800||ADT^A04^ADT_A01|C1|P|2.5\r"
+        "PID|1||L1^^^LIS&2.16.156.10011.0.99999.2&ISO^PI||王^丽||19800517|F\r"
+        "PV1|1|O|||||||||0101||||||||MZ1^^^HIS^VN\r"
+    )
+    resources = map_to_fhir(parse_message(raw.encode())).resources
+    assert resources and all(r["meta"]["source"] == "LIS" for r in resources)

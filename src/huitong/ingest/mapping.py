@@ -29,8 +29,16 @@ class Mapped:
 
 
 def map_to_fhir(msg: Message) -> Mapped:
-    """The FHIR resources of ``msg``; raises an :class:`~huitong.ingest.errors.IngestError` subclass."""
-    return normalise(map_message(msg))
+    """The FHIR resources of ``msg``; raises an :class:`~huitong.ingest.errors.IngestError` subclass. Every
+    resource names its sending system (MSH-3) in ``meta.source``, which data-quality scorecards are kept by."""
+    mapped = normalise(map_message(msg))
+    source = msg.msh.get("3.1")
+    if source:
+        for body in mapped.resources:
+            meta = body.setdefault("meta", {})
+            if isinstance(meta, dict) and not meta.get("source"):
+                meta["source"] = source
+    return mapped
 
 
 def normalise(result: Any) -> Mapped:
