@@ -18,6 +18,7 @@ from huitong.ingest.bench import pipeline as pipeline_bench
 from huitong.ingest.hl7v2.bench import hl7_parse
 from huitong.ops.bench import backup_bench
 from huitong.quality.bench import quality_bench
+from huitong.security.bench import field_encryption_bench
 from huitong.synth.bench import synth_bench
 from huitong.views.bench import views
 from huitong.web.bench_cli import web_bench
@@ -37,3 +38,4 @@ app.command("synth")(synth_bench)
 app.command("indicators")(indicators_bench)
 app.command("web")(web_bench)
 app.command("quality")(quality_bench)
+app.command("field-encryption")(field_encryption_bench)

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -46,6 +46,7 @@ class FieldCipher:
     keys: Mapping[str, bytes]
     active: str
     index_key: bytes
+    _aead: dict[str, AESGCM] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.active not in self.keys:
@@ -55,6 +56,7 @@ class FieldCipher:
                 raise CryptoError(f"field key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
             if ":" in kid:
                 raise CryptoError(f"field key id {kid!r} must not contain ':'")
+            self._aead[kid] = AESGCM(key)  # built once: constructing it costs more than one decryption
 
     @classmethod
     def from_settings(cls, settings: SecuritySettings) -> FieldCipher:
@@ -72,7 +74,7 @@ class FieldCipher:
     def encrypt(self, field: str, plaintext: str) -> str:
         """``plaintext`` encrypted under the active key, bound to ``field``."""
         nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.active]).encrypt(nonce, plaintext.encode(), field.encode())
+        sealed = self._aead[self.active].encrypt(nonce, plaintext.encode(), field.encode())
         return f"{PREFIX}{self.active}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, field: str, token: str) -> str:
@@ -80,12 +82,12 @@ class FieldCipher:
         if not token.startswith(PREFIX):
             raise CryptoError("not an encrypted value")
         kid, _, body = token[len(PREFIX) :].partition(":")
-        key = self.keys.get(kid)
-        if key is None:
+        aead = self._aead.get(kid)
+        if aead is None:
             raise CryptoError(f"unknown field key {kid!r} (retired before its values were re-encrypted?)")
         try:
             raw = base64.b64decode(body, validate=True)
-            return AESGCM(key).decrypt(raw[:12], raw[12:], field.encode()).decode()
+            return aead.decrypt(raw[:12], raw[12:], field.encode()).decode()
         except (InvalidTag, ValueError) as exc:
             raise CryptoError(f"the {field} value was altered or belongs to another field") from exc
 
