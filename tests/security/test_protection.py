@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,6 +19,7 @@ from huitong.cli import app as cli_app
 from huitong.db.schema import resource, resource_version
 from huitong.fhir.search.schema import INDEX_TABLES
 from huitong.fhir.store import ResourceStore
+from huitong.ops.archive import archive_old, restore_run
 from huitong.security.actor import Actor
 from huitong.security.crypto import FieldCipher
 from huitong.security.protection import DATA_ABSENT_REASON, FieldProtector
@@ -233,3 +236,16 @@ def test_turning_encryption_on_seals_existing_rows_and_reindexes(db_url: str) ->
         assert services.store.read(actor, "Patient", pid).resource()["telecom"][0]["value"] == PHONE
     finally:
         services.close()
+
+
+def test_archive_and_restore_keep_person_resources_encrypted_and_findable(
+    client: TestClient, store: ResourceStore, tmp_path: Path
+) -> None:
+    pid = client.post("/fhir/Patient", json=PATIENT).json()["id"]
+    run = archive_old(store, tmp_path, datetime.now(UTC) + timedelta(days=1))
+    assert run.resources >= 1
+    assert client.get(f"/fhir/Patient?identifier={SYSTEM}|{RESIDENT_ID}").json().get("entry", []) == []
+    restore_run(store, tmp_path, run.run_id)
+    assert all(p not in _raw_rows(store) for p in PLAIN)
+    assert _ids(client.get(f"/fhir/Patient?identifier={SYSTEM}|{RESIDENT_ID}").json()) == [pid]
+    assert client.get(f"/fhir/Patient/{pid}").json()["telecom"][0]["value"] == PHONE

@@ -38,6 +38,7 @@ from huitong.fhir.store import ResourceStore
 from huitong.security import audit
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
+from huitong.security.protection import index_view
 
 SCHEMA = pa.schema(
     [
@@ -324,7 +325,8 @@ def _insert(
             ).scalar_one()
             resources += 1
             if not head.deleted and head.content is not None:
-                change = ResourceChange(live, res_type, res_id, head.version_id, json.loads(head.content), True)
+                doc = index_view(json.loads(head.content))  # blind indexes, never ciphertext (security/protection.py)
+                change = ResourceChange(live, res_type, res_id, head.version_id, doc, True)
                 for hook in store.hooks:
                     hook.resource_written(conn, change)
         present = set(
