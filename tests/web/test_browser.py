@@ -65,6 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             ("dr.liu", "doctor", {"department": "demo-dept-4"}),
             ("nurse.wang", "nurse", {"department": "demo-dept-2"}),
             ("pt.li", "patient", {"patient_id": "demo-p002"}),
+            ("ops.zhou", "operations", {}),
         ):
             security.accounts.create(admin, user_id=user, display_name=user, role=role, password=PASSWORD, **extra)
         totp = security.accounts.enrol_totp("dr.liu")
@@ -211,6 +212,91 @@ def test_patient_books_checks_in_reads_a_report_and_answers_the_survey(server: d
     page.screenshot(path=str(SHOTS / "patient-portal.png"), full_page=True)
     assert page.goto(f"{server['base']}/doctor").status == 403
     assert page.goto(f"{server['base']}/nurse").status == 403
+    context.close()
+
+
+def test_patient_changes_an_appointment_reads_visits_and_bills_and_manages_consent(
+    server: dict[str, str], browser: object
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "pt.li")
+    page.goto(f"{server['base']}/portal")
+    page.locator("#book button").click()
+    page.wait_for_selector("#portal-message")
+    change = page.locator("#appointments form.change").first
+    target = change.locator("select[name=slot_id] option").nth(1).get_attribute("value")
+    change.locator("select[name=slot_id]").select_option(target)
+    change.locator("button").click()
+    page.wait_for_selector("#portal-message")
+    assert "已改约" in page.locator("#portal-message").inner_text()
+    page.click("nav.tabs >> text=就诊记录")
+    page.wait_for_selector("#visits")
+    assert "职业病科" in page.locator("#visits").inner_text()
+    assert "其他含硅粉尘所致的尘肺" in page.locator("#visits").inner_text()
+    page.screenshot(path=str(SHOTS / "portal-visits.png"), full_page=True)
+    page.click("nav.tabs >> text=费用清单")
+    page.wait_for_selector("#grand-total")
+    assert page.locator("#grand-total").inner_text() == "180.50"
+    page.screenshot(path=str(SHOTS / "portal-bills.png"), full_page=True)
+    page.click("nav.tabs >> text=授权管理")
+    research = page.locator("[data-consent=research]")
+    research.locator("button").click()
+    page.wait_for_selector("[data-consent=research][data-status=active]")
+    assert "已同意" in page.locator("[data-consent=research]").inner_text()
+    page.screenshot(path=str(SHOTS / "portal-consent.png"), full_page=True)
+    page.locator("[data-consent=research] button").click()
+    page.wait_for_selector("[data-consent=research][data-status=inactive]")
+    assert "已撤回" in page.locator("[data-consent=research]").inner_text()
+    page.goto(f"{server['base']}/portal/consent?lang=en")
+    assert "Withdrawn" in page.locator("[data-consent=research]").inner_text()
+    context.close()
+
+
+def test_nurse_gives_a_dose_and_charts_vital_signs(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "nurse.wang")
+    page.goto(f"{server['base']}/nurse/tasks")
+    assert page.locator("#task-demo-p002-rx1-0").count() == 1
+    assert page.locator("#task-vitals-demo-p002").count() == 1
+    page.screenshot(path=str(SHOTS / "nurse-tasks.png"), full_page=True)
+    page.locator("#task-demo-p002-rx1-0 button").click()
+    page.wait_for_selector("#nurse-message")
+    assert page.locator("#task-demo-p002-rx1-0").count() == 0
+    page.locator("#task-vitals-demo-p002 a.button").click()
+    page.wait_for_url(re.compile(r".*/nurse/patient/demo-p002.*"))
+    for name, value in (
+        ("temperature", "38.4"),
+        ("pulse", "102"),
+        ("respiration", "22"),
+        ("systolic", "128"),
+        ("diastolic", "84"),
+    ):
+        page.fill(f"#record input[name={name}]", value)
+    page.click("#record button[type=submit]")
+    page.wait_for_selector("#tpr canvas")
+    assert "38.4" in page.locator("#readings").inner_text()
+    page.screenshot(path=str(SHOTS / "nurse-vitals-chart.png"), full_page=True)
+    page.goto(f"{server['base']}/nurse/tasks")
+    assert page.locator("#task-vitals-demo-p002").count() == 0
+    assert page.goto(f"{server['base']}/nurse/patient/demo-p004").status == 404  # another department's patient
+    context.close()
+
+
+def test_operations_sees_theatre_utilisation(server: dict[str, str], browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    _sign_in(page, server["base"], "ops.zhou")
+    page.goto(f"{server['base']}/operations?day=2026-11-21")
+    assert page.locator("#theatre-rate").inner_text() == "2.8"
+    assert "第1手术间" in page.locator("#theatres").inner_text()
+    page.wait_for_selector("#theatre-chart canvas")
+    page.wait_for_selector("#occupancy canvas")
+    assert "25.0" in page.content()  # occupancy counted for the board, though the role reads no records
+    page.screenshot(path=str(SHOTS / "operations-board.png"), full_page=True)
+    assert page.goto(f"{server['base']}/nurse/tasks").status == 403
+    assert page.goto(f"{server['base']}/portal/consent").status == 403
     context.close()
 
 

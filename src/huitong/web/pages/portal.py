@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,7 @@ QUESTIONS = (
     ("doctor", "医生沟通", "Communication with the doctor"),
 )
 PAGE = 20
+CHINA = timezone(timedelta(hours=8))
 CONSENT_PURPOSE = "urn:huitong:consent-purpose"
 #: The consents a patient manages: key, zh, en, what the consent permits (FHIR ``Consent.provision.purpose``).
 CONSENT_PURPOSES = (
@@ -350,6 +351,16 @@ def _consent_id(patient_id: str, purpose: str) -> str:
     return text if len(text) <= 64 else f"consent-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
+def _china_time(text: object) -> str:
+    """An instant as China time to the minute (consent times are stored in UTC)."""
+    if not isinstance(text, str):
+        return ""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return text
+
+
 def consents(services: Services, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
     """Each consent the portal manages with its current state (``active``, ``inactive`` = withdrawn, or none)."""
     found = services.search.search(actor, "Consent", [("patient", f"Patient/{patient_id}"), ("_count", "100")])
@@ -363,7 +374,7 @@ def consents(services: Services, actor: Actor, patient_id: str) -> list[dict[str
                 "zh": zh,
                 "en": en,
                 "status": body.get("status", "none"),
-                "since": short_time(body["dateTime"]) if body.get("dateTime") else "",
+                "since": _china_time(body.get("dateTime")),
                 "version": (body.get("meta") or {}).get("versionId", ""),
             }
         )

@@ -31,9 +31,9 @@
                  itemStyle: { color: color }, lineStyle: { color: color }, symbol: symbol, symbolSize: 8 };
       }
       option = {
-        tooltip: { trigger: "axis" }, legend: {},
+        animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 },
         axisPointer: { link: [{ xAxisIndex: "all" }] },
-        grid: [{ top: 40, height: "48%", left: 50, right: 50 }, { top: "66%", height: "24%", left: 50, right: 50 }],
+        grid: [{ top: 56, height: "46%", left: 50, right: 50 }, { top: "68%", bottom: 28, left: 50, right: 50 }],
         xAxis: [{ type: "time", gridIndex: 0, splitNumber: 7 }, { type: "time", gridIndex: 1, splitNumber: 7 }],
         yAxis: [{ type: "value", gridIndex: 0, min: 35, max: 42, name: "°C", interval: 1 },
                 { type: "value", gridIndex: 0, min: 20, max: 160, name: "/min", interval: 20 },
