@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
@@ -76,9 +77,26 @@ def test_pharmacy_and_pacs_indicators(services: Services, actor: Actor, tmp_path
     essential = service.drill_down(services.db, workspace, actor, "18", "2024", "0101")
     assert {c.rule for c in essential} == {"prescription without essential medicines", "no prescription"}
 
-    # importing the same messages again writes no new versions
-    again = importer.import_hl7(services.store, actor, tmp_path / "pharmacy.hl7")
+    # the configurable denominators: only visits with a prescription (MZ1, MZ3), only discharges given drugs (ZY1, ZY4)
+    narrow = service.Workspace(
+        tmp_path / "narrow.duckdb", {"18.denominator": "with_prescription", "19.denominator": "with_drugs"}
+    )
+    other = service.compute_and_store(
+        services.db, narrow, actor, date(2024, 1, 1), date(2024, 12, 31), ids=["18", "19"], store=False
+    )
+    by_key = {(v.id, v.period, v.department): v.value for v in other}
+    assert by_key[("18", "2024", "*")] == pytest.approx(50.0)
+    assert by_key[("19", "2024", "*")] == pytest.approx(50.0)
+
+    # importing the last file again writes no new versions (shared Patients, Encounters and Practitioners carry the
+    # sending system in meta.source, so re-importing an earlier file of another system updates them, as a replay would)
+    count = sa.text("SELECT count(*), sum(version_id) FROM resource")
+    with services.db.read() as conn:
+        before = tuple(conn.execute(count).one())
+    again = importer.import_hl7(services.store, actor, tmp_path / "pacs.hl7")
     assert again.rejected == []
+    with services.db.read() as conn:
+        assert tuple(conn.execute(count).one()) == before
 
 
 def test_unusable_message_is_reported(store: ResourceStore, actor: Actor, tmp_path: Path) -> None:
