@@ -253,6 +253,7 @@ def batch(repo: Repository, settings: QualitySettings, ctx_template: Context, re
     runs: list[float] = []
     cpu: list[float] = []
     base: list[float] = []
+    base_cpu: list[float] = []
     findings: list[Finding] = []
     for _ in range(repeat):
         ctx = Context(settings, catalogues=ctx_template.catalogues)
@@ -260,17 +261,19 @@ def batch(repo: Repository, settings: QualitySettings, ctx_template: Context, re
         findings, _tally = check_all(scan, ctx)
         runs.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         for rtype in read_types:
             for _rid, content in by_type[rtype]:
                 orjson.loads(content)
         base.append(time.perf_counter() - began)
+        base_cpu.append(time.process_time() - began_cpu)
     checked = {t: len(by_type[t]) for t in read_types}
     return {
         "findings": findings,
         "batch_s": statistics.median(runs),
         "batch_cpu_s": statistics.median(cpu),
         "baseline_decode_s": statistics.median(base),
+        "baseline_decode_cpu_s": statistics.median(base_cpu),
         "checked": checked,
     }
 
@@ -450,6 +453,10 @@ def run(data: Path, repeat: int = 3) -> dict[str, Any]:
         "batch_resources_per_s": round(resources / measured["batch_s"]) if measured["batch_s"] else None,
         "batch_resources_per_cpu_s": round(resources / measured["batch_cpu_s"]) if measured["batch_cpu_s"] else None,
         "baseline_decode_s": round(measured["baseline_decode_s"], 3),
+        "baseline_decode_cpu_s": round(measured["baseline_decode_cpu_s"], 3),
+        "ratio_cpu": round(measured["batch_cpu_s"] / measured["baseline_decode_cpu_s"], 2)
+        if measured["baseline_decode_cpu_s"]
+        else None,
         "ratio": round(measured["batch_s"] / measured["baseline_decode_s"], 2)
         if measured["baseline_decode_s"]
         else None,

@@ -5,6 +5,7 @@ exports of the scorecard and of a rule's failing records."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -88,7 +89,7 @@ def failing_records(request: Request, services: ServicesDep, actor: PageActor) -
         limit=PAGE_SIZE + 1,
         offset=(page_no - 1) * PAGE_SIZE,
     )
-    query = "&".join(f"{k}={params[k]}" for k in ("rule", "source", "dimension") if params.get(k))
+    query = urlencode({k: params[k] for k in ("rule", "source", "dimension") if params.get(k)})
     return render(
         request,
         "quality/findings.html",
