@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import pytest
 from starlette.testclient import TestClient
+
+from huitong.demo.seed import load_demo
+from huitong.fhir.errors import FhirError
+from huitong.security.actor import Actor, ActorKind
+from huitong.services import open_services
+from huitong.web.pages.portal import consents, set_consent
+from tests.conftest import make_settings
 
 
 def test_doctor_workbench_lists_inpatients_and_open_critical_values(demo_client: TestClient) -> None:
@@ -191,3 +200,37 @@ def test_operations_board_shows_theatre_utilisation(demo_client: TestClient) -> 
     row = re.search(r'<tr data-theatre="第1手术间">(.*?)</tr>', page.text)
     assert row and ">2<" in row.group(1) and ">240<" in row.group(1) and ">08:10<" in row.group(1)
     assert demo_client.get("/operations", params={"day": "yesterday"}).status_code == 400
+
+
+def test_a_patient_account_writes_its_own_consent_and_nothing_else(db_url: str) -> None:
+    services = open_services(make_settings(db_url))
+    try:
+        load_demo(services.store)
+        patient = Actor(id="patient:pt.li", kind=ActorKind.PATIENT, role="patient", patient_id="demo-p002")
+        stored = set_consent(services, patient, "demo-p002", "research", grant=True)
+        assert stored["status"] == "active" and stored["patient"] == {"reference": "Patient/demo-p002"}
+        assert [c["status"] for c in consents(services, patient, "demo-p002")] == ["active", "none", "none"]
+        with pytest.raises(FhirError) as refused:  # someone else's record
+            set_consent(services, patient, "demo-p001", "research", grant=True)
+        assert refused.value.status in (403, 404)
+        observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
+        with pytest.raises(FhirError) as refused:  # the patient role writes consents only
+            services.store.create(patient, {**observation, "subject": {"reference": "Patient/demo-p002"}})
+        assert refused.value.status == 403
+    finally:
+        services.close()
+
+
+def test_nurse_station_lists_the_days_admissions_and_discharges(demo_client: TestClient) -> None:
+    quiet = demo_client.get("/nurse").text
+    assert "入院 (0)" in quiet and "出院 (0)" in quiet  # the demo stays began on 2026-11-20
+    demo_client.post("/nurse/admit", data={"patient_id": "demo-p001", "bed_id": "demo-ward-2-bed-2"})
+    stay = demo_client.get("/fhir/Encounter/demo-p003-enc1").json()
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    stay.update(status="finished", period={**stay["period"], "end": now})
+    assert demo_client.put("/fhir/Encounter/demo-p003-enc1", json=stay).status_code == 200
+    board = demo_client.get("/nurse").text
+    admissions = re.search(r'data-movement="admissions">(.*?)</div>', board, re.S)
+    discharges = re.search(r'data-movement="discharges">(.*?)</div>', board, re.S)
+    assert admissions and "王秀英" in admissions.group(1) and "(1)" in admissions.group(1)
+    assert discharges and "张丽" in discharges.group(1)

@@ -168,6 +168,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "consent_withdraw": ("撤回同意", "Withdraw consent"),
     # nurse workbench
     "nurse_tasks": ("护理任务", "Tasks"),
+    "movements_today": ("今日出入转", "Today's admissions, transfers and discharges"),
+    "admissions": ("入院", "Admissions"),
+    "transfers": ("转科/转床", "Transfers"),
+    "discharges": ("出院", "Discharges"),
     "task_list": ("待执行任务", "Open tasks"),
     "task": ("任务", "Task"),
     "due": ("应执行时间", "Due"),

@@ -22,7 +22,18 @@ from huitong.web.pages.quality import router as quality_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
-PAGE_PREFIXES = ("/doctor", "/nurse", "/operations", "/portal", "/cockpit", "/quality", "/ingest", "/audit", "/admin", "/empi")
+PAGE_PREFIXES = (
+    "/doctor",
+    "/nurse",
+    "/operations",
+    "/portal",
+    "/cockpit",
+    "/quality",
+    "/ingest",
+    "/audit",
+    "/admin",
+    "/empi",
+)
 
 
 def is_page(request: Request) -> bool:

@@ -4,7 +4,7 @@ in :mod:`huitong.web.pages.nurse_tasks`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +25,7 @@ from huitong.web.view_models import name_of
 
 router = APIRouter(prefix="/nurse", include_in_schema=False)
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
+CHINA = timezone(timedelta(hours=8))
 STATUS_CLASS = {"O": "occupied", "U": "free", "K": "cleaning", "C": "reserved", "H": "reserved", "I": "cleaning"}
 
 
@@ -65,6 +66,50 @@ def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
                 }
             )
     return [{**ward, "beds": sorted(beds.get(wid, []), key=lambda b: b["name"])} for wid, ward in wards.items()]
+
+
+def _china_day(text: object) -> str:
+    if not isinstance(text, str) or "T" not in text:
+        return text[:10] if isinstance(text, str) else ""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(CHINA).date().isoformat()
+    except ValueError:
+        return ""
+
+
+def movements(services: Services, actor: Actor, day: str) -> dict[str, list[dict[str, Any]]]:
+    """The day's admissions, transfers and discharges (China time) among the inpatient stays the nurse reaches."""
+    found = services.search.search(
+        actor,
+        "Encounter",
+        [("class", "IMP"), ("date", f"ge{day}T00:00:00+08:00"), ("_include", "Encounter:subject"), ("_count", "500")],
+    )
+    patients = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.included if s.res_type == "Patient"}
+    out: dict[str, list[dict[str, Any]]] = {"admissions": [], "transfers": [], "discharges": []}
+    for s in found.matches:
+        enc = jsonio.loads_fast(s.content or b"{}")
+        pid = str((enc.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
+        period = enc.get("period") or {}
+        row = {"patient_id": pid, "name": name_of(patients.get(pid, {})), "encounter": s.res_id}
+        places = [loc for loc in enc.get("location") or [] if isinstance(loc, dict)]
+        where = next((str((loc.get("location") or {}).get("display", "")) for loc in places), "")
+        if _china_day(period.get("start")) == day:
+            out["admissions"].append({**row, "where": where, "time": _china_clock(period.get("start"))})
+        for loc in places[1:]:
+            started = (loc.get("period") or {}).get("start")
+            if _china_day(started) == day:
+                to = str((loc.get("location") or {}).get("display", ""))
+                out["transfers"].append({**row, "where": to, "time": _china_clock(started)})
+        if enc.get("status") == "finished" and _china_day(period.get("end")) == day:
+            out["discharges"].append({**row, "where": where, "time": _china_clock(period.get("end"))})
+    return out
+
+
+def _china_clock(text: object) -> str:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(CHINA).strftime("%H:%M")
+    except ValueError:
+        return ""
 
 
 def admit(services: Services, actor: Actor, patient_id: str, bed_id: str) -> str:
@@ -204,7 +249,9 @@ def record_vitals(services: Services, actor: Actor, patient_id: str, values: dic
 def station(request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """The bed board of the nurse's wards."""
     require_area(actor, "nurse")
-    return render(request, "nurse/station.html", {"wards": bed_board(services, actor), "section": "board"}, actor=actor)
+    day = datetime.now(CHINA).date().isoformat()
+    context = {"wards": bed_board(services, actor), "movements": movements(services, actor, day), "day": day}
+    return render(request, "nurse/station.html", {**context, "section": "board"}, actor=actor)
 
 
 @router.post("/admit")
