@@ -59,3 +59,18 @@ def test_import_compute_list_drill(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     drilled = runner.invoke(app, ["indicators", "drill", "6", "2024", "--numerator-only"])
     cases = [json.loads(line) for line in drilled.output.strip().splitlines()]
     assert [(c["case"], c["rule"]) for c in cases] == [("fp-ZY1", "level-4 operation: 50.22")]
+
+
+def test_import_hl7_reports_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUITONG_DATABASE__URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("HUITONG_INDICATORS__DUCKDB_PATH", str(tmp_path / "cli.duckdb"))
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    master = runner.invoke(app, ["indicators", "import-master", str(ward.write_pharmacy_master(tmp_path / "m"))])
+    assert json.loads(master.output) == {"drug": len(ward.DRUGS), "imaging_exam": len(ward.EXAMS)}
+    pacs = ward.write_hl7(tmp_path / "pacs.hl7", ward.PACS)
+    broken = ward.write_hl7(tmp_path / "broken.hl7", [ward.PACS[0].replace("OBR|", "XXX|")])
+    result = runner.invoke(app, ["indicators", "import-hl7", str(pacs), str(broken), "--json"])
+    assert result.exit_code == 1  # a message could not be mapped; the others are stored
+    reports = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [(r["rows"], r["accepted"], len(r["rejected"])) for r in reports] == [(3, 3, 0), (1, 0, 1)]
+    assert reports[1]["rejected"][0]["key"] == "R1" and "OBR" in reports[1]["rejected"][0]["reasons"][0]
