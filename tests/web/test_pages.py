@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -234,3 +234,25 @@ def test_nurse_station_lists_the_days_admissions_and_discharges(demo_client: Tes
     discharges = re.search(r'data-movement="discharges">(.*?)</div>', board, re.S)
     assert admissions and "王秀英" in admissions.group(1) and "(1)" in admissions.group(1)
     assert discharges and "张丽" in discharges.group(1)
+
+
+def test_operations_board_shows_appointment_rate_and_waiting_time(demo_client: TestClient) -> None:
+    demo_client.post("/portal/book", params=P2, data={"slot_id": "demo-slot-1-8"})
+    home = demo_client.get("/portal", params=P2).text
+    appt = re.findall(r'data-appointment="([^"]+)"', home)[0]
+    demo_client.post(f"/portal/appointments/{appt}/check-in", params=P2)
+    [visit] = [
+        e["resource"]
+        for e in demo_client.get("/fhir/Encounter", params={"appointment": f"Appointment/{appt}"}).json()["entry"]
+    ]
+    arrived = datetime.fromisoformat(visit["period"]["start"].replace("Z", "+00:00"))
+    seen = (arrived + timedelta(minutes=15)).isoformat(timespec="seconds")
+    visit.update(
+        status="in-progress",
+        statusHistory=[*visit["statusHistory"], {"status": "in-progress", "period": {"start": seen}}],
+    )
+    assert demo_client.put(f"/fhir/Encounter/{visit['id']}", json=visit).status_code == 200
+    today = demo_client.get("/operations").text
+    assert re.search(r'id="appointment-rate">100.0<', today) and re.search(r'id="waiting-median">15.0<', today)
+    december = demo_client.get("/operations", params={"day": "2026-12-01"}).text
+    assert re.search(r'data-appointment-status="arrived"><td>arrived</td><td class="num">1<', december)

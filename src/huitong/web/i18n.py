@@ -194,6 +194,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "show_more_days": ("查看更长时间", "Show a longer period"),
     # operations: theatres
     "theatre_utilisation": ("手术室利用率", "Operating-theatre utilisation"),
+    "appointment_rate": ("预约诊疗率", "Appointment rate"),
+    "outpatient_visits": ("门诊人次", "outpatient visits"),
+    "waiting_median": ("候诊时间中位数", "Median waiting time"),
+    "minutes": ("分钟", "min"),
     "theatre_session": ("每间每日计划 {n} 分钟", "{n} planned minutes per theatre and day"),
     "hospital_wide": ("全院", "Hospital-wide"),
     "theatre": ("手术间", "Theatre"),

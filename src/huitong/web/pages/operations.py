@@ -1,5 +1,5 @@
-"""Operations board: bed occupancy by ward, outpatient flow by hour, operating-theatre utilisation, links to the
-integration and quality boards.
+"""Operations board: bed occupancy by ward, outpatient flow by hour, appointment rate and waiting time,
+operating-theatre utilisation, links to the integration and quality boards.
 
 Managers and operations staff see aggregates, not records (``security/roles.py`` gives them no patient reach).
 The board therefore counts as the system actor ``system:operations-board`` *on behalf of* the signed-in user,
@@ -129,6 +129,57 @@ def outpatient_flow(services: Services, actor: Actor, day: str) -> list[int]:
     return [hours.get(h, 0) for h in range(24)]
 
 
+def _instant(text: object) -> datetime | None:
+    if not isinstance(text, str) or "T" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def appointment_figures(services: Services, actor: Actor, day: date) -> dict[str, Any]:
+    """The day's appointments by status, the appointment rate and the waiting time of outpatient visits.
+
+    Appointment rate (预约诊疗率) = outpatient visits that came from an appointment (``Encounter.appointment``) ÷ all
+    outpatient visits of the day. Waiting time = from arrival (status ``arrived``) to the start of the consultation
+    (``in-progress``) in the Encounter's ``statusHistory``; the median over the visits that record both.
+    """
+    start, end = f"{day.isoformat()}T00:00:00+08:00", f"{(day + timedelta(days=1)).isoformat()}T00:00:00+08:00"
+    appts = services.search.search(
+        actor, "Appointment", [("date", f"ge{start}"), ("date", f"lt{end}"), ("_count", "1000")]
+    )
+    statuses: Counter[str] = Counter(
+        str(jsonio.loads_fast(s.content or b"{}").get("status", "")) for s in appts.matches
+    )
+    visits = services.search.search(
+        actor, "Encounter", [("class", "AMB"), ("date", f"ge{start}"), ("date", f"lt{end}"), ("_count", "1000")]
+    )
+    booked = total = 0
+    waits: list[float] = []
+    for s in visits.matches:
+        enc = jsonio.loads_fast(s.content or b"{}")
+        total += 1
+        booked += 1 if enc.get("appointment") else 0
+        history = {
+            h.get("status"): _instant((h.get("period") or {}).get("start")) for h in enc.get("statusHistory") or []
+        }
+        arrived, seen = history.get("arrived"), history.get("in-progress")
+        if arrived and seen and seen >= arrived:
+            waits.append((seen - arrived).total_seconds() / 60)
+    waits.sort()
+    return {
+        "appointments": dict(statuses),
+        "appointment_count": sum(statuses.values()),
+        "visits": total,
+        "rate": round(100 * booked / total, 1) if total else None,
+        "wait_median": round(waits[len(waits) // 2], 1) if waits else None,
+        "wait_count": len(waits),
+        "truncated": appts.has_more or visits.has_more,
+    }
+
+
 def occupancy(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Occupied / total beds per ward."""
     out = []
@@ -164,6 +215,7 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
     rows = occupancy(bed_board(services, system))
     flow = outpatient_flow(services, system, shown.isoformat())
     theatres = theatre_utilisation(services, system, shown, 7)
+    appointments = appointment_figures(services, system, shown)
     occupancy_data = {"labels": [r["ward"] for r in rows], "values": [r["rate"] for r in rows], "max": 100}
     theatre_data = {
         "labels": [d for d, _ in theatres["daily"]],
@@ -177,6 +229,7 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
             "flow": flow,
             "day": shown.isoformat(),
             "theatres": theatres,
+            "appointments": appointments,
             "occupancy_json": script_json(occupancy_data),
             "flow_json": script_json({"values": flow}),
             "theatre_json": script_json(theatre_data),
