@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from huitong.db import bulk
 from huitong.db.schema import resource, resource_version
 from huitong.fhir import errors, jsonio
 from huitong.fhir.hooks import BufferingHook, ResourceChange, WriteHook
@@ -27,7 +28,9 @@ from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 
 #: Statements built once: the write path runs them for every resource.
-_INSERT_CURRENT = resource.insert()
+# The new rows' keys come back with their type and id, so their order does not matter (SQLite's bulk insert does
+# not promise one).
+_INSERT_CURRENT = resource.insert().returning(resource.c.res_type, resource.c.res_id, resource.c.pk)
 _UPDATE_CURRENT = (
     resource.update()
     .where(resource.c.pk == sa.bindparam("b_pk"))
@@ -38,15 +41,10 @@ _UPDATE_CURRENT = (
         content=sa.bindparam("b_content"),
     )
 )
-_INSERT_VERSION = resource_version.insert()
-_KEY = sa.tuple_(resource.c.res_type, resource.c.res_id)
 _CURRENT = sa.select(
-    resource.c.res_type, resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
-).where(_KEY.in_(sa.bindparam("b_keys", expanding=True)))
-_PKS = sa.select(resource.c.res_type, resource.c.res_id, resource.c.pk).where(
-    _KEY.in_(sa.bindparam("b_keys", expanding=True))
-)
-_CHUNK = 400  # keys per IN list
+    resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
+).where(resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True)))
+_CHUNK = 500  # ids per IN list
 
 
 @dataclass(slots=True)
@@ -265,10 +263,14 @@ class Transaction:
     def _current_rows(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Current]:
         """The current rows of the resources ``keys`` (type, id) that exist (locked on PostgreSQL)."""
         query = _CURRENT.with_for_update() if self._lock else _CURRENT
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
         out: dict[tuple[str, str], _Current] = {}
-        for start in range(0, len(keys), _CHUNK):
-            for row in self.conn.execute(query, {"b_keys": list(keys[start : start + _CHUNK])}):
-                out[(row.res_type, row.res_id)] = _Current(row.pk, row.version_id, row.deleted, row.content)
+        for rtype, ids in by_type.items():
+            for start in range(0, len(ids), _CHUNK):
+                for row in self.conn.execute(query, {"b_type": rtype, "b_ids": ids[start : start + _CHUNK]}):
+                    out[(rtype, row.res_id)] = _Current(row.pk, row.version_id, row.deleted, row.content)
         return out
 
     def _apply(self, writes: list[_Write], now: datetime) -> list[StoredResource]:
@@ -293,16 +295,10 @@ class Transaction:
                 for w in new
             ]
             try:
-                self.conn.execute(_INSERT_CURRENT, rows)
+                pks = {(r.res_type, r.res_id): r.pk for r in self.conn.execute(_INSERT_CURRENT, rows)}
             except sa.exc.IntegrityError as exc:
                 names = ", ".join(f"{w.rtype}/{w.rid}" for w in new[:3])
                 raise errors.conflict(f"{names} was created concurrently (or twice); retry the request") from exc
-            # The new rows' keys, read back in one query: SQLite cannot return them in order from a bulk insert.
-            keys = [(w.rtype, w.rid) for w in new]
-            pks: dict[tuple[str, str], int] = {}
-            for start in range(0, len(keys), _CHUNK):
-                for row in self.conn.execute(_PKS, {"b_keys": keys[start : start + _CHUNK]}):
-                    pks[(row.res_type, row.res_id)] = row.pk
             for w in new:
                 w.pk = pks[(w.rtype, w.rid)]
         old = [w for w in writes if w.version > 1 or w.method == "DELETE"]
@@ -320,8 +316,9 @@ class Transaction:
                     for w in old
                 ],
             )
-        self.conn.execute(
-            _INSERT_VERSION,
+        bulk.insert_rows(
+            self.conn,
+            resource_version,
             [
                 {
                     "resource_pk": w.pk,

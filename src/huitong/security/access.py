@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from huitong.db import Database
+from huitong.db import Database, bulk
 from huitong.fhir.hooks import ResourceChange
 from huitong.security.actor import Actor
 from huitong.security.roles import ALL, REFERENCE_TYPES, grant_of
@@ -136,8 +136,7 @@ class PatientLinkHook:
                 ).first()
                 if known is None:
                     conn.execute(sec_patient_department.insert().values(patient_id=pid, department=department))
-        if links:
-            conn.execute(sec_resource_patient.insert(), links)
+        bulk.insert_rows(conn, sec_resource_patient, links)
 
 
 _LINKS = PatientLinkHook()

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from huitong.db import bulk
 from huitong.security.schema import GENESIS, audit_chain_head, audit_log
 
 #: The columns a row's hash covers (everything but ``seq`` and the chain columns themselves).
@@ -77,7 +78,7 @@ def append(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> None:
         prev, length = digest, length + 1
     # One executemany for all rows. The head is locked (or, on SQLite, the one writer holds the database), so
     # the highest sequence number is the last row just written.
-    conn.execute(audit_log.insert(), chained)
+    bulk.insert_rows(conn, audit_log, chained)
     seq = conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar_one()
     conn.execute(
         audit_chain_head.update()

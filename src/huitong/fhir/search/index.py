@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from huitong.db import bulk
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.search import fulltext
 from huitong.fhir.search.extract import Node, evaluate, evaluate_on, reference_type
@@ -112,8 +113,7 @@ def delete_rows(conn: sa.Connection, pks: list[int]) -> None:
 def insert_rows(conn: sa.Connection, rows: Rows) -> None:
     """Insert index rows (one executemany per table)."""
     for table, values in rows.items():
-        if values:
-            conn.execute(table.insert(), values)
+        bulk.insert_rows(conn, table, values)
 
 
 def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None) -> Rows:
