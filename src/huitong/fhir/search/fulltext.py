@@ -36,7 +36,11 @@ _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 #: Elements whose strings are machine values, not text (left out of ``_content``).
-_NOT_TEXT = frozenset({"id", "reference", "system", "url", "fullUrl", "profile", "data", "div", "versionId"})
+_NOT_TEXT = frozenset(
+    {"id", "reference", "system", "url", "fullUrl", "profile", "data", "div", "versionId", "resourceType"}
+)
+#: Objects not searched by ``_content`` (``text`` as an object is the narrative, added once without markup).
+_SKIP = frozenset({"meta", "contained", "text"})
 
 
 def _cjk_terms(run: str) -> Iterator[str]:
@@ -51,7 +55,13 @@ def _cjk_terms(run: str) -> Iterator[str]:
 def terms(text: str) -> list[str]:
     """The distinct index terms of ``text``, in order of appearance."""
     out: dict[str, None] = {}
-    for word in _WORD.findall(normalise_long(text)):
+    text = normalise_long(text)
+    if text.isascii():  # the common case: no Chinese runs to split
+        return list(dict.fromkeys(word[:MAX_TEXT] for word in _WORD.findall(text)))
+    for word in _WORD.findall(text):
+        if word.isascii():
+            out.setdefault(word[:MAX_TEXT], None)
+            continue
         runs = _CJK_RUN.findall(word)
         if not runs:
             out.setdefault(word[:MAX_TEXT], None)
@@ -99,21 +109,25 @@ def narrative(resource: dict[str, Any]) -> str:
 def content(resource: dict[str, Any]) -> str:
     """Every string of the resource that is text rather than a machine value, and the narrative."""
     parts: list[str] = [narrative(resource)]
+    _collect(resource, parts)
+    return " ".join(p for p in parts if p)
 
-    def walk(value: Any, key: str) -> None:
+
+def _collect(node: dict[str, Any], parts: list[str]) -> None:
+    """Append the text strings under ``node`` (depth first, in document order) to ``parts``."""
+    for key, value in node.items():
         if isinstance(value, str):
             if key not in _NOT_TEXT:
                 parts.append(value)
         elif isinstance(value, dict):
-            for k, v in value.items():
-                if k not in ("resourceType", "meta", "contained"):
-                    walk(v, k)
-        elif isinstance(value, list):
+            if key not in _SKIP:
+                _collect(value, parts)
+        elif isinstance(value, list) and key not in _SKIP:
             for item in value:
-                walk(item, key)
-
-    walk(resource, "")
-    return " ".join(p for p in parts if p)
+                if isinstance(item, dict):
+                    _collect(item, parts)
+                elif isinstance(item, str) and key not in _NOT_TEXT:
+                    parts.append(item)
 
 
 def text_rows(pk: int, rtype: str, resource: dict[str, Any]) -> list[dict[str, Any]]:
