@@ -60,7 +60,7 @@ def open_services(settings: Settings) -> Services:
         db,
         settings.fhir,
         settings.audit,
-        hooks=[SearchIndexer(), TerminologyIndexer(), CriticalAlertHook()],
+        hooks=[SearchIndexer(settings.fhir.fulltext_types), TerminologyIndexer(), CriticalAlertHook()],
         protector=FieldProtector.from_settings(settings),
     )
     return Services(settings=settings, db=db, store=store, search=SearchService(store))

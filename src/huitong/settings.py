@@ -152,6 +152,26 @@ class FhirSettings(BaseModel):
         ge=1,
         description="Most resources `Patient/$everything` returns in one Bundle.",
     )
+    fulltext_types: list[str] = Field(
+        default=[
+            "AllergyIntolerance",
+            "CarePlan",
+            "ClinicalImpression",
+            "Communication",
+            "Composition",
+            "Condition",
+            "DiagnosticReport",
+            "DocumentReference",
+            "Procedure",
+            "QuestionnaireResponse",
+        ],
+        description=(
+            "Resource types whose words are indexed for `_text` and `_content` (`*`: every type). Full-text rows "
+            "double the index of a type, so high-volume structured data (Observation, MedicationAdministration) is "
+            "left out by default; `_text`/`_content` on a type not listed is refused with 400. Run "
+            "`huitong fhir reindex --type T` after adding a type."
+        ),
+    )
 
 
 class SecuritySettings(BaseModel):

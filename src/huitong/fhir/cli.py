@@ -23,12 +23,19 @@ def reindex_command(
     from huitong.fhir.search.reindex import count_resources, reindex
     from huitong.services import open_services
 
-    services = open_services(load_settings())
+    settings = load_settings()
+    services = open_services(settings)
     try:
         total = count_resources(services.db, rtype)
         with Progress() as progress:
             task = progress.add_task("reindexing", total=total)
-            done = reindex(services.db, rtype=rtype, batch=batch, progress=lambda n: progress.advance(task, n))
+            done = reindex(
+                services.db,
+                rtype=rtype,
+                batch=batch,
+                progress=lambda n: progress.advance(task, n),
+                fulltext_types=settings.fhir.fulltext_types,
+            )
     finally:
         services.close()
     typer.echo(f"indexed {done} resources")

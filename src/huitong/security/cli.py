@@ -100,7 +100,8 @@ def rotate_keys() -> None:
             f"re-encrypted {report.current} resource(s) and {report.versions} history version(s) under key {key}"
         )
         for rtype in sorted(report.sealed_types):
-            typer.echo(f"reindexed {reindex(services.db, rtype=rtype)} {rtype} resource(s) (values newly encrypted)")
+            done = reindex(services.db, rtype=rtype, fulltext_types=settings.fhir.fulltext_types)
+            typer.echo(f"reindexed {done} {rtype} resource(s) (values newly encrypted)")
     finally:
         services.close()
 

@@ -315,3 +315,11 @@ def test_composite_rows_follow_updates(client: TestClient) -> None:
     assert _ids(client, "Observation", **query) == set()
     assert client.delete(f"/fhir/Observation/{oid}").status_code in (200, 204)
     assert _ids(client, "Observation", **{"component-code-value-quantity": "http://loinc.org|8480-6$lt130"}) == set()
+
+
+def test_full_text_only_on_the_types_configured(client: TestClient) -> None:
+    """Observations are not full-text indexed by default (settings fhir.fulltext_types): a clear 400."""
+    response = client.get("/fhir/Observation", params={"_content": "glucose"})
+    assert response.status_code == 400
+    text = response.text
+    assert "HUITONG_FHIR__FULLTEXT_TYPES" in text and "reindex" in text

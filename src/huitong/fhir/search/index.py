@@ -7,7 +7,7 @@ rows inside the write transaction (:mod:`huitong.fhir.hooks`), so an index never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from huitong.db import bulk
 from huitong.fhir.hooks import ResourceChange
-from huitong.fhir.search import fulltext
+from huitong.fhir.search import fulltext as fulltext_rows
 from huitong.fhir.search.extract import Node, evaluate, evaluate_on, reference_type
 from huitong.fhir.search.params import SearchParam, indexed_params
 from huitong.fhir.search.schema import INDEX_TABLES, MAX_MS, MIN_MS, TABLE_OF_KIND, search_composite, search_string
@@ -41,8 +41,10 @@ class SearchIndexer:
     transaction.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fulltext_types: Collection[str] = ("*",)) -> None:
         self._pending: dict[int, _Pending] = {}
+        #: Types whose words are indexed for ``_text``/``_content`` (settings: ``fhir.fulltext_types``).
+        self.fulltext = FulltextTypes(fulltext_types)
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
         pending = self._pending.get(id(conn))
@@ -50,7 +52,8 @@ class SearchIndexer:
             if not change.created:
                 delete_rows(conn, [change.pk])
             if change.resource is not None:
-                insert_rows(conn, index_rows(change.pk, change.res_type, change.resource))
+                rows = index_rows(change.pk, change.res_type, change.resource, fulltext=self.fulltext(change.res_type))
+                insert_rows(conn, rows)
             return
         if not change.created:
             if change.pk in pending.unwritten:
@@ -58,7 +61,9 @@ class SearchIndexer:
             else:
                 delete_rows(conn, [change.pk])
         if change.resource is not None:
-            index_rows(change.pk, change.res_type, change.resource, pending.rows)
+            index_rows(
+                change.pk, change.res_type, change.resource, pending.rows, fulltext=self.fulltext(change.res_type)
+            )
             pending.unwritten.add(change.pk)
 
     @contextmanager
@@ -116,8 +121,22 @@ def insert_rows(conn: sa.Connection, rows: Rows) -> None:
         bulk.insert_rows(conn, table, values)
 
 
-def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None) -> Rows:
-    """The index rows of one resource, grouped by table (appended to ``into`` when given)."""
+class FulltextTypes:
+    """Which resource types get ``_text``/``_content`` rows: those listed, or every type for ``*``."""
+
+    def __init__(self, types: Collection[str]) -> None:
+        self.all = "*" in types
+        self.types = frozenset(types)
+
+    def __call__(self, rtype: str) -> bool:
+        return self.all or rtype in self.types
+
+
+def index_rows(
+    pk: int, rtype: str, resource: dict[str, Any], into: Rows | None = None, *, fulltext: bool = True
+) -> Rows:
+    """The index rows of one resource, grouped by table (appended to ``into`` when given); ``fulltext``: with
+    the ``_text``/``_content`` word rows."""
     rows: Rows = into if into is not None else {}
     for param in _candidates(rtype, resource):
         nodes = evaluate(param.expression, resource)
@@ -141,8 +160,9 @@ def index_rows(pk: int, rtype: str, resource: dict[str, Any], into: Rows | None 
                 strings = rows.setdefault(search_string, [])
                 text_base = {**base, "param": f"{param.code}:text"}
                 strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
-            fulltext.add_token_rows(rows, pk, rtype, param.code, nodes)
-    fulltext.add_text_rows(rows, pk, rtype, resource)
+            fulltext_rows.add_token_rows(rows, pk, rtype, param.code, nodes)
+    if fulltext:
+        fulltext_rows.add_text_rows(rows, pk, rtype, resource)
     return rows
 
 

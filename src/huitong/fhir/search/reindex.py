@@ -7,7 +7,7 @@ inside the write transaction, so it never indexes a stale version.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 import orjson
@@ -15,14 +15,22 @@ import sqlalchemy as sa
 
 from huitong.db import Database
 from huitong.db.schema import resource
-from huitong.fhir.search.index import Rows, delete_rows, index_rows, insert_rows
+from huitong.fhir.search.index import FulltextTypes, Rows, delete_rows, index_rows, insert_rows
 from huitong.security.protection import index_view
 
 
 def reindex(
-    db: Database, *, rtype: str | None = None, batch: int = 1000, progress: Callable[[int], None] | None = None
+    db: Database,
+    *,
+    rtype: str | None = None,
+    batch: int = 1000,
+    progress: Callable[[int], None] | None = None,
+    fulltext_types: Collection[str] = ("*",),
 ) -> int:
-    """Re-index every current resource (of ``rtype``, or all); returns how many were indexed."""
+    """Re-index every current resource (of ``rtype``, or all); returns how many were indexed.
+
+    ``fulltext_types``: the types that get ``_text``/``_content`` rows (settings ``fhir.fulltext_types``).
+    """
     done = 0
     after = 0
     while True:
@@ -33,13 +41,13 @@ def reindex(
             pks = list(conn.execute(query.order_by(resource.c.pk).limit(batch)).scalars())
         if not pks:
             return done
-        done += db.write(partial(_reindex_batch, pks=pks))
+        done += db.write(partial(_reindex_batch, pks=pks, fulltext=FulltextTypes(fulltext_types)))
         after = pks[-1]
         if progress is not None:
             progress(len(pks))
 
 
-def _reindex_batch(conn: sa.Connection, *, pks: list[int]) -> int:
+def _reindex_batch(conn: sa.Connection, *, pks: list[int], fulltext: FulltextTypes) -> int:
     rows = conn.execute(
         sa.select(resource.c.pk, resource.c.res_type, resource.c.content).where(
             resource.c.pk.in_(pks), resource.c.deleted.is_(False)
@@ -48,7 +56,8 @@ def _reindex_batch(conn: sa.Connection, *, pks: list[int]) -> int:
     delete_rows(conn, pks)
     out: Rows = {}
     for row in rows:
-        index_rows(row.pk, row.res_type, index_view(orjson.loads(row.content)), out)  # blind indexes, not ciphertext
+        view = index_view(orjson.loads(row.content))  # blind indexes, not ciphertext
+        index_rows(row.pk, row.res_type, view, out, fulltext=fulltext(row.res_type))
     insert_rows(conn, out)
     return len(rows)
 

@@ -18,6 +18,8 @@ from huitong.db.schema import resource
 from huitong.fhir.search.codes import resolve_codes
 from huitong.fhir.search.cursor import Cursor, encode_cursor
 from huitong.fhir.search.errors import SearchError
+from huitong.fhir.search.fulltext import FULLTEXT
+from huitong.fhir.search.index import FulltextTypes
 from huitong.fhir.search.parse import parse_search
 from huitong.fhir.search.request import Include, SearchRequest
 from huitong.fhir.search.schema import search_reference
@@ -62,13 +64,21 @@ class SearchService:
         settings = self.store.settings
         if self.store.protector is not None:  # identifiers and phones are indexed by their blind index
             pairs = self.store.protector.search_pairs(rtype, pairs)
-        return parse_search(
+        request = parse_search(
             rtype,
             pairs,
             lenient=lenient,
             default_count=settings.search_default_count,
             max_count=settings.max_page_size,
         )
+        if not FulltextTypes(settings.fulltext_types)(rtype):
+            for crit in request.criteria:
+                if crit.param.code in FULLTEXT:
+                    raise SearchError(
+                        f"{crit.param.code} is not available on {rtype}: its text is not indexed. Add {rtype} to "
+                        "HUITONG_FHIR__FULLTEXT_TYPES and run `huitong fhir reindex --type " + rtype + "`"
+                    )
+        return request
 
     def search(
         self, actor: Actor, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False
