@@ -249,3 +249,15 @@ def test_archive_and_restore_keep_person_resources_encrypted_and_findable(
     assert all(p not in _raw_rows(store) for p in PLAIN)
     assert _ids(client.get(f"/fhir/Patient?identifier={SYSTEM}|{RESIDENT_ID}").json()) == [pid]
     assert client.get(f"/fhir/Patient/{pid}").json()["telecom"][0]["value"] == PHONE
+
+
+def test_searches_leave_no_plaintext_identifier_in_the_audit_trail(client: TestClient, store: ResourceStore) -> None:
+    pid = client.post("/fhir/Patient", json=PATIENT).json()["id"]
+    for query in (f"identifier={SYSTEM}|{RESIDENT_ID}", f"telecom={PHONE}", "identifier=urn:hospital:mrn|MRN001"):
+        assert _ids(client.get(f"/fhir/Patient?{query}").json()) == [pid]
+    with store.db.read() as conn:
+        queries = [q for q in conn.execute(sa.text("SELECT query FROM audit_event WHERE query IS NOT NULL")).scalars()]
+    logged = " ".join(queries)
+    assert "MRN001" in logged  # a hospital's own record number is no protected field
+    assert RESIDENT_ID not in logged and RESIDENT_ID.lower() not in logged and PHONE not in logged
+    assert logged.count("bi%3A") >= 2  # the blind index stands in for them

@@ -221,9 +221,24 @@ class FieldProtector:
             out.append((key, ",".join(self._alternatives(name, fname, value))))
         return out
 
-    def _alternatives(self, param: str, fname: str, value: str) -> list[str]:
+    def audit_pairs(self, rtype: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Search parameters as the audit trail keeps them: a resident ID number or phone number searched for is
+        replaced by its blind index (``bi:…``), so ``audit_event.query`` holds no plaintext identifier while an
+        auditor can still check whether a given number was searched (compute its blind index)."""
+        out: list[tuple[str, str]] = []
+        for key, value in pairs:
+            name = key.split(".")[-1] if "." in key else key
+            fname = _PROTECTED_PARAMS.get(name)
+            if fname is None or ("." not in key and rtype not in fields.PERSON_TYPES):
+                out.append((key, value))
+                continue
+            out.append((key, ",".join(self._alternatives(name, fname, value, keep_plain=False))))
+        return out
+
+    def _alternatives(self, param: str, fname: str, value: str, *, keep_plain: bool = True) -> list[str]:
         out: list[str] = []
         for alt in _COMMA.split(value):
+            plain_kept = len(out)
             out.append(alt)
             parts = _PIPE.split(alt, maxsplit=1)
             system, code = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
@@ -236,6 +251,9 @@ class FieldProtector:
             plain = re.sub(r"\\(.)", r"\1", code)
             norm = fields.simple_resident_id(plain) if fname == "resident_id" else fields.simple_phone(plain)
             blind = self.cipher.blind_index(fname, norm)
+            if not keep_plain:
+                del out[plain_kept]
+                blind = f"bi:{blind}"
             out.append(blind if system is None else f"{system}|{blind}")
         return out
 

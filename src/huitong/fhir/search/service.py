@@ -84,7 +84,9 @@ class SearchService:
         self, actor: Actor, rtype: str, pairs: Sequence[tuple[str, str]], *, lenient: bool = False
     ) -> SearchResult:
         """Parse and run a search of ``rtype``; audited as ``search-type`` with its query."""
-        query = urlencode(list(pairs))[:2000]
+        protector = self.store.protector
+        logged = protector.audit_pairs(rtype, pairs) if protector is not None else list(pairs)
+        query = urlencode(logged)[:2000]  # no plaintext ID or phone number in the audit trail
         entry = AuditEntry("search-type", entity_type=rtype, query=query)
 
         def work() -> SearchResult:
