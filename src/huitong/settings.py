@@ -551,6 +551,27 @@ class IngestSettings(BaseModel):
 class QualitySettings(BaseModel):
     """Data-quality rules (thresholds that differ between hospitals and evaluation years)."""
 
+    cleanse_at_ingest: bool = Field(
+        default=True,
+        description=(
+            "Run the resource rules on every HL7 message's resources before they are stored, and fix what is safe "
+            "to fix (lab units to the dictionary's, names, `meta.source`); the findings are kept with the message."
+        ),
+    )
+    quarantine_at_ingest: bool = Field(
+        default=False,
+        description=(
+            "Hold back a message whose resources still break an error-severity rule after the fixes: it is not "
+            "stored, but kept as a dead letter with the findings, for correction at the source and replay."
+        ),
+    )
+    dictionaries_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the hospital's dictionaries (diagnoses.csv, procedures.csv, lab_tests.csv; see "
+            "docs/quality.md) that validity rules and ingest cleansing check against; unset: shapes only."
+        ),
+    )
     result_turnaround_hours: float = Field(
         default=24.0, gt=0, description="A lab result must be reported within this many hours of specimen collection."
     )

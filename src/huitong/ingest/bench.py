@@ -246,6 +246,7 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> d
 
     from huitong.db.schema import metadata
     from huitong.ingest import inbox
+    from huitong.ingest.engine import quality_cleanser
     from huitong.ingest.inbox import Incoming
     from huitong.ingest.pipeline import Pipeline
     from huitong.ingest.receive import examine
@@ -266,7 +267,8 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> d
         before = _row_counts(services.db, metadata)
 
         async def process() -> float:
-            pipeline = Pipeline(services.store, workers=workers, queue_size=256, poll_interval=0.1)
+            cleanse = quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None  # as the engine runs
+            pipeline = Pipeline(services.store, workers=workers, queue_size=256, poll_interval=0.1, cleanse=cleanse)
             started = time.perf_counter()
             await pipeline.start()
             await pipeline.drain(timeout=3600)

@@ -12,12 +12,17 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 from huitong.fhir.store import ResourceStore
 from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
+from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import split_messages
+from huitong.ingest.mapping import Resource
 from huitong.ingest.mllp.server import MllpServer, server_ssl_context
 from huitong.ingest.pipeline import (
+    Cleansed,
+    Cleanser,
     MergeHandler,
     PatientIdentifier,
     Pipeline,
@@ -30,6 +35,32 @@ from huitong.ingest.receive import Committer, receive
 from huitong.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def quality_cleanser(settings: Settings) -> Cleanser:
+    """The quality step of the pipeline: the resource rules and safe fixes of ``quality.cleanse``."""
+    from huitong.quality import dictionaries
+    from huitong.quality.cleanse import at_ingest
+    from huitong.quality.rule import Catalogues, Context
+
+    folder = settings.quality.dictionaries_dir
+    catalogues = dictionaries.load(folder) if folder is not None else Catalogues()
+
+    def cleanse(msg: Message, resources: list[Resource]) -> Cleansed:
+        result = at_ingest(
+            resources, Context(settings.quality, catalogues=catalogues), source=msg.msh.get("3.1") or None
+        )
+
+        def said(f: Any) -> str:
+            return f"{f.rule_id} {f.res_type}/{f.res_id}: {f.detail}"
+
+        return Cleansed(
+            findings=tuple(said(f) for f in result.findings),
+            fixes=tuple(result.fixes),
+            quarantine=tuple(said(f) for f in result.quarantine),
+        )
+
+    return cleanse
 
 
 class Engine:
@@ -54,6 +85,8 @@ class Engine:
             poll_interval=settings.ingest.poll_interval_s,
             identify=identify,
             merge=merge,
+            cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
+            quarantine=settings.quality.quarantine_at_ingest,
         )
         self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
         self.servers: list[MllpServer] = []

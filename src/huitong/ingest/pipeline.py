@@ -125,6 +125,19 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Cleansed:
+    """What the quality step (``quality.cleanse.at_ingest``) found and did to one message's resources."""
+
+    findings: tuple[str, ...] = ()  # "rule-id Type/id: detail", also of what was then fixed
+    fixes: tuple[str, ...] = ()
+    quarantine: tuple[str, ...] = ()  # the error findings left after the fixes
+
+
+#: The quality step: checks and fixes a message's mapped resources in place before they are stored.
+Cleanser = Callable[[Message, list[Resource]], Cleansed]
+
+
 class Pipeline:
     """Worker pool over the message store. ``await start()``; ``wake()`` after new messages; ``await stop()``."""
 
@@ -138,6 +151,8 @@ class Pipeline:
         poll_interval: float = 1.0,
         identify: PatientIdentifier = keep_as_mapped,
         merge: MergeHandler = keep_pending,
+        cleanse: Cleanser | None = None,
+        quarantine: bool = False,
         actor: Actor | None = None,
     ) -> None:
         self.store = store
@@ -148,6 +163,8 @@ class Pipeline:
         self.poll_interval = poll_interval
         self.identify = identify
         self.merge = merge
+        self.cleanse = cleanse
+        self.quarantine = quarantine
         self.actor = actor or Actor.system("mllp")
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -260,25 +277,41 @@ class Pipeline:
             except Exception as exc:  # a defect in a mapping must not stop the engine: kept as a dead letter
                 log.exception("mapping message %d failed", row.id)
                 return self._finish(row, ERROR, f"internal mapping error ({type(exc).__name__}: {exc})")
+        quality: Cleansed | None = None
+        if self.cleanse is not None and resources:
+            quality = self.cleanse(msg, resources)
+            if self.quarantine and quality.quarantine:
+                reasons = "; ".join(quality.quarantine[:5])
+                return self._finish(
+                    row, ERROR, f"quarantined by the quality rules (fix at the source, replay): {reasons}"
+                )
         try:
             forward_all(channel, row.raw)
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
         try:
-            return self._store(row, msg, resources, merge)
+            return self._store(row, msg, resources, merge, quality)
         except FhirError as exc:
             return self._finish(row, ERROR, f"storing the resources failed: {exc}")
         except IdentityError as exc:
             return self._finish(row, ERROR, str(exc))
 
-    def _store(self, row: MessageRow, msg: Message, resources: list[Resource], merge: Any = None) -> Outcome:
+    def _store(
+        self,
+        row: MessageRow,
+        msg: Message,
+        resources: list[Resource],
+        merge: Any = None,
+        quality: Cleansed | None = None,
+    ) -> Outcome:
         def work(tx: Transaction) -> tuple[str, ...]:
             tx.put_many(resources)  # a few statements per table for the whole message
             written = [f"{body['resourceType']}/{body['id']}" for body in resources]
             self.identify(tx, msg, resources)
             if merge is not None:
                 self.merge(tx, msg, merge)
-            inbox.mark(tx.conn, row.id, PROCESSED, resources=written, patient_ids=_patient_ids(msg))
+            note = _quality_note(quality) if quality is not None else None
+            inbox.mark(tx.conn, row.id, PROCESSED, error=note, resources=written, patient_ids=_patient_ids(msg))
             return tuple(written)
 
         written = self.store.transaction(self.actor, work)
@@ -289,6 +322,15 @@ class Pipeline:
         if status != FILTERED:
             log.warning("message %d (%s %s) %s: %s", row.id, row.message_type, row.control_id, status, error)
         return Outcome(row.id, status, (), error)
+
+
+def _quality_note(quality: Cleansed) -> str | None:
+    """What the quality step found, kept in the message's ``error`` column of a processed message."""
+    if not quality.findings and not quality.fixes:
+        return None
+    parts = [f"quality: {len(quality.findings)} finding(s), {len(quality.fixes)} fix(es)"]
+    parts += [f"finding {f}" for f in quality.findings[:10]] + [f"fixed {f}" for f in quality.fixes[:10]]
+    return "; ".join(parts)[:2000]
 
 
 def forward_all(channel: Channel, raw: bytes) -> None:

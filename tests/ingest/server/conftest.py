@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -66,10 +67,12 @@ async def running(
     pipeline: bool = False,
     channel: str = "default",
     channels: ChannelSet | None = None,
+    pipeline_options: dict[str, Any] | None = None,
     **server_options: object,
 ) -> AsyncIterator[Running]:
-    """A listener on a free loopback port (and the pipeline when asked) for the block."""
-    pipe = Pipeline(store, channels=channels, workers=2, poll_interval=0.2) if pipeline else None
+    """A listener on a free loopback port (and the pipeline when asked, with ``pipeline_options``) for the block."""
+    options = pipeline_options or {}
+    pipe = Pipeline(store, channels=channels, workers=2, poll_interval=0.2, **options) if pipeline else None
     committer = Committer(store.db, on_commit=pipe.wake if pipe else None)
     server = MllpServer(committer, channel=channel, host="127.0.0.1", port=0, **server_options)  # type: ignore[arg-type]
     await server.start()

@@ -225,3 +225,47 @@ def _his_patients(services: Services) -> list[str]:
     with services.db.read() as conn:
         query = sa.select(empi_record.c.record_id).where(empi_record.c.source_system == "HIS")
         return sorted(str(r) for r in conn.execute(query).scalars())
+
+
+def _resource(services: Services, rtype: str) -> list[dict[str, object]]:
+    with services.db.read() as conn:
+        texts = conn.execute(sa.select(resource.c.content).where(resource.c.res_type == rtype)).scalars().all()
+    return [json.loads(t) for t in texts]
+
+
+def test_the_quality_step_fixes_units_and_keeps_its_findings_with_the_message(
+    services: Services, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from huitong.ingest.engine import quality_cleanser
+
+    folder = Path(str(tmp_path)) / "dictionaries"
+    folder.mkdir()
+    (folder / "lab_tests.csv").write_text("loinc,unit,alt_unit,alt_factor\n718-7,g/L,g/dL,0.1\n", encoding="utf-8")
+    settings = services.settings.model_copy(
+        update={"quality": services.settings.quality.model_copy(update={"dictionaries_dir": folder})}
+    )
+    message = oru("Q1").replace(b"||130|g/L|120-160|", b"||13.0|g/dL|12-16|")
+    codes = _send_and_drain(services, [message], pipeline_options={"cleanse": quality_cleanser(settings)})
+    assert codes == ["AA"]
+    (row,) = rows(services)
+    assert row.status == PROCESSED and row.error is not None
+    assert "1 fix(es)" in row.error and "observation-unit-expected" in row.error
+    hb = next(o for o in _resource(services, "Observation") if o["code"]["coding"][0]["code"] == "718-7")  # type: ignore[index]
+    assert hb["valueQuantity"]["value"] == 130 and hb["valueQuantity"]["unit"] == "g/L"  # type: ignore[index]
+    assert "received 13.0 g/dL" in hb["note"][0]["text"]  # type: ignore[index]
+    assert all(o["meta"]["source"] == "LIS" for o in _resource(services, "Observation"))  # type: ignore[index]
+
+
+def test_quarantine_holds_back_a_message_that_still_breaks_an_error_rule(services: Services) -> None:
+    from huitong.ingest.engine import quality_cleanser
+
+    no_sex_no_birth = adt("QX").replace(b"||19800101|M\r", b"|||\r")
+    good = adt("QG", mrn="100002")
+    options = {"cleanse": quality_cleanser(services.settings), "quarantine": True}
+    assert _send_and_drain(services, [no_sex_no_birth, good], pipeline_options=options) == ["AA", "AA"]
+    held, passed = rows(services)
+    assert held.status == ERROR and "quarantined by the quality rules" in held.error
+    assert "patient-gender-required" in held.error and passed.status == PROCESSED
+    assert [p["identifier"][0]["value"] for p in _resource(services, "Patient")] == ["100002"]  # type: ignore[index]
