@@ -50,23 +50,35 @@ def security_of(request: Request) -> SecurityServices | None:
     return getattr(request.app.state, "security", None)
 
 
+def system_token_actor(request: Request, settings: Settings) -> Actor | None:
+    """The actor of a request carrying one of the static system tokens (no database look-up), else ``None``."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip().encode()
+    for client, secret in settings.security.api_tokens.items():
+        if hmac.compare_digest(token, secret.get_secret_value().encode()):
+            return Actor(
+                id=f"system:{client}",
+                kind=ActorKind.SYSTEM,
+                role="system",
+                name=client,
+                source_address=request.client.host if request.client else None,
+                request_id=getattr(request.state, "request_id", None),
+            )
+    return None
+
+
 def actor_from_request(request: Request, settings: Settings, security: SecurityServices | None = None) -> Actor:
     """The actor of ``request``; raises :class:`NotAuthenticatedError` when there is none."""
     source = request.client.host if request.client else None
     rid = getattr(request.state, "request_id", None)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
+        system = system_token_actor(request, settings)
+        if system is not None:
+            return system
         token = header[7:].strip()
-        for client, secret in settings.security.api_tokens.items():
-            if hmac.compare_digest(token.encode(), secret.get_secret_value().encode()):
-                return Actor(
-                    id=f"system:{client}",
-                    kind=ActorKind.SYSTEM,
-                    role="system",
-                    name=client,
-                    source_address=source,
-                    request_id=rid,
-                )
         if security is not None:
             actor = security.tokens.resolve(token, security.accounts.get)
             if actor is not None:
