@@ -24,3 +24,17 @@ def demo_client(db_url: str) -> Iterator[TestClient]:
         services.close()
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's /usr/bin/chromium) for the browser journeys of a module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()

@@ -10,13 +10,9 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pyotp
 import pytest
 
@@ -26,6 +22,7 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
+from tests.web.serving import huitong_serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -105,42 +102,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         "HUITONG_SECURITY__COOKIE_SECURE": "false",
         "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "huitong", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.3)
-    try:
+    with huitong_serving(env, port) as base:
         yield {"base": base, "totp": totp}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _sign_in(page: object, base: str, user: str, totp: str | None = None) -> None:

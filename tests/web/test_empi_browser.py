@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from huitong.db import migrate
 from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
-from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.serving import huitong_serving
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 from tests.web.test_empi_page import queue_two_pairs, review_settings
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -56,42 +53,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
         "HUITONG_EMPI__AUTO_LINK_THRESHOLD": "0.999999999",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "huitong", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.3)
-    try:
+    with huitong_serving(env, port) as base:
         yield {"base": base, "totp": totp}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_quality_officer_accepts_a_pair_and_the_queue_shrinks(server: dict[str, str], browser: object) -> None:

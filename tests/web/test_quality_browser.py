@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -23,7 +19,8 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
-from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.serving import huitong_serving
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -66,42 +63,8 @@ def quality_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "HUITONG_SECURITY__COOKIE_SECURE": "false",
         "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "huitong", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.3)
-    try:
+    with huitong_serving(env, port) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_operations_user_reads_the_scorecard_drills_down_and_exports(quality_server: str, browser: object) -> None:
