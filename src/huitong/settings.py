@@ -539,6 +539,15 @@ class IngestSettings(BaseModel):
         default=True,
         description="Keep failed and unsupported messages beyond the retention period until replayed or purged.",
     )
+    department_reference: str = Field(
+        default="Organization/dept-{code}",
+        description=(
+            "How an ingested Encounter names its department (`serviceProvider`) from PV1-10 (hospital service, the "
+            "department code in most Chinese HIS feeds): `{code}` is replaced by the code. Department staff see a "
+            "patient through the departments of the patient's encounters. A local convention, not the v2-to-FHIR "
+            "IG's (which maps PV1-10 to serviceType only) [U]; empty: no serviceProvider is set."
+        ),
+    )
     link_patients: bool = Field(
         default=True,
         description=(

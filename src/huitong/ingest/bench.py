@@ -268,7 +268,14 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> d
 
         async def process() -> float:
             cleanse = quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None  # as the engine runs
-            pipeline = Pipeline(services.store, workers=workers, queue_size=256, poll_interval=0.1, cleanse=cleanse)
+            pipeline = Pipeline(
+                services.store,
+                workers=workers,
+                queue_size=256,
+                poll_interval=0.1,
+                cleanse=cleanse,
+                department_reference=settings.ingest.department_reference,
+            )
             started = time.perf_counter()
             await pipeline.start()
             await pipeline.drain(timeout=3600)

@@ -87,6 +87,7 @@ class Engine:
             merge=merge,
             cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
             quarantine=settings.quality.quarantine_at_ingest,
+            department_reference=settings.ingest.department_reference,
         )
         self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
         self.servers: list[MllpServer] = []

@@ -31,6 +31,7 @@ from typing import Any
 from huitong.fhir.errors import FhirError
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
+from huitong.fhir.validate import ID_PATTERN
 from huitong.ingest import inbox
 from huitong.ingest.channels import Channel, ChannelSet, ForwardError
 from huitong.ingest.errors import IngestError, UnsupportedMessageError
@@ -153,6 +154,7 @@ class Pipeline:
         merge: MergeHandler = keep_pending,
         cleanse: Cleanser | None = None,
         quarantine: bool = False,
+        department_reference: str = "",
         actor: Actor | None = None,
     ) -> None:
         self.store = store
@@ -165,6 +167,7 @@ class Pipeline:
         self.merge = merge
         self.cleanse = cleanse
         self.quarantine = quarantine
+        self.department_reference = department_reference
         self.actor = actor or Actor.system("mllp")
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -277,6 +280,8 @@ class Pipeline:
             except Exception as exc:  # a defect in a mapping must not stop the engine: kept as a dead letter
                 log.exception("mapping message %d failed", row.id)
                 return self._finish(row, ERROR, f"internal mapping error ({type(exc).__name__}: {exc})")
+        if self.department_reference:
+            set_departments(resources, self.department_reference)
         quality: Cleansed | None = None
         if self.cleanse is not None and resources:
             quality = self.cleanse(msg, resources)
@@ -322,6 +327,20 @@ class Pipeline:
         if status != FILTERED:
             log.warning("message %d (%s %s) %s: %s", row.id, row.message_type, row.control_id, status, error)
         return Outcome(row.id, status, (), error)
+
+
+def set_departments(resources: list[Resource], template: str) -> None:
+    """Give each Encounter without a ``serviceProvider`` its department from PV1-10 (mapped to ``serviceType``).
+
+    ``template`` is ``settings.ingest.department_reference``, e.g. ``Organization/dept-{code}``.
+    """
+    for body in resources:
+        if body.get("resourceType") != "Encounter" or "serviceProvider" in body:
+            continue
+        codings = (body.get("serviceType") or {}).get("coding") or []
+        code = next((c.get("code") for c in codings if isinstance(c, dict) and c.get("code")), None)
+        if isinstance(code, str) and ID_PATTERN.fullmatch(code):
+            body["serviceProvider"] = {"reference": template.replace("{code}", code)}
 
 
 def _quality_note(quality: Cleansed) -> str | None:

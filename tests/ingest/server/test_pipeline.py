@@ -269,3 +269,18 @@ def test_quarantine_holds_back_a_message_that_still_breaks_an_error_rule(service
     assert held.status == ERROR and "quarantined by the quality rules" in held.error
     assert "patient-gender-required" in held.error and passed.status == PROCESSED
     assert [p["identifier"][0]["value"] for p in _resource(services, "Patient")] == ["100002"]  # type: ignore[index]
+
+
+def test_encounters_name_their_department_so_department_staff_see_the_patient(services: Services) -> None:
+    from huitong.security.schema import sec_patient_department
+
+    with_service = adt("D1").replace(b"PV1|1|I|W1^101^1||||||||", b"PV1|1|I|W1^101^1|||||||0101|")
+    options = {"department_reference": services.settings.ingest.department_reference}
+    assert _send_and_drain(services, [with_service, adt("D2", mrn="100009")], pipeline_options=options) == ["AA", "AA"]
+    encounters = {e["subject"]["reference"]: e for e in _resource(services, "Encounter")}  # type: ignore[index]
+    assert len(encounters) == 2
+    with_dept = [e for e in encounters.values() if "serviceProvider" in e]
+    assert [e["serviceProvider"] for e in with_dept] == [{"reference": "Organization/dept-0101"}]
+    with services.db.read() as conn:
+        links = conn.execute(sa.select(sec_patient_department.c.department)).scalars().all()
+    assert links == ["dept-0101"]  # the access policy's patient ↔ department link, from the same transaction
