@@ -34,6 +34,7 @@ resource = sa.Table(
     sa.Column("content", sa.Text, nullable=True, comment="JSON of the current version; NULL once deleted"),
     sa.UniqueConstraint("res_type", "res_id"),
     sa.Index(None, "res_type", "last_updated"),
+    sa.Index("ix_resource_res_type_pk", "res_type", "pk"),  # a whole type in key order (migration 0002)
 )
 
 resource_version = sa.Table(
