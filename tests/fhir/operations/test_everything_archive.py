@@ -129,3 +129,23 @@ def test_deleted_live_patient_is_not_revived_by_the_archive(
     assert client.put(f"/fhir/Patient/{pid}", json={"resourceType": "Patient", "id": pid}).status_code in (200, 201)
     assert client.delete(f"/fhir/Patient/{pid}").status_code in (200, 204)
     assert client.get(f"/fhir/Patient/{pid}/$everything").status_code == 404
+
+
+def test_the_doctors_one_patient_view_reads_the_archive_too(
+    opened: tuple[TestClient, Services], archive_settings: Settings
+) -> None:
+    from huitong.security.actor import Actor
+    from huitong.web.pages.doctor import patient_record
+
+    client, services = opened
+    pid = _create(client, {"resourceType": "Patient", "name": [{"family": "孙"}]})
+    old_obs = _create(client, _observation(pid, "血红蛋白", valueQuantity={"value": 130, "unit": "g/L"}))
+    time.sleep(0.02)
+    cutoff = datetime.now(UTC)
+    time.sleep(0.02)
+    patient = client.get(f"/fhir/Patient/{pid}").json()
+    assert client.put(f"/fhir/Patient/{pid}", json={**patient, "active": True}).status_code == 200
+    archive_old(services.store, Path(archive_settings.archive.directory), cutoff)
+    assert client.get(f"/fhir/Observation/{old_obs}").status_code == 404  # gone from the live database
+    view = patient_record(services, Actor.system("workbench-test"), pid)
+    assert [o["id"] for o in view["groups"]["Observation"]] == [old_obs]  # … but the workbench still shows it

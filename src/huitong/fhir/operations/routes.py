@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,16 +15,13 @@ from huitong.deps import ActorDep, ServicesDep
 from huitong.empi.api import person_patient_ids
 from huitong.fhir import errors, jsonio
 from huitong.fhir.http import base_url, check_format, fhir_response, json_body
-from huitong.fhir.operations.everything import patient_record
 from huitong.fhir.operations.export import router as export_router
 from huitong.fhir.operations.meta import meta_in_use
+from huitong.fhir.operations.record import visible_record
 from huitong.fhir.operations.validate import validate_resource
 from huitong.fhir.search.parse import check_type
 from huitong.fhir.stored import StoredResource, instant
-from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
-from huitong.security.roles import REFERENCE_TYPES
-from huitong.services import Services
 
 router = APIRouter()
 router.include_router(export_router)
@@ -41,8 +37,6 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
     entry = AuditEntry("operation", entity_type="Patient", entity_id=res_id, query="$everything")
     limit = services.settings.fhir.everything_max
 
-    archive_dir = Path(services.settings.archive.directory)
-
     def work() -> list[Any]:
         services.store.check_search(actor, "Patient")
         # a golden Patient (an EMPI person) spans the records of every source Patient linked to it
@@ -51,15 +45,12 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
         with services.db.read() as conn:
             for patient_id in patient_ids:
                 try:
-                    record = patient_record(
-                        conn, patient_id, archive_dir=archive_dir, since=since, types=types, limit=limit
-                    )
+                    visible = visible_record(services, actor, conn, patient_id, since=since, types=types, limit=limit)
                 except errors.FhirError:
                     if patient_id == res_id:
                         raise
                     continue  # a linked source Patient that was deleted
-                live = services.store.filter_visible(actor, conn, record.live)
-                for s in [*live, *_visible_archived(services, actor, conn, patient_id, record.archived)]:
+                for s in visible:
                     found.setdefault((s.res_type, s.res_id), s)
         return list(found.values())[:limit]
 
@@ -81,24 +72,6 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
         ],
     }
     return fhir_response(jsonio.dumps(bundle))
-
-
-def _visible_archived(
-    services: Services, actor: Actor, conn: Any, patient_id: str, items: list[StoredResource]
-) -> list[StoredResource]:
-    """Archived resources ``actor`` may see: readable types, and only when the actor reaches the patient.
-
-    Archived rows have no access links in the live database; all of them belong to ``patient_id`` (or are
-    reference data such as practitioners), so the patient's reach decides, as for live resources.
-    """
-    if not items:
-        return items
-    policy = services.store.policy
-    types = policy.readable_types(actor)
-    items = [i for i in items if types is None or i.res_type in types]
-    if not policy.is_unrestricted(actor) and patient_id not in policy.visible_patient_ids(actor, conn):
-        return [i for i in items if i.res_type in REFERENCE_TYPES]
-    return items
 
 
 @router.post("/{rtype}/$validate")

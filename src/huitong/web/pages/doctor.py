@@ -15,7 +15,7 @@ from starlette.responses import Response
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
 from huitong.fhir import jsonio
-from huitong.fhir.operations.everything import patient_everything
+from huitong.fhir.operations.record import visible_record
 from huitong.fhir.stored import StoredResource
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
@@ -86,8 +86,8 @@ def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[st
     entry = AuditEntry("operation", entity_type="Patient", entity_id=patient_id, query="$everything (workbench)")
 
     def work() -> list[StoredResource]:
-        with services.db.read() as conn:
-            return patient_everything(conn, patient_id, limit=services.settings.fhir.everything_max)
+        with services.db.read() as conn:  # live and archived (cold tier), as $everything reads it
+            return visible_record(services, actor, conn, patient_id, limit=services.settings.fhir.everything_max)
 
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for body in _resources(services.store.audited_read(actor, entry, work)):
