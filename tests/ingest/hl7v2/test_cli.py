@@ -65,19 +65,30 @@ def ack_server() -> Iterator[int]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = MllpDecoder()
-        while chunk := await reader.read(4096):
-            for payload in decoder.feed(chunk):
-                writer.write(frame(build_ack(parse_message(payload), "AA")))
-                await writer.drain()
-        writer.close()
+        try:
+            while chunk := await reader.read(4096):
+                for payload in decoder.feed(chunk):
+                    writer.write(frame(build_ack(parse_message(payload), "AA")))
+                    await writer.drain()
+        finally:
+            writer.close()
+
+    async def shutdown() -> None:
+        # Close the listener and every connection's task inside the loop, so nothing is left for the garbage
+        # collector to report during a later test (an unclosed transport is a test failure here).
+        server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     yield server.sockets[0].getsockname()[1]
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
-    server.close()
     loop.close()
 
 
