@@ -58,21 +58,9 @@ def patient_everything(
     if patient is None or patient.deleted:
         raise errors.not_found(f"Patient/{patient_id} does not exist")
     ref = search_reference
-    rows = conn.execute(
-        sa.select(*_COLUMNS, ref.c.param)
-        .join(ref, ref.c.resource_pk == resource.c.pk)
-        .where(
-            ref.c.target_type == "Patient",
-            ref.c.target_id == patient_id,
-            ref.c.param.in_(_CODES),
-            resource.c.deleted.is_(False),
-        )
-        .order_by(resource.c.pk)
-    ).all()
     members: dict[int, Any] = {patient.pk: patient}
-    for row in rows:
-        if (row.res_type, row.param) in _COMPARTMENT_PAIRS and row.pk not in members:
-            members[row.pk] = row
+    for row in _compartment_rows(conn, patient_id):
+        members.setdefault(row.pk, row)
     referenced = conn.execute(
         sa.select(*_COLUMNS)
         .join(ref, sa.and_(ref.c.target_type == resource.c.res_type, ref.c.target_id == resource.c.res_id))
@@ -90,19 +78,10 @@ def patient_everything(
     for row in members.values():
         if wanted is not None and row.res_type not in wanted and row.pk != patient.pk:
             continue
-        last_updated = utc(row.last_updated)
-        if since is not None and last_updated < since and row.pk != patient.pk:
+        stored = _stored(row)
+        if since is not None and stored.last_updated < since and row.pk != patient.pk:
             continue
-        out.append(
-            StoredResource(
-                str(row.res_type),
-                str(row.res_id),
-                int(row.version_id),
-                last_updated,
-                False,
-                str(row.content).encode(),
-            )
-        )
+        out.append(stored)
         if len(out) >= limit:
             break
     return out
@@ -210,6 +189,18 @@ def _live_members(
     conn: sa.Connection, patient_id: str, *, since: datetime | None, types: list[str] | None, limit: int
 ) -> list[StoredResource]:
     """The live compartment of a patient whose Patient resource is archived (no Patient row to start from)."""
+    out: list[StoredResource] = []
+    for row in _compartment_rows(conn, patient_id):
+        stored = _stored(row)
+        if (types is None or stored.res_type in types) and (since is None or stored.last_updated >= since):
+            out.append(stored)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _compartment_rows(conn: sa.Connection, patient_id: str) -> list[Any]:
+    """The live resources in the patient's compartment (R4 Patient compartment parameters), each once, by pk."""
     ref = search_reference
     rows = conn.execute(
         sa.select(*_COLUMNS, ref.c.param)
@@ -222,18 +213,11 @@ def _live_members(
         )
         .order_by(resource.c.pk)
     ).all()
-    out: list[StoredResource] = []
-    seen: set[int] = set()
+    out: dict[int, Any] = {}
     for row in rows:
-        if (row.res_type, row.param) not in _COMPARTMENT_PAIRS or row.pk in seen:
-            continue
-        seen.add(row.pk)
-        stored = _stored(row)
-        if (types is None or stored.res_type in types) and (since is None or stored.last_updated >= since):
-            out.append(stored)
-        if len(out) >= limit:
-            break
-    return out
+        if (row.res_type, row.param) in _COMPARTMENT_PAIRS:
+            out.setdefault(row.pk, row)
+    return list(out.values())
 
 
 def _stored(row: Any) -> StoredResource:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -265,26 +265,35 @@ async def admit_form(
     return render(request, "nurse/_board.html", {"wards": wards}, actor=actor)
 
 
-@router.post("/vitals/{patient_id}")
-async def vitals_form(
-    patient_id: str,
-    request: Request,
-    services: ServicesDep,
-    actor: PageActor,
+async def vitals_form_values(
     temperature: str = Form(""),
     pulse: str = Form(""),
     respiration: str = Form(""),
     systolic: str = Form(""),
     diastolic: str = Form(""),
-) -> Response:
-    """Record vital signs (HTMX form)."""
-    require_area(actor, "nurse")
-    values = {
+) -> dict[str, str]:
+    """The vital-signs form's fields, as :func:`record_vitals` takes them (the bed board's and the chart's form)."""
+    return {
         "temperature": temperature,
         "pulse": pulse,
         "respiration": respiration,
         "systolic": systolic,
         "diastolic": diastolic,
     }
+
+
+VitalsForm = Annotated[dict[str, str], Depends(vitals_form_values)]
+
+
+@router.post("/vitals/{patient_id}")
+async def vitals_form(
+    patient_id: str,
+    request: Request,
+    services: ServicesDep,
+    actor: PageActor,
+    values: VitalsForm,
+) -> Response:
+    """Record vital signs (HTMX form)."""
+    require_area(actor, "nurse")
     n = await run_in_threadpool(record_vitals, services, actor, patient_id, values)
     return render(request, "nurse/_saved.html", {"count": n}, actor=actor)

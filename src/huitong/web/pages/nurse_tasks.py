@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +34,7 @@ from huitong.fhir.stored import instant
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.pages.nurse import VITALS, bed_board, record_vitals
+from huitong.web.pages.nurse import VITALS, VitalsForm, bed_board, record_vitals
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, gender_of, name_of, short_time, text_of
 
@@ -306,21 +306,10 @@ async def chart_record(
     request: Request,
     services: ServicesDep,
     actor: PageActor,
-    temperature: str = Form(""),
-    pulse: str = Form(""),
-    respiration: str = Form(""),
-    systolic: str = Form(""),
-    diastolic: str = Form(""),
+    values: VitalsForm,
 ) -> Response:
     """Record a set of vital signs from the chart page; the chart is shown again with them."""
     require_area(actor, "nurse")
-    values = {
-        "temperature": temperature,
-        "pulse": pulse,
-        "respiration": respiration,
-        "systolic": systolic,
-        "diastolic": diastolic,
-    }
     n = await run_in_threadpool(record_vitals, services, actor, patient_id, values)
     if n == 0:
         raise errors.invalid("enter at least one vital sign")
