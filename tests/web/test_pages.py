@@ -12,7 +12,7 @@ from huitong.demo.seed import load_demo
 from huitong.fhir.errors import FhirError
 from huitong.security.actor import Actor, ActorKind
 from huitong.services import open_services
-from huitong.web.pages.portal import consents, set_consent
+from huitong.web.pages.consent import consents, set_consent
 from tests.conftest import make_settings
 
 

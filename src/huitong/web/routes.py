@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from huitong.web.access import LoginRequiredError, PageForbiddenError
 from huitong.web.pages.cockpit import router as cockpit_router
+from huitong.web.pages.consent import router as consent_router
 from huitong.web.pages.doctor import router as doctor_router
 from huitong.web.pages.empi import router as empi_router
 from huitong.web.pages.nurse import router as nurse_router
@@ -55,6 +56,7 @@ def register_web(app: FastAPI) -> None:
         nurse_tasks_router,
         operations_router,
         portal_router,
+        consent_router,
         cockpit_router,
         empi_router,
     ):

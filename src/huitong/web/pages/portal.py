@@ -1,17 +1,17 @@
 """Patient portal (mobile-first): book, change or cancel an appointment, check in, read reports and visit
-summaries, see bills, answer the survey, manage consent for research use of their data.
+summaries, see bills, answer the survey. Consent lives in :mod:`~huitong.web.pages.consent`, self-registration
+in :mod:`~huitong.web.pages.registration`.
 
 Reads run as the signed-in patient, so the access policy shows only their own records. Writes that touch shared
 resources (a clinic's slots) run as the portal's system actor *on behalf of* the patient, so the audit trail names
-both. Consents are the patient's own declarations: they are written with the patient as the actor.
+both.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,33 +38,6 @@ QUESTIONS = (
     ("doctor", "医生沟通", "Communication with the doctor"),
 )
 PAGE = 20
-CHINA = timezone(timedelta(hours=8))
-CONSENT_PURPOSE = "urn:huitong:consent-purpose"
-#: The consents a patient manages: key, zh, en, what the consent permits (FHIR ``Consent.provision.purpose``).
-CONSENT_PURPOSES = (
-    (
-        "research",
-        "同意将本人去标识化数据用于医学研究",
-        "My de-identified data may be used for medical research",
-        {
-            "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-            "code": "HRESCH",
-            "display": "healthcare research",
-        },
-    ),
-    (
-        "regional-sharing",
-        "同意在区域卫生信息平台共享本人诊疗记录",
-        "My records may be shared with the regional health information platform",
-        {"system": CONSENT_PURPOSE, "code": "regional-sharing", "display": "区域平台共享"},
-    ),
-    (
-        "follow-up",
-        "同意接收随访与健康宣教信息",
-        "I agree to receive follow-up calls and health education messages",
-        {"system": CONSENT_PURPOSE, "code": "follow-up", "display": "随访与健康宣教"},
-    ),
-)
 
 
 def patient_of(actor: Actor, request: Request) -> str:
@@ -346,91 +319,23 @@ def bills(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
     return {"bill_groups": list(groups.values()), "grand_total": f"{grand:.2f}", "truncated": found.has_more}
 
 
-def _consent_id(patient_id: str, purpose: str) -> str:
-    text = f"consent-{purpose}-{patient_id}"
-    return text if len(text) <= 64 else f"consent-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
-
-
-def _china_time(text: object) -> str:
-    """An instant as China time to the minute (consent times are stored in UTC)."""
-    if not isinstance(text, str):
-        return ""
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return text
-
-
-def consents(services: Services, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
-    """Each consent the portal manages with its current state (``active``, ``inactive`` = withdrawn, or none)."""
-    found = services.search.search(actor, "Consent", [("patient", f"Patient/{patient_id}"), ("_count", "100")])
-    current = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.matches}
-    out = []
-    for key, zh, en, _purpose in CONSENT_PURPOSES:
-        body = current.get(_consent_id(patient_id, key), {})
-        out.append(
-            {
-                "key": key,
-                "zh": zh,
-                "en": en,
-                "status": body.get("status", "none"),
-                "since": _china_time(body.get("dateTime")),
-                "version": (body.get("meta") or {}).get("versionId", ""),
-            }
-        )
-    return out
-
-
-def set_consent(services: Services, actor: Actor, patient_id: str, key: str, *, grant: bool) -> dict[str, Any]:
-    """Grant or withdraw one consent, as the patient: a FHIR Consent (withdrawal keeps it as ``inactive``)."""
-    purpose = next((p for p in CONSENT_PURPOSES if p[0] == key), None)
-    if purpose is None:
-        raise errors.invalid(f"unknown consent {key!r}; choose one of {', '.join(p[0] for p in CONSENT_PURPOSES)}")
-    _key, zh, _en, coding = purpose
-    consent_id = _consent_id(patient_id, key)
-    body: dict[str, Any] = {
-        "resourceType": "Consent",
-        "id": consent_id,
-        "status": "active" if grant else "inactive",
-        "scope": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                    "code": "research" if key == "research" else "patient-privacy",
-                }
-            ]
-        },
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
-        "patient": {"reference": f"Patient/{patient_id}"},
-        "dateTime": instant(datetime.now(UTC)),
-        "performer": [{"reference": f"Patient/{patient_id}"}],
-        "policyRule": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}],
-            "text": zh,
-        },
-        "provision": {"type": "permit", "purpose": [coding]},
-    }
-    stored, _created = services.store.update(actor, "Consent", consent_id, body)
-    return stored.resource()
-
-
 _MESSAGES = {
     "booked": ("预约成功", "Booked"),
     "changed": ("已改约", "Appointment changed"),
     "cancelled": ("已取消", "Cancelled"),
     "checked_in": ("签到成功", "Checked in"),
     "thanks": ("感谢您的评价", "Thank you for your answers"),
-    "granted": ("已同意", "Consent given"),
-    "withdrawn": ("已撤回同意", "Consent withdrawn"),
 }
 
 
-def _message(request: Request, key: str) -> str:
+def message_text(request: Request, key: str) -> str:
+    """The confirmation shown after an action, in the request's language."""
     zh, en = _MESSAGES[key]
     return en if language(request) == "en" else zh
 
 
-def _context(request: Request, actor: Actor, patient_id: str, section: str) -> dict[str, Any]:
+def portal_context(request: Request, actor: Actor, patient_id: str, section: str) -> dict[str, Any]:
+    """What every portal page's template needs: the patient, the tab, the demo query string, formatters."""
     return {
         "patient_id": patient_id,
         "section": section,
@@ -447,7 +352,7 @@ def _page(request: Request, services: Services, actor: Actor, message: str | Non
     return render(
         request,
         "portal/home.html",
-        {**data, **_context(request, actor, patient_id, "home"), "message": message, "questions": QUESTIONS},
+        {**data, **portal_context(request, actor, patient_id, "home"), "message": message, "questions": QUESTIONS},
         actor=actor,
     )
 
@@ -466,7 +371,7 @@ def visits_page(request: Request, services: ServicesDep, actor: PageActor, page:
     patient_id = patient_of(actor, request)
     data = visits(services, actor, patient_id, page=max(page, 0))
     return render(
-        request, "portal/visits.html", {**data, **_context(request, actor, patient_id, "visits")}, actor=actor
+        request, "portal/visits.html", {**data, **portal_context(request, actor, patient_id, "visits")}, actor=actor
     )
 
 
@@ -476,39 +381,9 @@ def bills_page(request: Request, services: ServicesDep, actor: PageActor) -> Res
     require_area(actor, "portal")
     patient_id = patient_of(actor, request)
     data = bills(services, actor, patient_id)
-    return render(request, "portal/bills.html", {**data, **_context(request, actor, patient_id, "bills")}, actor=actor)
-
-
-def _consent_page(request: Request, services: Services, actor: Actor, message: str | None = None) -> Response:
-    patient_id = patient_of(actor, request)
-    items = consents(services, actor, patient_id)
     return render(
-        request,
-        "portal/consent.html",
-        {"consents": items, "message": message, **_context(request, actor, patient_id, "consent")},
-        actor=actor,
+        request, "portal/bills.html", {**data, **portal_context(request, actor, patient_id, "bills")}, actor=actor
     )
-
-
-@router.get("/consent")
-def consent_page(request: Request, services: ServicesDep, actor: PageActor) -> Response:
-    """The consents the patient has given or withdrawn, with buttons to change each."""
-    require_area(actor, "portal")
-    return _consent_page(request, services, actor)
-
-
-@router.post("/consent/{key}")
-async def consent_form(
-    key: str, request: Request, services: ServicesDep, actor: PageActor, decision: str = Form(...)
-) -> Response:
-    """Grant (``decision=grant``) or withdraw (``decision=withdraw``) one consent."""
-    require_area(actor, "portal")
-    if decision not in ("grant", "withdraw"):
-        raise errors.invalid("decision is grant or withdraw")
-    pid = patient_of(actor, request)
-    await run_in_threadpool(set_consent, services, actor, pid, key, grant=decision == "grant")
-    message = _message(request, "granted" if decision == "grant" else "withdrawn")
-    return await run_in_threadpool(_consent_page, request, services, actor, message)
 
 
 @router.post("/book")
@@ -516,14 +391,14 @@ async def book_form(request: Request, services: ServicesDep, actor: PageActor, s
     require_area(actor, "portal")
     pid = patient_of(actor, request)
     await run_in_threadpool(book, services, actor, pid, slot_id)
-    return await run_in_threadpool(_page, request, services, actor, _message(request, "booked"))
+    return await run_in_threadpool(_page, request, services, actor, message_text(request, "booked"))
 
 
 @router.post("/appointments/{appt_id}/cancel")
 async def cancel_form(appt_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
     require_area(actor, "portal")
     await run_in_threadpool(cancel, services, actor, patient_of(actor, request), appt_id)
-    return await run_in_threadpool(_page, request, services, actor, _message(request, "cancelled"))
+    return await run_in_threadpool(_page, request, services, actor, message_text(request, "cancelled"))
 
 
 @router.post("/appointments/{appt_id}/change")
@@ -532,14 +407,14 @@ async def change_form(
 ) -> Response:
     require_area(actor, "portal")
     await run_in_threadpool(change, services, actor, patient_of(actor, request), appt_id, slot_id)
-    return await run_in_threadpool(_page, request, services, actor, _message(request, "changed"))
+    return await run_in_threadpool(_page, request, services, actor, message_text(request, "changed"))
 
 
 @router.post("/appointments/{appt_id}/check-in")
 async def check_in_form(appt_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
     require_area(actor, "portal")
     await run_in_threadpool(check_in, services, actor, patient_of(actor, request), appt_id)
-    return await run_in_threadpool(_page, request, services, actor, _message(request, "checked_in"))
+    return await run_in_threadpool(_page, request, services, actor, message_text(request, "checked_in"))
 
 
 @router.post("/survey")
@@ -556,4 +431,4 @@ async def survey_form(
     if any(not 1 <= v <= 5 for v in scores.values()):
         raise errors.invalid("each answer is a score from 1 to 5")
     await run_in_threadpool(answer_survey, services, actor, patient_of(actor, request), scores)
-    return await run_in_threadpool(_page, request, services, actor, _message(request, "thanks"))
+    return await run_in_threadpool(_page, request, services, actor, message_text(request, "thanks"))
