@@ -89,6 +89,13 @@ def _require_admin(by: Actor, user_id: str | None = None) -> None:
         raise AccountError("nobody may change their own role or memberships")
 
 
+def _check_role(role: str, patient_id: str | None) -> None:
+    if role not in GRANTS or role == "developer":
+        raise AccountError(f"unknown role {role!r}")
+    if role == Role.PATIENT and not patient_id:
+        raise AccountError("a patient account needs the patient's id")
+
+
 def _audit(db: Database, by: Actor, interaction: str, user_id: str, outcome: Outcome = Outcome.SUCCESS) -> None:
     entry = AuditEntry(interaction, outcome, entity_type="User", entity_id=user_id[:64])
     db.write(lambda conn: audit.record(conn, by, [entry]))
@@ -125,41 +132,71 @@ class Accounts:
     ) -> Account:
         """Create an account (audited as ``user-create``)."""
         _require_admin(by)
-        if role not in GRANTS or role == "developer":
-            raise AccountError(f"unknown role {role!r}")
-        if role == Role.PATIENT and not patient_id:
-            raise AccountError("a patient account needs the patient's id")
+        _check_role(role, patient_id)
         if password is not None:
             self.policy.check(password, user_id=user_id)
-        now = self.clock()
         pw_hash = hash_password(password) if password is not None else None
-
-        def job(conn: sa.Connection) -> None:
-            if conn.execute(sa.select(sec_user.c.user_id).where(sec_user.c.user_id == user_id)).first():
-                raise AccountError(f"the login name {user_id!r} is taken (login names are never reused)")
-            conn.execute(
-                sec_user.insert().values(
-                    user_id=user_id,
-                    display_name=display_name,
-                    role=role,
-                    department=department,
-                    patient_id=patient_id,
-                    password_hash=pw_hash,
-                    password_changed=now if pw_hash else None,
-                    failed_logins=0,
-                    is_active=True,
-                    expires=expires,
-                    created=now,
-                )
+        self.db.write(
+            lambda conn: self.insert(
+                conn,
+                by,
+                user_id=user_id,
+                display_name=display_name,
+                role=role,
+                password_hash=pw_hash,
+                department=department,
+                patient_id=patient_id,
+                expires=expires,
             )
-            if pw_hash:
-                conn.execute(sec_password_history.insert().values(user_id=user_id, password_hash=pw_hash, changed=now))
-            audit.record(conn, by, [AuditEntry("user-create", entity_type="User", entity_id=user_id)])
-
-        self.db.write(job)
+        )
         account = self.get(user_id)
         assert account is not None  # noqa: S101 - just created
         return account
+
+    def insert(
+        self,
+        conn: sa.Connection,
+        by: Actor,
+        *,
+        user_id: str,
+        display_name: str,
+        role: str,
+        password_hash: str | None,
+        department: str | None = None,
+        patient_id: str | None = None,
+        expires: datetime | None = None,
+    ) -> None:
+        """Insert an account in the caller's write transaction (audited as ``user-create`` in it).
+
+        For flows that write the account together with other rows, e.g. the portal's self-registration, which
+        creates the patient's Patient and account in one transaction. ``password_hash`` comes from
+        :func:`~huitong.security.passwords.hash_password` after the caller checked :attr:`policy`.
+        """
+        _require_admin(by)
+        _check_role(role, patient_id)
+        now = self.clock()
+        if conn.execute(sa.select(sec_user.c.user_id).where(sec_user.c.user_id == user_id)).first():
+            raise AccountError(f"the login name {user_id!r} is taken (login names are never reused)")
+        conn.execute(
+            sec_user.insert().values(
+                user_id=user_id,
+                display_name=display_name,
+                role=role,
+                department=department,
+                patient_id=patient_id,
+                password_hash=password_hash,
+                password_changed=now if password_hash else None,
+                failed_logins=0,
+                is_active=True,
+                expires=expires,
+                created=now,
+            )
+        )
+        if password_hash:
+            conn.execute(
+                sec_password_history.insert().values(user_id=user_id, password_hash=password_hash, changed=now)
+            )
+        audit.record(conn, by, [AuditEntry("user-create", entity_type="User", entity_id=user_id)])
 
     def set_role(self, by: Actor, user_id: str, role: str, department: str | None) -> None:
         """Change an account's role and department (a permission change, audited)."""

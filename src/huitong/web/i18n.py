@@ -166,6 +166,125 @@ TEXT: dict[str, tuple[str, str]] = {
     "consent_none": ("未表态", "Not given"),
     "consent_grant": ("同意", "Give consent"),
     "consent_withdraw": ("撤回同意", "Withdraw consent"),
+    # portal: self-registration (every error says what to do next)
+    "register": ("注册", "Register"),
+    "reg_title": ("新患者注册", "Register as a patient"),
+    "reg_intro": (
+        "请填写与身份证一致的信息。已在本院就诊过的患者，注册后将关联到您在医院的病历（需短信验证）。",
+        "Fill in the details exactly as on your resident ID card. If you have been treated here before, your account"
+        " is linked to your hospital record (after an SMS check).",
+    ),
+    "reg_name": ("姓名", "Name"),
+    "reg_gender_male": ("男", "Male"),
+    "reg_gender_female": ("女", "Female"),
+    "reg_resident_id": ("身份证号", "Resident ID number"),
+    "reg_phone": ("手机号（用于登录）", "Mobile number (your login name)"),
+    "reg_password": ("密码", "Password"),
+    "reg_password_again": ("再次输入密码", "Password again"),
+    "reg_password_hint": (
+        "至少 {length} 位，含大写字母、小写字母、数字、符号中的至少 {classes} 类。",
+        "At least {length} characters, with at least {classes} of: upper case, lower case, digits, symbols.",
+    ),
+    "reg_have_account": ("已有账号？", "Already registered?"),
+    "sign_in": ("登录", "Sign in"),
+    "reg_code_title": ("短信验证", "SMS check"),
+    "reg_code_sent": (
+        "我们在医院找到了您的病历。验证码已通过短信发送至 {phone}，{minutes} 分钟内有效。",
+        "We found your record at the hospital. A code was sent by SMS to {phone}; it is valid for {minutes} minutes.",
+    ),
+    "reg_code": ("验证码", "Code"),
+    "reg_confirm": ("验证并完成注册", "Check and finish"),
+    "reg_done_title": ("注册成功", "You are registered"),
+    "reg_done_new": (
+        "账号已创建。请使用手机号 {phone} 和刚才设置的密码登录。",
+        "Your account is ready. Sign in with your mobile number {phone} and the password you chose.",
+    ),
+    "reg_done_bound": (
+        "账号已创建并关联到您在医院的病历。请使用手机号 {phone} 和刚才设置的密码登录。",
+        "Your account is ready and linked to your hospital record. Sign in with your mobile number {phone} and the"
+        " password you chose.",
+    ),
+    "reg_bad_name": (
+        "请填写身份证上的姓名（2 个字以上）。",
+        "Enter your name as on your ID card (at least 2 characters).",
+    ),
+    "reg_bad_gender": ("请选择性别。", "Choose your sex."),
+    "reg_bad_birth_date": ("请填写出生日期（年-月-日）。", "Enter your birth date (year-month-day)."),
+    "reg_bad_resident_id": (
+        "身份证号格式不对：应为 18 位，前 17 位为数字，最后一位为数字或 X。请对照身份证重新填写。",
+        "The resident ID number is not valid: 18 characters, 17 digits then a digit or X. Copy it again from"
+        " your card.",
+    ),
+    "reg_bad_check_character": (
+        "身份证号校验位不对，可能有一位输错了。请对照身份证逐位核对。",
+        "The check character of the resident ID number does not fit: a digit was probably mistyped. Compare it"
+        " with your card digit by digit.",
+    ),
+    "reg_birth_date_mismatch": (
+        "出生日期与身份证号中的出生日期不一致，请核对两者。",
+        "The birth date differs from the one in your resident ID number; check both.",
+    ),
+    "reg_gender_mismatch": (
+        "性别与身份证号不一致，请核对性别和身份证号。",
+        "The sex differs from the one your resident ID number encodes; check both.",
+    ),
+    "reg_bad_phone": ("请填写 11 位手机号码。", "Enter your 11-digit mobile number."),
+    "reg_password_mismatch": ("两次输入的密码不一致，请重新输入。", "The two passwords differ; type them again."),
+    "reg_weak_password": (
+        "密码强度不够：至少 {length} 位，含大写字母、小写字母、数字、符号中的至少 {classes} 类，"
+        "且不能包含手机号。请换一个密码。",
+        "The password is too weak: use at least {length} characters with at least {classes} of upper case, lower"
+        " case, digits and symbols, not containing your mobile number. Choose another one.",
+    ),
+    "reg_phone_taken": (
+        "该手机号已注册。请直接登录；忘记密码请携带身份证到医院服务台重置。",
+        "This mobile number already has an account. Sign in; if you forgot the password, bring your ID card to the"
+        " hospital's service desk to reset it.",
+    ),
+    "reg_account_exists": (
+        "您在医院的病历已开通账号。请用当时的手机号登录；如无法登录，请携带身份证到医院服务台办理。",
+        "Your hospital record already has an account. Sign in with the mobile number you used then; if you cannot,"
+        " bring your ID card to the hospital's service desk.",
+    ),
+    "reg_phone_mismatch": (
+        "手机号与您在医院登记的号码不一致，无法在线关联病历。请使用在医院登记的手机号，或携带身份证到医院服务台更新。",
+        "The mobile number is not the one the hospital holds for you, so your record cannot be linked online. Use the"
+        " number you gave the hospital, or bring your ID card to the service desk to update it.",
+    ),
+    "reg_no_phone_on_file": (
+        "您在医院的病历中没有登记手机号，无法在线验证身份。请携带身份证到医院服务台开通账号。",
+        "Your hospital record has no mobile number, so we cannot check online that it is yours. Bring your ID card"
+        " to the hospital's service desk to open your account.",
+    ),
+    "reg_no_sms": (
+        "短信服务暂不可用，无法在线关联病历。请携带身份证到医院服务台开通账号。",
+        "SMS is not available, so your record cannot be linked online. Bring your ID card to the hospital's service"
+        " desk to open your account.",
+    ),
+    "reg_sms_failed": (
+        "验证码短信发送失败，请稍后重新提交。",
+        "The SMS with your code could not be sent; send the form again in a few minutes.",
+    ),
+    "reg_too_many_codes": (
+        "验证码发送次数过多，请一小时后再试，或携带身份证到医院服务台办理。",
+        "Too many codes were sent for this record; try again in an hour, or bring your ID card to the service desk.",
+    ),
+    "reg_bad_code": (
+        "验证码不正确，还可以再试 {left} 次。",
+        "The code is not right; you have {left} more tries.",
+    ),
+    "reg_code_expired": (
+        "验证码已失效，请重新填写注册信息以获取新的验证码。",
+        "The code has expired or was used up; fill in the registration form again to get a new one.",
+    ),
+    "reg_closed": (
+        "本院暂未开放在线注册，请到医院服务台开通账号。",
+        "Online registration is not open at this hospital; the service desk opens accounts.",
+    ),
+    "reg_failed": (
+        "注册暂时无法完成，请稍后再试。",
+        "Registration could not be finished just now; please try again in a few minutes.",
+    ),
     # nurse workbench
     "nurse_tasks": ("护理任务", "Tasks"),
     "movements_today": ("今日出入转", "Today's admissions, transfers and discharges"),

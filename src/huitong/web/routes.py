@@ -20,6 +20,7 @@ from huitong.web.pages.nurse_tasks import router as nurse_tasks_router
 from huitong.web.pages.operations import router as operations_router
 from huitong.web.pages.portal import router as portal_router
 from huitong.web.pages.quality import router as quality_router
+from huitong.web.pages.registration import router as registration_router
 from huitong.web.render import render
 
 #: Path prefixes served as HTML pages (errors there are pages too, not OperationOutcomes).
@@ -57,6 +58,7 @@ def register_web(app: FastAPI) -> None:
         operations_router,
         portal_router,
         consent_router,
+        registration_router,
         cockpit_router,
         empi_router,
     ):
