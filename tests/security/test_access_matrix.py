@@ -6,12 +6,13 @@ No role may see a record it should not — not by read, vread, history, search o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -255,19 +256,38 @@ PUBLIC = {
     "/api/openapi.json",
     "/api/docs",
     "/auth/revoke",
+    "/metrics",  # Prometheus scraping, restricted to the monitoring network (docs/operations.md)
+    "/portal/register",  # patient self-registration: the only portal page anonymous visitors may open
 }
+
+
+def _routes(client: TestClient) -> list[tuple[str, set[str]]]:
+    """Every API route of the app as (path, methods), through included routers too.
+
+    FastAPI 0.163 keeps included routers as ``_IncludedRouter`` entries of ``app.routes``: a plain walk over
+    ``app.routes`` sees only the few routes defined on the app itself, so the effective routes are listed here.
+    """
+    app: Any = client.app
+    return [
+        (str(context.path), set(context.original_route.methods))
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: "Patient" if m.group(1) == "rtype" else "x1", path)
 
 
 def test_every_route_refuses_anonymous_callers(app_client: tuple[TestClient, SecurityServices]) -> None:
     client, _ = app_client
-    app: Any = client.app
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in PUBLIC or route.path.startswith("/login"):
+    routes = _routes(client)
+    assert len(routes) > 50 and any(path == "/portal/consent/{key}" for path, _ in routes)  # included routers seen
+    for route_path, methods in routes:
+        if route_path in PUBLIC or route_path.startswith("/login"):
             continue
-        path = route.path
-        for name in route.param_convertors:
-            path = path.replace("{" + name + "}", "Patient" if name == "rtype" else "x1")
-        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+        path = _concrete(route_path)
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
             response = client.request(
                 method,
                 path,
@@ -276,9 +296,34 @@ def test_every_route_refuses_anonymous_callers(app_client: tuple[TestClient, Sec
                 follow_redirects=False,
             )
             if response.status_code in (302, 303, 307):  # a web page sending the browser to the login
-                assert "/login" in response.headers["location"], (method, path)
+                target = response.headers["location"]
+                if "/login" not in target:  # or to another page (``/empi`` → its review queue), which does
+                    target = client.get(target, follow_redirects=False).headers.get("location", "")
+                assert "/login" in target, (method, path)
                 continue
             assert response.status_code in (400, 401, 403, 404, 405, 415, 422, 429), (method, path, response.text)
+
+
+def test_anonymous_may_open_the_registration_and_no_other_portal_page(
+    app_client: tuple[TestClient, SecurityServices],
+) -> None:
+    client, _ = app_client
+    form = client.get("/portal/register")
+    assert form.status_code == 200 and 'name="resident_id"' in form.text
+    portal = [(path, methods) for path, methods in _routes(client) if path.startswith("/portal")]
+    assert {path for path, _ in portal if path in PUBLIC} == {"/portal/register"}
+    for route_path, methods in portal:
+        if route_path in PUBLIC:
+            continue
+        path = _concrete(route_path)
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            response = client.request(method, path, data={"csrf": "x", "code": "1"}, follow_redirects=False)
+            if method == "GET":  # a portal page: the browser is sent to sign in
+                assert response.status_code == 303 and "/login" in response.headers["location"], (method, path)
+            else:  # no session: refused (the registration's code form without its CSRF cookie too)
+                assert response.status_code in (303, 401, 403), (method, path, response.status_code)
+    # the registration form itself takes nothing without its CSRF cookie and token
+    assert client.post("/portal/register", data={"csrf": "forged", "name": "x"}).status_code == 403
 
 
 def _session(client: TestClient, sec: SecurityServices, role: str, ward: Ward) -> None:

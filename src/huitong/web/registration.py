@@ -359,7 +359,7 @@ def send_sms(services: Services, phone: str, code: str) -> None:
     portal = services.settings.portal
     text = f"【汇通】您的注册验证码为 {code}，{portal.code_minutes} 分钟内有效。如非本人操作，请忽略。"
     if portal.sms_gateway_url:
-        token = portal.sms_gateway_token.get_secret_value()
+        token = portal.sms_gateway_token.get_secret_value() if portal.sms_gateway_token else ""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.post(portal.sms_gateway_url, json={"phone": phone, "text": text}, headers=headers, timeout=10)
         response.raise_for_status()
