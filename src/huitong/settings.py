@@ -643,8 +643,8 @@ class PortalSettings(BaseModel):
             "hospital record online is refused and the patient is sent to the registration desk."
         ),
     )
-    sms_gateway_token: SecretStr = Field(
-        default=SecretStr(""), description="Bearer token sent to `sms_gateway_url` (empty: none)."
+    sms_gateway_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to `sms_gateway_url` (unset: none)."
     )
     code_minutes: int = Field(default=10, ge=1, le=60, description="How long a one-time code stays valid (minutes).")
     code_attempts: int = Field(
