@@ -524,6 +524,15 @@ class IngestSettings(BaseModel):
     poll_interval_s: float = Field(
         default=1.0, gt=0, description="How often the pipeline looks for stored messages when not woken."
     )
+    store_batch: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description=(
+            "Most messages a pipeline worker stores in one transaction (one statement per table for all of them; "
+            "if the transaction fails they are stored one by one, so only the faulty message becomes a dead letter)."
+        ),
+    )
     batch_max: int = Field(
         default=500,
         ge=1,

@@ -240,20 +240,22 @@ def ingest(
 # -- pipeline ----------------------------------------------------------------------------------------------
 
 
-def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> dict[str, Any]:
+def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, store_batch: int) -> dict[str, Any]:
     """Process ``count`` stored messages into FHIR resources, then re-insert the same rows raw."""
     import sqlalchemy as sa
 
     from huitong.db.schema import metadata
     from huitong.ingest import inbox
-    from huitong.ingest.engine import quality_cleanser
+    from huitong.ingest.engine import build_pipeline
     from huitong.ingest.inbox import Incoming
-    from huitong.ingest.pipeline import Pipeline
     from huitong.ingest.receive import examine
     from huitong.ingest.schema import PROCESSED, ingest_message
     from huitong.services import open_services
 
     settings = _migrated(url)
+    settings = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"workers": workers, "store_batch": store_batch})}
+    )
     services = open_services(settings)
     try:
         examined = [examine(m, "bench") for m in _messages(count, hl7_file, f"P{int(time.time())}")]
@@ -267,15 +269,8 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> d
         before = _row_counts(services.db, metadata)
 
         async def process() -> float:
-            cleanse = quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None  # as the engine runs
-            pipeline = Pipeline(
-                services.store,
-                workers=workers,
-                queue_size=256,
-                poll_interval=0.1,
-                cleanse=cleanse,
-                department_reference=settings.ingest.department_reference,
-            )
+            pipeline = build_pipeline(settings, services.store)  # as the engine runs it: EMPI, quality step
+            pipeline.poll_interval = 0.1
             started = time.perf_counter()
             await pipeline.start()
             await pipeline.drain(timeout=3600)
@@ -300,6 +295,9 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int) -> d
         "processed": processed,
         "statuses": {k: int(v) for k, v in statuses.items()},
         "msgs_per_s": round(count / elapsed, 1),
+        "workers": workers,
+        "store_batch": store_batch,
+        "empi": settings.ingest.link_patients,
         "rows_written": rows,
         "rows_per_message": round(rows / count, 1),
         "limit_rows_per_s": round(rows / limit_elapsed, 1),
@@ -358,11 +356,12 @@ def pipeline(
         None, "--hl7", help="Process the messages of this file instead of the built-in mix."
     ),
     workers: int = typer.Option(4, help="Pipeline workers."),
+    store_batch: int = typer.Option(32, help="Most messages a worker stores in one transaction (1: one by one)."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
 ) -> None:
     """Messages/s processed into stored FHIR resources, against the raw insert rate of the same rows."""
     with tempfile.TemporaryDirectory(prefix="huitong-bench-pipeline-") as folder:
-        sqlite = pipeline_run(f"sqlite:///{folder}/bench.db", messages, hl7, workers)
+        sqlite = pipeline_run(f"sqlite:///{folder}/bench.db", messages, hl7, workers, store_batch)
     result: dict[str, Any] = {
         "benchmark": "pipeline",
         "msgs_per_s": sqlite["msgs_per_s"],
@@ -371,7 +370,7 @@ def pipeline(
         "sqlite": sqlite,
     }
     if postgres:
-        pg = pipeline_run(postgres, messages, hl7, workers)
+        pg = pipeline_run(postgres, messages, hl7, workers, store_batch)
         pg["ratio"] = round(pg["msgs_per_s"] / pg["limit_msgs_per_s"], 3)
         result["postgresql"] = pg
     if not as_json:

@@ -63,6 +63,30 @@ def quality_cleanser(settings: Settings) -> Cleanser:
     return cleanse
 
 
+def build_pipeline(settings: Settings, store: ResourceStore, channels: ChannelSet | None = None) -> Pipeline:
+    """The pipeline as the settings describe it: workers, batches, the EMPI's identity and merge steps, quality."""
+    identify: PatientIdentifier = keep_as_mapped
+    merge: MergeHandler = keep_pending
+    if settings.ingest.link_patients:
+        from huitong.empi.service import Empi
+
+        empi = Empi.open(store.db, store, settings.empi)
+        identify, merge = empi_identifier(empi), empi_merger(empi)
+    return Pipeline(
+        store,
+        channels=channels,
+        workers=settings.ingest.workers,
+        queue_size=settings.ingest.queue_size,
+        store_batch=settings.ingest.store_batch,
+        poll_interval=settings.ingest.poll_interval_s,
+        identify=identify,
+        merge=merge,
+        cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
+        quarantine=settings.quality.quarantine_at_ingest,
+        department_reference=settings.ingest.department_reference,
+    )
+
+
 class Engine:
     """Everything the integration engine runs; see the module docstring."""
 
@@ -70,25 +94,7 @@ class Engine:
         self.settings = settings
         self.store = store
         self.channels: ChannelSet = load_channels(settings.ingest.channels_file)
-        identify: PatientIdentifier = keep_as_mapped
-        merge: MergeHandler = keep_pending
-        if settings.ingest.link_patients:
-            from huitong.empi.service import Empi
-
-            empi = Empi.open(store.db, store, settings.empi)
-            identify, merge = empi_identifier(empi), empi_merger(empi)
-        self.pipeline = Pipeline(
-            store,
-            channels=self.channels,
-            workers=settings.ingest.workers,
-            queue_size=settings.ingest.queue_size,
-            poll_interval=settings.ingest.poll_interval_s,
-            identify=identify,
-            merge=merge,
-            cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
-            quarantine=settings.quality.quarantine_at_ingest,
-            department_reference=settings.ingest.department_reference,
-        )
+        self.pipeline = build_pipeline(settings, store, self.channels)
         self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
         self.servers: list[MllpServer] = []
         self._listen = listen

@@ -185,18 +185,56 @@ def mark(
     patient_ids: str | None = None,
 ) -> None:
     """Record the pipeline's outcome for one message (inside the caller's transaction)."""
-    if status not in STATUSES:
-        raise ValueError(f"unknown message status {status!r}")
-    values: dict[str, Any] = {
-        "status": status,
-        "error": error,
-        "resources": json.dumps(list(resources)) if resources else None,
-        "attempts": ingest_message.c.attempts + 1,
-        "processed_at": datetime.now(UTC),
-    }
-    if patient_ids is not None:
-        values["patient_ids"] = patient_ids
-    conn.execute(ingest_message.update().where(ingest_message.c.id == message_id).values(**values))
+    mark_many(conn, [Mark(message_id, status, error, tuple(resources), patient_ids)])
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The pipeline's outcome for one message, as :func:`mark_many` records it."""
+
+    message_id: int
+    status: str
+    error: str | None = None
+    resources: tuple[str, ...] = ()
+    patient_ids: str | None = None  # None keeps the ids recorded on receipt
+
+
+_MARK = (
+    ingest_message.update()
+    .where(ingest_message.c.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.bindparam("b_status"),
+        error=sa.bindparam("b_error"),
+        resources=sa.bindparam("b_resources"),
+        attempts=ingest_message.c.attempts + 1,
+        processed_at=sa.bindparam("b_at"),
+        patient_ids=sa.func.coalesce(sa.bindparam("b_patients", type_=sa.String), ingest_message.c.patient_ids),
+    )
+)
+
+
+def mark_many(conn: sa.Connection, marks: Sequence[Mark]) -> None:
+    """Record the outcomes of many messages with one statement (inside the caller's transaction)."""
+    if not marks:
+        return
+    now = datetime.now(UTC)
+    for m in marks:
+        if m.status not in STATUSES:
+            raise ValueError(f"unknown message status {m.status!r}")
+    conn.execute(
+        _MARK,
+        [
+            {
+                "b_id": m.message_id,
+                "b_status": m.status,
+                "b_error": m.error,
+                "b_resources": json.dumps(list(m.resources)) if m.resources else None,
+                "b_at": now,
+                "b_patients": m.patient_ids,
+            }
+            for m in marks
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 The dispatcher reads ``received`` messages from the store, oldest first, and hands each to one of
 ``workers`` bounded queues chosen by its patient identifier, so one patient's messages are processed in
 the order they arrived while different patients proceed in parallel. A full queue stops the dispatcher
-(back-pressure); the store keeps everything else. Each message is processed in one transaction of the
-resource store that also records its outcome in the inbox: the resources of a message and its
-``processed`` status commit together or not at all.
+(back-pressure); the store keeps everything else. A worker takes what waits in its queue (up to
+``store_batch`` messages), parses and maps each, and stores them in one transaction of the resource store that
+also records their outcomes in the inbox — one ``executemany`` per table for all of them — so the resources of
+a message and its ``processed`` status commit together or not at all. Should that transaction fail, the
+messages are stored one by one and only the one at fault becomes a dead letter.
 
 An ADT^A40 carries a merge (:class:`~huitong.ingest.hl7v2.to_fhir.adt.PendingMerge`); the ``merge`` step hands
 it to the EMPI (:func:`empi_merger`) in the same transaction, after the identity step has linked the surviving
@@ -23,7 +25,7 @@ import contextlib
 import functools
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +141,40 @@ class Cleansed:
 Cleanser = Callable[[Message, list[Resource]], Cleansed]
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A message parsed, mapped and cleansed, waiting to be stored."""
+
+    row: MessageRow
+    msg: Message
+    resources: list[Resource]
+    merge: Any = None
+    quality: Cleansed | None = None
+
+
+def _runs(batch: Sequence[_Prepared]) -> Iterator[list[_Prepared]]:
+    """Split ``batch`` into runs of consecutive messages that can be written with one ``put_many``.
+
+    A run ends before a message that writes a resource the run already wrote (its new version must follow the
+    earlier one's identity step) and after a message carrying a merge (which may change resources a later
+    message writes), so the result is that of storing the messages one after another.
+    """
+    run: list[_Prepared] = []
+    seen: set[tuple[str, str]] = set()
+    for p in batch:
+        keys = {(body["resourceType"], str(body.get("id"))) for body in p.resources}
+        if run and (len(keys) < len(p.resources) or not keys.isdisjoint(seen)):
+            yield run
+            run, seen = [], set()
+        run.append(p)
+        seen |= keys
+        if p.merge is not None:
+            yield run
+            run, seen = [], set()
+    if run:
+        yield run
+
+
 class Pipeline:
     """Worker pool over the message store. ``await start()``; ``wake()`` after new messages; ``await stop()``."""
 
@@ -149,6 +185,7 @@ class Pipeline:
         channels: ChannelSet | None = None,
         workers: int = 4,
         queue_size: int = 256,
+        store_batch: int = 32,
         poll_interval: float = 1.0,
         identify: PatientIdentifier = keep_as_mapped,
         merge: MergeHandler = keep_pending,
@@ -162,6 +199,7 @@ class Pipeline:
         self.channels = channels or ChannelSet.default()
         self.workers = max(1, workers)
         self.queue_size = max(1, queue_size)
+        self.store_batch = max(1, store_batch)
         self.poll_interval = poll_interval
         self.identify = identify
         self.merge = merge
@@ -240,23 +278,58 @@ class Pipeline:
     async def _worker(self, queue: asyncio.Queue[MessageRow]) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            row = await queue.get()
+            rows = [await queue.get()]
+            while len(rows) < self.store_batch and not queue.empty():  # what waits goes in the same transaction
+                rows.append(queue.get_nowait())
             try:
-                outcome = await loop.run_in_executor(self._executor, self.process, row)
-                if outcome.status == PROCESSED:
-                    self.processed += 1
-                else:
-                    self.failed += 1
-            except Exception:  # the outcome could not be recorded: the message stays received, retried later
-                log.exception("message %d could not be processed; it stays queued", row.id)
+                outcomes = await loop.run_in_executor(self._executor, self.process_many, rows)
+                for outcome in outcomes:
+                    if outcome.status == PROCESSED:
+                        self.processed += 1
+                    else:
+                        self.failed += 1
+            except Exception:  # the outcomes could not be recorded: the messages stay received, retried later
+                log.exception("messages %s could not be processed; they stay queued", [r.id for r in rows])
                 await asyncio.sleep(self.poll_interval)
             finally:
-                self._in_flight.discard(row.id)
+                for row in rows:
+                    self._in_flight.discard(row.id)
 
     # -- one message --------------------------------------------------------------------------------
 
     def process(self, row: MessageRow) -> Outcome:
         """Process one stored message and record its outcome (runs in a worker thread)."""
+        return self.process_many([row])[0]
+
+    def process_many(self, rows: Sequence[MessageRow]) -> list[Outcome]:
+        """Process stored messages, in order, and record their outcomes (runs in a worker thread).
+
+        The messages that map cleanly are stored in one transaction — a few statements per table for all of
+        them, one disk sync — with the same result as storing them one after another. When that transaction
+        fails (one message's resources or identity refused), they are stored one by one, so only the message at
+        fault becomes a dead letter.
+        """
+        outcomes: dict[int, Outcome] = {}
+        ready: list[_Prepared] = []
+        for row in rows:
+            step = self._prepare(row)
+            if isinstance(step, Outcome):
+                outcomes[row.id] = step
+            else:
+                ready.append(step)
+        if len(ready) > 1:
+            try:
+                for outcome in self._store_together(ready):
+                    outcomes[outcome.message_id] = outcome
+                ready = []
+            except Exception as exc:  # noqa: BLE001 - each message again on its own, which reports the fault
+                log.info("storing %d messages together failed (%s); storing them one by one", len(ready), exc)
+        for prepared in ready:
+            outcomes[prepared.row.id] = self._store_one(prepared)
+        return [outcomes[row.id] for row in rows]
+
+    def _prepare(self, row: MessageRow) -> _Prepared | Outcome:
+        """Parse, filter, map, cleanse and forward one message: what is to be stored, or its final outcome."""
         if row.raw is None:
             raise ValueError("the pipeline needs the message's raw bytes")
         try:
@@ -294,33 +367,36 @@ class Pipeline:
             forward_all(channel, row.raw)
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
+        return _Prepared(row, msg, resources, merge, quality)
+
+    def _store_one(self, prepared: _Prepared) -> Outcome:
         try:
-            return self._store(row, msg, resources, merge, quality)
+            return self._store_together([prepared])[0]
         except FhirError as exc:
-            return self._finish(row, ERROR, f"storing the resources failed: {exc}")
+            return self._finish(prepared.row, ERROR, f"storing the resources failed: {exc}")
         except IdentityError as exc:
-            return self._finish(row, ERROR, str(exc))
+            return self._finish(prepared.row, ERROR, str(exc))
 
-    def _store(
-        self,
-        row: MessageRow,
-        msg: Message,
-        resources: list[Resource],
-        merge: Any = None,
-        quality: Cleansed | None = None,
-    ) -> Outcome:
-        def work(tx: Transaction) -> tuple[str, ...]:
-            tx.put_many(resources)  # a few statements per table for the whole message
-            written = [f"{body['resourceType']}/{body['id']}" for body in resources]
-            self.identify(tx, msg, resources)
-            if merge is not None:
-                self.merge(tx, msg, merge)
-            note = _quality_note(quality) if quality is not None else None
-            inbox.mark(tx.conn, row.id, PROCESSED, error=note, resources=written, patient_ids=_patient_ids(msg))
-            return tuple(written)
+    def _store_together(self, batch: Sequence[_Prepared]) -> list[Outcome]:
+        """Store the messages of ``batch`` and mark them processed, all in one transaction."""
 
-        written = self.store.transaction(self.actor, work)
-        return Outcome(row.id, PROCESSED, written)
+        def work(tx: Transaction) -> list[Outcome]:
+            for part in _runs(batch):
+                tx.put_many([body for p in part for body in p.resources])  # a few statements per table
+                for p in part:
+                    self.identify(tx, p.msg, p.resources)
+                    if p.merge is not None:
+                        self.merge(tx, p.msg, p.merge)
+            outcomes, marks = [], []
+            for p in batch:
+                written = tuple(f"{body['resourceType']}/{body['id']}" for body in p.resources)
+                note = _quality_note(p.quality) if p.quality is not None else None
+                marks.append(inbox.Mark(p.row.id, PROCESSED, note, written, _patient_ids(p.msg)))
+                outcomes.append(Outcome(p.row.id, PROCESSED, written))
+            inbox.mark_many(tx.conn, marks)
+            return outcomes
+
+        return self.store.transaction(self.actor, work)
 
     def _finish(self, row: MessageRow, status: str, error: str | None) -> Outcome:
         self.db.write(lambda conn: inbox.mark(conn, row.id, status, error=error))

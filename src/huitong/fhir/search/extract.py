@@ -14,6 +14,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from huitong.fhir.search._choice_elements import CHOICE_ELEMENTS
+
 #: A value found by a path, with its FHIR type when the path made it known (choice elements, ofType).
 Node = tuple[Any, str | None]
 Step = Callable[[list[Node]], list[Node]]
@@ -157,6 +159,20 @@ def _is_root_of(node: Node, rtype: str) -> bool:
 
 
 def _child(name: str) -> Step:
+    if name not in CHOICE_ELEMENTS:  # a plain element: one dictionary lookup
+
+        def run_plain(nodes: list[Node]) -> list[Node]:
+            out: list[Node] = []
+            for value, _type in nodes:
+                if isinstance(value, dict):
+                    child = value.get(name)
+                    if child is not None:
+                        _append(out, child, None)
+            return out
+
+        return run_plain
+    size = len(name)
+
     def run(nodes: list[Node]) -> list[Node]:
         out: list[Node] = []
         for value, _type in nodes:
@@ -165,10 +181,10 @@ def _child(name: str) -> Step:
             if name in value:
                 _append(out, value[name], None)
                 continue
-            for key, child in value.items():
-                if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
-                    kind = key[len(name) :]
-                    _append(out, child, kind[0].lower() + kind[1:] if kind in _PRIMITIVES else kind)
+            for key in value:  # a choice element: ``valueQuantity`` is ``value`` of type Quantity
+                if len(key) > size and key.startswith(name) and key[size].isupper():
+                    kind = key[size:]
+                    _append(out, value[key], kind[0].lower() + kind[1:] if kind in _PRIMITIVES else kind)
         return out
 
     return run
