@@ -3,10 +3,13 @@ second proof (mobile number on file and the SMS code), refusals that say what to
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -277,3 +280,58 @@ def test_a_phone_number_registers_once(site: tuple[TestClient, Services]) -> Non
     other = build("110101", date(1990, 1, 1), 10, "male")
     again = _register(client, _new_patient(resident_id=other, birth_date="1990-01-01", gender="male"))
     assert again.status_code == 409 and _error(again.text) == "reg_phone_taken"
+
+
+def _li_wei_pending(client: TestClient) -> Any:
+    return _register(client, {**LI_WEI, "password": PASSWORD, "password_again": PASSWORD})
+
+
+def test_codes_go_to_the_sms_gateway(db_url: str) -> None:
+    received: list[dict[str, Any]] = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"auth": self.headers.get("Authorization"), **json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    gateway = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=gateway.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{gateway.server_address[1]}/sms"
+        settings = make_settings(db_url, portal={"sms_gateway_url": url, "sms_gateway_token": "gw-token"})
+        services = open_services(settings)
+        load_demo(services.store)
+        try:
+            app = create_app(settings, services=services)
+            with TestClient(app, base_url="https://testserver") as client:
+                pending = _li_wei_pending(client)
+                assert pending.status_code == 200, pending.text
+                [sms] = received
+                assert sms["phone"] == "13900139002" and sms["auth"] == "Bearer gw-token"
+                code = re.search(r"\d{6}", sms["text"])
+                assert code and code.group(0) not in pending.text
+        finally:
+            services.close()
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+
+
+def test_without_a_gateway_production_sends_the_patient_to_the_desk(db_url: str) -> None:
+    settings = make_settings(db_url, env="production")
+    services = open_services(settings)
+    load_demo(services.store)
+    try:
+        with TestClient(create_app(settings, services=services), base_url="https://testserver") as client:
+            answer = _li_wei_pending(client)
+            assert answer.status_code == 503 and _error(answer.text) == "reg_no_sms"
+            assert "服务台" in answer.text
+            assert _register(client, _new_patient()).status_code == 201  # new patients need no code
+    finally:
+        services.close()
