@@ -284,3 +284,48 @@ def test_encounters_name_their_department_so_department_staff_see_the_patient(se
     with services.db.read() as conn:
         links = conn.execute(sa.select(sec_patient_department.c.department)).scalars().all()
     assert links == ["dept-0101"]  # the access policy's patient ↔ department link, from the same transaction
+
+
+def _store_received(services: Services, messages: list[bytes]) -> list[inbox.MessageRow]:
+    from huitong.ingest.receive import examine
+
+    incoming = [examine(m, "default").incoming for m in messages]
+    services.db.write(lambda conn: inbox.insert_batch(conn, incoming))
+    return inbox.pending(services.db, limit=100)
+
+
+def test_messages_stored_together_end_as_if_stored_one_by_one(services: Services) -> None:
+    # one patient's ADT then ORU (the ORU writes the same Patient: a second run of the transaction), another's ORU
+    received = _store_received(services, [adt("T1", mrn="700"), oru("T2", mrn="700"), oru("T3", mrn="701")])
+    pipeline = Pipeline(services.store, store_batch=32)
+    outcomes = pipeline.process_many(received)
+    assert [o.status for o in outcomes] == [PROCESSED] * 3
+    assert [r.status for r in rows(services)] == [PROCESSED] * 3
+    patient_id = next(ref for ref in outcomes[0].resources if ref.startswith("Patient/")).split("/")[1]
+    stored = services.store.read(Actor.system("tests"), "Patient", patient_id)
+    assert stored.version_id == 2  # the ADT's version, then the ORU's — as one by one
+    assert json.loads(stored.content or b"{}")["birthDate"] == "1970-05-05"
+    with services.db.read() as conn:
+        marks = conn.execute(sa.select(inbox.ingest_message.c.patient_ids, inbox.ingest_message.c.attempts)).all()
+    assert sorted(m.patient_ids for m in marks) == ["700", "700", "701"]
+    assert {m.attempts for m in marks} == {1}
+
+
+def test_one_faulty_message_in_a_batch_alone_becomes_a_dead_letter(services: Services) -> None:
+    from huitong.ingest.pipeline import IdentityError
+
+    def identify(_tx: object, msg: object, _resources: object) -> None:
+        if msg.msh.get("10") == "BAD":  # type: ignore[attr-defined]
+            raise IdentityError("the EMPI refused this one")
+
+    received = _store_received(services, [adt("G1", mrn="710"), oru("BAD", mrn="711"), oru("G2", mrn="712")])
+    pipeline = Pipeline(services.store, store_batch=32, identify=identify)  # type: ignore[arg-type]
+    outcomes = pipeline.process_many(received)
+    assert [o.status for o in outcomes] == [PROCESSED, ERROR, PROCESSED]
+    assert outcomes[1].error == "the EMPI refused this one"
+    stored = rows(services)
+    assert [r.status for r in stored] == [PROCESSED, ERROR, PROCESSED]
+    # nothing of the refused message was stored: its DiagnosticReport does not exist
+    with services.db.read() as conn:
+        reports = conn.execute(sa.select(resource.c.res_id).where(resource.c.res_type == "DiagnosticReport")).all()
+    assert len(reports) == 1
