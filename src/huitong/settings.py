@@ -610,6 +610,14 @@ class QualitySettings(BaseModel):
     future_tolerance_minutes: int = Field(
         default=10, ge=0, description="Clock skew tolerated before a timestamp counts as in the future."
     )
+    batch_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Worker processes of a batch run (`huitong quality run`): the scan is split by resource type and key "
+            "range, each worker with its own database connection; unset: the number of CPUs. 1 runs in-process."
+        ),
+    )
 
 
 class IndicatorSettings(BaseModel):

@@ -66,6 +66,7 @@ def run_command(
                 progress=lambda rtype, n: status.update(f"checking {rtype}: {n:,}"),
                 catalogues=catalogues,
                 frontpage=rows,
+                platform=settings,
             )
     finally:
         services.close()

@@ -9,7 +9,8 @@ Two shapes:
 * :class:`ResourceRule` looks at one resource at a time (with the run's :class:`Context`, which knows each
   patient's sex and birth date), so it can run at ingest as well as in batch.
 * :class:`SetRule` looks across resources (every order has its result, every result its order): it observes
-  each resource of its types during a batch run and concludes at the end.
+  each resource of its types during a batch run and concludes at the end; its ``merge`` joins the states of
+  parts of the scan observed in different worker processes, in scan order.
 * :class:`RowRule` looks at one row of a tabular submission — the inpatient front page (病案首页) CSV the
   national upload takes — before it is imported (``huitong quality frontpage FILE``).
 """
@@ -131,6 +132,9 @@ class SetRule:
     start: Callable[[Context], Any]
     observe: Callable[[Any, dict[str, Any]], None]
     conclude: Callable[[Any], Iterable[tuple[str, str, str]]]  # (res_type, res_id, detail)
+    #: Fold the state of a later part of the scan into the state of an earlier one and return it, so that a
+    #: batch run can split the scan over worker processes. A set rule without it makes the run use one process.
+    merge: Callable[[Any, Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from huitong.fhir import jsonio
 from huitong.fhir.store import ResourceStore
+from huitong.quality.batch import (
+    PARALLEL_MIN_RESOURCES,
+    check_part,
+    default_workers,
+    lookup_sources,
+    patient_facts,
+    scan_order,
+    scan_store,
+)
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import (
     Catalogues,
     Context,
     Finding,
-    PatientFacts,
     ResourceRule,
     RowRule,
     Rule,
@@ -27,7 +34,7 @@ from huitong.quality.rule import (
 )
 from huitong.quality.schema import quality_finding, quality_run
 from huitong.security.actor import Actor
-from huitong.settings import QualitySettings
+from huitong.settings import QualitySettings, Settings
 
 Progress = Callable[[str, int], None]
 
@@ -47,17 +54,11 @@ class RunResult:
     run_id: int | None
     findings: list[Finding]
     scorecard: dict[str, Any]
-
-
-def _patient_facts(body: dict[str, Any]) -> PatientFacts:
-    born: date | None = None
-    text = body.get("birthDate")
-    if isinstance(text, str) and len(text) >= 10:
-        try:
-            born = date.fromisoformat(text[:10])
-        except ValueError:
-            born = None
-    return PatientFacts(body.get("gender"), born)
+    #: processes that read the repository, and the resources they checked
+    workers: int = 1
+    resources: int = 0
+    #: CPU seconds of the scan in every process that took part
+    cpu_s: float = 0.0
 
 
 def check_resources(
@@ -69,7 +70,7 @@ def check_resources(
     batch = list(resources)
     for body in batch:
         if body.get("resourceType") == "Patient" and body.get("id"):
-            ctx.patients[body["id"]] = _patient_facts(body)
+            ctx.patients[body["id"]] = patient_facts(body)
     for body in batch:
         for rule in by_type.get(body.get("resourceType", ""), ()):
             findings += [
@@ -111,41 +112,60 @@ def check_all(
     progress: Progress | None = None,
 ) -> tuple[list[Finding], Tally]:
     """Every resource and set rule over every resource ``scan`` yields (patients first, so rules about
-    diagnoses know each patient's sex and birth date). The core of :func:`run_batch`, also used by the
-    benchmark on an in-memory repository."""
+    diagnoses know each patient's sex and birth date), in this process: for a repository held in memory (tests,
+    the benchmark's decode baseline). :func:`run_batch` reads the store the same way, split over processes."""
     fhir_rules = _fhir_rules(rules if rules is not None else all_rules())
-    types = sorted({t for r in fhir_rules for t in r.reads} | {"Patient"}, key=lambda t: (t != "Patient", t))
     states = {r.id: r.start(ctx) for r in fhir_rules if isinstance(r, SetRule)}
-    dims = {r.id: r.dimension.value for r in fhir_rules}
-    tally = Tally()
+    set_types = {t for r in fhir_rules if isinstance(r, SetRule) for t in r.reads}
     findings: list[Finding] = []
+    per_type: dict[str, Counter[str]] = {}
     sources: dict[tuple[str, str], str] = {}
-    for rtype in types:
-        per_type = [r for r in fhir_rules if rtype in r.reads]
-        type_dims = {dims[r.id] for r in per_type}
-        for n, (res_id, content) in enumerate(scan(rtype), start=1):
-            body = jsonio.loads_fast(content or b"{}")
-            source = source_of(body)
-            sources[(rtype, res_id)] = source
-            if rtype == "Patient":
-                ctx.patients[res_id] = _patient_facts(body)
-            for dim in type_dims:
-                tally.checked[(source, dim)] += 1
-            for rule in per_type:
-                if isinstance(rule, ResourceRule):
-                    for detail in rule.check(body, ctx):
-                        findings.append(Finding(rule.id, rtype, res_id, detail, source))
-                else:
-                    rule.observe(states[rule.id], body)
-            if progress and n % 1000 == 0:
-                progress(rtype, n)
-    for rule in fhir_rules:
-        if isinstance(rule, SetRule):
-            for rtype, rid, detail in rule.conclude(states[rule.id]):
-                findings.append(Finding(rule.id, rtype, rid, detail, sources.get((rtype, rid), "unknown")))
+    for rtype in scan_order(fhir_rules):
+        part = check_part(
+            rtype, iter(scan(rtype)), ctx, fhir_rules, states, keep_sources=rtype in set_types, progress=progress
+        )
+        findings += part.findings
+        per_type[rtype] = part.per_source
+        sources.update(part.sources)
+    findings += conclude(fhir_rules, states, lambda keys: sources)
+    return findings, tally_of(fhir_rules, per_type, findings)
+
+
+def conclude(
+    rules: Sequence[ResourceRule | SetRule],
+    states: dict[str, Any],
+    sources: Callable[[set[tuple[str, str]]], dict[tuple[str, str], str]],
+) -> list[Finding]:
+    """The findings of the set rules at the end of a scan; ``sources`` gives the source system of the resources
+    they name."""
+    concluded = [
+        (rule.id, rtype, rid, detail)
+        for rule in rules
+        if isinstance(rule, SetRule)
+        for rtype, rid, detail in rule.conclude(states[rule.id])
+    ]
+    known = sources({(rtype, rid) for _, rtype, rid, _ in concluded}) if concluded else {}
+    return [
+        Finding(rule_id, rtype, rid, detail, known.get((rtype, rid), "unknown"))
+        for rule_id, rtype, rid, detail in concluded
+    ]
+
+
+def tally_of(
+    rules: Sequence[ResourceRule | SetRule], per_type: dict[str, Counter[str]], findings: list[Finding]
+) -> Tally:
+    """Resources checked per (source, dimension) — each resource once in each dimension of the rules that read
+    its type — and the failing ones."""
+    tally = Tally()
+    for rtype, per_source in per_type.items():
+        dims = {r.dimension.value for r in rules if rtype in r.reads}
+        for source, n in per_source.items():
+            for dim in dims:
+                tally.checked[(source, dim)] += n
+    dims_of = {r.id: r.dimension.value for r in rules}
     for f in findings:
-        tally.failed[(f.source, dims[f.rule_id])].add(f"{f.res_type}/{f.res_id}")
-    return findings, tally
+        tally.failed[(f.source, dims_of[f.rule_id])].add(f"{f.res_type}/{f.res_id}")
+    return tally
 
 
 def check_rows(
@@ -186,25 +206,35 @@ def run_batch(
     progress: Progress | None = None,
     catalogues: Catalogues | None = None,
     frontpage: Iterable[dict[str, str]] | None = None,
+    platform: Settings | None = None,
+    workers: int | None = None,
+    parallel_min: int = PARALLEL_MIN_RESOURCES,
 ) -> RunResult:
     """Every rule over every current resource it reads (and the row rules over ``frontpage`` rows, when
-    given); findings and the scorecard are stored as a run."""
+    given); findings and the scorecard are stored as a run.
+
+    With ``platform`` (the settings worker processes open their own database connection with), the scan is
+    split over ``workers`` processes (default: ``settings.batch_workers``, else the number of CPUs) once the
+    repository holds ``parallel_min`` resources of the types read; the findings are the same as in one process.
+    """
     actor = actor or Actor.system("quality")
     rules = rules if rules is not None else all_rules()
     ctx = Context(settings, catalogues=catalogues or Catalogues())
     started = datetime.now(UTC)
 
-    def scan(rtype: str) -> Iterator[tuple[str, bytes]]:
-        for stored in store.scan(actor, rtype):
-            yield stored.res_id, stored.content or b"{}"
-
-    findings, tally = check_all(scan, ctx, rules, progress=progress)
+    fhir_rules = _fhir_rules(rules)
+    count = workers if workers is not None else (settings.batch_workers or default_workers())
+    scanned = scan_store(
+        store, actor, ctx, fhir_rules, workers=count, platform=platform, progress=progress, parallel_min=parallel_min
+    )
+    findings = scanned.findings + conclude(fhir_rules, scanned.states, lambda keys: lookup_sources(store, actor, keys))
+    tally = tally_of(fhir_rules, scanned.per_type_source, findings)
     if frontpage is not None:
         findings += check_rows(frontpage, ctx, rules=rules, tally=tally)
     dims = {r.id: r.dimension.value for r in rules}
     scorecard = _scorecard(tally, findings)
     run_id = _record(store, actor, started, findings, scorecard, dims, rules) if record else None
-    return RunResult(run_id, findings, scorecard)
+    return RunResult(run_id, findings, scorecard, scanned.workers, scanned.resources, scanned.cpu_s)
 
 
 def _scorecard(tally: Tally, findings: list[Finding]) -> dict[str, Any]:

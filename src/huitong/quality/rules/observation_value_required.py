@@ -5,11 +5,33 @@ from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+#: The value[x] keys of Observation (FHIR R4): one set test before looking at every key.
+VALUE_KEYS = frozenset(
+    {
+        "valueQuantity",
+        "valueCodeableConcept",
+        "valueString",
+        "valueBoolean",
+        "valueInteger",
+        "valueRange",
+        "valueRatio",
+        "valueSampledData",
+        "valueTime",
+        "valueDateTime",
+        "valuePeriod",
+    }
+)
+
 
 def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
     if obs.get("status") not in ("final", "amended", "corrected"):
         return
-    has_value = any(k.startswith("value") for k in obs) or obs.get("component") or obs.get("dataAbsentReason")
+    has_value = (
+        not VALUE_KEYS.isdisjoint(obs)
+        or any(k.startswith("value") for k in obs)
+        or obs.get("component")
+        or obs.get("dataAbsentReason")
+    )
     has_members = obs.get("hasMember")
     if not (has_value or has_members):
         yield f"final Observation has no value[x], component, hasMember or dataAbsentReason (status {obs['status']})"

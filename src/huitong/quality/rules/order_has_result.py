@@ -25,10 +25,17 @@ def observe(state: State, resource: dict[str, Any]) -> None:
         if resource.get("status") not in ("revoked", "entered-in-error", "draft"):
             state.orders[resource["id"]] = resource.get("authoredOn", "")
     else:
-        for ref in resource.get("basedOn") or []:
-            target = ref.get("reference", "") if isinstance(ref, dict) else ""
-            if target.startswith("ServiceRequest/"):
-                state.resulted.add(target.removeprefix("ServiceRequest/"))
+        for ref in resource.get("basedOn") or ():
+            target = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(target, str) and target.startswith("ServiceRequest/"):
+                state.resulted.add(target[15:])
+
+
+def merge(first: State, later: State) -> State:
+    """The state of two parts of the scan, ``first`` observed before ``later``."""
+    first.orders.update(later.orders)
+    first.resulted |= later.resulted
+    return first
 
 
 def conclude(state: State) -> Iterator[tuple[str, str, str]]:
@@ -52,4 +59,5 @@ RULE = SetRule(
     start,
     observe,
     conclude,
+    merge,
 )

@@ -60,6 +60,13 @@ def observe(state: State, patient: dict[str, Any]) -> None:
         state.groups[(system, "demographics", name, str(born), str(sex))].append(patient["id"])
 
 
+def merge(first: State, later: State) -> State:
+    """The state of two parts of the scan, ``first`` observed before ``later`` (ids keep their scan order)."""
+    for key, ids in later.groups.items():
+        first.groups[key].extend(ids)
+    return first
+
+
 def conclude(state: State) -> Iterator[tuple[str, str, str]]:
     parent: dict[str, str] = {}
 
@@ -99,4 +106,5 @@ RULE = SetRule(
     start,
     observe,
     conclude,
+    merge,
 )

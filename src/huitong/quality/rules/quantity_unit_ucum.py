@@ -9,9 +9,10 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    quantities = [obs.get("valueQuantity")] + [
-        c.get("valueQuantity") for c in obs.get("component") or [] if isinstance(c, dict)
-    ]
+    quantities = [obs.get("valueQuantity")]
+    components = obs.get("component")
+    if components:
+        quantities += [c.get("valueQuantity") for c in components if isinstance(c, dict)]
     for q in quantities:
         if not isinstance(q, dict) or "value" not in q:
             continue

@@ -25,6 +25,13 @@ def observe(state: State, resource: dict[str, Any]) -> None:
     state.reports[resource["id"]] = [r.removeprefix("ServiceRequest/") for r in refs if r.startswith("ServiceRequest/")]
 
 
+def merge(first: State, later: State) -> State:
+    """The state of two parts of the scan, ``first`` observed before ``later``."""
+    first.orders |= later.orders
+    first.reports.update(later.reports)
+    return first
+
+
 def conclude(state: State) -> Iterator[tuple[str, str, str]]:
     for report_id, orders in state.reports.items():
         if not orders:
@@ -43,4 +50,5 @@ RULE = SetRule(
     start,
     observe,
     conclude,
+    merge,
 )
