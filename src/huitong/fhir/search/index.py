@@ -109,10 +109,16 @@ class _Pending:
         self.unwritten.clear()
 
 
+#: One prepared DELETE per index table (built once: the write path runs them for every update).
+_DELETES = tuple(
+    table.delete().where(table.c.resource_pk.in_(sa.bindparam("b_pks", expanding=True))) for table in INDEX_TABLES
+)
+
+
 def delete_rows(conn: sa.Connection, pks: list[int]) -> None:
     """Remove every index row of the resources ``pks``."""
-    for table in INDEX_TABLES:
-        conn.execute(table.delete().where(table.c.resource_pk.in_(pks)))
+    for statement in _DELETES:
+        conn.execute(statement, {"b_pks": pks})
 
 
 def insert_rows(conn: sa.Connection, rows: Rows) -> None:
