@@ -47,6 +47,9 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "env": "test",
         "database": {"url": url},
         "security": {"secret_key": "x" * 48, "api_tokens": {"tests": API_TOKEN}},
+        # Patients written through the API are linked by a background thread of the server; tests that want it
+        # say so (tests/empi/test_api_link.py), so no other test sees golden Patients appear while it runs.
+        "empi": {"link_api_patients": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):

@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         opened = services or open_services(settings)
         app.state.services = opened
         app.state.security = open_security(settings, opened.db, opened.store.policy)
+        opened.start_empi_linker()  # links Patients written through the API; first those a crash left queued
         log.info("Huitong %s serving %s", __version__, settings.database.url.split("@")[-1])
         engine = None
         if settings.mllp.enabled or settings.ingest.channels_file is not None:

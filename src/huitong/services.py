@@ -22,6 +22,7 @@ from huitong.settings import Settings
 from huitong.terminology.index import TerminologyIndexer
 
 if TYPE_CHECKING:
+    from huitong.empi.pending import PendingHook, PendingLinker
     from huitong.empi.service import Empi
 
 
@@ -35,6 +36,9 @@ class Services:
     search: SearchService
 
     metrics: Metrics = field(default_factory=Metrics)
+    #: Queues Patients written outside the HL7 pipeline for the EMPI (``HUITONG_EMPI__LINK_API_PATIENTS``).
+    empi_pending: PendingHook | None = None
+    _empi_linker: PendingLinker | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         backups = Path(self.settings.backup.directory)
@@ -47,20 +51,39 @@ class Services:
 
         return Empi.open(self.db, self.store, self.settings.empi)
 
+    def start_empi_linker(self) -> None:
+        """Start linking queued Patients in the background (the server does; CLI commands leave them queued)."""
+        from huitong.empi.pending import PendingLinker
+
+        if self.empi_pending is not None and self._empi_linker is None:
+            wake, poll = self.empi_pending.wake, self.settings.empi.pending_poll_seconds
+            self._empi_linker = PendingLinker(self.empi, wake, poll).start()
+
     def close(self) -> None:
         """Finish queued writes and close the database."""
+        if self._empi_linker is not None:
+            self._empi_linker.stop()
+            self._empi_linker = None
         self.store.close()
         self.db.close()
 
 
 def open_services(settings: Settings) -> Services:
     """Open the database and build the services on it. The schema must already be migrated."""
+    from huitong.empi.pending import PendingHook
+
     db = open_database(settings.database)
+    pending = PendingHook() if settings.empi.link_api_patients else None
     store = ResourceStore(
         db,
         settings.fhir,
         settings.audit,
-        hooks=[SearchIndexer(settings.fhir.fulltext_types), TerminologyIndexer(), CriticalAlertHook()],
+        hooks=[
+            SearchIndexer(settings.fhir.fulltext_types),
+            TerminologyIndexer(),
+            CriticalAlertHook(),
+            *([pending] if pending else []),
+        ],
         protector=FieldProtector.from_settings(settings),
     )
-    return Services(settings=settings, db=db, store=store, search=SearchService(store))
+    return Services(settings=settings, db=db, store=store, search=SearchService(store), empi_pending=pending)

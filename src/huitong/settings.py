@@ -382,6 +382,19 @@ class EmpiSettings(BaseModel):
     max_candidates_per_key: int = Field(
         default=200, ge=1, description="Most index records fetched per blocking key in real-time matching."
     )
+    link_api_patients: bool = Field(
+        default=True,
+        description=(
+            "Link every Patient written through the FHIR API (create, update, transaction and batch Bundles, "
+            "`huitong import`) to its person: the write queues it in `empi_pending` in its own transaction and the "
+            "running server links it moments later (`huitong empi relink --pending` without a server)."
+        ),
+    )
+    pending_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the server looks for queued Patients written by other processes (e.g. an import).",
+    )
     source_trust: list[str] = Field(
         default_factory=lambda: ["HIS", "EMR", "LIS", "PACS"],
         description="Source systems from most to least trusted, for the `most_trusted` survivorship rule.",

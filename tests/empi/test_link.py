@@ -205,6 +205,9 @@ def test_cli_match_and_review_list(empi: Empi, actor: Actor, db_url: str, monkey
     empi.link(actor, ZHANG)
     monkeypatch.setenv("HUITONG_DATABASE__URL", db_url)
     monkeypatch.setenv("HUITONG_EMPI__MODEL_PATH", str(empi.settings.model_path))
+    # the index holds encrypted ID numbers and phones: the CLI needs the same field keys as the server
+    monkeypatch.setenv("HUITONG_ENV", "test")
+    monkeypatch.setenv("HUITONG_SECURITY__SECRET_KEY", "x" * 48)
     runner = CliRunner()
     result = runner.invoke(
         app, ["match", "--name", "ZHANG WEIHUA", "--birth-date", "1980-01-02", "--phone", "13800138000"]
@@ -213,3 +216,21 @@ def test_cli_match_and_review_list(empi: Empi, actor: Actor, db_url: str, monkey
     assert "decision: link" in result.output and "exact pinyin" in result.output
     listed = runner.invoke(app, ["review", "list", "--json"])
     assert listed.exit_code == 0 and listed.output.strip() == "[]"
+
+
+@SQLITE_ONLY
+def test_cli_without_the_field_keys_says_what_to_set(
+    empi: Empi, actor: Actor, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from huitong.empi.cli import app
+
+    empi.link(actor, ZHANG)
+    monkeypatch.setenv("HUITONG_DATABASE__URL", db_url)
+    monkeypatch.setenv("HUITONG_EMPI__MODEL_PATH", str(empi.settings.model_path))
+    monkeypatch.setenv("HUITONG_ENV", "test")
+    monkeypatch.setenv("HUITONG_SECURITY__SECRET_KEY", "y" * 48)  # not the server's: other derived field keys
+    args = ["match", "--name", "ZHANG WEIHUA", "--birth-date", "1980-01-02", "--phone", "13800138001"]
+    result = CliRunner().invoke(app, args)  # the phone differs by one digit: the typo level needs it decrypted
+    assert result.exit_code == 2 and "HUITONG_SECURITY__" in result.output, result.output

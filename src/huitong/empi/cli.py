@@ -123,6 +123,32 @@ def match(
             typer.echo(f"    {e.comparison:<11} {e.level:<36} {e.weight:+7.2f}   {e.left} | {e.right}")
 
 
+@app.command()
+def relink(
+    pending: bool = typer.Option(False, "--pending", help="Link the Patients queued by FHIR API writes and imports."),
+    retry: bool = typer.Option(False, "--retry", help="Also retry Patients that failed three times (see the log)."),
+) -> None:
+    """Link Patients written through the FHIR API or `huitong import` that are still queued (no server ran)."""
+    from huitong.services import open_services
+
+    if not pending:
+        typer.echo("error: say what to relink: --pending (Patients queued by API writes and imports)", err=True)
+        raise typer.Exit(2)
+    services = open_services(load_settings())
+    try:
+        with _exit_codes():
+            before = services.empi.pending_count()
+            linked = 0
+            while step := services.empi.process_pending(retry=retry):
+                linked += step
+            left = services.empi.pending_count()
+    finally:
+        services.close()
+    typer.echo(f"linked {linked} of {before} queued Patients; {left} left" + (" (failed: see the log)" if left else ""))
+    if left:
+        raise typer.Exit(5)
+
+
 @review_app.command("list")
 def review_list(
     status: str = typer.Option("open", help="open, accepted, rejected or all."),
@@ -136,7 +162,8 @@ def review_list(
     services = open_services(load_settings())
     try:
         with services.db.read() as conn:
-            items = review.list_items(conn, status=None if status == "all" else status, limit=limit)
+            sealer = services.empi.sealer
+            items = review.list_items(conn, status=None if status == "all" else status, limit=limit, sealer=sealer)
     finally:
         services.close()
     if as_json:

@@ -50,3 +50,9 @@ class EngineUnavailableError(EmpiError):
     """The batch engine asked for (Spark) is not installed or cannot start."""
 
     exit_code = ExitCode.ENGINE_UNAVAILABLE
+
+
+class SealedValueError(EmpiError):
+    """The index holds a value encrypted under a field key this process does not have."""
+
+    exit_code = ExitCode.BAD_INPUT

@@ -16,10 +16,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from huitong.empi.block import BLOCKING_KEYS, blocking_values
+from huitong.empi.block import BLOCKING_KEYS
 from huitong.empi.errors import NotFoundError
 from huitong.empi.golden import MemberRecord, golden_patient, retired_patient
 from huitong.empi.normalise import NormalisedRecord, SourceRecord
+from huitong.empi.protect import PLAIN, Sealer, sealer_of
 from huitong.empi.schema import empi_event, empi_person, empi_record
 from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor
@@ -30,23 +31,29 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def source_json(record: SourceRecord) -> str:
-    """The source record as stored in ``empi_record.source``."""
-    return _dumps(asdict(record))
+def source_json(record: SourceRecord, sealer: Sealer = PLAIN) -> str:
+    """The source record as stored in ``empi_record.source`` (protected values sealed)."""
+    return _dumps(sealer.seal_source(asdict(record)))
 
 
-def source_from_json(text: str) -> SourceRecord:
-    data = orjson.loads(text)
+def source_dict(text: str, sealer: Sealer = PLAIN) -> dict[str, Any]:
+    """A stored source record as a dict, protected values opened (for display)."""
+    return sealer.open_source(orjson.loads(text))
+
+
+def source_from_json(text: str, sealer: Sealer = PLAIN) -> SourceRecord:
+    data = source_dict(text, sealer)
     updated = data.get("updated_at")
     data["updated_at"] = datetime.fromisoformat(updated) if updated else None
     return SourceRecord(**data)
 
 
-def fields_from_json(text: str) -> NormalisedRecord:
-    return NormalisedRecord(**orjson.loads(text))
+def fields_from_json(text: str, sealer: Sealer = PLAIN, query: NormalisedRecord | None = None) -> NormalisedRecord:
+    """Stored standardised fields as a record, to score against ``query`` (see :mod:`~huitong.empi.protect`)."""
+    return sealer.open_fields(orjson.loads(text), query)
 
 
-def lock_keys(conn: sa.Connection, record: NormalisedRecord) -> None:
+def lock_keys(conn: sa.Connection, record: NormalisedRecord, sealer: Sealer = PLAIN) -> None:
     """On PostgreSQL, serialise concurrent links that share a blocking key (no-op on SQLite's single writer).
 
     Two registrations of one person share at least one key, so the second waits for the first to commit
@@ -54,7 +61,7 @@ def lock_keys(conn: sa.Connection, record: NormalisedRecord) -> None:
     """
     if conn.dialect.name != "postgresql":
         return
-    values = sorted({f"{k}={v}" for k, v in blocking_values(record).items() if v} | {f"rec={record.unique_id}"})
+    values = sorted({f"{k}={v}" for k, v in sealer.keys(record).items() if v} | {f"rec={record.unique_id}"})
     for value in values:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:v, 0))"), {"v": value})
 
@@ -67,13 +74,13 @@ def _candidate_query() -> sa.TextClause:
     )
 
 
-def find_candidates(conn: sa.Connection, record: NormalisedRecord, per_key: int) -> list[Any]:
+def find_candidates(conn: sa.Connection, record: NormalisedRecord, per_key: int, sealer: Sealer = PLAIN) -> list[Any]:
     """Index records sharing at least one blocking key with ``record`` (itself excluded).
 
     One statement with an OR of the indexed key columns: SQLite answers it with a MULTI-INDEX OR and
     PostgreSQL with a BitmapOr, a few index probes either way. A missing key is bound as NULL (never equal).
     """
-    keys = blocking_values(record)
+    keys = sealer.keys(record)
     if not any(keys.values()):
         return []
     params: dict[str, Any] = {**keys, "me": record.unique_id, "limit": per_key * len(BLOCKING_KEYS)}
@@ -126,31 +133,53 @@ def insert_record(
     link_kind: str,
     probability: float | None,
     patient_id: str | None,
+    sealer: Sealer = PLAIN,
 ) -> None:
     conn.execute(
         empi_record.insert(),
-        {
-            "record_key": fields.unique_id,
-            "source_system": source.source_system,
-            "record_id": source.record_id,
-            "person_id": person_id,
-            "patient_id": patient_id,
-            "link_kind": link_kind,
-            "match_probability": probability,
-            "updated_at": source.updated_at or datetime.now(UTC),
-            "source": source_json(source),
-            "fields": _dumps(fields.as_row()),
-            **blocking_values(fields),
-        },
-    )
+        record_values(source, fields, person_id, link_kind=link_kind, probability=probability,
+                      patient_id=patient_id, sealer=sealer),
+    )  # fmt: skip
 
 
-def update_record(conn: sa.Connection, source: SourceRecord, fields: NormalisedRecord, patient_id: str | None) -> None:
+def record_values(
+    source: SourceRecord,
+    fields: NormalisedRecord,
+    person_id: str,
+    *,
+    link_kind: str,
+    probability: float | None,
+    patient_id: str | None,
+    sealer: Sealer = PLAIN,
+) -> dict[str, Any]:
+    """The ``empi_record`` row of a record (for one insert, or many in one ``executemany``)."""
+    return {
+        "record_key": fields.unique_id,
+        "source_system": source.source_system,
+        "record_id": source.record_id,
+        "person_id": person_id,
+        "patient_id": patient_id,
+        "link_kind": link_kind,
+        "match_probability": probability,
+        "updated_at": source.updated_at or datetime.now(UTC),
+        "source": source_json(source, sealer),
+        "fields": _dumps(sealer.seal_fields(fields)),
+        **sealer.keys(fields),
+    }
+
+
+def update_record(
+    conn: sa.Connection,
+    source: SourceRecord,
+    fields: NormalisedRecord,
+    patient_id: str | None,
+    sealer: Sealer = PLAIN,
+) -> None:
     values: dict[str, Any] = {
         "updated_at": source.updated_at or datetime.now(UTC),
-        "source": source_json(source),
-        "fields": _dumps(fields.as_row()),
-        **blocking_values(fields),
+        "source": source_json(source, sealer),
+        "fields": _dumps(sealer.seal_fields(fields)),
+        **sealer.keys(fields),
     }
     if patient_id:
         values["patient_id"] = patient_id
@@ -174,12 +203,12 @@ def set_person_status(conn: sa.Connection, person_id: str, status: str, merged_i
     )
 
 
-def members_of(conn: sa.Connection, person_id: str) -> list[MemberRecord]:
+def members_of(conn: sa.Connection, person_id: str, sealer: Sealer = PLAIN) -> list[MemberRecord]:
     query = sa.select(empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields).where(
         empi_record.c.person_id == person_id
     )
     return [
-        MemberRecord(source_from_json(r.source), r.patient_id, bool(orjson.loads(r.fields).get("id_valid")))
+        MemberRecord(source_from_json(r.source, sealer), r.patient_id, bool(orjson.loads(r.fields).get("id_valid")))
         for r in conn.execute(query)
     ]
 
@@ -190,7 +219,7 @@ def refresh_golden(tx: Transaction, person_id: str, settings: EmpiSettings) -> N
     if person.status == "merged":
         body = retired_patient(person_id, person.merged_into)
     else:
-        body = golden_patient(person_id, members_of(tx.conn, person_id), settings)
+        body = golden_patient(person_id, members_of(tx.conn, person_id, sealer_of(tx)), settings)
         if not body.get("identifier"):
             body["active"] = False  # a person without records (all moved away)
     if tx.read("Patient", person_id) is None:

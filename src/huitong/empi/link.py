@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from huitong.empi import index, review
 from huitong.empi.model import Model
 from huitong.empi.normalise import NormalisedRecord, SourceRecord, normalise_record
+from huitong.empi.protect import PLAIN, Sealer, sealer_of
 from huitong.empi.score import PairScore, score_pair
 from huitong.fhir.transaction import Transaction
 from huitong.settings import EmpiSettings
@@ -89,7 +90,7 @@ class LinkResult:
     review_ids: list[int] = field(default_factory=list)
 
 
-def rank_candidates(model: Model, record: NormalisedRecord, rows: list[Any]) -> list[Candidate]:
+def rank_candidates(model: Model, record: NormalisedRecord, rows: list[Any], sealer: Sealer = PLAIN) -> list[Candidate]:
     """Score ``record`` against candidate rows; one entry per person (its best record), best first.
 
     Persons that are excluded (see :class:`Candidate`) are kept for display and ranked last.
@@ -98,7 +99,7 @@ def rank_candidates(model: Model, record: NormalisedRecord, rows: list[Any]) -> 
     best_key: dict[str, str] = {}
     other_ids: set[str] = set()
     for row in rows:
-        other = index.fields_from_json(row.fields)
+        other = index.fields_from_json(row.fields, sealer, record)
         scored = score_pair(model, record, other)
         if scored.different_valid_ids:
             other_ids.add(row.person_id)
@@ -129,11 +130,13 @@ def decide(candidates: list[Candidate], settings: EmpiSettings) -> Decision:
     return "new"
 
 
-def match_record(conn: sa.Connection, model: Model, settings: EmpiSettings, record: SourceRecord) -> MatchResult:
+def match_record(
+    conn: sa.Connection, model: Model, settings: EmpiSettings, record: SourceRecord, sealer: Sealer = PLAIN
+) -> MatchResult:
     """Score ``record`` against the index without changing anything (``Patient/$match`` and previews)."""
     fields = normalise_record(record)
-    rows = index.find_candidates(conn, fields, settings.max_candidates_per_key)
-    candidates = rank_candidates(model, fields, rows)
+    rows = index.find_candidates(conn, fields, settings.max_candidates_per_key, sealer)
+    candidates = rank_candidates(model, fields, rows, sealer)
     return MatchResult(decide(candidates, settings), fields, candidates)
 
 
@@ -147,14 +150,15 @@ def link_record(
     """
     conn = tx.conn
     fields = normalise_record(record)
-    index.lock_keys(conn, fields)
+    sealer = sealer_of(tx)
+    index.lock_keys(conn, fields, sealer)
     existing = index.record_row(conn, fields.unique_id)
     if existing is not None:
-        index.update_record(conn, record, fields, patient_id)
+        index.update_record(conn, record, fields, patient_id, sealer)
         index.refresh_golden(tx, existing.person_id, settings)
         return LinkResult(existing.person_id, "update", MatchResult("update", fields))
-    rows = index.find_candidates(conn, fields, settings.max_candidates_per_key)
-    candidates = rank_candidates(model, fields, rows)
+    rows = index.find_candidates(conn, fields, settings.max_candidates_per_key, sealer)
+    candidates = rank_candidates(model, fields, rows, sealer)
     decision = decide(candidates, settings)
     match = MatchResult(decision, fields, candidates)
     review_ids: list[int] = []
@@ -166,12 +170,12 @@ def link_record(
         probability = None
     index.insert_record(
         conn, record, fields, person_id, link_kind="auto" if decision == "link" else "new",
-        probability=probability, patient_id=patient_id,
+        probability=probability, patient_id=patient_id, sealer=sealer,
     )  # fmt: skip
     for candidate in candidates[1 if decision == "link" else 0 :]:
         if candidate.excluded or candidate.probability < settings.review_threshold:
             continue
-        review_ids.append(review.enqueue(conn, fields.unique_id, candidate))
+        review_ids.append(review.enqueue(conn, fields.unique_id, candidate, sealer))
         if len(review_ids) >= 3:
             break
     index.refresh_golden(tx, person_id, settings)

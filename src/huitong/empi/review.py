@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from huitong.empi import index
 from huitong.empi.errors import ConflictError, NotFoundError
+from huitong.empi.protect import PLAIN, Sealer
 from huitong.empi.schema import empi_record, empi_review
 from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor, ActorKind
@@ -75,7 +76,7 @@ def steward_actor(user: Actor) -> Actor:
     )
 
 
-def enqueue(conn: sa.Connection, record_key: str, candidate: Candidate) -> int:
+def enqueue(conn: sa.Connection, record_key: str, candidate: Candidate, sealer: Sealer = PLAIN) -> int:
     """Queue ``record_key`` against ``candidate``; returns the item's id."""
     result = conn.execute(
         empi_review.insert().returning(empi_review.c.review_id),
@@ -85,7 +86,7 @@ def enqueue(conn: sa.Connection, record_key: str, candidate: Candidate) -> int:
             "candidate_person_id": candidate.person_id,
             "match_probability": candidate.score.match_probability,
             "match_weight": candidate.score.match_weight,
-            "evidence": orjson.dumps([e.as_dict() for e in candidate.score.evidence]).decode(),
+            "evidence": orjson.dumps(sealer.seal_evidence([e.as_dict() for e in candidate.score.evidence])).decode(),
             "status": "open",
             "created_at": datetime.now(UTC),
         },
@@ -93,7 +94,7 @@ def enqueue(conn: sa.Connection, record_key: str, candidate: Candidate) -> int:
     return int(result.scalar_one())
 
 
-def _side(conn: sa.Connection, record_key: str) -> dict[str, Any]:
+def _side(conn: sa.Connection, record_key: str, sealer: Sealer) -> dict[str, Any]:
     row = conn.execute(
         sa.select(
             empi_record.c.record_key, empi_record.c.person_id, empi_record.c.patient_id, empi_record.c.source
@@ -105,19 +106,19 @@ def _side(conn: sa.Connection, record_key: str) -> dict[str, Any]:
         "record_key": row.record_key,
         "person_id": row.person_id,
         "patient_id": row.patient_id,
-        **orjson.loads(row.source),
+        **index.source_dict(row.source, sealer),
     }
 
 
-def _item(conn: sa.Connection, row: sa.Row[Any]) -> ReviewItem:
+def _item(conn: sa.Connection, row: sa.Row[Any], sealer: Sealer) -> ReviewItem:
     return ReviewItem(
         review_id=row.review_id,
         status=row.status,
         match_probability=row.match_probability,
         match_weight=row.match_weight,
-        record=_side(conn, row.record_key),
-        candidate=_side(conn, row.candidate_key),
-        evidence=orjson.loads(row.evidence),
+        record=_side(conn, row.record_key, sealer),
+        candidate=_side(conn, row.candidate_key, sealer),
+        evidence=sealer.open_evidence(orjson.loads(row.evidence)),
         created_at=row.created_at.isoformat(),
         decided_by=row.decided_by,
         reason=row.reason,
@@ -125,21 +126,21 @@ def _item(conn: sa.Connection, row: sa.Row[Any]) -> ReviewItem:
 
 
 def list_items(
-    conn: sa.Connection, *, status: str | None = "open", limit: int = 50, offset: int = 0
+    conn: sa.Connection, *, status: str | None = "open", limit: int = 50, offset: int = 0, sealer: Sealer = PLAIN
 ) -> list[ReviewItem]:
     """Items oldest first (``status=None`` lists every item)."""
     query = sa.select(empi_review)
     if status is not None:
         query = query.where(empi_review.c.status == status)
     rows = conn.execute(query.order_by(empi_review.c.review_id).limit(limit).offset(offset)).all()
-    return [_item(conn, row) for row in rows]
+    return [_item(conn, row, sealer) for row in rows]
 
 
-def get_item(conn: sa.Connection, review_id: int) -> ReviewItem:
+def get_item(conn: sa.Connection, review_id: int, sealer: Sealer = PLAIN) -> ReviewItem:
     row = conn.execute(sa.select(empi_review).where(empi_review.c.review_id == review_id)).first()
     if row is None:
         raise NotFoundError(f"review item {review_id} does not exist")
-    return _item(conn, row)
+    return _item(conn, row, sealer)
 
 
 def count_open(conn: sa.Connection) -> int:

@@ -6,6 +6,8 @@
 * ``empi_person`` — one row per person (the golden record is the FHIR Patient ``golden_patient_id``).
 * ``empi_review`` — uncertain pairs waiting for a person to decide, with the field-by-field evidence.
 * ``empi_event`` — every link, unlink, merge and un-merge: who, when, why, and the state before and after.
+* ``empi_pending`` — Patients written through the FHIR API (or an import) waiting to be linked; a row is
+  written in the same transaction as the Patient and removed in the one that links it (``empi_0003``).
 """
 
 from __future__ import annotations
@@ -83,4 +85,15 @@ empi_event = sa.Table(
     sa.Column("after", sa.Text, nullable=True, comment="JSON of the state after"),
     sa.Index(None, "person_id", "recorded"),
     sa.Index(None, "record_key"),
+)
+
+empi_pending = sa.Table(
+    "empi_pending",
+    metadata,
+    sa.Column("seq", BigKey, primary_key=True, autoincrement=True),
+    sa.Column("patient_id", sa.String(64), nullable=False, comment="a Patient written outside the ingest pipeline"),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index(None, "patient_id"),
 )

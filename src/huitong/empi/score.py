@@ -26,6 +26,7 @@ from huitong.empi.compare import (
 )
 from huitong.empi.model import Model
 from huitong.empi.normalise import NormalisedRecord
+from huitong.empi.protect import UNEQUAL
 
 _NAME_INDEX = COMPARISONS.index(NAME)
 _ID_INDEX = COMPARISONS.index(ID_NUMBER)
@@ -85,7 +86,7 @@ def _display(record: NormalisedRecord, comparison: str) -> str | None:
     if comparison == "name":
         return record.name or record.name_py
     value = getattr(record, comparison, None)
-    return None if value is None else str(value)
+    return None if value is None or value == UNEQUAL else str(value)
 
 
 def is_household_conflict(levels: list[int], left: NormalisedRecord, right: NormalisedRecord) -> bool:

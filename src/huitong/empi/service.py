@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from huitong.db import Database
-from huitong.empi import index, merge, review
+from huitong.empi import index, merge, pending, review
 from huitong.empi.link import LinkResult, MatchResult, link_record, match_record
 from huitong.empi.model import Model, default_model, load_model
 from huitong.empi.normalise import SourceRecord
+from huitong.empi.protect import Sealer
 from huitong.empi.schema import empi_record
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
@@ -41,20 +41,40 @@ class Empi:
         model = load_model(settings.model_path) if settings.model_path.is_file() else default_model()
         return cls(db, store, settings, model)
 
+    @property
+    def sealer(self) -> Sealer:
+        """Seals resident IDs, phones and addresses in the EMPI's tables when field encryption is on."""
+        return Sealer.of(self.store.protector)
+
     # -- matching and linking ---------------------------------------------------------------------
 
     def match(self, record: SourceRecord) -> MatchResult:
         """Score ``record`` against the index; changes nothing."""
         with self.db.read() as conn:
-            return match_record(conn, self.model, self.settings, record)
+            return match_record(conn, self.model, self.settings, record, self.sealer)
 
     def link(self, actor: Actor, record: SourceRecord, *, patient_id: str | None = None) -> LinkResult:
         """Match ``record`` and file it under a person (new, linked or queued for review)."""
         return self.store.transaction(actor, lambda tx: self.link_in(tx, record, patient_id=patient_id))
 
     def link_in(self, tx: Transaction, record: SourceRecord, *, patient_id: str | None = None) -> LinkResult:
-        """:meth:`link` inside the caller's transaction (the ingest pipeline's, with the source Patient)."""
+        """:meth:`link` inside the caller's transaction (the ingest pipeline's, with the source Patient).
+
+        The Patient's queue rows (:mod:`~huitong.empi.pending`, written by the same transaction's store write)
+        are dropped: it is linked here.
+        """
+        if patient_id:
+            pending.dequeue(tx.conn, patient_id)
         return link_record(tx, self.model, self.settings, record, patient_id=patient_id)
+
+    def process_pending(self, *, limit: int = 500, retry: bool = False) -> int:
+        """Link Patients queued by FHIR API writes and imports (see :mod:`~huitong.empi.pending`)."""
+        return pending.process_pending(self, limit=limit, retry=retry)
+
+    def pending_count(self) -> int:
+        """How many Patients wait to be linked."""
+        with self.db.read() as conn:
+            return pending.pending_count(conn)
 
     # -- persons ----------------------------------------------------------------------------------
 
@@ -86,7 +106,7 @@ class Empi:
                 "patient_id": r.patient_id,
                 "link_kind": r.link_kind,
                 "match_probability": r.match_probability,
-                "source": orjson.loads(r.source),
+                "source": index.source_dict(r.source, self.sealer),
             }
             for r in rows
         ]
@@ -130,11 +150,11 @@ class Empi:
     def review_items(self, *, status: str | None = "open", limit: int = 50, offset: int = 0) -> list[review.ReviewItem]:
         """Review items, oldest first."""
         with self.db.read() as conn:
-            return review.list_items(conn, status=status, limit=limit, offset=offset)
+            return review.list_items(conn, status=status, limit=limit, offset=offset, sealer=self.sealer)
 
     def review_item(self, review_id: int) -> review.ReviewItem:
         with self.db.read() as conn:
-            return review.get_item(conn, review_id)
+            return review.get_item(conn, review_id, self.sealer)
 
     def accept_review(self, actor: Actor, review_id: int, reason: str) -> str:
         """Accept a pair as one person; returns the surviving person."""
