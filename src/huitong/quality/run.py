@@ -13,6 +13,7 @@ from typing import Any
 from huitong.fhir.store import ResourceStore
 from huitong.quality.batch import (
     PARALLEL_MIN_RESOURCES,
+    PART_ROWS,
     check_part,
     default_workers,
     lookup_sources,
@@ -209,13 +210,15 @@ def run_batch(
     platform: Settings | None = None,
     workers: int | None = None,
     parallel_min: int = PARALLEL_MIN_RESOURCES,
+    part_rows: int = PART_ROWS,
 ) -> RunResult:
     """Every rule over every current resource it reads (and the row rules over ``frontpage`` rows, when
     given); findings and the scorecard are stored as a run.
 
     With ``platform`` (the settings worker processes open their own database connection with), the scan is
     split over ``workers`` processes (default: ``settings.batch_workers``, else the number of CPUs) once the
-    repository holds ``parallel_min`` resources of the types read; the findings are the same as in one process.
+    repository holds ``parallel_min`` resources of the types read (each type cut into parts of about ``part_rows``);
+    the findings are the same, in the same order, as in one process.
     """
     actor = actor or Actor.system("quality")
     rules = rules if rules is not None else all_rules()
@@ -225,7 +228,15 @@ def run_batch(
     fhir_rules = _fhir_rules(rules)
     count = workers if workers is not None else (settings.batch_workers or default_workers())
     scanned = scan_store(
-        store, actor, ctx, fhir_rules, workers=count, platform=platform, progress=progress, parallel_min=parallel_min
+        store,
+        actor,
+        ctx,
+        fhir_rules,
+        workers=count,
+        platform=platform,
+        progress=progress,
+        parallel_min=parallel_min,
+        part_rows=part_rows,
     )
     findings = scanned.findings + conclude(fhir_rules, scanned.states, lambda keys: lookup_sources(store, actor, keys))
     tally = tally_of(fhir_rules, scanned.per_type_source, findings)
