@@ -67,6 +67,50 @@ def test_transaction_is_all_or_nothing(client: TestClient) -> None:
     assert client.get("/fhir/Patient", params={"identifier": "urn:mrn|MRN-1"}).json()["total"] == 0
 
 
+def test_plain_writes_of_a_transaction_go_in_together_with_the_outcome_of_one_by_one(client: TestClient) -> None:
+    def obs(n: int) -> dict[str, Any]:
+        return {
+            "fullUrl": f"urn:uuid:0d1f6a52-5d0e-4c4a-9d57-1000000000{n:02d}",
+            "resource": {**OBS_ENTRY["resource"], "valueQuantity": {"value": n, "unit": "cm"}},  # type: ignore[dict-item]
+            "request": {"method": "POST", "url": "Observation"},
+        }
+
+    plain_patient = {**PATIENT_ENTRY, "request": {"method": "POST", "url": "Patient"}}
+    put = {"resource": {"resourceType": "Patient", "id": "tx-put", "gender": "female"}}
+    put_again = {"resource": {"resourceType": "Patient", "id": "tx-put", "gender": "male"}}
+    entries = [
+        {**put, "request": {"method": "PUT", "url": "Patient/tx-put"}},
+        plain_patient,
+        *[obs(n) for n in range(5)],
+        {**put_again, "request": {"method": "PUT", "url": "Patient/tx-put"}},  # the same resource twice: in turn
+    ]
+    response = client.post("/fhir", json=_transaction(*entries))
+    assert response.status_code == 200, response.text
+    body = response.json()["entry"]
+    assert [e["response"]["status"] for e in body] == ["201 Created"] * 7 + ["200 OK"]
+    patient_id = body[1]["resource"]["id"]
+    assert all(e["resource"]["subject"]["reference"] == f"Patient/{patient_id}" for e in body[2:7])
+    assert [e["resource"]["valueQuantity"]["value"] for e in body[2:7]] == [0, 1, 2, 3, 4]
+    assert body[0]["resource"]["meta"]["versionId"] == "1" and body[7]["resource"]["meta"]["versionId"] == "2"
+    assert client.get("/fhir/Patient/tx-put").json()["gender"] == "male"
+    found = client.get("/fhir/Observation", params={"subject": f"Patient/{patient_id}", "_total": "accurate"})
+    assert found.json()["total"] == 5
+
+
+def test_a_refused_write_among_plain_ones_rolls_back_the_transaction_and_names_its_entry(
+    client: TestClient,
+) -> None:
+    bad_id = {
+        "resource": {"resourceType": "Patient", "id": "bad id!"},
+        "request": {"method": "PUT", "url": "Patient/bad id!"},
+    }
+    good = {"resource": {"resourceType": "Patient", "id": "good"}, "request": {"method": "PUT", "url": "Patient/good"}}
+    response = client.post("/fhir", json=_transaction(good, bad_id))
+    assert response.status_code == 422, response.text
+    assert response.json()["issue"][0]["diagnostics"].startswith("entry 1: id must be")
+    assert client.get("/fhir/Patient/good").status_code == 404
+
+
 def test_conditional_update_and_delete_in_a_batch(client: TestClient) -> None:
     client.post("/fhir", json=_transaction(PATIENT_ENTRY))
     update = {
