@@ -16,6 +16,7 @@ from huitong import __version__
 from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
 from huitong.fhir.errors import FhirError, Issue
+from huitong.fhir.fastpath import FhirReadFastPath
 from huitong.fhir.outcome import operation_outcome, outcome_of
 from huitong.ingest.api import router as ingest_api_router
 from huitong.ingest.engine import Engine
@@ -71,7 +72,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    app.add_middleware(MetricsMiddleware)  # added first, so it runs inside and sees the request id
+    app.add_middleware(FhirReadFastPath)  # innermost: plain GET /fhir/{type}/{id} skips routing (fhir/fastpath.py)
+    app.add_middleware(MetricsMiddleware)  # added before the request context, so it runs inside and sees the id
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.http.max_body_bytes,

@@ -55,15 +55,18 @@ def version() -> None:
 def serve_command(
     host: str | None = typer.Option(None, help="Address to bind (default HUITONG_HTTP__HOST, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default HUITONG_HTTP__PORT, 8000)."),
+    workers: int = typer.Option(
+        1, min=1, help="Worker processes on the one port (one Python process uses about one core; e.g. the CPUs)."
+    ),
 ) -> None:
     """Serve the platform on the configured database (run `huitong db upgrade` first)."""
-    from huitong.serve import TlsConfigError, serve
+    from huitong.serve import TlsConfigError, WorkersConfigError, serve
 
     settings = load_settings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     try:
-        serve(settings.model_copy(update={"http": settings.http.model_copy(update=updates)}))
-    except TlsConfigError as exc:
+        serve(settings.model_copy(update={"http": settings.http.model_copy(update=updates)}), workers=workers)
+    except (TlsConfigError, WorkersConfigError) as exc:
         typer.echo(f"refused to start: {exc}", err=True)
         raise typer.Exit(2) from exc
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from pathlib import Path
 from typing import Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from huitong.app import create_app
 from huitong.db import migrate
-from huitong.settings import HttpSettings, Settings
+from huitong.settings import HttpSettings, Settings, load_settings
 
 
 class SchemaNotCurrentError(Exception):
@@ -61,18 +63,67 @@ def tls_options(http: HttpSettings) -> dict[str, Any]:
     return {"ssl_certfile": cert, "ssl_keyfile": key, "ssl_keyfile_password": password}
 
 
-def serve(settings: Settings) -> None:
-    """Serve the platform until interrupted (HTTPS when a certificate and key are configured)."""
+class WorkersConfigError(Exception):
+    """Several worker processes were asked for where only one may run."""
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse several workers where a part of the platform must run once: the MLLP listeners and watched
+    folders bind one port and own one inbox, so they run in a single process."""
+    if workers < 1:
+        raise WorkersConfigError("--workers must be at least 1")
+    if workers > 1 and (settings.mllp.enabled or settings.ingest.channels_file is not None):
+        raise WorkersConfigError(
+            "the integration engine (MLLP listeners, watched folders) runs in one process: serve it with "
+            "--workers 1, or turn it off here (HUITONG_MLLP__ENABLED=false, no HUITONG_INGEST__CHANNELS_FILE) and run "
+            "it in a second `huitong serve --workers 1` on another port"
+        )
+
+
+def check_environment(settings: Settings) -> None:
+    """Refuse several workers unless ``settings`` are what the environment gives (each worker reads it there);
+    only the address may differ (the command line's ``--host``/``--port``, handed down to the workers)."""
+    address = {"host": settings.http.host, "port": settings.http.port}
+    environment = load_settings()
+    if environment.model_copy(update={"http": environment.http.model_copy(update=address)}) != settings:
+        raise WorkersConfigError(
+            "--workers > 1 needs every setting in the environment (HUITONG_…): each worker process reads it there"
+        )
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one worker process of ``huitong serve --workers N`` (settings from the environment,
+    as the parent read them: it refuses to start workers otherwise)."""
+    return create_app(load_settings())
+
+
+def serve(settings: Settings, *, workers: int = 1) -> None:
+    """Serve the platform until interrupted (HTTPS when a certificate and key are configured).
+
+    ``workers`` > 1 runs that many uvicorn worker processes on one socket, so a machine's cores all answer
+    requests (one Python process uses about one core). Each worker builds its settings from the environment,
+    so the settings must come from there (``huitong serve`` does; ``host``/``port`` given on the command line
+    are handed down the same way).
+    """
     logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_workers(settings, workers)
+    if workers > 1:
+        check_environment(settings)
     check_schema(settings)
     tls = tls_options(settings.http)
     url = f"{'https' if tls else 'http'}://{settings.http.host}:{settings.http.port}"
-    typer.echo(f"Huitong is serving on {url}  (FHIR API: {url}/fhir/metadata; stop with Ctrl+C)")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http.host,
-        port=settings.http.port,
-        log_level=settings.logging.level.lower(),
-        proxy_headers=False,
+    processes = f"{workers} worker processes; " if workers > 1 else ""
+    typer.echo(f"Huitong is serving on {url}  ({processes}FHIR API: {url}/fhir/metadata; stop with Ctrl+C)")
+    options: dict[str, Any] = {
+        "host": settings.http.host,
+        "port": settings.http.port,
+        "log_level": settings.logging.level.lower(),
+        "proxy_headers": False,
         **tls,
-    )
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ["HUITONG_HTTP__HOST"] = settings.http.host  # the workers' own copy of the address they serve on
+    os.environ["HUITONG_HTTP__PORT"] = str(settings.http.port)
+    uvicorn.run("huitong.serve:app_from_environment", factory=True, workers=workers, **options)

@@ -37,11 +37,16 @@ def base_url(request: Request, settings: Settings) -> str:
     return f"{root}/fhir"
 
 
+def last_modified(stored: StoredResource) -> str:
+    """The ``Last-Modified`` header of a stored version (an HTTP date, GMT)."""
+    return format_datetime(utc(stored.last_updated), usegmt=True)
+
+
 def version_headers(stored: StoredResource, request: Request, settings: Settings) -> dict[str, str]:
     """ETag, Last-Modified and Location of a stored version."""
     return {
         "ETag": stored.etag,
-        "Last-Modified": format_datetime(utc(stored.last_updated), usegmt=True),
+        "Last-Modified": last_modified(stored),
         "Location": f"{base_url(request, settings)}/{stored.res_type}/{stored.res_id}/_history/{stored.version_id}",
     }
 

@@ -8,6 +8,7 @@ the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -33,6 +34,15 @@ from huitong.security.protection import FieldProtector, index_view
 from huitong.settings import AuditSettings, FhirSettings
 
 T = TypeVar("T")
+
+#: The current version of one resource (built once: the read-by-id hot path does not rebuild its statement).
+_READ_CURRENT = sa.select(
+    resource.c.pk, resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
+).where(resource.c.res_type == sa.bindparam("rtype"), resource.c.res_id == sa.bindparam("res_id"))
+
+#: The future of an audit that is not written (``audit_reads`` off).
+_DONE: Future[None] = Future()
+_DONE.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,21 +242,23 @@ class ResourceStore:
 
     def read(self, actor: Actor, rtype: str, res_id: str) -> StoredResource:
         """The current version; 404 if it never existed, 410 if it was deleted."""
+        stored, audited = self.read_pending_audit(actor, rtype, res_id)
+        audited.result()  # the read's audit row is committed before the caller gets the data
+        return stored
+
+    def read_pending_audit(self, actor: Actor, rtype: str, res_id: str) -> tuple[StoredResource, Future[None]]:
+        """:meth:`read`, returning the future of its audit row's commit instead of waiting for it here.
+
+        The caller must wait for the future (and fail if it fails) before anyone sees the resource: the HTTP
+        read fast path (``fhir/fastpath.py``) awaits it on the event loop, so no thread is held while the audit
+        batch commits. Refusals and failures are audited (and waited for) before the error is raised, as always.
+        """
         actor = require_actor(actor)
-        entry = AuditEntry("read", entity_type=rtype, entity_id=res_id)
         try:
             self._check_type(rtype)
             self._check_allowed(actor, rtype, "r")
             with self.db.read() as conn:
-                row = conn.execute(
-                    sa.select(
-                        resource.c.pk,
-                        resource.c.version_id,
-                        resource.c.last_updated,
-                        resource.c.deleted,
-                        resource.c.content,
-                    ).where(resource.c.res_type == rtype, resource.c.res_id == res_id)
-                ).first()
+                row = conn.execute(_READ_CURRENT, {"rtype": rtype, "res_id": res_id}).first()
                 if row is not None:
                     self._check_visible(actor, conn, row.pk, rtype, f"{rtype}/{res_id} does not exist")
             if row is None:
@@ -254,12 +266,13 @@ class ResourceStore:
             if row.deleted:
                 raise errors.gone(f"{rtype}/{res_id} was deleted (version {row.version_id})")
         except FhirError as exc:
-            self._record_failure(actor, entry, exc)
+            self._record_failure(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id), exc)
             raise
-        self._record_read(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id))
-        return self.opened(
-            actor, StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
+        audited = self._submit_read(
+            actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id)
         )
+        stored = StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
+        return self.opened(actor, stored), audited
 
     def vread(self, actor: Actor, rtype: str, res_id: str, version_id: int) -> StoredResource:
         """One version; 404 if it does not exist, 410 if that version is a deletion."""
@@ -512,8 +525,12 @@ class ResourceStore:
         self.audit_sink.close()
 
     def _record_read(self, actor: Actor, entry: AuditEntry) -> None:
+        self._submit_read(actor, entry).result()
+
+    def _submit_read(self, actor: Actor, entry: AuditEntry) -> Future[None]:
         if self.audit_settings.audit_reads:
-            self.audit_sink.append([audit.audit_row(actor, entry)])
+            return self.audit_sink.submit([audit.audit_row(actor, entry)])
+        return _DONE
 
     def _record_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> None:
         if error.audited:

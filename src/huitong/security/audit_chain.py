@@ -47,6 +47,13 @@ HASHED = (
 )
 
 
+# The chain's statements, built once (every audited read's batch runs them).
+_HEAD = sa.select(audit_chain_head.c.last_hash, audit_chain_head.c.length).where(audit_chain_head.c.chain_id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_LAST_SEQ = sa.select(sa.func.max(audit_log.c.seq))
+_MOVE_HEAD = audit_chain_head.update().where(audit_chain_head.c.chain_id == 1)
+
+
 def _instant(value: datetime) -> str:
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -64,9 +71,7 @@ def append(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if not rows:
         return
-    head = sa.select(audit_chain_head.c.last_hash, audit_chain_head.c.length).where(audit_chain_head.c.chain_id == 1)
-    if conn.dialect.name == "postgresql":
-        head = head.with_for_update()
+    head = _HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD
     current = conn.execute(head).first()
     if current is None:  # the migration creates the head; a missing one means someone removed it
         raise RuntimeError("the audit chain head is missing; run `huitong audit verify`")
@@ -79,12 +84,8 @@ def append(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> None:
     # One executemany for all rows. The head is locked (or, on SQLite, the one writer holds the database), so
     # the highest sequence number is the last row just written.
     bulk.insert_rows(conn, audit_log, chained)
-    seq = conn.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar_one()
-    conn.execute(
-        audit_chain_head.update()
-        .where(audit_chain_head.c.chain_id == 1)
-        .values(last_hash=prev, last_seq=seq, length=length)
-    )
+    seq = conn.execute(_LAST_SEQ).scalar_one()
+    conn.execute(_MOVE_HEAD, {"last_hash": prev, "last_seq": seq, "length": length})
 
 
 @dataclass

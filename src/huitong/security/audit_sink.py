@@ -40,9 +40,18 @@ class AuditSink:
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Write ``rows`` (``audit_event`` rows without chain columns) and wait until they are committed."""
-        if not rows:
-            return
+        self.submit(rows).result()
+
+    def submit(self, rows: list[dict[str, Any]]) -> Future[None]:
+        """Queue ``rows``; the future resolves once they are committed (or fails with the write's error).
+
+        The caller must wait for it before it hands out what the rows record: the HTTP read fast path
+        (``fhir/fastpath.py``) awaits it on the event loop instead of holding a thread while the batch commits.
+        """
         future: Future[None] = Future()
+        if not rows:
+            future.set_result(None)
+            return future
         with self._cond:
             if self._closed:  # shutting down: write directly rather than lose the row
                 closed = True
@@ -55,8 +64,8 @@ class AuditSink:
                 self._cond.notify()
         if closed:
             self._db.write(lambda conn: audit_chain.append(conn, rows))
-            return
-        future.result()
+            future.set_result(None)
+        return future
 
     def close(self) -> None:
         """Write what is queued, then stop the thread."""

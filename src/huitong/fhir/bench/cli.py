@@ -13,6 +13,7 @@ def fhir_bench(
     seconds: float = typer.Option(10.0, min=1, help="Seconds each read measurement runs."),
     cache: Path = typer.Option(Path("var/bench"), help="Where the benchmark databases are cached."),
     audit_reads: bool = typer.Option(True, help="Audit every read and search (as in production)."),
+    workers: int = typer.Option(1, min=1, help="uvicorn worker processes (`huitong serve --workers`; bare app too)."),
     json: bool = typer.Option(False, "--json", help="Print only the JSON figures."),
 ) -> None:
     """FHIR API: read by id (1 and 16 clients), token/date/chained search and $everything, vs a bare ASGI app."""
@@ -22,7 +23,7 @@ def fhir_bench(
         if not json:
             typer.echo(f"loaded {done} resources", err=True)
 
-    figures = bench_fhir(resources, seconds=seconds, cache=cache, log=log, audit_reads=audit_reads)
+    figures = bench_fhir(resources, seconds=seconds, cache=cache, log=log, audit_reads=audit_reads, workers=workers)
     typer.echo(orjson.dumps(figures).decode())
 
 

@@ -1,8 +1,9 @@
 """``huitong bench fhir``: read by id, searches and $everything against a real uvicorn, with the ceiling.
 
 Loads (once, cached under ``--cache``) a synthetic dataset of ``--resources`` resources into SQLite, starts
-``huitong serve`` (one uvicorn worker, audit of reads on) and a bare ASGI app returning the same bytes
-as a read, and measures both with the same lean load generator.
+``huitong serve --workers N`` (``--workers``, default 1; audit of reads on) and a bare ASGI app returning the same
+bytes as a read on as many uvicorn workers, and measures both with the same lean load generator. With N > 1 the
+16-client read is measured on one worker as well (``read_rps_1_worker``).
 """
 
 from __future__ import annotations
@@ -66,8 +67,17 @@ def _env(db_path: Path, port: int, *, audit_reads: bool = True) -> dict[str, str
     }
 
 
+def _serve(port: int, workers: int) -> list[str]:
+    return ["-m", "huitong", "serve", "--port", str(port), "--workers", str(workers)]
+
+
+def _warm_up(port: int, paths: list[str], token: str | None) -> None:
+    """Every worker started and its connections open (a second of reads, not measured)."""
+    run_load("127.0.0.1", port, paths, clients=16, seconds=1.0, token=token)
+
+
 def bench_fhir(
-    resources: int, *, seconds: float, cache: Path, log: Any = None, audit_reads: bool = True
+    resources: int, *, seconds: float, cache: Path, log: Any = None, audit_reads: bool = True, workers: int = 1
 ) -> dict[str, Any]:
     """Run the benchmark; returns the figures (see the module docstring)."""
     db_path = prepare(cache, resources, log)
@@ -76,10 +86,27 @@ def bench_fhir(
     ids = [patient_id(rng.randrange(patients)) for _ in range(2000)]
     read_paths = [f"/fhir/Patient/{i}" for i in ids]
     port = free_port()
-    figures: dict[str, Any] = {"resources": resources, "seconds_per_run": seconds, "audit_reads": audit_reads}
+    figures: dict[str, Any] = {
+        "resources": resources,
+        "seconds_per_run": seconds,
+        "audit_reads": audit_reads,
+        "workers": workers,
+    }
     env = _env(db_path, port, audit_reads=audit_reads)
-    with running(["-m", "huitong", "serve", "--port", str(port)], env, port):
+    if workers > 1:  # the single-worker figure too, measured the same way
+        with running(_serve(port, 1), env, port):
+            _warm_up(port, read_paths, TOKEN)
+            single = run_load("127.0.0.1", port, read_paths, clients=16, seconds=seconds, token=TOKEN)
+        figures.update(
+            read_rps_1_worker=round(single.rps, 1),
+            read_p50_ms_1_worker=round(single.percentile_ms(50), 2),
+            read_p99_ms_1_worker=round(single.percentile_ms(99), 2),
+        )
+        port = free_port()
+        env = _env(db_path, port, audit_reads=audit_reads)
+    with running(_serve(port, workers), env, port):
         sample = _get(port, read_paths[0])
+        _warm_up(port, read_paths, TOKEN)
         one = run_load("127.0.0.1", port, read_paths, clients=1, seconds=seconds, token=TOKEN)
         many = run_load("127.0.0.1", port, read_paths, clients=16, seconds=seconds, token=TOKEN)
         searches = {
@@ -101,7 +128,9 @@ def bench_fhir(
         body.flush()
         bare_port = free_port()
         args = ["-m", "uvicorn", "huitong.fhir.bench.bare:app", "--port", str(bare_port), "--log-level", "warning"]
+        args += ["--workers", str(workers)]  # the ceiling with as many processes as the server had
         with running([*args, "--no-access-log"], {"HUITONG_BENCH_BODY": body.name}, bare_port):
+            _warm_up(bare_port, read_paths, None)
             bare = run_load("127.0.0.1", bare_port, read_paths, clients=16, seconds=seconds)
     figures.update(
         read_rps=round(many.rps, 1),
