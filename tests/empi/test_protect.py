@@ -81,7 +81,10 @@ def test_identifiers_are_sealed_and_matching_still_works(services: Services) -> 
             assert not str(side.get("id_number") or "").startswith("enc:")
         assert all(not str(e.get("right") or "").startswith("enc:") for e in item.evidence)
     golden = services.store.read(ACTOR, "Patient", first.person_id).content
-    assert golden is not None and PHONE.encode() in golden
+    assert golden is not None and PHONE.encode() in golden and ID_NUMBER.encode() in golden
+    with services.db.read() as conn:  # the golden Patient as stored: sealed by the store like any Patient
+        stored = conn.execute(sa.text("SELECT content FROM resource WHERE res_id = :p"), {"p": first.person_id})
+        assert (ID_NUMBER in stored.scalar_one()) is not on
 
 
 def test_match_reads_sealed_candidates(services: Services) -> None:

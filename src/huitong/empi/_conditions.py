@@ -28,10 +28,42 @@ def levenshtein(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _within_band(a: str, b: str, edits: int) -> bool:
+    """``levenshtein(a, b) <= edits`` on the diagonal band of the table only, stopping at the first row that
+    is all over ``edits`` (two different ID numbers stop after three rows instead of filling 18 × 18 cells)."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > edits:
+        return False
+    if la == lb and sum(x != y for x, y in zip(a, b, strict=True)) <= edits:
+        return True  # substitutions only: the distance is at most the Hamming distance
+    over = edits + 1  # every value above ``edits`` is kept as ``over`` (saturated)
+    previous = [j if j <= edits else over for j in range(lb + 1)]
+    for i in range(1, la + 1):
+        ca = a[i - 1]
+        current = [over] * (lb + 1)
+        current[0] = i if i <= edits else over
+        lowest = current[0]
+        for j in range(max(1, i - edits), min(lb, i + edits) + 1):
+            value = previous[j - 1] + (ca != b[j - 1])
+            if previous[j] + 1 < value:
+                value = previous[j] + 1
+            if current[j - 1] + 1 < value:
+                value = current[j - 1] + 1
+            if value > over:
+                value = over
+            current[j] = value
+            if value < lowest:
+                lowest = value
+        if lowest > edits:
+            return False  # no cell of a later row can come back under
+        previous = current
+    return previous[lb] <= edits
+
+
 def within_edits(a: str, b: str, edits: int) -> bool:
-    """``levenshtein(a, b) <= edits``, answered without the full table when ``edits`` is 1 (the common case)."""
+    """``levenshtein(a, b) <= edits``, without the full table (a direct test for 1 edit, a band for more)."""
     if edits != 1:
-        return levenshtein(a, b) <= edits
+        return a == b or _within_band(a, b, edits)
     if a == b:
         return True
     la, lb = len(a), len(b)
@@ -194,10 +226,14 @@ class All(Expr):
         return " AND ".join(f"({p.sql()})" for p in self.parts)
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        values = [p.test(left, right) for p in self.parts]
-        if False in values:
-            return False
-        return None if None in values else True
+        unknown = False
+        for part in self.parts:  # false decides at once: the later parts (an edit distance) are not computed
+            value = part.test(left, right)
+            if value is None:
+                unknown = True
+            elif not value:
+                return False
+        return None if unknown else True
 
 
 @dataclass(frozen=True)
@@ -208,10 +244,14 @@ class Any_(Expr):  # noqa: N801 - ``Any`` is taken by typing
         return " OR ".join(f"({p.sql()})" for p in self.parts)
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        values = [p.test(left, right) for p in self.parts]
-        if True in values:
-            return True
-        return None if None in values else False
+        unknown = False
+        for part in self.parts:  # true decides at once
+            value = part.test(left, right)
+            if value is None:
+                unknown = True
+            elif value:
+                return True
+        return None if unknown else False
 
 
 @dataclass(frozen=True)

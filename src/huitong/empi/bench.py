@@ -21,6 +21,7 @@ clusters at match probability 0.95.
 from __future__ import annotations
 
 import csv
+import gc
 import itertools
 import json
 import logging
@@ -139,7 +140,7 @@ def realtime(
     from huitong.empi import index
     from huitong.empi.link import match_record
     from huitong.empi.normalise import normalise_record
-    from huitong.empi.schema import empi_person
+    from huitong.empi.schema import empi_person, empi_record
     from huitong.empi.service import Empi
     from huitong.fhir.store import ResourceStore
     from huitong.security.actor import Actor
@@ -158,9 +159,12 @@ def realtime(
                 for p in sorted(set(person_of.values()))
             ]
             conn.execute(empi_person.insert(), rows)
-            for record in records:
-                index.insert_record(conn, record, normalise_record(record), person_of[record.key],
-                                    link_kind="batch", probability=None, patient_id=None)  # fmt: skip
+            for start in range(0, len(records), 5000):
+                conn.execute(empi_record.insert(), [
+                    index.record_values(r, normalise_record(r), person_of[r.key], link_kind="batch",
+                                        probability=None, patient_id=None)
+                    for r in records[start : start + 5000]
+                ])  # fmt: skip
 
         db.write(load)
         rng = random.Random(5)  # noqa: S311 - benchmark sampling
@@ -168,12 +172,16 @@ def realtime(
             replace(r, source_system="NEW", record_id=f"n{i}")
             for i, r in enumerate(rng.sample(list(records), min(1000, len(records))))
         ]
+        gc.collect()
+        gc.freeze()  # what a server does after start-up: the loaded objects are never scanned again
         timings: list[float] = []
+        cpu: list[float] = []  # this thread's CPU time: the wall time less the time the shared machine took away
         with db.read() as conn:
             for probe in probes:
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.thread_time()
                 match_record(conn, model, settings, probe)
                 timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.thread_time() - started_cpu) * 1000)
         empi = Empi(db, ResourceStore(db, app_settings.fhir, app_settings.audit), settings, model)
         actor = Actor.system("bench")
         link_timings: list[float] = []
@@ -182,10 +190,13 @@ def realtime(
             empi.link(actor, probe)
             link_timings.append((time.perf_counter() - started) * 1000)
     finally:
+        gc.unfreeze()
         db.close()
     return {
         "realtime_p50_ms": round(statistics.median(timings), 3),
         "realtime_p99_ms": round(_percentile(timings, 0.99), 3),
+        "realtime_cpu_p50_ms": round(statistics.median(cpu), 3),
+        "realtime_cpu_p99_ms": round(_percentile(cpu, 0.99), 3),
         "link_p50_ms": round(statistics.median(link_timings), 3),
         "link_p99_ms": round(_percentile(link_timings, 0.99), 3),
         "index_records": len(records),

@@ -26,7 +26,8 @@ from huitong.empi.normalise import SourceRecord
 from huitong.settings import EmpiSettings
 
 GOLDEN_TAG = {"system": "https://huitong.org/fhir/CodeSystem/empi", "code": "golden", "display": "EMPI golden record"}
-RESIDENT_ID_SYSTEM = "urn:huitong:sid:cn-resident-id"
+#: WS 363 resident identity number, as ingest and registration write it (so the store encrypts it at rest).
+RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
 SOURCE_SYSTEM_PREFIX = "urn:huitong:source:"
 FIELDS = ("name", "gender", "birth_date", "id_number", "phone", "address")
 _EPOCH = datetime(1900, 1, 1, tzinfo=UTC)

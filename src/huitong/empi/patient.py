@@ -7,6 +7,7 @@ from typing import Any
 
 from huitong.empi import resident_id
 from huitong.empi.normalise import SourceRecord
+from huitong.security.fields import RESIDENT_ID_SYSTEMS
 
 
 def _name(patient: dict[str, Any]) -> str | None:
@@ -27,7 +28,10 @@ def _name(patient: dict[str, Any]) -> str | None:
 
 def _resident_id(patient: dict[str, Any]) -> str | None:
     identifiers = [i for i in patient.get("identifier") or [] if i.get("value")]
-    declared = next((i for i in identifiers if "resident" in str(i.get("system", ""))), None)
+    declared = next(
+        (i for i in identifiers if i.get("system") in RESIDENT_ID_SYSTEMS or "resident" in str(i.get("system", ""))),
+        None,
+    )
     if declared is not None:
         return str(declared["value"])
     return next((str(i["value"]) for i in identifiers if resident_id.is_valid(str(i["value"]))), None)

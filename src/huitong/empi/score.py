@@ -13,7 +13,8 @@ in a hospital), or two different valid ID numbers. Such a pair is never linked (
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from huitong.empi.compare import (
@@ -57,13 +58,32 @@ class Evidence:
 
 @dataclass(frozen=True)
 class PairScore:
-    """The model's verdict on one pair."""
+    """The model's verdict on one pair. The evidence is built when asked for (most candidates never are)."""
 
     match_weight: float
     match_probability: float
-    evidence: tuple[Evidence, ...]
     household_conflict: bool
     different_valid_ids: bool = False
+    levels: tuple[int, ...] = ()
+    pair: tuple[Model, NormalisedRecord, NormalisedRecord] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Field by field: the level reached, its weight and both values."""
+        if self.pair is None:
+            return ()
+        model, left, right = self.pair
+        return tuple(
+            Evidence(
+                comparison.name,
+                trained[index].label,
+                comparison.gamma(index),
+                trained[index].weight,
+                _display(left, comparison.name),
+                _display(right, comparison.name),
+            )
+            for comparison, index, trained in zip(COMPARISONS, self.levels, model.levels, strict=True)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,25 +127,14 @@ def score_pair(model: Model, left: NormalisedRecord, right: NormalisedRecord) ->
     """Score ``left`` against ``right`` (see the module docstring)."""
     levels = comparison_levels(left, right)
     weight = model.prior_weight
-    evidence = []
-    for comparison, index, trained in zip(COMPARISONS, levels, model.levels, strict=True):
-        level = trained[index]
-        weight += level.weight
-        evidence.append(
-            Evidence(
-                comparison.name,
-                level.label,
-                comparison.gamma(index),
-                level.weight,
-                _display(left, comparison.name),
-                _display(right, comparison.name),
-            )
-        )
+    for index, trained in zip(levels, model.levels, strict=True):
+        weight += trained[index].weight  # in the order of COMPARISONS, as Splink adds them
     different_ids = ID_NUMBER.levels[levels[_ID_INDEX]].label == DIFFERENT_VALID_IDS
     return PairScore(
         weight,
         probability_from_weight(weight),
-        tuple(evidence),
         is_household_conflict(levels, left, right),
         different_ids,
+        tuple(levels),
+        (model, left, right),
     )
