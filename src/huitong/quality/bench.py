@@ -11,8 +11,11 @@ registration noise of each record, e.g. LIS records without a birth date). Then,
   (:func:`huitong.quality.cleanse.at_ingest`: flag, then fix units and names); resources are kept in an
   in-memory repository with the store's semantics (the last write of an id wins). Front-page rows are
   checked by the row rules before import.
-* **batch**: :func:`huitong.quality.run.check_all` — the core of ``huitong quality run`` — over the repository,
-  each resource as JSON bytes as the store returns them (the database scan itself is not timed).
+* **batch**: the repository is loaded into a SQLite database (``WORK/db``, once per data set; with
+  ``--replicas N`` N times, the copies' ids, references and patients' local identifier systems suffixed ``.cN``
+  so that each copy is a hospital of its own), and :func:`huitong.quality.run.run_batch` — ``huitong quality
+  run`` without recording — reads it through the store in ``--workers`` processes, then in one process.
+  Recall and precision are scored on the findings of the original, which must equal those of one process.
 
 Matching: a finding counts as true when its record (message, registration, order, front-page row, or lab
 result) carries an injected defect of the finding's family, or registration noise the truth records for that
@@ -22,9 +25,11 @@ generator's case mix gives some women a prostate diagnosis (N40) — a contradic
 (the person's true sex) but do not list as a defect. ``precision`` counts these as true (``unrecorded``);
 ``precision_recorded`` does not.
 
-Baseline, same run: decoding every resource of the batch (``orjson.loads``) without checking it — the floor of
-any batch checker that reads the repository. The hospital-year time is estimated from the measured rate and the
-hospital-year's record counts (docs/synth.md), per resource type.
+Baseline, same run: reading and decoding every resource of the batch from the same database in one process
+(``orjson.loads``) without checking it — the floor of any batch checker that reads the repository.
+Unless the data set is the hospital-year itself, its batch time is projected from the hospital-year's record
+counts (docs/synth.md), per resource type: at the measured rate, and with every process on a core of its own
+(the CPU time of all processes divided by the workers) — projections, labelled so in the output.
 """
 
 from __future__ import annotations
