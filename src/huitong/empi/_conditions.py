@@ -98,10 +98,6 @@ class Expr:
         return Not(self)
 
 
-def _value(record: NormalisedRecord, column: str) -> object:
-    return getattr(record, column)
-
-
 @dataclass(frozen=True)
 class EitherNull(Expr):
     """Either record lacks ``column``."""
@@ -112,7 +108,7 @@ class EitherNull(Expr):
         return f"{self.column}_l IS NULL OR {self.column}_r IS NULL"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        return _value(left, self.column) is None or _value(right, self.column) is None
+        return getattr(left, self.column) is None or getattr(right, self.column) is None
 
 
 @dataclass(frozen=True)
@@ -130,7 +126,7 @@ class Same(Expr):
         return f"{self._side('l')} = {self._side('r')}"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        a, b = _value(left, self.column), _value(right, self.column)
+        a, b = getattr(left, self.column), getattr(right, self.column)
         if a is None or b is None:
             return None
         if self.prefix:
@@ -151,7 +147,7 @@ class SameSlice(Expr):
         return f"substr({c}_l, {p}, {n}) = substr({c}_r, {p}, {n})"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        a, b = _value(left, self.column), _value(right, self.column)
+        a, b = getattr(left, self.column), getattr(right, self.column)
         if a is None or b is None:
             return None
         begin = self.start - 1
@@ -169,7 +165,7 @@ class Within(Expr):
         return f"levenshtein({self.column}_l, {self.column}_r) <= {self.edits}"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        a, b = _value(left, self.column), _value(right, self.column)
+        a, b = getattr(left, self.column), getattr(right, self.column)
         if a is None or b is None:
             return None
         return within_edits(str(a), str(b), self.edits)
@@ -189,7 +185,7 @@ class Swapped(Expr):
         return f"{first} AND substr({c}_l, {p2}, {n2}) = substr({c}_r, {p1}, {n1})"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        a, b = _value(left, self.column), _value(right, self.column)
+        a, b = getattr(left, self.column), getattr(right, self.column)
         if a is None or b is None:
             return None
         sa, sb = str(a), str(b)
@@ -210,7 +206,7 @@ class BothTrue(Expr):
         return f"{self.column}_l AND {self.column}_r"
 
     def test(self, left: NormalisedRecord, right: NormalisedRecord) -> Tri:
-        a, b = _value(left, self.column), _value(right, self.column)
+        a, b = getattr(left, self.column), getattr(right, self.column)
         if a is False or b is False:
             return False
         if a is None or b is None:
