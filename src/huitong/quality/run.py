@@ -113,8 +113,8 @@ def check_all(
     progress: Progress | None = None,
 ) -> tuple[list[Finding], Tally]:
     """Every resource and set rule over every resource ``scan`` yields (patients first, so rules about
-    diagnoses know each patient's sex and birth date), in this process: for a repository held in memory (tests,
-    the benchmark's decode baseline). :func:`run_batch` reads the store the same way, split over processes."""
+    diagnoses know each patient's sex and birth date), in this process, for a repository held in memory (tests).
+    :func:`run_batch` reads the store the same way, split over processes."""
     fhir_rules = _fhir_rules(rules if rules is not None else all_rules())
     states = {r.id: r.start(ctx) for r in fhir_rules if isinstance(r, SetRule)}
     set_types = {t for r in fhir_rules if isinstance(r, SetRule) for t in r.reads}
