@@ -144,12 +144,13 @@ def index_rows(
     """The index rows of one resource, grouped by table (appended to ``into`` when given); ``fulltext``: with
     the ``_text``/``_content`` word rows."""
     rows: Rows = into if into is not None else {}
+    memo: _Memo = {}  # composite components evaluated once per element (code-value-quantity, combo-code-…)
     for param in _candidates(rtype, resource):
         nodes = evaluate(param.expression, resource)
         if not nodes:
             continue
         if param.type == "composite":
-            rows.setdefault(search_composite, []).extend(_composites(pk, rtype, param, nodes))
+            rows.setdefault(search_composite, []).extend(_composites(pk, rtype, param, nodes, memo))
             continue
         table = TABLE_OF_KIND[param.type]
         base = {"resource_pk": pk, "res_type": rtype, "param": param.code}
@@ -208,16 +209,27 @@ def _root_of(key: str) -> str:
     return key
 
 
-def _composites(pk: int, rtype: str, param: SearchParam, nodes: list[Node]) -> Iterator[dict[str, Any]]:
+#: Composite components already evaluated in one :func:`index_rows` call, by (expression, kind, element id).
+_Memo = dict[tuple[str, str, int], list[dict[str, Any]]]
+
+
+def _composites(pk: int, rtype: str, param: SearchParam, nodes: list[Node], memo: _Memo) -> Iterator[dict[str, Any]]:
     """Composite rows: for each element the parameter selects, every (first, second) pair of its components."""
-    (_c1, expr1, _k1), (code2, expr2, kind2) = param.components
-    second_param = SearchParam(code2, kind2, expr2, ())
+    (_c1, expr1, _k1), (_code2, expr2, kind2) = param.components
+    second_param = _second_param(param)
     seen: set[tuple[Any, ...]] = set()
     for node in nodes:
-        firsts = list(_tokens(param, evaluate_on(expr1, node)))
+        key1 = (expr1, "token", id(node[0]))
+        firsts = memo.get(key1)
+        if firsts is None:
+            firsts = memo[key1] = list(_tokens(param, evaluate_on(expr1, node)))
         if not firsts:
             continue
-        seconds = [_second(kind2, v) for v in _VALUES[kind2](second_param, evaluate_on(expr2, node))]
+        key2 = (expr2, kind2, id(node[0]))
+        seconds = memo.get(key2)
+        if seconds is None:
+            values = _VALUES[kind2](second_param, evaluate_on(expr2, node))
+            seconds = memo[key2] = [_second(kind2, v) for v in values]
         for first in firsts:
             for second in seconds:
                 row = {"resource_pk": pk, "res_type": rtype, "param": param.code, **first, **second}
@@ -225,6 +237,13 @@ def _composites(pk: int, rtype: str, param: SearchParam, nodes: list[Node]) -> I
                 if key not in seen:
                     seen.add(key)
                     yield row
+
+
+@cache
+def _second_param(param: SearchParam) -> SearchParam:
+    """The second component of a composite ``param`` as a parameter of its own kind."""
+    code2, expr2, kind2 = param.components[1]
+    return SearchParam(code2, kind2, expr2, ())
 
 
 def _second(kind: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def _ms(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+@lru_cache(maxsize=65536)  # the same instants recur across parameters and resources
 def date_range(text: str) -> tuple[int, int]:
     """The half-open range ``[low, high)`` in UTC epoch ms that a FHIR date/dateTime/instant covers.
 
