@@ -131,7 +131,7 @@ class Same(Expr):
             return None
         if self.prefix:
             return str(a)[: self.prefix] == str(b)[: self.prefix]
-        return a == b
+        return bool(a == b)
 
 
 @dataclass(frozen=True)
