@@ -350,7 +350,9 @@ def _raw_reinsert(db: Any, metadata: Any, before: dict[str, int]) -> tuple[int, 
 def pipeline(
     messages: int = typer.Option(2000, help="Messages processed (an ADT + ORU mix)."),
     postgres: str | None = typer.Option(
-        None, "--postgres", help="Also measure on this PostgreSQL URL (empty, migrated)."
+        None,
+        "--postgres",
+        help="Also measure on PostgreSQL: a server URL (empty database), or `local` (a throwaway cluster, fsync on).",
     ),
     hl7: Path | None = typer.Option(
         None, "--hl7", help="Process the messages of this file instead of the built-in mix."
@@ -369,7 +371,14 @@ def pipeline(
         "ratio": round(sqlite["msgs_per_s"] / sqlite["limit_msgs_per_s"], 3),
         "sqlite": sqlite,
     }
-    if postgres:
+    if postgres == "local":
+        from huitong.ops.cluster import throwaway_server
+
+        with throwaway_server() as database:
+            pg = pipeline_run(database("pipeline"), messages, hl7, workers, store_batch)
+        pg["ratio"] = round(pg["msgs_per_s"] / pg["limit_msgs_per_s"], 3)
+        result["postgresql"] = pg
+    elif postgres:
         pg = pipeline_run(postgres, messages, hl7, workers, store_batch)
         pg["ratio"] = round(pg["msgs_per_s"] / pg["limit_msgs_per_s"], 3)
         result["postgresql"] = pg

@@ -13,7 +13,8 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from huitong.ops import pgtools
@@ -111,3 +112,32 @@ def workspace(parent: Path) -> Iterator[Path]:
         yield parent
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_server(settings: Mapping[str, str] | None = None) -> Iterator[Callable[[str], str]]:
+    """A throwaway cluster with durability on (as in production), for benchmarks; yields ``database(name)``,
+    which creates a database and returns its URL. The cluster and its files are gone afterwards."""
+    import sqlalchemy as sa
+
+    root = Path(tempfile.mkdtemp(prefix="huitong-bench-pg-"))
+    root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
+    try:
+        with workspace(root / "pg") as place:
+            cluster = LocalCluster(place / "data", free_port()).init(dict(settings or {"shared_buffers": "'256MB'"}))
+            cluster.start()
+            engine = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+            base = cluster.url().rsplit("/", 1)[0]
+
+            def database(name: str) -> str:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                return f"{base}/{name}"
+
+            try:
+                yield database
+            finally:
+                engine.dispose()
+                cluster.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

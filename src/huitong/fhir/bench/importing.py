@@ -8,7 +8,6 @@ the very same rows (resource, version and index rows, computed beforehand) inser
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 import uuid
@@ -28,6 +27,7 @@ from huitong.fhir.bench.dataset import PER_PATIENT, patient_resources, synthetic
 from huitong.fhir.bulk.importer import Importer
 from huitong.fhir.search.index import Rows, index_rows, insert_rows
 from huitong.fhir.stored import instant
+from huitong.ops.cluster import throwaway_server
 from huitong.security.actor import Actor
 from huitong.services import open_services
 from huitong.settings import Settings
@@ -113,35 +113,6 @@ def _timed_raw(url: str, resources: int) -> tuple[int, float]:
         services.close()
 
 
-@contextmanager
-def _postgres(folder: Path) -> Iterator[Callable[[str], str]]:
-    """A throwaway PostgreSQL cluster (fsync on, as in production); yields a function making databases."""
-    from huitong.ops.cluster import LocalCluster, free_port, workspace
-
-    root = Path(tempfile.mkdtemp(prefix="huitong-bench-pg-"))
-    root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
-    with workspace(root / "pg") as place:
-        cluster = LocalCluster(place / "data", free_port()).init({"shared_buffers": "'256MB'"})
-        cluster.start()
-        try:
-            yield _databases(cluster.url())
-        finally:
-            cluster.stop()
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def _databases(server_url: str) -> Callable[[str], str]:
-    base = server_url.rsplit("/", 1)[0]
-    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-    def database(name: str) -> str:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        return f"{base}/{name}"
-
-    return database
-
-
 def bench_import(resources: int, *, postgres: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the benchmark on SQLite (and PostgreSQL); returns the figures."""
     say = log or (lambda _m: None)
@@ -150,7 +121,7 @@ def bench_import(resources: int, *, postgres: bool = True, log: Callable[[str], 
         folder = Path(tmp)
         ndjson, bundles = write_inputs(folder, resources)
         backends: list[tuple[str, Callable[[str], str]]] = [("sqlite", lambda name: f"sqlite:///{folder / name}.db")]
-        with _postgres(folder) if postgres else _nothing() as pg:
+        with throwaway_server() if postgres else _nothing() as pg:
             if pg is not None:
                 backends.append(("postgresql", pg))
             for backend, make in backends:
