@@ -211,3 +211,39 @@ def test_invalid_structure_is_refused_before_storing(store: ResourceStore, actor
         with pytest.raises(FhirError) as info:
             store.create(actor, bad)
         assert info.value.status in (400, 422)
+
+
+def test_two_writers_creating_the_same_resource_both_succeed(store: ResourceStore, actor: Actor) -> None:
+    """A second writer of a resource the first is creating waits for it, then updates it (no 409 conflict)."""
+    import threading
+
+    inside = threading.Event()
+    release = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first(tx: Transaction) -> None:
+        tx.put_many([{**patient("甲"), "id": "shared-new"}])
+        inside.set()
+        assert release.wait(30)
+
+    def second() -> None:
+        try:
+            outcome["second"] = store.transaction(
+                actor, lambda tx: tx.put_many([{**patient("乙"), "id": "shared-new"}])
+            )
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+
+    a = threading.Thread(target=lambda: store.transaction(actor, first))
+    a.start()
+    assert inside.wait(30)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.5)  # the second writer is now waiting (for the lock on PostgreSQL, the one writer on SQLite)
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    ((stored, created),) = outcome["second"]
+    assert (stored.version_id, created) == (2, False)
+    assert store.read(actor, "Patient", "shared-new").version_id == 2

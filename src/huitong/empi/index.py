@@ -8,6 +8,7 @@ and its audit row commit together or not at all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cache
@@ -59,11 +60,24 @@ def lock_keys(conn: sa.Connection, record: NormalisedRecord, sealer: Sealer = PL
     Two registrations of one person share at least one key, so the second waits for the first to commit
     and then finds it as a candidate instead of creating a second person. Locks are taken in a fixed order.
     """
-    if conn.dialect.name != "postgresql":
+    lock_all_keys(conn, [record], sealer)
+
+
+def lock_all_keys(conn: sa.Connection, records: Sequence[NormalisedRecord], sealer: Sealer = PLAIN) -> None:
+    """:func:`lock_keys` for many records at once, all their keys in one sorted order (a batch of messages that
+    links many patients takes its locks up front, so two batches cannot deadlock on keys they share)."""
+    if conn.dialect.name != "postgresql" or not records:
         return
-    values = sorted({f"{k}={v}" for k, v in sealer.keys(record).items() if v} | {f"rec={record.unique_id}"})
-    for value in values:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:v, 0))"), {"v": value})
+    values: set[str] = set()
+    for record in records:
+        values |= {f"{k}={v}" for k, v in sealer.keys(record).items() if v} | {f"rec={record.unique_id}"}
+    conn.execute(_LOCK_KEYS, {"b_values": sorted(values)})
+
+
+#: PostgreSQL evaluates the volatile lock function after the sort, so the locks are taken in key order.
+_LOCK_KEYS = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(v, 0)) FROM unnest(CAST(:b_values AS text[])) AS v ORDER BY v"
+)
 
 
 @cache

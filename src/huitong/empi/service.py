@@ -8,6 +8,7 @@ the source Patient and its link commit together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,8 @@ from huitong.db import Database
 from huitong.empi import index, merge, pending, review
 from huitong.empi.link import LinkResult, MatchResult, link_record, match_record
 from huitong.empi.model import Model, default_model, load_model
-from huitong.empi.normalise import SourceRecord
-from huitong.empi.protect import Sealer
+from huitong.empi.normalise import SourceRecord, normalise_record
+from huitong.empi.protect import Sealer, sealer_of
 from huitong.empi.schema import empi_record
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
@@ -66,6 +67,11 @@ class Empi:
         if patient_id:
             pending.dequeue(tx.conn, patient_id)
         return link_record(tx, self.model, self.settings, record, patient_id=patient_id)
+
+    def lock_in(self, tx: Transaction, records: Sequence[SourceRecord]) -> None:
+        """Take the blocking-key locks of ``records`` up front, in one order (PostgreSQL; no-op on SQLite): a
+        transaction that then links them one by one cannot deadlock with another linking some of the same keys."""
+        index.lock_all_keys(tx.conn, [normalise_record(r) for r in records], sealer_of(tx))
 
     def process_pending(self, *, limit: int = 500, retry: bool = False) -> int:
         """Link Patients queued by FHIR API writes and imports (see :mod:`~huitong.empi.pending`)."""

@@ -44,6 +44,13 @@ _UPDATE_CURRENT = (
 _CURRENT = sa.select(
     resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
 ).where(resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True)))
+_CURRENT_LOCKED = _CURRENT.order_by(resource.c.res_id).with_for_update()
+#: PostgreSQL: transaction-level advisory locks on the ``Type/id`` of resources about to be created, taken in
+#: one sorted order by every writer (PostgreSQL evaluates the volatile lock function after the sort).
+_CREATE_LOCKS = sa.text(
+    "SELECT pg_advisory_xact_lock(:b_space, hashtext(k)) FROM unnest(CAST(:b_keys AS text[])) AS k ORDER BY k"
+)
+_CREATE_LOCK_SPACE = 0x48540001  # "HT" + 1: Huitong's lock space for resource creation
 _CHUNK = 500  # ids per IN list
 
 
@@ -224,7 +231,22 @@ class Transaction:
         for _body, rid in pairs:
             if not ID_PATTERN.fullmatch(rid):
                 raise errors.invalid(f"invalid id {rid!r}")
-        current = self._current_rows([(body["resourceType"], rid) for body, rid in pairs])
+        keys = [(body["resourceType"], rid) for body, rid in pairs]
+        current = self._current_rows(keys, lock=False)
+        if self._lock:  # PostgreSQL: concurrent writers of the same resources
+            missing = sorted({f"{rtype}/{rid}" for rtype, rid in keys if (rtype, rid) not in current})
+            if missing:  # one creator at a time per new resource; the next one finds it and updates it
+                self.conn.execute(_CREATE_LOCKS, {"b_space": _CREATE_LOCK_SPACE, "b_keys": missing})
+                current.update(self._current_rows([k for k in keys if k not in current], lock=True))
+            # lock only the rows this write changes, so that unchanged shared ones (a ward, a doctor) never wait
+            changing = [
+                key
+                for (body, _rid), key in zip(pairs, keys, strict=True)
+                if (row := current.get(key)) is not None
+                and (if_match is not None or row.deleted or row.content is None or not _same_content(row.content, body))
+            ]
+            if changing:
+                current.update(self._current_rows(changing, lock=True))
         now = datetime.now(UTC)
         writes: list[_Write] = []
         slots: list[tuple[int, bool] | StoredResource] = []  # (index into writes, created) or an unchanged version
@@ -260,11 +282,12 @@ class Transaction:
         stored = self._apply(writes, now) if writes else []
         return [(slot, False) if isinstance(slot, StoredResource) else (stored[slot[0]], slot[1]) for slot in slots]
 
-    def _current_rows(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Current]:
-        """The current rows of the resources ``keys`` (type, id) that exist (locked on PostgreSQL)."""
-        query = _CURRENT.with_for_update() if self._lock else _CURRENT
+    def _current_rows(self, keys: Sequence[tuple[str, str]], *, lock: bool = True) -> dict[tuple[str, str], _Current]:
+        """The current rows of the resources ``keys`` (type, id) that exist; on PostgreSQL locked with ``lock``,
+        in (type, id) order so that concurrent writers take their locks in the same order (no deadlock)."""
+        query = _CURRENT_LOCKED if self._lock and lock else _CURRENT
         by_type: dict[str, list[str]] = {}
-        for rtype, rid in keys:
+        for rtype, rid in sorted(set(keys)):
             by_type.setdefault(rtype, []).append(rid)
         out: dict[tuple[str, str], _Current] = {}
         for rtype, ids in by_type.items():

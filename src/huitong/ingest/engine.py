@@ -21,15 +21,18 @@ from huitong.ingest.hl7v2.parse import split_messages
 from huitong.ingest.mapping import Resource
 from huitong.ingest.mllp.server import MllpServer, server_ssl_context
 from huitong.ingest.pipeline import (
+    BatchLocker,
     Cleansed,
     Cleanser,
     MergeHandler,
     PatientIdentifier,
     Pipeline,
     empi_identifier,
+    empi_locker,
     empi_merger,
     keep_as_mapped,
     keep_pending,
+    lock_nothing,
 )
 from huitong.ingest.receive import Committer, receive
 from huitong.settings import Settings
@@ -67,11 +70,12 @@ def build_pipeline(settings: Settings, store: ResourceStore, channels: ChannelSe
     """The pipeline as the settings describe it: workers, batches, the EMPI's identity and merge steps, quality."""
     identify: PatientIdentifier = keep_as_mapped
     merge: MergeHandler = keep_pending
+    lock_batch: BatchLocker = lock_nothing
     if settings.ingest.link_patients:
         from huitong.empi.service import Empi
 
         empi = Empi.open(store.db, store, settings.empi)
-        identify, merge = empi_identifier(empi), empi_merger(empi)
+        identify, merge, lock_batch = empi_identifier(empi), empi_merger(empi), empi_locker(empi)
     return Pipeline(
         store,
         channels=channels,
@@ -81,6 +85,7 @@ def build_pipeline(settings: Settings, store: ResourceStore, channels: ChannelSe
         poll_interval=settings.ingest.poll_interval_s,
         identify=identify,
         merge=merge,
+        lock_batch=lock_batch,
         cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
         quarantine=settings.quality.quarantine_at_ingest,
         department_reference=settings.ingest.department_reference,

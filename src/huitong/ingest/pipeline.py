@@ -54,6 +54,10 @@ PatientIdentifier = Callable[[Transaction, Message, list[Resource]], None]
 #: The merge step (ADT^A40): called in the same transaction after the identity step, with the mapping's merge.
 MergeHandler = Callable[[Transaction, Message, Any], None]
 
+#: Before the identity steps of messages stored together: e.g. take the EMPI's locks for all their Patients at
+#: once, in one order (:func:`empi_locker`), so that two such transactions on PostgreSQL cannot deadlock.
+BatchLocker = Callable[[Transaction, Sequence[tuple[Message, list["Resource"]]]], None]
+
 
 class IdentityError(Exception):
     """The identity or merge step refused a message (e.g. an A40 naming a patient the EMPI does not know).
@@ -64,6 +68,10 @@ class IdentityError(Exception):
 
 def keep_as_mapped(_tx: Transaction, _msg: Message, _resources: list[Resource]) -> None:
     """No identity step: resources are stored as mapped."""
+
+
+def lock_nothing(_tx: Transaction, _batch: Sequence[tuple[Message, list[Resource]]]) -> None:
+    """No locks taken up front."""
 
 
 def keep_pending(_tx: Transaction, _msg: Message, _merge: Any) -> None:
@@ -89,6 +97,22 @@ def empi_identifier(empi: Any) -> PatientIdentifier:
                     raise IdentityError(f"the EMPI could not link Patient/{body['id']}: {exc}") from exc
 
     return identify
+
+
+def empi_locker(empi: Any) -> BatchLocker:
+    """Lock the EMPI's blocking keys of every Patient of the messages at once (``Empi.lock_in``)."""
+    from huitong.empi.patient import record_from_patient
+
+    def lock(tx: Transaction, batch: Sequence[tuple[Message, list[Resource]]]) -> None:
+        records = [
+            record_from_patient(body, _source_system(msg), body["id"])
+            for msg, resources in batch
+            for body in resources
+            if body.get("resourceType") == "Patient"
+        ]
+        empi.lock_in(tx, records)
+
+    return lock
 
 
 def empi_merger(empi: Any) -> MergeHandler:
@@ -189,6 +213,7 @@ class Pipeline:
         poll_interval: float = 1.0,
         identify: PatientIdentifier = keep_as_mapped,
         merge: MergeHandler = keep_pending,
+        lock_batch: BatchLocker = lock_nothing,
         cleanse: Cleanser | None = None,
         quarantine: bool = False,
         department_reference: str = "",
@@ -203,6 +228,7 @@ class Pipeline:
         self.poll_interval = poll_interval
         self.identify = identify
         self.merge = merge
+        self.lock_batch = lock_batch
         self.cleanse = cleanse
         self.quarantine = quarantine
         self.department_reference = department_reference
@@ -381,6 +407,8 @@ class Pipeline:
         """Store the messages of ``batch`` and mark them processed, all in one transaction."""
 
         def work(tx: Transaction) -> list[Outcome]:
+            if len(batch) > 1:
+                self.lock_batch(tx, [(p.msg, p.resources) for p in batch])
             for part in _runs(batch):
                 tx.put_many([body for p in part for body in p.resources])  # a few statements per table
                 for p in part:
