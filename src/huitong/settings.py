@@ -470,6 +470,13 @@ class OpsSettings(BaseModel):
     """Operations: metrics and readiness."""
 
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at `/metrics`.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token a scraper must send to read `/metrics` (Prometheus `authorization.credentials`). Unset: "
+            "`/metrics` answers anyone who reaches it — restrict it to the monitoring network then."
+        ),
+    )
     queue_ready_max: int = Field(
         default=10_000,
         ge=1,

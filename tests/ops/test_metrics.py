@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
@@ -105,3 +106,16 @@ def test_json_logging_is_switched_on_by_the_setting(sqlite_settings: Settings) -
             root.addHandler(h)
         root.setLevel(saved[1])
         logging.getLogger("huitong.access").setLevel(logging.NOTSET)
+
+
+def test_metrics_token_is_required_when_set(settings: Settings) -> None:
+    guarded = settings.model_copy(
+        update={"ops": settings.ops.model_copy(update={"metrics_token": SecretStr("scrape-me-0123456789")})}
+    )
+    with TestClient(create_app(guarded)) as client:
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert "HUITONG_OPS__METRICS_TOKEN" in refused.text
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"})
+        assert allowed.status_code == 200 and "huitong_http_requests_total" in allowed.text

@@ -14,6 +14,7 @@ Each :class:`Metrics` owns its registry (no process-global state), lives on
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -182,8 +183,18 @@ router = APIRouter(tags=["operations"])
 def metrics_endpoint(request: Request) -> Response:
     """Prometheus scrape endpoint (no patient data; restrict it to the monitoring network)."""
     services = request.app.state.services
-    if not services.settings.ops.metrics_enabled:
+    ops = services.settings.ops
+    if not ops.metrics_enabled:
         return Response("metrics are disabled (HUITONG_OPS__METRICS_ENABLED=false)\n", status_code=404)
+    if ops.metrics_token is not None:
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {ops.metrics_token.get_secret_value()}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            return Response(
+                "send the metrics token as `Authorization: Bearer …` (HUITONG_OPS__METRICS_TOKEN)\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     metrics: Metrics = services.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

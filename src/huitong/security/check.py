@@ -32,6 +32,7 @@ def check(settings: Settings, *, tls: bool | None = None) -> list[Control]:
     secret_set = s.secret_key.get_secret_value().strip().lower() not in PLACEHOLDER_SECRETS
     mfa_admin = {"administrator", "auditor"} <= set(s.mfa_roles) or s.mfa_all_users
     keys_set = bool(s.field_keys) and bool(s.blind_index_key.get_secret_value())
+    metrics_guarded = not settings.ops.metrics_enabled or settings.ops.metrics_token is not None
     return [
         Control(
             "8.1.4.1 a",
@@ -78,10 +79,16 @@ def check(settings: Settings, *, tls: bool | None = None) -> list[Control]:
         Control(
             "8.1.4.2",
             "Access control: least privilege, separation of duties",
-            "ok",
+            "ok" if metrics_guarded else "warn",
             "11 roles; department/care-team reach enforced in the resource store; administrators read no clinical "
-            "data, auditors change nothing; break-the-glass time-limited and reviewed; SMART scopes for apps",
-            "assign roles and departments; review accounts and care teams regularly; remove leavers",
+            "data, auditors change nothing; break-the-glass time-limited and reviewed; SMART scopes for apps; "
+            + (
+                "`/metrics` needs its token or is off"
+                if metrics_guarded
+                else "`/metrics` (no patient data) answers anyone who reaches it: set HUITONG_OPS__METRICS_TOKEN"
+            ),
+            "assign roles and departments; review accounts and care teams regularly; remove leavers; keep `/metrics` "
+            "on the monitoring network",
         ),
         Control(
             "8.1.4.3",
