@@ -46,13 +46,28 @@ def _bundles(data_dir: Path) -> Iterator[bytes]:
             yield from (line for line in fh if line.strip())
 
 
+def post_paced(client: httpx.Client, path: str, body: bytes, *, attempts: int = 20) -> httpx.Response:
+    """POST ``body``, waiting as the server's ``429 Too Many Requests`` asks (``Retry-After``) and trying again."""
+    response = client.post(path, content=body)
+    for _ in range(attempts):
+        if response.status_code != 429:
+            break
+        try:
+            wait = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            wait = 1.0
+        time.sleep(min(max(wait, 0.1), 60.0))
+        response = client.post(path, content=body)
+    return response
+
+
 def post_bundles(base_url: str, token: str, data_dir: Path, log: Log) -> tuple[int, int]:
     """POST every EMR bundle; returns (accepted, refused)."""
     ok = refused = 0
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json", "Prefer": "return=minimal"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
         for n, body in enumerate(_bundles(data_dir), start=1):
-            if client.post("/fhir", content=body).status_code < 300:
+            if post_paced(client, "/fhir", body).status_code < 300:
                 ok += 1
             else:
                 refused += 1
