@@ -46,10 +46,12 @@ def _synthetic_hospital(scale: str, seed: int, folder: Path) -> Path:
 def _demo_settings(settings: Settings, host: str | None, port: int | None, mllp_port: int | None) -> Settings:
     http = settings.http.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
     # Plain HTTP on loopback: the session cookie cannot be Secure here (production serves HTTPS). The feeder
-    # authenticates as a system client with a token made for this run.
+    # authenticates as a system client with a token made for this run, and may send the small hospital's ~9,000
+    # bundles faster than the production API rate (it still waits out a 429).
     tokens = {**settings.security.api_tokens, "demo-feeder": SecretStr(secrets.token_urlsafe(24))}
+    rate = max(settings.security.api_rate_per_minute, 20_000)
     security = settings.security.model_copy(
-        update={"allow_anonymous": True, "cookie_secure": False, "api_tokens": tokens}
+        update={"allow_anonymous": True, "cookie_secure": False, "api_tokens": tokens, "api_rate_per_minute": rate}
     )
     mllp = settings.mllp.model_copy(update={"enabled": True, **({"port": mllp_port} if mllp_port else {})})
     return settings.model_copy(update={"http": http, "security": security, "mllp": mllp})
