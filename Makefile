@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
+# Optional extras to install, e.g. EXTRAS="--extra spark" (PySpark; needs Java) — CI sets it.
+EXTRAS ?=
 
 .PHONY: demo test fuzz lint format docs serve bench clean
 
@@ -14,7 +16,7 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(SYNCED): $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --locked --quiet
+	$(BIN)/uv sync --locked --quiet $(EXTRAS)
 	@touch $(SYNCED)
 
 ## demo: install, create var/huitong.db, load demo data and serve on http://127.0.0.1:8000
