@@ -19,6 +19,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
+import os
+import sys
 import tempfile
 import time
 import uuid
@@ -108,6 +110,9 @@ def _spark_api() -> Any:
         from splink import SparkAPI
     except ImportError as exc:
         raise EngineUnavailableError("the Spark engine needs pyspark: uv sync --extra spark") from exc
+    # Python workers run this interpreter (the one with Huitong installed), not whatever `python3` is first on the
+    # PATH: PySpark reads PYSPARK_PYTHON when the context starts, and a session reused later (views on Spark) keeps it.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         spark = (
             SparkSession.builder.master("local[2]")
