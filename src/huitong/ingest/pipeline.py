@@ -56,7 +56,7 @@ MergeHandler = Callable[[Transaction, Message, Any], None]
 
 #: Before the identity steps of messages stored together: e.g. take the EMPI's locks for all their Patients at
 #: once, in one order (:func:`empi_locker`), so that two such transactions on PostgreSQL cannot deadlock.
-BatchLocker = Callable[[Transaction, Sequence[tuple[Message, list["Resource"]]]], None]
+BatchLocker = Callable[[Transaction, Sequence[tuple[Message, list[Resource]]]], None]
 
 
 class IdentityError(Exception):

@@ -211,20 +211,19 @@ class FieldProtector:
         was turned on are still found. Applies to the person types and to chained parameters
         (``subject:Patient.identifier=…``).
         """
-        out: list[tuple[str, str]] = []
-        for key, value in pairs:
-            name = key.split(".")[-1] if "." in key else key
-            fname = _PROTECTED_PARAMS.get(name)
-            if fname is None or ("." not in key and rtype not in fields.PERSON_TYPES):
-                out.append((key, value))
-                continue
-            out.append((key, ",".join(self._alternatives(name, fname, value))))
-        return out
+        return self._protected_pairs(rtype, pairs, keep_plain=True)
 
     def audit_pairs(self, rtype: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Search parameters as the audit trail keeps them: a resident ID number or phone number searched for is
         replaced by its blind index (``bi:…``), so ``audit_event.query`` holds no plaintext identifier while an
         auditor can still check whether a given number was searched (compute its blind index)."""
+        return self._protected_pairs(rtype, pairs, keep_plain=False)
+
+    def _protected_pairs(
+        self, rtype: str, pairs: Sequence[tuple[str, str]], *, keep_plain: bool
+    ) -> list[tuple[str, str]]:
+        """``pairs`` with each protected identifier/telecom value replaced by its blind index (and, with
+        ``keep_plain``, the plain value beside it)."""
         out: list[tuple[str, str]] = []
         for key, value in pairs:
             name = key.split(".")[-1] if "." in key else key
@@ -232,7 +231,7 @@ class FieldProtector:
             if fname is None or ("." not in key and rtype not in fields.PERSON_TYPES):
                 out.append((key, value))
                 continue
-            out.append((key, ",".join(self._alternatives(name, fname, value, keep_plain=False))))
+            out.append((key, ",".join(self._alternatives(name, fname, value, keep_plain=keep_plain))))
         return out
 
     def _alternatives(self, param: str, fname: str, value: str, *, keep_plain: bool = True) -> list[str]:
