@@ -11,11 +11,10 @@ registration noise of each record, e.g. LIS records without a birth date). Then,
   (:func:`huitong.quality.cleanse.at_ingest`: flag, then fix units and names); resources are kept in an
   in-memory repository with the store's semantics (the last write of an id wins). Front-page rows are
   checked by the row rules before import.
-* **batch**: the repository is loaded into a SQLite database (``WORK/db``, once per data set; with
-  ``--replicas N`` N times, the copies' ids, references and patients' local identifier systems suffixed ``.cN``
-  so that each copy is a hospital of its own), and :func:`huitong.quality.run.run_batch` — ``huitong quality
-  run`` without recording — reads it through the store in ``--workers`` processes, then in one process.
-  Recall and precision are scored on the findings of the original, which must equal those of one process.
+* **batch**: the repository is loaded into a SQLite database, ``--replicas N`` times, and ``huitong quality run``'s
+  batch is timed over it (:mod:`huitong.quality.bench_batch`: the database, the timing, its same-run baseline
+  and the projection to a hospital-year). Recall and precision are scored on the findings of the original, which
+  must equal those of one process.
 
 Matching: a finding counts as true when its record (message, registration, order, front-page row, or lab
 result) carries an injected defect of the finding's family, or registration noise the truth records for that
@@ -24,39 +23,29 @@ validity, consistency, integration, timeliness. One more kind of finding is real
 generator's case mix gives some women a prostate diagnosis (N40) — a contradiction the truth files confirm
 (the person's true sex) but do not list as a defect. ``precision`` counts these as true (``unrecorded``);
 ``precision_recorded`` does not.
-
-Baseline, same run: reading and decoding every resource of the batch from the same database in one process
-(``orjson.loads``) without checking it — the floor of any batch checker that reads the repository.
-Unless the data set is the hospital-year itself, its batch time is projected from the hospital-year's record
-counts (docs/synth.md), per resource type: at the measured rate, and with every process on a core of its own
-(the CPU time of all processes divided by the workers) — projections, labelled so in the output.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import statistics
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.ingest.mapping import map_to_fhir
 from huitong.quality import dictionaries
-from huitong.quality.batch import default_workers, stream
+from huitong.quality.batch import default_workers
+from huitong.quality.bench_batch import Repository, batch, bench_database, identifier_codes, timing_summary
 from huitong.quality.cleanse import at_ingest
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import Context, Finding
-from huitong.quality.run import check_rows, run_batch
-from huitong.security.actor import Actor
+from huitong.quality.run import check_rows
 from huitong.settings import QualitySettings
 
 Key = tuple[str, ...]
@@ -92,43 +81,9 @@ BENCH_RATES = {
     "unit_mismatch": 0.05,
 }
 #: The hospital-year data set (docs/synth.md, seed 1) in the manifest's count names.
-HOSPITAL_YEAR = {
-    "persons": 220_819,
-    "visits": 600_000,
-    "stays": 40_000,
-    "lab_results": 2_892_706,
-    "imaging_reports": 187_543,
-}
-#: What drives the number of resources of each type, in manifest counts.
-DRIVERS = {
-    "Patient": ("persons",),
-    "Encounter": ("visits", "stays"),
-    "Condition": ("visits", "stays"),
-}
-LAB_DRIVERS = ("lab_results", "imaging_reports")
 LOCAL_ID_SYSTEM = "urn:oid:2.16.156.10011.0.99999."
 SKIPPED_EVENTS = (b"RDE^", b"RAS^")
 _PATIENT_REF = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
-
-
-class Repository:
-    """Resources by (type, id), the last write winning, with the message that wrote each last."""
-
-    def __init__(self) -> None:
-        self.bodies: dict[tuple[str, str], dict[str, Any]] = {}
-        self.written_by: dict[tuple[str, str], str] = {}
-
-    def put(self, body: dict[str, Any], origin: str) -> None:
-        key = (body["resourceType"], body["id"])
-        self.bodies[key] = body
-        self.written_by[key] = origin
-
-    def types(self) -> Counter[str]:
-        return Counter(t for t, _ in self.bodies)
-
-
-def _codes(ident: dict[str, Any]) -> set[str]:
-    return {c.get("code", "") for c in ((ident.get("type") or {}).get("coding") or []) if isinstance(c, dict)}
 
 
 def record_keys(body: dict[str, Any]) -> set[Key]:
@@ -141,9 +96,9 @@ def record_keys(body: dict[str, Any]) -> set[Key]:
         system = str(ident.get("system") or "")
         if rtype == "Patient" and system.startswith(LOCAL_ID_SYSTEM):
             keys.add(("reg", ident["value"]))
-        elif rtype in ("ServiceRequest", "DiagnosticReport") and "PLAC" in _codes(ident):
+        elif rtype in ("ServiceRequest", "DiagnosticReport") and "PLAC" in identifier_codes(ident):
             keys.add(("order", ident["value"]))
-        elif rtype == "Encounter" and "VN" in _codes(ident):
+        elif rtype == "Encounter" and "VN" in identifier_codes(ident):
             keys.add(("enc", ident["value"]))
     if rtype == "Condition":
         keys |= {("enc", n) for n in _ENCOUNTER_NO.findall(str(body.get("id", "")))}
@@ -247,183 +202,6 @@ def ingest(data: Path, ctx: Context) -> tuple[Repository, list[tuple[Finding, se
     timing["bundles"] = bundles
     timing["frontpage_rows"] = len(rows)
     return repo, found, timing
-
-
-def replica(body: dict[str, Any], copy: int) -> dict[str, Any]:
-    """Copy ``copy`` (1, 2, …) of a resource for a larger repository: its id, every reference and the local
-    identifier systems of patients get the suffix ``.cN``, so each copy is its own set of patients, orders and
-    results and the rules find in it what they find in the original."""
-    copied: dict[str, Any] = orjson.loads(Replicator(body).copy(copy))
-    return copied
-
-
-class Replicator:
-    """Copies of one resource's JSON text (see :func:`replica`), made by text substitution."""
-
-    _REFERENCE = re.compile(rb'"reference":"([A-Za-z]+/[A-Za-z0-9\-.]{1,64})"')
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.text = orjson.dumps({**body, "id": "\x00id\x00"})
-
-    def copy(self, copy: int) -> bytes:
-        suffix = f".c{copy}".encode()
-        if self.body.get("resourceType") == "Patient":
-            body = orjson.loads(self.text)
-            for ident in body.get("identifier") or []:
-                if isinstance(ident, dict) and isinstance(ident.get("system"), str) and _codes(ident) & {"PI", "MR"}:
-                    ident["system"] += suffix.decode()
-            text = orjson.dumps(body)
-        else:
-            text = self.text
-        text = self._REFERENCE.sub(rb'"reference":"\1' + suffix + b'"', text)
-        return text.replace(b'"\\u0000id\\u0000"', b'"' + self.body["id"].encode() + suffix + b'"', 1)
-
-
-def _is_copy(res_id: str) -> bool:
-    return _COPY.search(res_id) is not None
-
-
-_COPY = re.compile(r"\.c\d+$")
-
-
-def load_database(repo: Repository, url: str, replicas: int) -> int:
-    """A fresh database at ``url`` (migrated) holding the repository ``replicas`` times, as the store keeps
-    current resources (the ``resource`` table; history and search index rows are not needed by a batch run)."""
-    from huitong.db import open_database
-    from huitong.db.migrate import upgrade
-    from huitong.db.schema import resource
-    from huitong.settings import DatabaseSettings
-
-    settings = DatabaseSettings(url=url, sqlite_synchronous="NORMAL")
-    upgrade(settings)
-    db = open_database(settings)
-    now = datetime.now(UTC)
-    total = 0
-    try:
-        copies = [Replicator(b) for b in repo.bodies.values()]
-        for copy in range(replicas):
-            for i in range(0, len(copies), 10_000):
-                rows = [
-                    {
-                        "res_type": c.body["resourceType"],
-                        "res_id": f"{c.body['id']}.c{copy}" if copy else c.body["id"],
-                        "version_id": 1,
-                        "last_updated": now,
-                        "deleted": False,
-                        "content": (c.copy(copy) if copy else orjson.dumps(c.body)).decode(),
-                    }
-                    for c in copies[i : i + 10_000]
-                ]
-
-                def job(conn: Any, rows: list[dict[str, Any]] = rows) -> int:
-                    conn.execute(resource.insert(), rows)
-                    return len(rows)
-
-                total += db.write(job)
-    finally:
-        db.close()
-    return total
-
-
-def bench_database(work: Path, tag: str, repo: Repository, replicas: int) -> tuple[str, int]:
-    """The SQLite database of this data set and number of copies, loaded once into ``work``."""
-    folder = work / "db"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{tag}-x{replicas}.db"
-    done = path.with_suffix(".done")
-    url = f"sqlite:///{path}"
-    if not done.exists():
-        for stale in folder.glob(f"{path.name}*"):
-            stale.unlink()
-        count = load_database(repo, url, replicas)
-        done.write_text(str(count), encoding="utf-8")
-    return url, int(done.read_text(encoding="utf-8"))
-
-
-def batch(
-    repo: Repository,
-    settings: QualitySettings,
-    ctx_template: Context,
-    repeat: int,
-    *,
-    url: str,
-    workers: int,
-) -> dict[str, Any]:
-    """Time ``huitong quality run``'s batch (:func:`run_batch`, nothing recorded) over the database at ``url``
-    — streamed from the store in ``workers`` processes, and in one process — and the baseline: reading and
-    decoding the same resources from the database in one process, without checking them."""
-    from huitong.services import open_services
-    from huitong.settings import Settings
-
-    platform = Settings(database={"url": url, "sqlite_synchronous": "NORMAL"}, quality=settings)
-    checked = Counter(rtype for rtype, _rid in repo.bodies)
-    read_types = sorted(({t for r in all_rules() for t in r.reads} | {"Patient"}) & set(checked))
-    actor = Actor.system("quality")
-    services = open_services(platform)
-    runs: list[float] = []
-    cpu: list[float] = []
-    single: list[float] = []
-    single_cpu: list[float] = []
-    base: list[float] = []
-    base_cpu: list[float] = []
-    findings: list[Finding] = []
-    one_process: list[Finding] = []
-    resources = used = 0
-    try:
-        for _ in range(repeat):
-            began, began_cpu = time.perf_counter(), time.process_time()
-            result = run_batch(
-                services.store,
-                settings,
-                record=False,
-                catalogues=ctx_template.catalogues,
-                platform=platform,
-                workers=workers,
-            )
-            runs.append(time.perf_counter() - began)
-            cpu.append(result.cpu_s)
-            findings, resources, used = result.findings, result.resources, result.workers
-            began = time.perf_counter()
-            alone = run_batch(services.store, settings, record=False, catalogues=ctx_template.catalogues, workers=1)
-            one_process = alone.findings
-            single.append(time.perf_counter() - began)
-            single_cpu.append(alone.cpu_s)
-            began, began_cpu = time.perf_counter(), time.process_time()
-            for rtype in read_types:
-                for _rid, content in stream(services.store, actor, rtype):
-                    orjson.loads(content)
-            base.append(time.perf_counter() - began)
-            base_cpu.append(time.process_time() - began_cpu)
-    finally:
-        services.close()
-    original = [f for f in findings if not _is_copy(f.res_id)]
-    return {
-        "findings": original,
-        "findings_all": len(findings),
-        "same_as_one_process": findings == one_process,
-        "batch_s": statistics.median(runs),
-        "batch_cpu_s": statistics.median(cpu),
-        "batch_one_process_s": statistics.median(single),
-        "batch_one_process_cpu_s": statistics.median(single_cpu),
-        "baseline_decode_s": statistics.median(base),
-        "baseline_decode_cpu_s": statistics.median(base_cpu),
-        "checked": {t: checked[t] for t in read_types},
-        "resources": resources,
-        "workers": used,
-    }
-
-
-def hospital_year_estimate(checked: dict[str, int], counts: dict[str, int], seconds: float) -> tuple[int, float]:
-    """Resources a hospital-year holds of the checked types, and the batch time at the measured rate."""
-    total = 0.0
-    for rtype, n in checked.items():
-        drivers = DRIVERS.get(rtype, LAB_DRIVERS)
-        here = sum(counts.get(d, 0) for d in drivers)
-        there = sum(HOSPITAL_YEAR[d] for d in drivers)
-        total += n * (there / here) if here else n
-    resources = sum(checked.values())
-    return int(total), (seconds * total / resources if resources else 0.0)
 
 
 SEX_RULES = ("diagnosis-consistent-with-sex", "frontpage-diagnosis-sex")
@@ -564,21 +342,15 @@ def run(
 
     defects = _dedupe_defects(list(iter_defects(data / "truth" / "defects.jsonl")))
     scored = score(found, defects, _noise(data / "truth" / "records.csv"), _sex_by_encounter(data))
-    resources = measured["resources"]
-    per_copy_s = measured["batch_s"] / replicas
-    year_resources, year_seconds = hospital_year_estimate(measured["checked"], manifest["counts"], per_copy_s)
-    # every process with a core to itself: the CPU time of all processes shared by the workers
-    idle_s = measured["batch_cpu_s"] / max(measured["workers"], 1) / replicas
-    _, year_idle_seconds = hospital_year_estimate(measured["checked"], manifest["counts"], idle_s)
     families = scored["families"]
     recalls = [f["recall"] for f in families.values() if f["recall"] is not None]
     precisions = [f["precision"] for f in families.values() if f["precision"] is not None]
-    full_year = manifest["scale"]["name"] == "hospital-year" and replicas == 1
+    batch_figures = timing_summary(measured, manifest, replicas)
     return {
         "benchmark": "quality",
         "scale": manifest["scale"]["name"],
         "replicas": replicas,
-        "measured_scale": "hospital-year" if full_year else f"{manifest['scale']['name']} x{replicas}",
+        "measured_scale": batch_figures.pop("measured_scale"),
         "seed": manifest["seed"],
         "defect_rates": manifest["defect_rates"],
         "messages": timing["messages"],
@@ -597,34 +369,14 @@ def run(
         "frontpage_check_s": round(timing["frontpage_check_s"], 3),
         "database": "sqlite",
         "database_resources": loaded,
-        "resources": resources,
-        "workers": measured["workers"],
-        "batch_s": round(measured["batch_s"], 3),
-        "resources_per_s": round(resources / measured["batch_s"]) if measured["batch_s"] else None,
-        "batch_cpu_s": round(measured["batch_cpu_s"], 3),
-        "batch_one_process_s": round(measured["batch_one_process_s"], 3),
-        "batch_one_process_cpu_s": round(measured["batch_one_process_cpu_s"], 3),
-        "speedup": round(measured["batch_one_process_s"] / measured["batch_s"], 2) if measured["batch_s"] else None,
-        "same_findings_as_one_process": measured["same_as_one_process"],
-        "findings_all_copies": measured["findings_all"],
-        "baseline_read_decode_s": round(measured["baseline_decode_s"], 3),
-        "baseline_read_decode_cpu_s": round(measured["baseline_decode_cpu_s"], 3),
-        "ratio": round(measured["batch_s"] / measured["baseline_decode_s"], 2)
-        if measured["baseline_decode_s"]
-        else None,
-        "hospital_year_resources_est": year_resources,
-        "hospital_year_batch_s_at_measured_rate": round(year_seconds, 1),
-        "hospital_year_batch_s_idle_cores_projected": round(year_idle_seconds, 1),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **batch_figures,
         "goals": {
             "recall_min": 0.95,
             "precision_min": 0.99,
             "hospital_year_batch_s_max": 60,
             "recall_met": bool(recalls) and min(recalls) >= 0.95,
             "precision_met": bool(precisions) and min(precisions) >= 0.99,
-            "batch_time_met_measured": (measured["batch_s"] <= 60) if full_year else None,
-            "batch_time_met_at_measured_rate": year_seconds <= 60,
-            "batch_time_met_idle_cores_projected": year_idle_seconds <= 60,
+            **batch_figures.pop("goals"),
         },
     }
 
