@@ -62,5 +62,10 @@ def head_revisions() -> str | None:
     return _describe(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
+def known_revisions() -> set[str]:
+    """Every revision of every domain branch this version of Huitong has."""
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
 def _describe(heads: tuple[str, ...] | list[str]) -> str | None:
     return ",".join(sorted(heads)) or None

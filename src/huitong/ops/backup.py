@@ -130,7 +130,8 @@ def sqlite_path(url: str) -> Path:
 
 def _sqlite_copy(url: str, work: Path) -> tuple[Path, str, str | None, dict[str, TableStat]]:
     target = work / "database.sqlite"
-    source = sqlite3.connect(sqlite_path(url), timeout=30)
+    # Read-only: a backup never needs to write the database it copies (nor may it, on a file shared read-only).
+    source = sqlite3.connect(f"{sqlite_path(url).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     dest = sqlite3.connect(target)
     try:
         source.backup(dest)  # pages=-1: the whole database in one step, one consistent snapshot

@@ -1,14 +1,18 @@
 """``huitong bench backup``: backup, restore and verify time and size on SQLite and PostgreSQL.
 
-A database of ``--resources`` synthetic resources (Patients and Observations with their versions and
-audit rows, written through the resource store in transactions of 500) is backed up, verified and
-restored. Baselines measured in the same run: a plain copy of the SQLite file (and its WAL), and
-``pg_dump -Fc`` to /dev/null of the same PostgreSQL database (on a throwaway local cluster).
+By default a database of ``--resources`` synthetic resources (Patients and Observations with their versions
+and audit rows, written through the resource store in transactions of 500) is backed up, verified and
+restored. With ``--database URL`` an existing store is measured as it is (nothing is loaded, and the store
+itself is only read); with ``--sqlite-file PATH`` a SQLite store is measured on SQLite and, for the
+PostgreSQL backend, first copied into PostgreSQL with ``huitong db copy`` (a throwaway local cluster unless
+``--postgres-url`` names an empty database). Baselines measured in the same run: a plain copy of the SQLite
+file (and its WAL), and ``pg_dump -Fc`` to /dev/null of the same PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -16,17 +20,21 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import make_url
 
 from huitong.db import migrate
+from huitong.db.database import dialect_of
 from huitong.fhir.transaction import Transaction
 from huitong.ops import pgtools
-from huitong.ops.backup import create_backup
-from huitong.ops.cluster import LocalCluster, free_port, workspace
+from huitong.ops.backup import create_backup, redacted, sqlite_path
+from huitong.ops.cluster import LocalCluster, free_port, throwaway_server, workspace
+from huitong.ops.errors import OpsError
 from huitong.ops.restore import restore_backup, verify_backup
 from huitong.security.actor import Actor
 from huitong.services import open_services
@@ -175,20 +183,248 @@ def _admin(url: str) -> Callable[[str], None]:
     return run
 
 
+class DiskSpaceError(OpsError):
+    """Too little free disk to go on with the next step of the benchmark."""
+
+
+def _room(folder: Path, min_free_gb: float, step: str) -> None:
+    """Stop before ``step`` when the disk of ``folder`` has less than ``min_free_gb`` free (a shared machine)."""
+    free = shutil.disk_usage(folder).free / 1e9
+    if free < min_free_gb:
+        raise DiskSpaceError(
+            f"only {free:.1f} GB free on the disk of {folder} before {step} (need {min_free_gb} GB): "
+            "free some space or lower --min-free-gb"
+        )
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        typer.echo(text, err=True)
+
+
+def bench_existing(
+    url: str, rounds: int, *, work: Path, encrypted: bool, min_free_gb: float, quiet: bool = True
+) -> dict[str, Any]:
+    """Measure backup, verify and restore of the store at ``url`` as it is; the store is only read.
+
+    Each round's backup, restored copy and scratch databases are deleted as soon as they were measured, so
+    at most the backup and one restored copy exist at a time.
+    """
+    dialect = dialect_of(url)
+    settings = _settings(url, work / "backups")
+    sealed = _settings(url, work / "backups", encrypted=True)
+    times: dict[str, list[float]] = {"backup_s": [], "verify_s": [], "restore_s": []}
+    if encrypted:
+        times["backup_encrypted_s"] = []
+    result: dict[str, Any] = {"store": "existing", "rounds": rounds}
+    for r in range(rounds):
+        _room(work, min_free_gb, "the backup")
+        _say(quiet, f"{dialect}: round {r + 1}: backup …")
+        started = time.perf_counter()
+        backup = create_backup(settings, directory=work / "backups", offsite=False)
+        times["backup_s"].append(time.perf_counter() - started)
+        manifest = backup.manifest
+        result.update(
+            bytes=manifest.total_bytes,
+            rows=sum(t.rows for t in manifest.tables.values()),
+            resources=manifest.tables["resource"].rows if "resource" in manifest.tables else 0,
+        )
+        _room(work, min_free_gb, "the verification")
+        _say(quiet, f"{dialect}: round {r + 1}: verify …")
+        started = time.perf_counter()
+        report = verify_backup(backup.path, settings.backup, scratch_server_url=url)
+        times["verify_s"].append(time.perf_counter() - started)
+        result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+        _room(work, min_free_gb, "the restore")
+        _say(quiet, f"{dialect}: round {r + 1}: restore …")
+        with _restore_target(url, work) as target:
+            started = time.perf_counter()
+            restore_backup(backup.path, target, settings.backup)
+            times["restore_s"].append(time.perf_counter() - started)
+        shutil.rmtree(backup.path)
+        if encrypted:
+            _room(work, min_free_gb, "the encrypted backup")
+            _say(quiet, f"{dialect}: round {r + 1}: encrypted backup …")
+            started = time.perf_counter()
+            shutil.rmtree(create_backup(sealed, directory=work / "backups", offsite=False).path)
+            times["backup_encrypted_s"].append(time.perf_counter() - started)
+    result.update({k: round(statistics.median(v), 3) for k, v in times.items()})
+    _say(quiet, f"{dialect}: baseline …")
+    if dialect == "sqlite":
+        db = sqlite_path(url)
+        result["database_bytes"] = db.stat().st_size
+        _room(work, min_free_gb, "the baseline file copy")
+
+        def copy() -> None:
+            for suffix in ("", "-wal"):
+                source = db.with_name(db.name + suffix)
+                if source.exists():
+                    shutil.copyfile(source, work / f"copy.db{suffix}")
+            for suffix in ("", "-wal"):
+                (work / f"copy.db{suffix}").unlink(missing_ok=True)
+
+        baseline, name = statistics.median(_timed(copy) for _ in range(rounds)), "file copy"
+    else:
+        result["database_bytes"] = _pg_database_bytes(url)
+        conninfo, env = pgtools.libpq_target(url)
+        dump = [pgtools.tool(pgtools.find_bindir(settings.backup.pg_bindir), "pg_dump"), "-Fc", "-d", conninfo]
+        baseline = statistics.median(_timed(lambda: _to_devnull(dump, env)) for _ in range(rounds))
+        name = "pg_dump -Fc to /dev/null"
+    result.update(
+        baseline=name,
+        baseline_s=round(baseline, 3),
+        ratio=round(result["backup_s"] / baseline, 1) if baseline else None,
+    )
+    return result
+
+
+@contextlib.contextmanager
+def _restore_target(url: str, work: Path) -> Iterator[str]:
+    """An empty database beside the measured one, removed afterwards."""
+    if dialect_of(url) == "sqlite":
+        target = work / "restored.db"
+        try:
+            yield f"sqlite:///{target}"
+        finally:
+            for suffix in ("", "-wal", "-shm", ".restoring"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+        return
+    name = f"huitong_bench_restore_{uuid.uuid4().hex[:8]}"
+    admin = _admin(url)
+    admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_database_bytes(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def bench_sqlite_file_on_postgresql(
+    path: Path, rounds: int, *, work: Path, postgres_url: str | None, encrypted: bool, min_free_gb: float, quiet: bool
+) -> dict[str, Any]:
+    """Copy the SQLite store into PostgreSQL (``huitong db copy``), then measure it there."""
+    from huitong.db.copy import copy_database
+
+    source = f"sqlite:///{path}"
+
+    def measure(url: str) -> dict[str, Any]:
+        _room(work, min_free_gb, "the copy into PostgreSQL")
+        _say(quiet, f"postgresql: copying {path} into PostgreSQL …")
+        started = time.perf_counter()
+        copy_database(source, url, progress=not quiet)
+        copy_s = round(time.perf_counter() - started, 3)
+        result = bench_existing(url, rounds, work=work, encrypted=encrypted, min_free_gb=min_free_gb, quiet=quiet)
+        return {"copied_from_sqlite_s": copy_s, **result}
+
+    if postgres_url:
+        return measure(postgres_url)
+    # Durability on (as in production); a larger WAL budget, so the bulk load is not one checkpoint after another.
+    with throwaway_server({"shared_buffers": "'256MB'", "max_wal_size": "'4GB'"}) as database:
+        return {"server": "throwaway local cluster", **measure(database("huitong"))}
+
+
 def backup_bench(
     resources: Annotated[
         int, typer.Option(help="Synthetic resources to load (half Patients, half Observations).")
     ] = 10_000,
     rounds: Annotated[int, typer.Option(help="Rounds; medians are reported.")] = 3,
     backends: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
+    database: Annotated[
+        str | None,
+        typer.Option(help="Measure this existing store as it is (SQLite or PostgreSQL URL) instead of loading one."),
+    ] = None,
+    sqlite_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Measure this existing SQLite store (opened read-only) on SQLite, and for the postgresql backend "
+            "copied into PostgreSQL first."
+        ),
+    ] = None,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="With --sqlite-file: an empty PostgreSQL database to copy into (default: a throwaway one)."),
+    ] = None,
+    encrypted: Annotated[
+        bool | None,
+        typer.Option(help="Also time an encrypted backup (default: yes for synthetic data, no for existing stores)."),
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Folder for backups and restored copies (default: a temporary folder).")
+    ] = None,
+    min_free_gb: Annotated[float, typer.Option(help="Stop before a step when less disk than this is free.")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
 ) -> None:
     """Backup, verify and restore seconds and bytes on SQLite and PostgreSQL, against a plain copy / pg_dump."""
-    result: dict[str, Any] = {"benchmark": "backup", "resources": resources, "rounds": rounds}
-    for backend in (b.strip() for b in backends.split(",") if b.strip()):
-        if not as_json:
-            typer.echo(f"{backend}: loading {resources} resources and measuring …")
-        result[backend] = (
-            bench_sqlite(resources, rounds) if backend == "sqlite" else bench_postgresql(resources, rounds)
-        )
+    if database and sqlite_file:
+        raise typer.BadParameter("give either --database or --sqlite-file, not both")
+    if postgres_url and not sqlite_file:
+        raise typer.BadParameter("--postgres-url goes with --sqlite-file (the database to copy the file into)")
+    if sqlite_file and not sqlite_file.is_file():
+        raise typer.BadParameter(f"{sqlite_file} is not a file")
+    existing = bool(database or sqlite_file)
+    seal = encrypted if encrypted is not None else not existing
+    result: dict[str, Any] = {"benchmark": "backup", "rounds": rounds}
+    parent = work_dir or Path(tempfile.gettempdir())
+    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if database:
+            result["store"] = redacted(database)
+            with _work(parent) as work:
+                result[dialect_of(database)] = bench_existing(
+                    database, rounds, work=work, encrypted=seal, min_free_gb=min_free_gb, quiet=as_json
+                )
+        elif sqlite_file:
+            result["store"] = sqlite_file.name
+            for backend in (b.strip() for b in backends.split(",") if b.strip()):
+                with _work(parent) as work:
+                    if backend == "sqlite":
+                        result[backend] = bench_existing(
+                            f"sqlite:///{sqlite_file.resolve()}",
+                            rounds,
+                            work=work,
+                            encrypted=seal,
+                            min_free_gb=min_free_gb,
+                            quiet=as_json,
+                        )
+                    else:
+                        result[backend] = bench_sqlite_file_on_postgresql(
+                            sqlite_file.resolve(),
+                            rounds,
+                            work=work,
+                            postgres_url=postgres_url,
+                            encrypted=seal,
+                            min_free_gb=min_free_gb,
+                            quiet=as_json,
+                        )
+        else:
+            result["resources"] = resources
+            for backend in (b.strip() for b in backends.split(",") if b.strip()):
+                _say(as_json, f"{backend}: loading {resources} resources and measuring …")
+                result[backend] = (
+                    bench_sqlite(resources, rounds) if backend == "sqlite" else bench_postgresql(resources, rounds)
+                )
+    except OpsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from exc
+    if existing:
+        result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def _work(parent: Path) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="huitong-bench-backup-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
