@@ -60,6 +60,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         finally:
             if engine is not None:
                 await engine.stop()
+            app.state.security.close()
             if services is None:
                 opened.close()
 

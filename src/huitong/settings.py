@@ -248,10 +248,20 @@ class SecuritySettings(BaseModel):
         default=60, ge=5, le=1440, description="How long a break-the-glass grant to one patient's records lasts."
     )
     login_rate_per_minute: int = Field(
-        default=10, ge=1, description="Login and token requests accepted per client address per minute."
+        default=10, ge=1, description="Login, token and registration requests accepted per client address per minute."
     )
     api_rate_per_minute: int = Field(
         default=1200, ge=1, description="API requests accepted per credential (or address) per minute."
+    )
+    rate_sync_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "How often each process adds its API request counts to the database and learns those of the others, "
+            "so the rates hold across `huitong serve --workers N` and several hosts (login and token attempts are "
+            "counted in the database at once). 0: each process counts alone and allows the full rates."
+        ),
     )
     field_keys: dict[str, SecretStr] = Field(
         default_factory=dict,

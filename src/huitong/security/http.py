@@ -109,7 +109,7 @@ def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check the password; continue to the second factor or the password change when needed."""
     security = _sec(request)
-    security.login_limiter.hit(_client(request))
+    await security.login_limiter.hit_exact_async(_client(request))
     form = await request.form()
     given, expected = str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "")
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
@@ -150,7 +150,7 @@ def oidc_start(request: Request) -> Response:
     security = _sec(request)
     if not security.oidc.enabled:
         return PlainTextResponse("single sign-on is not configured", status_code=404)
-    security.login_limiter.hit(_client(request))
+    security.login_limiter.hit_exact(_client(request))
     try:
         url, state = security.oidc.start(_redirect_uri(request, security), security.clock())
     except (OidcError, httpx.HTTPError) as exc:
@@ -166,7 +166,7 @@ def oidc_start(request: Request) -> Response:
 def oidc_callback(request: Request) -> Response:
     """The identity provider's answer: check it, then start a session (or ask for the TOTP code)."""
     security = _sec(request)
-    security.login_limiter.hit(_client(request))
+    security.login_limiter.hit_exact(_client(request))
     params = request.query_params
     anonymous = Actor(id="login:oidc", kind=ActorKind.USER, role="anonymous", source_address=_client(request))
     try:
@@ -225,7 +225,7 @@ def mfa_page(request: Request) -> Response:
 async def mfa(request: Request) -> Response:
     """Check the TOTP code; on success the session is renewed (new cookie) and fully signed in."""
     security, cookie, session = _pending(request)
-    security.login_limiter.hit(_client(request))
+    await security.login_limiter.hit_exact_async(_client(request))
     form = await request.form()
     check_csrf(request, security, str(form.get("csrf", "")))
     ok = await run_in_threadpool(security.accounts.verify_totp, session.user_id, str(form.get("code", ""))[:16])
@@ -285,7 +285,7 @@ async def token(request: Request) -> Response:
     """OAuth 2.0 token endpoint: the client-credentials grant with SMART ``system/`` scopes."""
     security = _sec(request)
     try:
-        security.login_limiter.hit(_client(request))
+        await security.login_limiter.hit_exact_async(_client(request))
     except RateLimitedError as exc:
         return JSONResponse({"error": "slow_down", "error_description": str(exc)}, 429)
     form = await request.form()

@@ -39,6 +39,11 @@ class SecurityServices:
     oidc: OidcClient
     clock: Callable[[], datetime] = field(default=utc_now)
 
+    def close(self) -> None:
+        """Stop the rate limiters' sync threads (before the database closes)."""
+        self.api_limiter.close()
+        self.login_limiter.close()
+
 
 def open_security(
     settings: Settings, db: Database, policy: AccessPolicy, clock: Callable[[], datetime] = utc_now
@@ -55,8 +60,10 @@ def open_security(
         sessions=SessionStore(db, sec, clock),
         tokens=TokenService(db, sec, clock),
         break_glass=BreakGlass(db, sec, clock),
-        login_limiter=RateLimiter(sec.login_rate_per_minute, clock),
-        api_limiter=RateLimiter(sec.api_rate_per_minute, clock),
+        login_limiter=RateLimiter(
+            sec.login_rate_per_minute, clock, db=db, scope="login", sync_seconds=sec.rate_sync_seconds
+        ),
+        api_limiter=RateLimiter(sec.api_rate_per_minute, clock, db=db, scope="api", sync_seconds=sec.rate_sync_seconds),
         oidc=OidcClient(settings),
         clock=clock,
     )

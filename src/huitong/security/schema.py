@@ -1,9 +1,9 @@
 """The security domain's tables: accounts, memberships, sessions, OAuth clients and tokens, break-the-glass
 grants, the patient links the access policy filters on, and the audit hash chain.
 
-Created by the migration ``security_0001`` (branch ``security``). They live in their own ``MetaData`` so
-nothing here changes the shared :mod:`huitong.db.schema`; :data:`audit_log` is the shared ``audit_event``
-table seen with the two chain columns the migration adds.
+Created by the migrations ``security_0001`` and ``security_0002`` (branch ``security``). They live in their
+own ``MetaData`` so nothing here changes the shared :mod:`huitong.db.schema`; :data:`audit_log` is the shared
+``audit_event`` table seen with the two chain columns the migration adds.
 
 ``security_0001`` creates these tables from this module. Before changing any of them, freeze the current
 definitions inside ``security_0001`` (so it keeps creating what it always did) and add ``security_0002``.
@@ -139,6 +139,17 @@ audit_chain_head = sa.Table(
     sa.Column("last_seq", BigKey, nullable=True),
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.Column("length", BigKey, nullable=False),
+)
+
+#: Requests per scope (``login``, ``api``), key (address or credential) and minute, shared by every process
+#: (:mod:`huitong.security.ratelimit`). Created by ``security_0002``; rows older than the last minute are deleted.
+sec_rate_count = sa.Table(
+    "sec_rate_count",
+    security_metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True, comment="client address or credential id"),
+    sa.Column("minute", BigKey, primary_key=True, comment="minutes since 1970-01-01 UTC"),
+    sa.Column("hits", sa.Integer, nullable=False),
 )
 
 #: ``audit_event`` with the chain columns of ``security_0001``.

@@ -84,7 +84,7 @@ def _with_cookie(response: Response, security: SecurityServices, csrf: str) -> R
 
 
 async def _checked_form(request: Request, security: SecurityServices) -> tuple[FormData, str]:
-    security.login_limiter.hit(f"register:{_client(request)}")
+    await security.login_limiter.hit_exact_async(f"register:{_client(request)}")
     form = await request.form()
     given, expected = str(form.get("csrf", "")), request.cookies.get(CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
