@@ -118,6 +118,8 @@ def test_sqlite_store_copied_to_postgresql_is_the_same_store(
     try:
         with engine.connect() as conn:
             chain = verify_chain(conn)  # `huitong audit verify`, on the copy
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("resource")}
+            assert "ix_resource_res_type_pk" in indexes  # dropped for the load, built again after it
     finally:
         engine.dispose()
     assert chain.ok, chain.problems

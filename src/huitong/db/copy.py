@@ -7,8 +7,9 @@ embedded SQLite default to PostgreSQL (a PostgreSQL source works too, e.g. to mo
    emptied when it has tables, then the project's migrations bring it to exactly the source's revisions, so
    every table and column matches.
 3. In **one transaction**, every table (in foreign-key order) is filled with ``COPY … FROM STDIN``, rows
-   streamed from the source in batches; the tables' serial sequences are moved past the copied keys. Either
-   everything lands or nothing does.
+   streamed from the source in batches; secondary indexes are dropped before and built after the load (as
+   ``pg_restore`` does), and the tables' serial sequences are moved past the copied keys. Either everything
+   lands or nothing does.
 4. The row count of every table in the target is compared with the source's snapshot; then the target is
    migrated to this release's heads (so an older source arrives up to date) and ``ANALYZE``\\ d.
 
@@ -408,6 +409,11 @@ def _copy_all(
         conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
         # The migrations seed a few rows (the audit chain head); the source's rows replace them.
         conn.exec_driver_sql("TRUNCATE " + ", ".join(_quote(t) for t in tables))
+        # Like pg_restore: secondary indexes are built once after the load (a sort) instead of row by row.
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        indexes = _secondary_indexes(conn)
+        for name, _definition in indexes:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
         with raw.cursor() as cursor:
             for table, columns in tables.items():
                 copied[table] = 0
@@ -421,9 +427,23 @@ def _copy_all(
                             copy.write_row(row)
                         copied[table] += len(rows)
                         progress.advance(len(rows))
+        progress.stage(f"building {len(indexes)} indexes")
+        for _name, definition in indexes:
+            conn.exec_driver_sql(definition)
         progress.stage("moving sequences past the copied keys")
         sequences = _reset_sequences(conn)
     return copied, sequences
+
+
+def _secondary_indexes(conn: sa.Connection) -> list[tuple[str, str]]:
+    """(qualified name, CREATE INDEX statement) of every index that backs no constraint (primary key, unique)."""
+    rows = conn.exec_driver_sql(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "WHERE n.nspname = current_schema() "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"
+    ).all()
+    return [(str(name), str(definition)) for name, definition in rows]
 
 
 def _reset_sequences(conn: sa.Connection) -> int:

@@ -203,7 +203,14 @@ def _say(quiet: bool, text: str) -> None:
 
 
 def bench_existing(
-    url: str, rounds: int, *, work: Path, encrypted: bool, min_free_gb: float, quiet: bool = True
+    url: str,
+    rounds: int,
+    *,
+    work: Path,
+    encrypted: bool,
+    min_free_gb: float,
+    quiet: bool = True,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """Measure backup, verify and restore of the store at ``url`` as it is; the store is only read.
 
@@ -213,7 +220,9 @@ def bench_existing(
     dialect = dialect_of(url)
     settings = _settings(url, work / "backups")
     sealed = _settings(url, work / "backups", encrypted=True)
-    times: dict[str, list[float]] = {"backup_s": [], "verify_s": [], "restore_s": []}
+    times: dict[str, list[float]] = {"backup_s": [], "restore_s": []}
+    if verify:
+        times["verify_s"] = []
     if encrypted:
         times["backup_encrypted_s"] = []
     result: dict[str, Any] = {"store": "existing", "rounds": rounds}
@@ -229,12 +238,15 @@ def bench_existing(
             rows=sum(t.rows for t in manifest.tables.values()),
             resources=manifest.tables["resource"].rows if "resource" in manifest.tables else 0,
         )
-        _room(work, min_free_gb, "the verification")
-        _say(quiet, f"{dialect}: round {r + 1}: verify …")
-        started = time.perf_counter()
-        report = verify_backup(backup.path, settings.backup, scratch_server_url=url)
-        times["verify_s"].append(time.perf_counter() - started)
-        result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+        if verify:
+            _room(work, min_free_gb, "the verification")
+            _say(quiet, f"{dialect}: round {r + 1}: verify …")
+            started = time.perf_counter()
+            report = verify_backup(backup.path, settings.backup, scratch_server_url=url)
+            times["verify_s"].append(time.perf_counter() - started)
+            result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+        else:
+            result.update(verify_s=None, verified="not measured (--no-verify)")
         _room(work, min_free_gb, "the restore")
         _say(quiet, f"{dialect}: round {r + 1}: restore …")
         with _restore_target(url, work) as target:
@@ -310,7 +322,15 @@ def _pg_database_bytes(url: str) -> int:
 
 
 def bench_sqlite_file_on_postgresql(
-    path: Path, rounds: int, *, work: Path, postgres_url: str | None, encrypted: bool, min_free_gb: float, quiet: bool
+    path: Path,
+    rounds: int,
+    *,
+    work: Path,
+    postgres_url: str | None,
+    encrypted: bool,
+    min_free_gb: float,
+    quiet: bool,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """Copy the SQLite store into PostgreSQL (``huitong db copy``), then measure it there."""
     from huitong.db.copy import copy_database
@@ -323,7 +343,9 @@ def bench_sqlite_file_on_postgresql(
         started = time.perf_counter()
         copy_database(source, url, progress=not quiet)
         copy_s = round(time.perf_counter() - started, 3)
-        result = bench_existing(url, rounds, work=work, encrypted=encrypted, min_free_gb=min_free_gb, quiet=quiet)
+        result = bench_existing(
+            url, rounds, work=work, encrypted=encrypted, min_free_gb=min_free_gb, quiet=quiet, verify=verify
+        )
         return {"copied_from_sqlite_s": copy_s, **result}
 
     if postgres_url:
@@ -362,6 +384,9 @@ def backup_bench(
         Path | None, typer.Option(help="Folder for backups and restored copies (default: a temporary folder).")
     ] = None,
     min_free_gb: Annotated[float, typer.Option(help="Stop before a step when less disk than this is free.")] = 10.0,
+    verify: Annotated[
+        bool, typer.Option(help="Measure the verification too (existing stores; a scratch restore and checksums).")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
 ) -> None:
     """Backup, verify and restore seconds and bytes on SQLite and PostgreSQL, against a plain copy / pg_dump."""
@@ -381,7 +406,7 @@ def backup_bench(
             result["store"] = redacted(database)
             with _work(parent) as work:
                 result[dialect_of(database)] = bench_existing(
-                    database, rounds, work=work, encrypted=seal, min_free_gb=min_free_gb, quiet=as_json
+                    database, rounds, work=work, encrypted=seal, min_free_gb=min_free_gb, quiet=as_json, verify=verify
                 )
         elif sqlite_file:
             result["store"] = sqlite_file.name
@@ -395,6 +420,7 @@ def backup_bench(
                             encrypted=seal,
                             min_free_gb=min_free_gb,
                             quiet=as_json,
+                            verify=verify,
                         )
                     else:
                         result[backend] = bench_sqlite_file_on_postgresql(
@@ -405,6 +431,7 @@ def backup_bench(
                             encrypted=seal,
                             min_free_gb=min_free_gb,
                             quiet=as_json,
+                            verify=verify,
                         )
         else:
             result["resources"] = resources
