@@ -170,9 +170,13 @@ def pending(db: Database, *, limit: int, exclude: Iterable[int] = ()) -> list[Me
     """The oldest ``received`` messages (raw bytes included), not counting ids in ``exclude``."""
     skip = set(exclude)
     t = ingest_message
-    with db.read() as conn:
-        rows = conn.execute(sa.select(t).where(t.c.status == RECEIVED).order_by(t.c.id).limit(limit + len(skip))).all()
-    return [_message(r, with_raw=True) for r in rows if r.id not in skip][:limit]
+    with db.read() as conn:  # ids first: the messages in flight are skipped without reading their bytes
+        ids = conn.execute(sa.select(t.c.id).where(t.c.status == RECEIVED).order_by(t.c.id).limit(limit + len(skip)))
+        chosen = [i for i in ids.scalars() if i not in skip][:limit]
+        if not chosen:
+            return []
+        rows = conn.execute(sa.select(t).where(t.c.id.in_(chosen)).order_by(t.c.id)).all()
+    return [_message(r, with_raw=True) for r in rows]
 
 
 def mark(
