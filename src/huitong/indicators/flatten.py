@@ -10,7 +10,7 @@ import duckdb
 
 from huitong.db import Database
 from huitong.security.actor import Actor
-from huitong.views.refresh import RefreshResult, refresh_view
+from huitong.views.refresh import RefreshResult, refresh_views
 from huitong.views.viewdef import ViewDefinition, parse_view
 
 VIEWS_DIR = Path(str(resources.files("huitong.indicators") / "views"))
@@ -29,5 +29,6 @@ def load_views() -> list[ViewDefinition]:
 def refresh_all(
     con: duckdb.DuckDBPyConnection, db: Database, actor: Actor, *, full: bool = False
 ) -> list[RefreshResult]:
-    """Bring every view's table up to date (incrementally unless ``full``)."""
-    return [refresh_view(con, db, view, actor, full=full) for view in load_views()]
+    """Bring every view's table up to date (incrementally unless ``full``); views of one resource type share one
+    read of the store."""
+    return refresh_views(con, db, load_views(), actor, full=full)

@@ -18,7 +18,7 @@ from huitong.db import open_database
 from huitong.security.actor import Actor
 from huitong.settings import load_settings
 from huitong.views.errors import ViewsError
-from huitong.views.refresh import refresh_view
+from huitong.views.refresh import refresh_views
 from huitong.views.runner import run_view
 from huitong.views.store_source import parse_content, read_changed, record_bulk_read
 from huitong.views.viewdef import ViewDefinition, parse_view
@@ -120,8 +120,7 @@ def refresh(
     db = open_database(settings.database)
     try:
         with duckdb.connect(str(duckdb_path)) as con:
-            for view in views:
-                result = refresh_view(con, db, view, ACTOR, full=full)
+            for result in refresh_views(con, db, views, ACTOR, full=full):
                 typer.echo(
                     json.dumps(
                         {

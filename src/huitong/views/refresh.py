@@ -6,23 +6,29 @@ definition's hash). A refresh reads only resources updated since the watermark m
 transaction that committed late with an older timestamp is still seen), skips those whose version it
 already has, replaces the rows of changed resources and deletes the rows of deleted ones — all in one
 DuckDB transaction. A changed definition, or ``full=True``, rebuilds the table from scratch.
+
+:func:`refresh_views` refreshes several views at once: views of the same resource type that read from the same
+point share one read of the store and one parse of each resource (orjson), and each view's rows come from its
+compiled accessors (:mod:`huitong.views.fastpath`) where it has them, else from the runner. Rows are inserted in
+Arrow batches of up to :data:`~huitong.views.duckdb_sink.BATCH_ROWS`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
 from huitong.db import Database
 from huitong.security.actor import Actor
-from huitong.views.duckdb_sink import KEY_COLUMN, create_table, insert_rows, quote
+from huitong.views.duckdb_sink import BATCH_ROWS, KEY_COLUMN, create_table, insert_rows, quote
 from huitong.views.errors import MaterialiseError, ViewsError
-from huitong.views.runner import Row, resource_rows
-from huitong.views.store_source import StoredRow, read_changed, record_bulk_read
+from huitong.views.fastpath import FastView, compile_view, load_fast, rows_of
+from huitong.views.runner import Row
+from huitong.views.store_source import StoredText, read_changed_text, record_bulk_read
 from huitong.views.viewdef import ViewDefinition
 
 STATE_DDL = (
@@ -66,50 +72,7 @@ def refresh_view(
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> RefreshResult:
     """Bring the DuckDB table of ``view`` up to date with the store; see the module docstring."""
-    ensure_state_tables(con)
-    table = view.name
-    quote(table)
-    state = con.execute("SELECT definition_hash, watermark FROM _huitong_views WHERE view_name = ?", [table]).fetchone()
-    rebuild = full or state is None or state[0] != view.definition_hash
-    since = None if rebuild or state is None or state[1] is None else state[1].replace(tzinfo=UTC) - overlap
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if rebuild:
-            create_table(con, view, table)
-            con.execute("DELETE FROM _huitong_view_versions WHERE view_name = ?", [table])
-        counts = _apply_changes(con, db, view, table, since, known_empty=rebuild)
-        watermark = counts.watermark or (
-            None if rebuild or state is None or state[1] is None else state[1].replace(tzinfo=UTC)
-        )
-        con.execute(
-            "INSERT OR REPLACE INTO _huitong_views VALUES (?, ?, ?, ?, ?)",
-            [
-                table,
-                view.resource,
-                view.definition_hash,
-                _naive_utc(watermark) if watermark else None,
-                _naive_utc(datetime.now(UTC)),
-            ],
-        )
-        con.execute("COMMIT")
-    except (ViewsError, duckdb.Error) as exc:
-        con.execute("ROLLBACK")
-        if isinstance(exc, ViewsError):
-            raise
-        raise MaterialiseError(f"refreshing view {table!r} failed: {exc}") from exc
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    record_bulk_read(db, actor, view.resource, table, counts.read)
-    return RefreshResult(
-        table,
-        "full" if rebuild else "incremental",
-        counts.read,
-        counts.changed,
-        counts.deleted,
-        counts.inserted,
-        watermark,
-    )
+    return refresh_views(con, db, [view], actor, full=full, overlap=overlap)[0]
 
 
 @dataclass(slots=True)
@@ -121,27 +84,137 @@ class _Counts:
     watermark: datetime | None = None
 
 
-def _apply_changes(
+@dataclass(slots=True)
+class _Plan:
+    """One view's refresh: what to read, what it found, and the rows waiting to be inserted."""
+
+    view: ViewDefinition
+    fast: FastView | None
+    rebuild: bool
+    previous: datetime | None
+    since: datetime | None
+    counts: _Counts = field(default_factory=_Counts)
+    rows: list[Row] = field(default_factory=list)
+    versions: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return self.view.name
+
+    def result(self) -> RefreshResult:
+        watermark = self.counts.watermark or (None if self.rebuild else self.previous)
+        return RefreshResult(
+            self.table,
+            "full" if self.rebuild else "incremental",
+            self.counts.read,
+            self.counts.changed,
+            self.counts.deleted,
+            self.counts.inserted,
+            watermark,
+        )
+
+
+def _plan(con: duckdb.DuckDBPyConnection, view: ViewDefinition, full: bool, overlap: timedelta) -> _Plan:
+    quote(view.name)
+    state = con.execute(
+        "SELECT definition_hash, watermark FROM _huitong_views WHERE view_name = ?", [view.name]
+    ).fetchone()
+    rebuild = full or state is None or state[0] != view.definition_hash
+    previous = None if state is None or state[1] is None else state[1].replace(tzinfo=UTC)
+    since = None if rebuild or previous is None else previous - overlap
+    return _Plan(view, compile_view(view), rebuild, previous, since)
+
+
+def refresh_views(
     con: duckdb.DuckDBPyConnection,
     db: Database,
-    view: ViewDefinition,
-    table: str,
-    since: datetime | None,
+    views: list[ViewDefinition],
+    actor: Actor,
     *,
-    known_empty: bool,
-) -> _Counts:
-    counts = _Counts()
-    for batch in read_changed(db, view.resource, since):
-        counts.read += len(batch)
-        counts.watermark = max(counts.watermark or batch[-1].last_updated, batch[-1].last_updated)
-        stored = {} if known_empty else _stored_versions(con, table, [r.res_id for r in batch])
-        changed = [r for r in batch if stored.get(r.res_id) != (None if r.deleted else r.version_id)]
-        if not changed:
+    full: bool = False,
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> list[RefreshResult]:
+    """Bring the tables of ``views`` up to date, reading each resource type once; results in the order given."""
+    ensure_state_tables(con)
+    plans = [_plan(con, view, full, overlap) for view in views]
+    groups: dict[tuple[str, datetime | None], list[_Plan]] = {}
+    for plan in plans:
+        groups.setdefault((plan.view.resource, plan.since), []).append(plan)
+    for (res_type, since), group in groups.items():
+        _refresh_group(con, db, res_type, since, group)
+        for plan in group:
+            record_bulk_read(db, actor, res_type, plan.table, plan.counts.read)
+    return [plan.result() for plan in plans]
+
+
+def _refresh_group(
+    con: duckdb.DuckDBPyConnection, db: Database, res_type: str, since: datetime | None, group: list[_Plan]
+) -> None:
+    """Refresh views of one resource type that read from the same point, in one DuckDB transaction."""
+    any_fast = any(plan.fast is not None for plan in group)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for plan in group:
+            if plan.rebuild:
+                create_table(con, plan.view, plan.table)
+                con.execute("DELETE FROM _huitong_view_versions WHERE view_name = ?", [plan.table])
+        for batch in read_changed_text(db, res_type, since):
+            newest = batch[-1].last_updated
+            parsed = [None if r.text is None else load_fast(r.text) for r in batch] if any_fast else None
+            for plan in group:
+                plan.counts.read += len(batch)
+                plan.counts.watermark = max(plan.counts.watermark or newest, newest)
+                _apply(con, plan, batch, parsed)
+        for plan in group:
+            _flush(con, plan)
+            watermark = plan.counts.watermark or (None if plan.rebuild else plan.previous)
+            con.execute(
+                "INSERT OR REPLACE INTO _huitong_views VALUES (?, ?, ?, ?, ?)",
+                [
+                    plan.table,
+                    plan.view.resource,
+                    plan.view.definition_hash,
+                    _naive_utc(watermark) if watermark else None,
+                    _naive_utc(datetime.now(UTC)),
+                ],
+            )
+        con.execute("COMMIT")
+    except (ViewsError, duckdb.Error) as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, ViewsError):
+            raise
+        names = ", ".join(repr(plan.table) for plan in group)
+        raise MaterialiseError(f"refreshing view {names} failed: {exc}") from exc
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _apply(con: duckdb.DuckDBPyConnection, plan: _Plan, batch: list[StoredText], parsed: list[Any] | None) -> None:
+    """Queue the rows of the batch's new and changed resources; delete the rows of changed and deleted ones."""
+    stored = {} if plan.rebuild else _stored_versions(con, plan.table, [r.res_id for r in batch])
+    stale: list[str] = []
+    counts = plan.counts
+    for i, row in enumerate(batch):
+        known = stored.get(row.res_id)
+        if known == (None if row.deleted else row.version_id):
             continue
-        counts.changed += sum(1 for r in changed if not r.deleted)
-        counts.deleted += sum(1 for r in changed if r.deleted and r.res_id in stored)
-        _replace(con, view, table, changed, stored, counts)
-    return counts
+        if known is not None:
+            stale.append(row.res_id)
+        if row.deleted:
+            if known is not None:
+                counts.deleted += 1
+            continue
+        counts.changed += 1
+        if row.text is None:
+            continue
+        key = row.res_id
+        plan.rows.extend((key, *values) for values in rows_of(plan.view, plan.fast, row.text, parsed and parsed[i]))
+        plan.versions.append((key, row.version_id))
+    if stale:
+        _delete(con, plan.table, stale)
+    if len(plan.rows) >= BATCH_ROWS or len(plan.versions) >= BATCH_ROWS:
+        _flush(con, plan)
 
 
 def _stored_versions(con: duckdb.DuckDBPyConnection, table: str, ids: list[str]) -> dict[str, int]:
@@ -152,37 +225,28 @@ def _stored_versions(con: duckdb.DuckDBPyConnection, table: str, ids: list[str])
     return {str(res_id): int(version) for res_id, version in rows}
 
 
-def _replace(
-    con: duckdb.DuckDBPyConnection,
-    view: ViewDefinition,
-    table: str,
-    changed: list[StoredRow],
-    stored: dict[str, int],
-    counts: _Counts,
-) -> None:
-    stale = [r.res_id for r in changed if r.res_id in stored]
-    if stale:
-        con.execute(
-            f"DELETE FROM {quote(table)} WHERE {quote(KEY_COLUMN)} IN (SELECT unnest(?))",  # noqa: S608 - quoted
-            [stale],
-        )
-        con.execute(
-            "DELETE FROM _huitong_view_versions WHERE view_name = ? AND res_id IN (SELECT unnest(?))", [table, stale]
-        )
-    rows: list[Row] = []
-    versions: list[tuple[str, str, int]] = []
-    for row in changed:
-        if row.deleted or row.content is None:
-            continue
-        rows.extend((row.res_id, *values) for values in resource_rows(view, row.content))
-        versions.append((table, row.res_id, row.version_id))
-    counts.inserted += insert_rows(con, view, table, rows)
-    if versions:
+def _delete(con: duckdb.DuckDBPyConnection, table: str, stale: list[str]) -> None:
+    con.execute(
+        f"DELETE FROM {quote(table)} WHERE {quote(KEY_COLUMN)} IN (SELECT unnest(?))",  # noqa: S608 - quoted
+        [stale],
+    )
+    con.execute(
+        "DELETE FROM _huitong_view_versions WHERE view_name = ? AND res_id IN (SELECT unnest(?))", [table, stale]
+    )
+
+
+def _flush(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
+    """Insert the queued rows and versions of one view."""
+    plan.counts.inserted += insert_rows(con, plan.view, plan.table, plan.rows)
+    plan.rows = []
+    if plan.versions:
+        versions = plan.versions
+        plan.versions = []
         batch = pa.table(
             {
-                "view_name": [v[0] for v in versions],
-                "res_id": [v[1] for v in versions],
-                "version_id": pa.array([v[2] for v in versions], pa.int32()),
+                "view_name": pa.array([plan.table] * len(versions), pa.string()),
+                "res_id": pa.array([v[0] for v in versions], pa.string()),
+                "version_id": pa.array([v[1] for v in versions], pa.int32()),
             }
         )
         con.register("_huitong_versions", batch)

@@ -69,6 +69,42 @@ def read_changed(
             ]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """The current version of one resource as stored: its JSON text (None once deleted), not yet parsed."""
+
+    res_id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    text: str | None
+
+
+def read_changed_text(
+    db: Database, res_type: str, since: datetime | None, *, batch_size: int = 2000
+) -> Iterator[list[StoredText]]:
+    """As :func:`read_changed`, with the JSON text left unparsed (the caller decides how to parse it)."""
+    query = sa.select(
+        resource.c.res_id, resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
+    ).where(resource.c.res_type == res_type)
+    if since is not None:
+        query = query.where(resource.c.last_updated >= since)
+    query = query.order_by(resource.c.last_updated, resource.c.pk)
+    with db.read() as conn:
+        result = conn.execution_options(yield_per=batch_size).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [
+                StoredText(
+                    row.res_id,
+                    row.version_id,
+                    utc(row.last_updated),
+                    bool(row.deleted),
+                    None if row.deleted else row.content,
+                )
+                for row in partition
+            ]
+
+
 def record_bulk_read(db: Database, actor: Actor, res_type: str, view: str, count: int) -> None:
     """One audit row for a view refresh that read ``count`` resources of ``res_type``."""
     entry = AuditEntry("search-type", entity_type=res_type, query=f"view={view} resources={count}")
