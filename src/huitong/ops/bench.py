@@ -187,13 +187,13 @@ class DiskSpaceError(OpsError):
     """Too little free disk to go on with the next step of the benchmark."""
 
 
-def _room(folder: Path, min_free_gb: float, step: str) -> None:
-    """Stop before ``step`` when the disk of ``folder`` has less than ``min_free_gb`` free (a shared machine)."""
-    free = shutil.disk_usage(folder).free / 1e9
-    if free < min_free_gb:
+def _room(folder: Path, min_free_gb: float, step: str, needs: int = 0) -> None:
+    """Stop before ``step`` unless ``needs`` bytes still leave ``min_free_gb`` free on the disk of ``folder``."""
+    free = shutil.disk_usage(folder).free
+    if (free - needs) / 1e9 < min_free_gb:
         raise DiskSpaceError(
-            f"only {free:.1f} GB free on the disk of {folder} before {step} (need {min_free_gb} GB): "
-            "free some space or lower --min-free-gb"
+            f"{free / 1e9:.1f} GB free on the disk of {folder}; {step} needs about {needs / 1e9:.1f} GB and "
+            f"{min_free_gb} GB must stay free: free some space or lower --min-free-gb"
         )
 
 
@@ -211,89 +211,112 @@ def bench_existing(
     min_free_gb: float,
     quiet: bool = True,
     verify: bool = True,
+    lose_source: Callable[[], None] | None = None,
+    server_url: str | None = None,
 ) -> dict[str, Any]:
     """Measure backup, verify and restore of the store at ``url`` as it is; the store is only read.
 
     Each round's backup, restored copy and scratch databases are deleted as soon as they were measured, so
-    at most the backup and one restored copy exist at a time.
+    at most the backup and one restored copy exist at a time. The baseline runs right after the backup.
+    ``lose_source`` (one round only; a PostgreSQL database the benchmark made itself) drops the measured
+    database after the backup and baseline — the disaster the backup is for — so that verify and restore
+    never need a second copy of the data on disk; ``server_url`` is then a database on the same server
+    from which scratch and restored databases are created.
     """
+    if lose_source is not None and rounds != 1:
+        raise ValueError("a lost source can be measured in one round only")
     dialect = dialect_of(url)
+    server = server_url or url
     settings = _settings(url, work / "backups")
     sealed = _settings(url, work / "backups", encrypted=True)
-    times: dict[str, list[float]] = {"backup_s": [], "restore_s": []}
+    size = sqlite_path(url).stat().st_size if dialect == "sqlite" else _pg_database_bytes(url)
+    times: dict[str, list[float]] = {"backup_s": [], "baseline_s": [], "restore_s": []}
     if verify:
         times["verify_s"] = []
     if encrypted:
         times["backup_encrypted_s"] = []
-    result: dict[str, Any] = {"store": "existing", "rounds": rounds}
+    result: dict[str, Any] = {"store": "existing", "rounds": rounds, "database_bytes": size}
     for r in range(rounds):
-        _room(work, min_free_gb, "the backup")
+        # A SQLite backup is the whole file; a PostgreSQL dump is compressed (a half is a generous guess).
+        _room(work, min_free_gb, "the backup", size if dialect == "sqlite" else size // 2)
         _say(quiet, f"{dialect}: round {r + 1}: backup …")
         started = time.perf_counter()
         backup = create_backup(settings, directory=work / "backups", offsite=False)
         times["backup_s"].append(time.perf_counter() - started)
         manifest = backup.manifest
+        _say(quiet, f"{dialect}: backup_s {times['backup_s'][-1]:.1f}, {manifest.total_bytes} bytes")
         result.update(
             bytes=manifest.total_bytes,
             rows=sum(t.rows for t in manifest.tables.values()),
             resources=manifest.tables["resource"].rows if "resource" in manifest.tables else 0,
         )
-        if verify:
-            _room(work, min_free_gb, "the verification")
-            _say(quiet, f"{dialect}: round {r + 1}: verify …")
-            started = time.perf_counter()
-            report = verify_backup(backup.path, settings.backup, scratch_server_url=url)
-            times["verify_s"].append(time.perf_counter() - started)
-            result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
-        else:
-            result.update(verify_s=None, verified="not measured (--no-verify)")
-        _room(work, min_free_gb, "the restore")
-        _say(quiet, f"{dialect}: round {r + 1}: restore …")
-        with _restore_target(url, work) as target:
-            started = time.perf_counter()
-            restore_backup(backup.path, target, settings.backup)
-            times["restore_s"].append(time.perf_counter() - started)
-        shutil.rmtree(backup.path)
+        _say(quiet, f"{dialect}: round {r + 1}: baseline …")
+        times["baseline_s"].append(_baseline(url, work, min_free_gb, size, settings))
+        _say(quiet, f"{dialect}: baseline_s {times['baseline_s'][-1]:.1f}")
         if encrypted:
-            _room(work, min_free_gb, "the encrypted backup")
+            _room(work, min_free_gb, "the encrypted backup", manifest.total_bytes)
             _say(quiet, f"{dialect}: round {r + 1}: encrypted backup …")
             started = time.perf_counter()
             shutil.rmtree(create_backup(sealed, directory=work / "backups", offsite=False).path)
             times["backup_encrypted_s"].append(time.perf_counter() - started)
+        if lose_source is not None:
+            _say(quiet, f"{dialect}: the measured database is dropped (lost); restoring from the backup")
+            lose_source()
+            result["source"] = "dropped after the backup (restore into an empty server, as after its loss)"
+        _room(work, min_free_gb, "the restore", size)
+        _say(quiet, f"{dialect}: round {r + 1}: restore …")
+        with _restore_target(server, work) as target:
+            started = time.perf_counter()
+            restore_backup(backup.path, target, settings.backup)
+            times["restore_s"].append(time.perf_counter() - started)
+            _say(quiet, f"{dialect}: restore_s {times['restore_s'][-1]:.1f}")
+            if dialect == "postgresql":
+                result["restored_database_bytes"] = _pg_database_bytes(target)
+        if verify:
+            _room(work, min_free_gb, "the verification", size)
+            _say(quiet, f"{dialect}: round {r + 1}: verify …")
+            started = time.perf_counter()
+            report = verify_backup(backup.path, settings.backup, scratch_server_url=server)
+            times["verify_s"].append(time.perf_counter() - started)
+            _say(quiet, f"{dialect}: verify_s {times['verify_s'][-1]:.1f} ok={report.ok}")
+            result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+        else:
+            result.update(verify_s=None, verified="not measured (--no-verify)")
+        shutil.rmtree(backup.path)
     result.update({k: round(statistics.median(v), 3) for k, v in times.items()})
-    _say(quiet, f"{dialect}: baseline …")
-    if dialect == "sqlite":
+    result.update(
+        baseline="file copy" if dialect == "sqlite" else "pg_dump -Fc to /dev/null",
+        ratio=round(result["backup_s"] / result["baseline_s"], 1) if result["baseline_s"] else None,
+    )
+    return result
+
+
+def _baseline(url: str, work: Path, min_free_gb: float, size: int, settings: Settings) -> float:
+    """A plain copy of the SQLite file (and its WAL), removed again; or ``pg_dump -Fc`` to /dev/null."""
+    if dialect_of(url) == "sqlite":
         db = sqlite_path(url)
-        result["database_bytes"] = db.stat().st_size
-        _room(work, min_free_gb, "the baseline file copy")
+        _room(work, min_free_gb, "the baseline file copy", size)
 
         def copy() -> None:
             for suffix in ("", "-wal"):
                 source = db.with_name(db.name + suffix)
                 if source.exists():
                     shutil.copyfile(source, work / f"copy.db{suffix}")
+
+        try:
+            return _timed(copy)
+        finally:
             for suffix in ("", "-wal"):
                 (work / f"copy.db{suffix}").unlink(missing_ok=True)
-
-        baseline, name = statistics.median(_timed(copy) for _ in range(rounds)), "file copy"
-    else:
-        result["database_bytes"] = _pg_database_bytes(url)
-        conninfo, env = pgtools.libpq_target(url)
-        dump = [pgtools.tool(pgtools.find_bindir(settings.backup.pg_bindir), "pg_dump"), "-Fc", "-d", conninfo]
-        baseline = statistics.median(_timed(lambda: _to_devnull(dump, env)) for _ in range(rounds))
-        name = "pg_dump -Fc to /dev/null"
-    result.update(
-        baseline=name,
-        baseline_s=round(baseline, 3),
-        ratio=round(result["backup_s"] / baseline, 1) if baseline else None,
-    )
-    return result
+    conninfo, env = pgtools.libpq_target(url)
+    dump = [pgtools.tool(pgtools.find_bindir(settings.backup.pg_bindir), "pg_dump"), "-Fc", "-d", conninfo]
+    return _timed(lambda: _to_devnull(dump, env))
 
 
 @contextlib.contextmanager
-def _restore_target(url: str, work: Path) -> Iterator[str]:
-    """An empty database beside the measured one, removed afterwards."""
-    if dialect_of(url) == "sqlite":
+def _restore_target(server_url: str, work: Path) -> Iterator[str]:
+    """An empty database (a file in ``work``, or a new database on the server), removed afterwards."""
+    if dialect_of(server_url) == "sqlite":
         target = work / "restored.db"
         try:
             yield f"sqlite:///{target}"
@@ -302,10 +325,10 @@ def _restore_target(url: str, work: Path) -> Iterator[str]:
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
         return
     name = f"huitong_bench_restore_{uuid.uuid4().hex[:8]}"
-    admin = _admin(url)
+    admin = _admin(server_url)
     admin(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -337,22 +360,34 @@ def bench_sqlite_file_on_postgresql(
 
     source = f"sqlite:///{path}"
 
-    def measure(url: str) -> dict[str, Any]:
-        _room(work, min_free_gb, "the copy into PostgreSQL")
+    def measure(url: str, lose: Callable[[], None] | None, server: str | None) -> dict[str, Any]:
+        _room(work, min_free_gb, "the copy into PostgreSQL", path.stat().st_size)
         _say(quiet, f"postgresql: copying {path} into PostgreSQL …")
         started = time.perf_counter()
-        copy_database(source, url, progress=not quiet)
+        copied = copy_database(source, url, progress=not quiet)
         copy_s = round(time.perf_counter() - started, 3)
+        _say(quiet, f"postgresql: copied {copied.rows} rows in {copy_s} s")
         result = bench_existing(
-            url, rounds, work=work, encrypted=encrypted, min_free_gb=min_free_gb, quiet=quiet, verify=verify
+            url,
+            rounds,
+            work=work,
+            encrypted=encrypted,
+            min_free_gb=min_free_gb,
+            quiet=quiet,
+            verify=verify,
+            lose_source=lose,
+            server_url=server,
         )
-        return {"copied_from_sqlite_s": copy_s, **result}
+        return {"copied_from_sqlite_s": copy_s, "copied_rows": copied.rows, **result}
 
     if postgres_url:
-        return measure(postgres_url)
+        return measure(postgres_url, None, None)
     # Durability on (as in production); a larger WAL budget, so the bulk load is not one checkpoint after another.
     with throwaway_server({"shared_buffers": "'256MB'", "max_wal_size": "'4GB'"}) as database:
-        return {"server": "throwaway local cluster", **measure(database("huitong"))}
+        url = database("huitong")
+        server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+        lose = (lambda: _admin(server)('DROP DATABASE "huitong" WITH (FORCE)')) if rounds == 1 else None
+        return {"server": "throwaway local cluster", **measure(url, lose, server)}
 
 
 def backup_bench(
