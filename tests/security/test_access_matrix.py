@@ -249,7 +249,6 @@ def test_patient_scoped_token_sees_one_compartment(services: Services, sec: Secu
 PUBLIC = {
     "/fhir/metadata",
     "/login",
-    "/",
     "/healthz",
     "/readyz",
     "/livez",

@@ -1,4 +1,7 @@
-"""The home page: what this Huitong holds and where to go next, in Chinese and English."""
+"""The home page: what this Huitong holds and where to go next, in Chinese and English.
+
+Signed-in users only (anonymous visitors are sent to sign in): the counts describe the hospital's data.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from huitong import __version__
 from huitong.db.schema import resource
 from huitong.deps import ServicesDep
 from huitong.services import Services
+from huitong.web.access import PageActor
 from huitong.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +63,7 @@ def resource_counts(services: Services) -> list[tuple[str, int]]:
 
 
 @router.get("/")
-async def home(request: Request, services: ServicesDep) -> Response:
+async def home(request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """The landing page; ``?lang=en`` for English."""
     counts = await run_in_threadpool(resource_counts, services)
     return render(request, "home.html", {"text": TEXT[language(request)], "counts": counts, "version": __version__})
