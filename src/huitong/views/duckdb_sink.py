@@ -83,10 +83,8 @@ def _arrow_schema(view: ViewDefinition) -> pa.Schema:
     return pa.schema(fields)
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, view: ViewDefinition, table: str, keyed: Sequence[Row]) -> int:
-    """Insert rows whose first value is the resource key; returns how many were inserted."""
-    if not keyed:
-        return 0
+def arrow_rows(view: ViewDefinition, keyed: Sequence[Row]) -> pa.Table:
+    """Rows whose first value is the resource key as an Arrow table of the view's column types."""
     schema = _arrow_schema(view)
     arrays = [pa.array([row[0] for row in keyed], pa.string())]
     for i, column in enumerate(view.columns, start=1):
@@ -97,13 +95,26 @@ def insert_rows(con: duckdb.DuckDBPyConnection, view: ViewDefinition, table: str
         else:
             values = [_scalar(row[i], arrow, column) for row in keyed]
         arrays.append(pa.array(values, arrow))
-    batch = pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) -> int:
+    """Append an Arrow table (built by :func:`arrow_rows`) to a view's table; returns the row count."""
+    if batch.num_rows == 0:
+        return 0
     con.register("_huitong_batch", batch)
     try:
         con.execute(f"INSERT INTO {quote(table)} SELECT * FROM _huitong_batch")  # noqa: S608 - quoted identifier
     finally:
         con.unregister("_huitong_batch")
-    return len(keyed)
+    return int(batch.num_rows)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, view: ViewDefinition, table: str, keyed: Sequence[Row]) -> int:
+    """Insert rows whose first value is the resource key; returns how many were inserted."""
+    if not keyed:
+        return 0
+    return insert_arrow(con, table, arrow_rows(view, keyed))
 
 
 def keyed_rows(view: ViewDefinition, resource: dict[str, Any]) -> list[Row]:

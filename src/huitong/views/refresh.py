@@ -15,6 +15,9 @@ Arrow batches of up to :data:`~huitong.views.duckdb_sink.BATCH_ROWS`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -24,11 +27,12 @@ import pyarrow as pa
 
 from huitong.db import Database
 from huitong.security.actor import Actor
-from huitong.views.duckdb_sink import BATCH_ROWS, KEY_COLUMN, create_table, insert_rows, quote
+from huitong.views.duckdb_sink import BATCH_ROWS, KEY_COLUMN, create_table, insert_arrow, insert_rows, quote
 from huitong.views.errors import MaterialiseError, ViewsError
 from huitong.views.fastpath import FastView, compile_view, load_fast, rows_of
+from huitong.views.parallel import PARALLEL_MIN_RESOURCES, GroupTask, rebuild_in_workers
 from huitong.views.runner import Row
-from huitong.views.store_source import StoredText, read_changed_text, record_bulk_read
+from huitong.views.store_source import StoredText, count_current, read_changed_text, record_bulk_read
 from huitong.views.viewdef import ViewDefinition
 
 STATE_DDL = (
@@ -133,13 +137,25 @@ def refresh_views(
     *,
     full: bool = False,
     overlap: timedelta = DEFAULT_OVERLAP,
+    workers: int | None = None,
 ) -> list[RefreshResult]:
-    """Bring the tables of ``views`` up to date, reading each resource type once; results in the order given."""
+    """Bring the tables of ``views`` up to date, reading each resource type once; results in the order given.
+
+    Full rebuilds of several resource types run in ``workers`` processes (default: one per core when they cover
+    at least :data:`~huitong.views.parallel.PARALLEL_MIN_RESOURCES` resources; 1: in this process)."""
     ensure_state_tables(con)
     plans = [_plan(con, view, full, overlap) for view in views]
     groups: dict[tuple[str, datetime | None], list[_Plan]] = {}
     for plan in plans:
         groups.setdefault((plan.view.resource, plan.since), []).append(plan)
+    rebuilds = {key: group for key, group in groups.items() if all(plan.rebuild for plan in group)}
+    count = _worker_count(db, [key[0] for key in rebuilds], workers)
+    if count > 1:
+        _rebuild_parallel(con, db, list(rebuilds.items()), count)
+        for (res_type, _), group in rebuilds.items():
+            for plan in group:
+                record_bulk_read(db, actor, res_type, plan.table, plan.counts.read)
+        groups = {key: group for key, group in groups.items() if key not in rebuilds}
     for (res_type, since), group in groups.items():
         _refresh_group(con, db, res_type, since, group)
         for plan in group:
@@ -147,17 +163,64 @@ def refresh_views(
     return [plan.result() for plan in plans]
 
 
+def _worker_count(db: Database, res_types: list[str], workers: int | None) -> int:
+    if len(res_types) < 2 or workers == 1:
+        return 1
+    if workers is not None:
+        return min(workers, len(res_types))
+    cores = os.cpu_count() or 1
+    if cores < 2 or count_current(db, res_types) < PARALLEL_MIN_RESOURCES:
+        return 1
+    return min(cores, len(res_types))
+
+
+def _begin(con: duckdb.DuckDBPyConnection, group: list[_Plan]) -> None:
+    for plan in group:
+        if plan.rebuild:
+            create_table(con, plan.view, plan.table)
+            con.execute("DELETE FROM _huitong_view_versions WHERE view_name = ?", [plan.table])
+
+
+def _finish(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
+    _flush(con, plan)
+    watermark = plan.counts.watermark or (None if plan.rebuild else plan.previous)
+    con.execute(
+        "INSERT OR REPLACE INTO _huitong_views VALUES (?, ?, ?, ?, ?)",
+        [
+            plan.table,
+            plan.view.resource,
+            plan.view.definition_hash,
+            _naive_utc(watermark) if watermark else None,
+            _naive_utc(datetime.now(UTC)),
+        ],
+    )
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, plans: list[_Plan]) -> Iterator[None]:
+    """One DuckDB transaction; a failure rolls back (the previous tables stay) and is raised as a ViewsError."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except (ViewsError, duckdb.Error) as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, ViewsError):
+            raise
+        names = ", ".join(repr(plan.table) for plan in plans)
+        raise MaterialiseError(f"refreshing view {names} failed: {exc}") from exc
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _refresh_group(
     con: duckdb.DuckDBPyConnection, db: Database, res_type: str, since: datetime | None, group: list[_Plan]
 ) -> None:
     """Refresh views of one resource type that read from the same point, in one DuckDB transaction."""
     any_fast = any(plan.fast is not None for plan in group)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for plan in group:
-            if plan.rebuild:
-                create_table(con, plan.view, plan.table)
-                con.execute("DELETE FROM _huitong_view_versions WHERE view_name = ?", [plan.table])
+    with _transaction(con, group):
+        _begin(con, group)
         for batch in read_changed_text(db, res_type, since):
             newest = batch[-1].last_updated
             parsed = [None if r.text is None else load_fast(r.text) for r in batch] if any_fast else None
@@ -166,28 +229,45 @@ def _refresh_group(
                 plan.counts.watermark = max(plan.counts.watermark or newest, newest)
                 _apply(con, plan, batch, parsed)
         for plan in group:
-            _flush(con, plan)
-            watermark = plan.counts.watermark or (None if plan.rebuild else plan.previous)
+            _finish(con, plan)
+
+
+def _rebuild_parallel(
+    con: duckdb.DuckDBPyConnection,
+    db: Database,
+    groups: list[tuple[tuple[str, datetime | None], list[_Plan]]],
+    workers: int,
+) -> None:
+    """Rebuild every view of ``groups`` from scratch in worker processes, in one DuckDB transaction."""
+    every = [plan for _, group in groups for plan in group]
+    tasks = [
+        GroupTask(i, res_type, [plan.view.source for plan in group]) for i, ((res_type, _), group) in enumerate(groups)
+    ]
+
+    def on_rows(group: int, view: int, batch: pa.Table) -> None:
+        plan = groups[group][1][view]
+        plan.counts.inserted += insert_arrow(con, plan.table, batch)
+
+    def on_versions(group: int, view: int, batch: pa.Table) -> None:
+        con.register("_huitong_versions", batch)
+        try:
             con.execute(
-                "INSERT OR REPLACE INTO _huitong_views VALUES (?, ?, ?, ?, ?)",
-                [
-                    plan.table,
-                    plan.view.resource,
-                    plan.view.definition_hash,
-                    _naive_utc(watermark) if watermark else None,
-                    _naive_utc(datetime.now(UTC)),
-                ],
+                "INSERT INTO _huitong_view_versions SELECT ?, res_id, version_id FROM _huitong_versions",
+                [groups[group][1][view].table],
             )
-        con.execute("COMMIT")
-    except (ViewsError, duckdb.Error) as exc:
-        con.execute("ROLLBACK")
-        if isinstance(exc, ViewsError):
-            raise
-        names = ", ".join(repr(plan.table) for plan in group)
-        raise MaterialiseError(f"refreshing view {names} failed: {exc}") from exc
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        finally:
+            con.unregister("_huitong_versions")
+
+    with _transaction(con, every):
+        for _, group in groups:
+            _begin(con, group)
+        for done in rebuild_in_workers(db.url, tasks, workers, on_rows, on_versions):
+            for plan in groups[done.index][1]:
+                plan.counts.read = done.read
+                plan.counts.changed = done.changed
+                plan.counts.watermark = done.watermark
+        for plan in every:
+            _finish(con, plan)
 
 
 def _apply(con: duckdb.DuckDBPyConnection, plan: _Plan, batch: list[StoredText], parsed: list[Any] | None) -> None:

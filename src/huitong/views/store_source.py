@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -80,8 +81,14 @@ class StoredText:
     text: str | None
 
 
+class Reader(Protocol):
+    """Anything with :meth:`huitong.db.Database.read` (a worker process has only a read engine)."""
+
+    def read(self) -> AbstractContextManager[sa.Connection]: ...
+
+
 def read_changed_text(
-    db: Database, res_type: str, since: datetime | None, *, batch_size: int = 2000
+    db: Reader, res_type: str, since: datetime | None, *, batch_size: int = 2000
 ) -> Iterator[list[StoredText]]:
     """As :func:`read_changed`, with the JSON text left unparsed (the caller decides how to parse it)."""
     query = sa.select(
@@ -103,6 +110,13 @@ def read_changed_text(
                 )
                 for row in partition
             ]
+
+
+def count_current(db: Database, res_types: list[str]) -> int:
+    """How many resources (deleted ones included) of ``res_types`` the store holds."""
+    query = sa.select(sa.func.count()).select_from(resource).where(resource.c.res_type.in_(res_types))
+    with db.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def record_bulk_read(db: Database, actor: Actor, res_type: str, view: str, count: int) -> None:
