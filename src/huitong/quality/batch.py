@@ -96,7 +96,7 @@ class PartResult:
 
 def check_part(
     rtype: str,
-    items: Iterator[tuple[str, bytes | str]] | Sequence[tuple[str, bytes | str]],
+    items: Iterator[Item] | Sequence[Item],
     ctx: Context,
     rules: Sequence[FhirRule],
     states: dict[str, Any],
@@ -105,94 +105,118 @@ def check_part(
     progress: Progress | None = None,
     done: int = 0,
 ) -> PartResult:
-    """Every rule of ``rules`` that reads ``rtype`` over ``items`` (id, JSON): each resource decoded once, all
+    """Every rule of ``rules`` that reads ``rtype`` over ``items`` (id, JSON, …): each resource decoded once, all
     its resource rules and set-rule observers in one pass. Patients' facts go to ``ctx.patients``."""
     out = PartResult(rtype)
-    checks = [(r.id, r.check) for r in rules if isinstance(r, ResourceRule) and rtype in r.reads]
-    observers = [(r.observe, states[r.id]) for r in rules if isinstance(r, SetRule) and rtype in r.reads]
-    findings, per_source, sources, patients = out.findings, out.per_source, out.sources, ctx.patients
+    # this type's rules, looked up once per part (not per resource)
+    checks = tuple((r.id, r.check) for r in rules if isinstance(r, ResourceRule) and rtype in r.reads)
+    observers = tuple((r.observe, states[r.id]) for r in rules if isinstance(r, SetRule) and rtype in r.reads)
+    findings, sources, patients = out.findings, out.sources, ctx.patients
+    add = findings.append
+    counts: dict[str, int] = {}
+    count = counts.get
     is_patient = rtype == "Patient"
     loads = orjson.loads
     n = done
-    for res_id, content in items:
-        body = loads(content or b"{}")
+    every = 1000 if progress is not None else 0
+    for item in items:
+        res_id = item[0]
+        body = loads(item[1] or b"{}")
         meta = body.get("meta")
         source = meta.get("source") if isinstance(meta, dict) else None
         if not (isinstance(source, str) and source):
             source = "unknown"
-        per_source[source] += 1
+        counts[source] = count(source, 0) + 1
         if is_patient:
             patients[res_id] = patient_facts(body)
         for rule_id, check in checks:
-            for detail in check(body, ctx):
-                findings.append(Finding(rule_id, rtype, res_id, detail, source))
+            details = check(body, ctx)
+            if details:  # the built-in rules return an empty tuple when nothing is wrong: no iterator to make
+                for detail in details:
+                    add(Finding(rule_id, rtype, res_id, detail, source))
         for observe, state in observers:
             observe(state, body)
         if keep_sources:
             sources[(rtype, res_id)] = source
-        n += 1
-        if progress is not None and n % 1000 == 0:
-            progress(rtype, n)
+        if every:
+            n += 1
+            if progress is not None and n % every == 0:
+                progress(rtype, n)
+    out.per_source.update(counts)
     return out
 
 
 # -- reading the store ------------------------------------------------------------------------------
 
 
+#: What a scan yields per resource: (id, JSON), the store's rows also carrying their key after these two.
+Item = tuple[str, bytes | str] | tuple[str, bytes | str, int]
+
+
 def stream(
     store: ResourceStore, actor: Actor, rtype: str, after: int | None = None, upto: int | None = None
-) -> Iterator[tuple[str, bytes | str]]:
-    """(id, JSON) of every current resource of ``rtype`` the actor may see with ``after < pk <= upto``, in key
-    order, :data:`PAGE` rows per query (the ``resource(res_type, pk)`` index)."""
+) -> Iterator[Item]:
+    """(id, JSON, key) of every current resource of ``rtype`` the actor may see with ``after < pk <= upto``, in
+    key order, :data:`PAGE` rows per query (the ``resource(res_type, pk)`` index). The query is compiled once
+    and each page's rows are handed on as the driver returns them."""
     visible = store.visible_conditions(actor, resource.c.pk, resource.c.res_type)
     sealed = store.protector is not None and rtype in PERSON_TYPES  # only person types hold encrypted fields
-    last = after if after is not None else -1
     bound = [resource.c.pk <= upto] if upto is not None else []
     # SQLite hands the JSON over as bytes when asked to (no text object per row; orjson reads bytes faster)
     content_col: sa.ColumnElement[Any] = (
         sa.cast(resource.c.content, sa.LargeBinary) if store.db.is_sqlite else resource.c.content
     )
-    while True:
-        query = (
-            sa.select(resource.c.pk, resource.c.res_id, content_col)
-            .where(
-                resource.c.res_type == rtype,
-                resource.c.deleted.is_(False),
-                resource.c.pk > last,
-                *bound,
-                *visible,
-            )
-            .order_by(resource.c.pk)
-            .limit(PAGE)
+    query = (
+        sa.select(resource.c.res_id, content_col, resource.c.pk)
+        .where(
+            resource.c.res_type == rtype,
+            resource.c.deleted.is_(False),
+            resource.c.pk > sa.bindparam("after_pk", -1, type_=resource.c.pk.type),
+            *bound,
+            *visible,
         )
+        .order_by(resource.c.pk)
+        .limit(PAGE)
+    )
+    page: _Page | None = None
+    last = after if after is not None else -1
+    while True:
         with store.db.read() as conn:
-            rows = _fetch(conn, query)
+            page = page or _Page(conn, query)
+            rows = page.fetch(conn, {"after_pk": last})
         if not rows:
             return
-        for _pk, res_id, content in rows:
-            if not sealed:
-                yield res_id, content
-            else:
+        if not sealed:
+            yield from rows
+        else:
+            for res_id, content, pk in rows:
                 raw = content.encode() if isinstance(content, str) else content
                 stored = StoredResource(rtype, res_id, 0, datetime.now(UTC), False, raw)
-                yield res_id, store.opened(actor, stored).content or b"{}"
+                yield res_id, store.opened(actor, stored).content or b"{}", pk
         if len(rows) < PAGE:
             return
-        last = rows[-1][0]
+        last = rows[-1][2]
 
 
-def _fetch(conn: sa.Connection, query: sa.Select[Any]) -> list[Any]:
-    """The rows of ``query`` as the database driver returns them: a page of a scan is thousands of rows, and
-    making each a SQLAlchemy ``Row`` costs about a third of reading it."""
-    compiled = query.compile(dialect=conn.dialect)
-    params = compiled.construct_params()
-    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(compiled), args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+class _Page:
+    """A query compiled once for the database driver, run with other parameters per page: a page of a scan is
+    thousands of rows, and making each a SQLAlchemy ``Row`` costs about a third of reading it."""
+
+    def __init__(self, conn: sa.Connection, query: sa.Select[Any]) -> None:
+        compiled = query.compile(dialect=conn.dialect)
+        self.sql = str(compiled)
+        self.params = compiled.construct_params()
+        self.order = list(compiled.positiontup or ()) if compiled.positional else None
+
+    def fetch(self, conn: sa.Connection, values: dict[str, Any]) -> list[Any]:
+        params = {**self.params, **values}
+        args: Any = tuple(params[name] for name in self.order) if self.order is not None else params
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 def key_ranges(store: ResourceStore, rtype: str, parts_max: int, part_rows: int) -> tuple[int, list[tuple[int, int]]]:

@@ -222,8 +222,8 @@ def batch(
             single_cpu.append(alone.cpu_s)
             began, began_cpu = time.perf_counter(), time.process_time()
             for rtype in read_types:
-                for _rid, content in stream(services.store, actor, rtype):
-                    orjson.loads(content)
+                for item in stream(services.store, actor, rtype):
+                    orjson.loads(item[1])
             base.append(time.perf_counter() - began)
             base_cpu.append(time.process_time() - began_cpu)
     finally:

@@ -1,7 +1,7 @@
 """Validity: ICD-10 diagnosis codes have the ICD-10 shape (letter, two digits, optional subdivision)."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
@@ -15,17 +15,18 @@ ICD10_SYSTEMS = {
 SHAPE = re.compile(r"[A-Z]\d{2}(\.[0-9A-Z]{1,4})?(x\d{3})?(\+[A-Z]\d{2}(\.\d{1,3})?\*?)?\*?")
 
 
-def icd10_codes(condition: dict[str, Any]) -> Iterator[str]:
+def icd10_codes(condition: dict[str, Any]) -> list[str]:
     """The ICD-10 codes of a Condition's code."""
-    for coding in (condition.get("code") or {}).get("coding") or []:
-        if isinstance(coding, dict) and coding.get("system") in ICD10_SYSTEMS and isinstance(coding.get("code"), str):
-            yield coding["code"]
+    return [
+        coding["code"]
+        for coding in (condition.get("code") or {}).get("coding") or ()
+        if isinstance(coding, dict) and coding.get("system") in ICD10_SYSTEMS and isinstance(coding.get("code"), str)
+    ]
 
 
-def check(condition: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    for code in icd10_codes(condition):
-        if not SHAPE.fullmatch(code):
-            yield f"{code!r} is not an ICD-10 code"
+def check(condition: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    fullmatch = SHAPE.fullmatch
+    return [f"{code!r} is not an ICD-10 code" for code in icd10_codes(condition) if not fullmatch(code)]
 
 
 RULE = ResourceRule(

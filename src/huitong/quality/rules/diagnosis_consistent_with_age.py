@@ -1,6 +1,6 @@
 """Consistency: perinatal diagnoses (ICD-10 P00–P96) belong to newborns, not to adults."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -10,19 +10,22 @@ from huitong.quality.rules.diagnosis_code_format import icd10_codes
 MAX_AGE_DAYS = 365  # P codes may be recorded later in infancy; older than a year is a contradiction
 
 
-def check(condition: dict[str, Any], ctx: Context) -> Iterator[str]:
+def check(condition: dict[str, Any], ctx: Context) -> Sequence[str]:
+    perinatal = [code for code in icd10_codes(condition) if code.startswith("P")]
+    if not perinatal:  # nothing to compare the age with (most conditions): no dates to read
+        return ()
     patient = ctx.patient_of(condition)
     if patient is None or patient.birth_date is None:
-        return
+        return ()
     when = condition.get("recordedDate") or condition.get("onsetDateTime")
     try:
         on = date.fromisoformat(when[:10]) if isinstance(when, str) else date.today()
     except ValueError:
-        return
+        return ()
     age_days = (on - patient.birth_date).days
-    for code in icd10_codes(condition):
-        if code.startswith("P") and age_days > MAX_AGE_DAYS:
-            yield f"{code} is a perinatal condition but the patient was {age_days // 365} years old"
+    if age_days <= MAX_AGE_DAYS:
+        return ()
+    return [f"{code} is a perinatal condition but the patient was {age_days // 365} years old" for code in perinatal]
 
 
 RULE = ResourceRule(

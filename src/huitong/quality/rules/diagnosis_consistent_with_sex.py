@@ -1,6 +1,6 @@
 """Consistency: sex-specific diagnoses agree with the patient's sex (no pregnancy for men, no prostate for women)."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
@@ -83,15 +83,21 @@ MALE_ONLY = (
 )
 
 
-def check(condition: dict[str, Any], ctx: Context) -> Iterator[str]:
+def check(condition: dict[str, Any], ctx: Context) -> Sequence[str]:
     patient = ctx.patient_of(condition)
-    if patient is None or patient.gender not in ("male", "female"):
-        return
-    for code in icd10_codes(condition):
-        if patient.gender == "male" and code.startswith(FEMALE_ONLY):
-            yield f"{code} applies to women only, the patient is male"
-        if patient.gender == "female" and code.startswith(MALE_ONLY):
-            yield f"{code} applies to men only, the patient is female"
+    if patient is None:
+        return ()
+    if patient.gender == "male":
+        return [
+            f"{c} applies to women only, the patient is male"
+            for c in icd10_codes(condition)
+            if c.startswith(FEMALE_ONLY)
+        ]
+    if patient.gender == "female":
+        return [
+            f"{c} applies to men only, the patient is female" for c in icd10_codes(condition) if c.startswith(MALE_ONLY)
+        ]
+    return ()
 
 
 RULE = ResourceRule(

@@ -1,6 +1,6 @@
 """Consistency: an encounter does not end before it starts (discharge before admission)."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +16,15 @@ def parse_moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
-def check(encounter: dict[str, Any], _ctx: Context) -> Iterator[str]:
+def check(encounter: dict[str, Any], _ctx: Context) -> Sequence[str]:
     period = encounter.get("period") or {}
     start, end = period.get("start"), period.get("end")
     if not (isinstance(start, str) and isinstance(end, str)):
-        return
+        return ()
     s, e = parse_moment(start), parse_moment(end)
     if s is not None and e is not None and e < s:
-        yield f"ends {end} before it starts {start}"
+        return (f"ends {end} before it starts {start}",)
+    return ()
 
 
 RULE = ResourceRule(

@@ -1,17 +1,21 @@
 """Completeness: an inpatient stay in progress names its ward and bed (PV1-3), which bed boards, nursing and
 the ward-based indicators need."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+MISSING = ("inpatient stay in progress has no location (ward, room, bed)",)
 
-def check(encounter: dict[str, Any], _ctx: Context) -> Iterator[str]:
+
+def check(encounter: dict[str, Any], _ctx: Context) -> Sequence[str]:
     if (encounter.get("class") or {}).get("code") != "IMP" or encounter.get("status") != "in-progress":
-        return
-    if not any(isinstance(loc, dict) and loc.get("location") for loc in encounter.get("location") or []):
-        yield "inpatient stay in progress has no location (ward, room, bed)"
+        return ()
+    for loc in encounter.get("location") or ():
+        if isinstance(loc, dict) and loc.get("location"):
+            return ()
+    return MISSING
 
 
 RULE = ResourceRule(

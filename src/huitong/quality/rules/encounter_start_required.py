@@ -1,14 +1,15 @@
 """Completeness: every encounter records when it started (admission or visit time)."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+MISSING = ("Encounter.period.start (admission / visit time) is missing",)
 
-def check(encounter: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    if not (encounter.get("period") or {}).get("start"):
-        yield "Encounter.period.start (admission / visit time) is missing"
+
+def check(encounter: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    return () if (encounter.get("period") or {}).get("start") else MISSING
 
 
 RULE = ResourceRule(

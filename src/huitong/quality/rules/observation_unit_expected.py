@@ -1,7 +1,7 @@
 """Validity: a lab result is reported in the unit the laboratory's dictionary gives for its LOINC code, so
 values from different analysers compare (g/dL haemoglobin among g/L is a tenfold error)."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
@@ -17,18 +17,21 @@ def loinc_code(obs: dict[str, Any]) -> str | None:
     return None
 
 
-def check(obs: dict[str, Any], ctx: Context) -> Iterator[str]:
-    units = ctx.catalogues.lab_units
+def check(obs: dict[str, Any], ctx: Context) -> Sequence[str]:
     quantity = obs.get("valueQuantity")
-    if not units or not isinstance(quantity, dict) or "value" not in quantity:
-        return
+    if not isinstance(quantity, dict) or "value" not in quantity:
+        return ()
+    units = ctx.catalogues.lab_units
+    if not units:
+        return ()
     code = loinc_code(obs)
     expected = units.get(code) if code else None
     if expected is None:
-        return
+        return ()
     unit = quantity.get("code") or quantity.get("unit")
     if unit != expected:
-        yield f"LOINC {code} reported in {unit!r}, the dictionary's unit is {expected!r}"
+        return (f"LOINC {code} reported in {unit!r}, the dictionary's unit is {expected!r}",)
+    return ()
 
 
 RULE = ResourceRule(

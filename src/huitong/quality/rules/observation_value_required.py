@@ -1,6 +1,6 @@
 """Completeness: a final result carries a value, components, or the reason it has none."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
@@ -23,9 +23,9 @@ VALUE_KEYS = frozenset(
 )
 
 
-def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
+def check(obs: dict[str, Any], _ctx: Context) -> Sequence[str]:
     if obs.get("status") not in ("final", "amended", "corrected"):
-        return
+        return ()
     has_value = (
         not VALUE_KEYS.isdisjoint(obs)
         or any(k.startswith("value") for k in obs)
@@ -33,8 +33,9 @@ def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
         or obs.get("dataAbsentReason")
     )
     has_members = obs.get("hasMember")
-    if not (has_value or has_members):
-        yield f"final Observation has no value[x], component, hasMember or dataAbsentReason (status {obs['status']})"
+    if has_value or has_members:
+        return ()
+    return (f"final Observation has no value[x], component, hasMember or dataAbsentReason (status {obs['status']})",)
 
 
 RULE = ResourceRule(

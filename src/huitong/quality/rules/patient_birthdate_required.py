@@ -1,14 +1,15 @@
 """Completeness: every patient has a birth date."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+MISSING = ("Patient.birthDate is missing",)
 
-def check(patient: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    if not patient.get("birthDate"):
-        yield "Patient.birthDate is missing"
+
+def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    return () if patient.get("birthDate") else MISSING
 
 
 RULE = ResourceRule(

@@ -1,14 +1,15 @@
 """Completeness: every patient has an administrative gender."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+MISSING = ("Patient.gender is missing or not an administrative-gender code",)
 
-def check(patient: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    if patient.get("gender") not in ("male", "female", "other", "unknown"):
-        yield "Patient.gender is missing or not an administrative-gender code"
+
+def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    return () if patient.get("gender") in ("male", "female", "other", "unknown") else MISSING
 
 
 RULE = ResourceRule(

@@ -1,15 +1,18 @@
 """Completeness: every patient has a name (a family name or the full name as text)."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
+MISSING = ("Patient.name has no family name or text",)
 
-def check(patient: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    names = patient.get("name") or []
-    if not any(isinstance(n, dict) and (n.get("family") or n.get("text")) for n in names):
-        yield "Patient.name has no family name or text"
+
+def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    for n in patient.get("name") or ():
+        if isinstance(n, dict) and (n.get("family") or n.get("text")):
+            return ()
+    return MISSING
 
 
 RULE = ResourceRule(

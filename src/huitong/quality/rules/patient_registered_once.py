@@ -24,12 +24,12 @@ def start(_ctx: Context) -> State:
 
 
 def _local_system(patient: dict[str, Any]) -> str:
-    for ident in patient.get("identifier") or []:
+    for ident in patient.get("identifier") or ():
         if not isinstance(ident, dict):
             continue
-        codes = {c.get("code") for c in ((ident.get("type") or {}).get("coding") or []) if isinstance(c, dict)}
-        if "PI" in codes or "MR" in codes:
-            return str(ident.get("system") or "")
+        for coding in (ident.get("type") or {}).get("coding") or ():
+            if isinstance(coding, dict) and coding.get("code") in ("PI", "MR"):
+                return str(ident.get("system") or "")
     meta = patient.get("meta") or {}
     return str(meta.get("source") or "") if isinstance(meta, dict) else ""
 
@@ -53,11 +53,14 @@ def observe(state: State, patient: dict[str, Any]) -> None:
     if _replaced(patient):
         return
     system = _local_system(patient)
-    for number in set(resident_ids(patient)):
-        state.groups[(system, "id", number)].append(patient["id"])
+    groups = state.groups
+    numbers = resident_ids(patient)
+    if numbers:
+        for number in set(numbers):
+            groups[(system, "id", number)].append(patient["id"])
     name, born, sex = _name(patient), patient.get("birthDate"), patient.get("gender")
     if name and born and sex in ("male", "female") and not name.endswith(NEWBORN_SUFFIXES):
-        state.groups[(system, "demographics", name, str(born), str(sex))].append(patient["id"])
+        groups[(system, "demographics", name, str(born), str(sex))].append(patient["id"])
 
 
 def merge(first: State, later: State) -> State:

@@ -1,6 +1,6 @@
 """Validity: numeric results carry a UCUM unit code, so values from different systems compare."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
@@ -8,16 +8,23 @@ from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 UCUM = "http://unitsofmeasure.org"
 
 
-def check(obs: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    quantities = [obs.get("valueQuantity")]
+def check(obs: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    quantity = obs.get("valueQuantity")
     components = obs.get("component")
-    if components:
-        quantities += [c.get("valueQuantity") for c in components if isinstance(c, dict)]
-    for q in quantities:
-        if not isinstance(q, dict) or "value" not in q:
-            continue
-        if q.get("system") != UCUM or not q.get("code"):
-            yield f"quantity {q.get('value')} {q.get('unit', '')} has no UCUM code"
+    if not components:  # one quantity at most (most results): no list to build
+        if isinstance(quantity, dict) and "value" in quantity and not _coded(quantity):
+            return (_detail(quantity),)
+        return ()
+    quantities = [quantity, *(c.get("valueQuantity") for c in components if isinstance(c, dict))]
+    return [_detail(q) for q in quantities if isinstance(q, dict) and "value" in q and not _coded(q)]
+
+
+def _coded(quantity: dict[str, Any]) -> bool:
+    return quantity.get("system") == UCUM and bool(quantity.get("code"))
+
+
+def _detail(quantity: dict[str, Any]) -> str:
+    return f"quantity {quantity.get('value')} {quantity.get('unit', '')} has no UCUM code"
 
 
 RULE = ResourceRule(

@@ -1,31 +1,76 @@
 """Validity: resident identity numbers carry a correct GB 11643 check character and birth date."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from huitong.empi.resident_id import ResidentIdError, parse
+from huitong.empi.resident_id import ResidentId, ResidentIdError, parse
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
 RESIDENT_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.3", "urn:oid:1.2.156.112606.1.1.1"}
 RESIDENT_ID_TYPES = {"NNCHN", "RI", "01"}
 
 
-def resident_ids(patient: dict[str, Any]) -> Iterator[str]:
+def type_codes(ident: dict[str, Any]) -> set[Any]:
+    """The codes of an identifier's type (``PI``, ``MR``, ``NNCHN`` …)."""
+    return {c.get("code") for c in ((ident.get("type") or {}).get("coding") or ()) if isinstance(c, dict)}
+
+
+def resident_ids(patient: dict[str, Any]) -> list[str]:
     """The resident identity numbers among a Patient's identifiers."""
-    for ident in patient.get("identifier") or []:
-        if not isinstance(ident, dict) or not isinstance(ident.get("value"), str):
+    found: list[str] = []
+    for ident in patient.get("identifier") or ():
+        if not isinstance(ident, dict):
             continue
-        codes = {c.get("code") for c in ((ident.get("type") or {}).get("coding") or []) if isinstance(c, dict)}
-        if ident.get("system") in RESIDENT_ID_SYSTEMS or codes & RESIDENT_ID_TYPES:
-            yield ident["value"]
+        value = ident.get("value")
+        if isinstance(value, str) and (
+            ident.get("system") in RESIDENT_ID_SYSTEMS or not RESIDENT_ID_TYPES.isdisjoint(type_codes(ident))
+        ):
+            found.append(value)
+    return found
 
 
-def check(patient: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    for number in resident_ids(patient):
-        try:
-            parse(number)
-        except ResidentIdError as exc:
-            yield f"resident ID {number[:6]}…{number[-2:]}: {exc}"
+class _Today:
+    """Today's date, looked up at most once a minute (as :func:`huitong.empi.resident_id.parse` does)."""
+
+    value = date.min
+    expires = -1.0
+
+
+def today() -> date:
+    """Today's date, at most a minute old (``date.today()`` is a system call)."""
+    now = time.monotonic()
+    if now > _Today.expires:
+        _Today.value, _Today.expires = date.today(), now + 60.0
+    return _Today.value
+
+
+def parsed(number: str) -> ResidentId | str:
+    """``number`` parsed, or why it is not valid. Cached per day: the two rules about resident IDs read the same
+    patient's numbers one after the other."""
+    return _parsed(number, today())
+
+
+@lru_cache(maxsize=256)
+def _parsed(number: str, on: date) -> ResidentId | str:
+    try:
+        return parse(number, today=on)
+    except ResidentIdError as exc:
+        return str(exc)
+
+
+def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    numbers = resident_ids(patient)
+    if not numbers:
+        return ()
+    out: list[str] = []
+    for number in numbers:
+        rid = parsed(number)
+        if isinstance(rid, str):
+            out.append(f"resident ID {number[:6]}…{number[-2:]}: {rid}")
+    return out
 
 
 RULE = ResourceRule(

@@ -1,24 +1,27 @@
 """Consistency: the birth date and sex encoded in a resident ID agree with the patient's."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
-from huitong.empi.resident_id import ResidentIdError, parse
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
-from huitong.quality.rules.resident_id_check_character import resident_ids
+from huitong.quality.rules.resident_id_check_character import parsed, resident_ids
 
 
-def check(patient: dict[str, Any], _ctx: Context) -> Iterator[str]:
-    for number in resident_ids(patient):
-        try:
-            rid = parse(number)
-        except ResidentIdError:
+def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
+    numbers = resident_ids(patient)
+    if not numbers:
+        return ()
+    out: list[str] = []
+    for number in numbers:
+        rid = parsed(number)
+        if isinstance(rid, str):
             continue  # reported by resident-id-check-character
         born = patient.get("birthDate")
         if isinstance(born, str) and len(born) >= 10 and born[:10] != rid.birth_date.isoformat():
-            yield f"birthDate {born[:10]} but the resident ID says {rid.birth_date.isoformat()}"
+            out.append(f"birthDate {born[:10]} but the resident ID says {rid.birth_date.isoformat()}")
         if patient.get("gender") in ("male", "female") and patient["gender"] != rid.gender:
-            yield f"gender {patient['gender']} but the resident ID says {rid.gender}"
+            out.append(f"gender {patient['gender']} but the resident ID says {rid.gender}")
+    return out
 
 
 RULE = ResourceRule(

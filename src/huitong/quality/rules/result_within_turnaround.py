@@ -1,24 +1,25 @@
 """Timeliness: lab results are reported within the stated hours of specimen collection."""
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 from huitong.quality.rules.discharge_after_admission import parse_moment
 
 
-def check(report: dict[str, Any], ctx: Context) -> Iterator[str]:
+def check(report: dict[str, Any], ctx: Context) -> Sequence[str]:
     collected = report.get("effectiveDateTime") or (report.get("effectivePeriod") or {}).get("start")
     issued = report.get("issued")
     if not (isinstance(collected, str) and isinstance(issued, str)):
-        return
+        return ()
     start, end = parse_moment(collected), parse_moment(issued)
     if start is None or end is None:
-        return
+        return ()
     hours = (end - start).total_seconds() / 3600
     limit = limit_hours(report, ctx)
     if hours > limit:
-        yield f"reported {hours:.1f} h after collection (limit {limit:g} h)"
+        return (f"reported {hours:.1f} h after collection (limit {limit:g} h)",)
+    return ()
 
 
 def limit_hours(report: dict[str, Any], ctx: Context) -> float:
