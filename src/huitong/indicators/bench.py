@@ -12,12 +12,18 @@ the store; later runs copy that snapshot. Each run then:
   statements, without aggregation, Python or storing;
 * ``incremental_s``: after importing the held-back day, refreshes the views incrementally and recomputes and
   stores the year — end to end, the import excluded (``day_import_s`` reports it).
+
+Each timed phase also reports its CPU seconds (``…_cpu_s``: this process and the worker processes it waited for),
+and the result carries the load average at the start and at the end: on a shared machine the wall times depend on
+what else runs.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import resource
 import shutil
 import time
 from datetime import date
@@ -91,6 +97,12 @@ def _import(settings: Settings, folder: Path, master: Path | None) -> float:
     return time.perf_counter() - started
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _raw_queries(con: duckdb.DuckDBPyConnection, start: date, end: date) -> float:
     started = time.perf_counter()
     engine.build_base(con)
@@ -108,7 +120,7 @@ def run(data: Path, work: Path, year: int) -> dict[str, Any]:
     last_day = f"{year}-12-31"
     base_db = work / "base.db"
     counts = _split(data, work, last_day)
-    result: dict[str, Any] = {"data": str(data), **counts}
+    result: dict[str, Any] = {"data": str(data), **counts, "load_avg_start": round(os.getloadavg()[0], 2)}
     if not base_db.exists():
         partial = work / "base.db.partial"
         partial.unlink(missing_ok=True)
@@ -127,19 +139,21 @@ def run(data: Path, work: Path, year: int) -> dict[str, Any]:
     try:
         con = duckdb.connect(str(run_duckdb))
         try:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), _cpu()
             refresh_all(con, services.db, ACTOR, full=True)
             result["views_rebuild_s"] = round(time.perf_counter() - began, 3)
+            result["views_rebuild_cpu_s"] = round(_cpu() - cpu, 1)
             result["view_rows"] = {
                 v.name: int(con.execute(f'SELECT count(*) FROM "{v.name}"').fetchall()[0][0])  # noqa: S608
                 for v in load_views()
             }
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), _cpu()
             reference.copy_to_duckdb(services.db, con)
             engine.build_base(con)
             computed = engine.compute(con, start, end)
             values.save(services.db, computed)
             result["full_s"] = round(time.perf_counter() - began, 3)
+            result["full_cpu_s"] = round(_cpu() - cpu, 1)
             result["values"] = len(computed)
             result["raw_query_s"] = round(_raw_queries(con, start, end), 3)
         finally:
@@ -149,11 +163,13 @@ def run(data: Path, work: Path, year: int) -> dict[str, Any]:
     result["day_import_s"] = round(_import(settings, work / "day", None), 2)
     services = open_services(settings)
     try:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), _cpu()
         service.compute_and_store(services.db, workspace, ACTOR, start, end)
         result["incremental_s"] = round(time.perf_counter() - began, 3)
+        result["incremental_cpu_s"] = round(_cpu() - cpu, 1)
     finally:
         services.close()
+    result["load_avg_end"] = round(os.getloadavg()[0], 2)
     result["ratio_full_to_raw"] = round(result["full_s"] / result["raw_query_s"], 2) if result["raw_query_s"] else None
     return result
 

@@ -80,6 +80,22 @@ def bind_params(definition: Definition, start: date, end: date, overrides: Mappi
     return {k: v for k, v in values.items() if k in definition.used_params()}
 
 
+def _cases_query(
+    definition: Definition, start: date, end: date, overrides: Mapping[str, str] | None
+) -> tuple[str, dict[str, object]]:
+    """The query of a definition's cases in [start, end] (typed columns) and its parameters."""
+    sub = "CAST(sub_id AS VARCHAR)" if definition.sub_units else "CAST(NULL AS VARCHAR)"
+    query = (
+        "SELECT CAST(case_id AS VARCHAR) AS case_id, "  # noqa: S608 - the definition's own SQL
+        f"CAST(day AS DATE) AS day, CAST(department AS VARCHAR) AS department, {sub} AS sub_id, "
+        "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator, "
+        f"CAST(rule AS VARCHAR) AS rule FROM ({definition.sql}) WHERE CAST(day AS DATE) BETWEEN $from AND $to"
+    )
+    params = bind_params(definition, start, end, overrides or {})
+    params.update({"from": start, "to": end})
+    return query, params
+
+
 def load_cases(
     con: duckdb.DuckDBPyConnection,
     definition: Definition,
@@ -89,16 +105,8 @@ def load_cases(
 ) -> str:
     """Run a definition's query into a temporary table of its cases in [start, end]; returns the table name."""
     table = "cases_" + re.sub(r"[^a-z0-9]", "_", definition.id.lower())
-    sub = "CAST(sub_id AS VARCHAR)" if definition.sub_units else "CAST(NULL AS VARCHAR)"
-    query = (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT CAST(case_id AS VARCHAR) AS case_id, "  # noqa: S608
-        f"CAST(day AS DATE) AS day, CAST(department AS VARCHAR) AS department, {sub} AS sub_id, "
-        "CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator, "
-        f"CAST(rule AS VARCHAR) AS rule FROM ({definition.sql}) WHERE CAST(day AS DATE) BETWEEN $from AND $to"
-    )
-    params = bind_params(definition, start, end, overrides or {})
-    params.update({"from": start, "to": end})
-    con.execute(query, params)
+    query, params = _cases_query(definition, start, end, overrides)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}", params)
     return table
 
 
@@ -114,8 +122,14 @@ FROM c GROUP BY GROUPING SETS {sets}
 
 
 def _aggregate(
-    con: duckdb.DuckDBPyConnection, table: str, definition: Definition, range_label: str | None
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    definition: Definition,
+    range_label: str | None,
+    params: Mapping[str, object] | None = None,
 ) -> list[tuple[str, str, str, float, float | None, int]]:
+    """Sums per period and department of the cases in ``source`` (a table, or a parenthesised query whose
+    ``params`` are given)."""
     if definition.year_only:
         period, sets, dept = "y", "((sub_id, y))", "'*'"
     else:
@@ -128,8 +142,11 @@ def _aggregate(
             f"(sub_id, m, department){whole})"
         )
         dept = "CASE WHEN grouping(department) = 1 THEN '*' ELSE coalesce(department, '?') END"
-    sql = _AGGREGATE.format(table=table, period=period, sets=sets, dept=dept)
-    rows = con.execute(sql, {"label": range_label or ""} if "$label" in sql else {}).fetchall()
+    sql = _AGGREGATE.format(table=source, period=period, sets=sets, dept=dept)
+    bound = dict(params or {})
+    if "$label" in sql:
+        bound["label"] = range_label or ""
+    rows = con.execute(sql, bound).fetchall()
     return [(str(r[0]), str(r[1]), "*" if r[2] is None else str(r[2]), r[3] or 0.0, r[4], int(r[5])) for r in rows]
 
 
@@ -177,8 +194,8 @@ def compute_definition(
 ) -> list[IndicatorValue]:
     """Every value of one (non-growth) definition in [start, end]."""
     label = range_label(start, end)
-    table = load_cases(con, definition, start, end, overrides)
-    rows = _aggregate(con, table, definition, label)
+    query, params = _cases_query(definition, start, end, overrides)
+    rows = _aggregate(con, f"({query})", definition, label, params)
     seen: set[tuple[str, str, str]] = set()
     out = []
     for sub, period, dept, num, den, n_den in rows:

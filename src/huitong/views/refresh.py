@@ -16,7 +16,7 @@ Arrow batches of up to :data:`~huitong.views.duckdb_sink.BATCH_ROWS`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +42,8 @@ STATE_DDL = (
     "version_id INTEGER NOT NULL, PRIMARY KEY (view_name, res_id))",
 )
 DEFAULT_OVERLAP = timedelta(seconds=60)
+#: Resources read from the store per batch (one version lookup in DuckDB per batch).
+READ_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,17 +219,26 @@ def _transaction(con: duckdb.DuckDBPyConnection, plans: list[_Plan]) -> Iterator
 def _refresh_group(
     con: duckdb.DuckDBPyConnection, db: Database, res_type: str, since: datetime | None, group: list[_Plan]
 ) -> None:
-    """Refresh views of one resource type that read from the same point, in one DuckDB transaction."""
-    any_fast = any(plan.fast is not None for plan in group)
+    """Refresh views of one resource type that read from the same point, in one DuckDB transaction. Versions
+    are looked up once per batch for all the views, and a resource is parsed only if some view needs its rows."""
+    checked = [plan.table for plan in group if not plan.rebuild]
     with _transaction(con, group):
         _begin(con, group)
-        for batch in read_changed_text(db, res_type, since):
+        for batch in read_changed_text(db, res_type, since, batch_size=READ_BATCH):
             newest = batch[-1].last_updated
-            parsed = [None if r.text is None else load_fast(r.text) for r in batch] if any_fast else None
+            stored = _stored_versions(con, checked, [r.res_id for r in batch]) if checked else {}
+            parsed: dict[int, Any] = {}
+
+            def parse(i: int, batch: list[StoredText] = batch, parsed: dict[int, Any] = parsed) -> Any:
+                if i not in parsed:
+                    text = batch[i].text
+                    parsed[i] = None if text is None else load_fast(text)
+                return parsed[i]
+
             for plan in group:
                 plan.counts.read += len(batch)
                 plan.counts.watermark = max(plan.counts.watermark or newest, newest)
-                _apply(con, plan, batch, parsed)
+                _apply(con, plan, batch, stored.get(plan.table, {}), parse)
         for plan in group:
             _finish(con, plan)
 
@@ -270,9 +281,14 @@ def _rebuild_parallel(
             _finish(con, plan)
 
 
-def _apply(con: duckdb.DuckDBPyConnection, plan: _Plan, batch: list[StoredText], parsed: list[Any] | None) -> None:
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    plan: _Plan,
+    batch: list[StoredText],
+    stored: dict[str, int],
+    parse: Callable[[int], Any],
+) -> None:
     """Queue the rows of the batch's new and changed resources; delete the rows of changed and deleted ones."""
-    stored = {} if plan.rebuild else _stored_versions(con, plan.table, [r.res_id for r in batch])
     stale: list[str] = []
     counts = plan.counts
     for i, row in enumerate(batch):
@@ -289,7 +305,8 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: _Plan, batch: list[StoredText],
         if row.text is None:
             continue
         key = row.res_id
-        plan.rows.extend((key, *values) for values in rows_of(plan.view, plan.fast, row.text, parsed and parsed[i]))
+        parsed = parse(i) if plan.fast is not None else None
+        plan.rows.extend((key, *values) for values in rows_of(plan.view, plan.fast, row.text, parsed))
         plan.versions.append((key, row.version_id))
     if stale:
         _delete(con, plan.table, stale)
@@ -297,12 +314,17 @@ def _apply(con: duckdb.DuckDBPyConnection, plan: _Plan, batch: list[StoredText],
         _flush(con, plan)
 
 
-def _stored_versions(con: duckdb.DuckDBPyConnection, table: str, ids: list[str]) -> dict[str, int]:
+def _stored_versions(con: duckdb.DuckDBPyConnection, tables: list[str], ids: list[str]) -> dict[str, dict[str, int]]:
+    """The stored version of each of ``ids`` in each view of ``tables`` (one scan of the version table)."""
     rows = con.execute(
-        "SELECT res_id, version_id FROM _huitong_view_versions WHERE view_name = ? AND res_id IN (SELECT unnest(?))",
-        [table, ids],
+        "SELECT view_name, res_id, version_id FROM _huitong_view_versions "
+        "WHERE view_name IN (SELECT unnest(?)) AND res_id IN (SELECT unnest(?))",
+        [tables, ids],
     ).fetchall()
-    return {str(res_id): int(version) for res_id, version in rows}
+    out: dict[str, dict[str, int]] = {table: {} for table in tables}
+    for table, res_id, version in rows:
+        out[str(table)][str(res_id)] = int(version)
+    return out
 
 
 def _delete(con: duckdb.DuckDBPyConnection, table: str, stale: list[str]) -> None:
