@@ -57,7 +57,10 @@ search_date = _table(
     "search_date",
     sa.Column("low", sa.BigInteger, nullable=False),
     sa.Column("high", sa.BigInteger, nullable=False),
-    indexes=(sa.Index("ix_search_date_lookup", "res_type", "param", "low", "high"),),
+    indexes=(
+        sa.Index("ix_search_date_lookup", "res_type", "param", "low", "high"),
+        sa.Index("ix_search_date_high", "res_type", "param", "high", "resource_pk"),
+    ),
 )
 search_reference = _table(
     "search_reference",

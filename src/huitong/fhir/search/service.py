@@ -30,6 +30,8 @@ from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.terminology.service import Terminology
 
+#: Index rows counted at most when estimating which criterion should drive a search (see SqlBuilder.where).
+ESTIMATE_CAP = 10_000
 _COLUMNS = (resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version_id, resource.c.last_updated)
 
 
@@ -106,14 +108,21 @@ class SearchService:
         result = SearchResult(request)
         resolved = resolve_codes(conn, request, self.terminology)
         visible = self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type) if actor is not None else []
-        conds = [*self.sql.where(resolved), *visible]
+
+        def estimate(rows: sa.Select[Any]) -> int:  # index rows of one criterion, counted up to ESTIMATE_CAP
+            capped = rows.limit(ESTIMATE_CAP).subquery()
+            return int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+
+        conds = [*self.sql.where(resolved, estimate=estimate), *visible]
         if request.summary == "count" or request.count == 0:
             result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
             return result
         # A keyset cursor on the default order also bounds the driving index lookup (resource_pk > last), so a
         # deep page reads only the index entries after it.
         bound = _pk_bound(request)
-        page_conds = conds if bound is None else [*self.sql.where(resolved, pk_bound=bound), *visible]
+        page_conds = conds
+        if bound is not None:
+            page_conds = [*self.sql.where(resolved, pk_bound=bound, estimate=estimate), *visible]
         rows = self._page(conn, request, page_conds, result)
         pks = [row.pk for row in rows[: request.count]]
         result.matches = [self.store.opened(actor, _stored(row)) for row in rows[: request.count]]

@@ -8,6 +8,7 @@ index serves it) and a range on SQLite (its LIKE is case-insensitive and skips t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,7 +47,12 @@ class SqlBuilder:
     # -- the query ----------------------------------------------------------------------------------
 
     def where(
-        self, request: SearchRequest, r: sa.FromClause = resource, *, pk_bound: tuple[int, bool] | None = None
+        self,
+        request: SearchRequest,
+        r: sa.FromClause = resource,
+        *,
+        pk_bound: tuple[int, bool] | None = None,
+        estimate: Callable[[sa.Select[Any]], int] | None = None,
     ) -> list[Pred]:
         """The conditions a row of ``r`` (the resource table or an alias) must meet.
 
@@ -55,10 +61,20 @@ class SqlBuilder:
         scanning every resource of the type. Range criteria on one parameter (``date=ge…&date=lt…``) are
         matched on one index row together, as one range. ``pk_bound`` ``(pk, before)`` limits the driving lookup
         to index rows of resources after (before) ``pk``: keyset paging on the default order.
+
+        ``estimate`` (a capped count of an index subquery's rows) settles which criterion drives when the rough
+        rank cannot: among two or more token, string or range criteria (no reference or identifier), the one
+        with the fewest index rows drives — ``class=AMB`` (a third of all encounters) must not drive when
+        ``date=sa…`` names one day.
         """
         criteria = sorted(_merge_ranges(request.criteria), key=_selectivity)
         conds: list[Pred] = [r.c.deleted.is_(False)]
         driving = next((c for c in criteria if _drives(c)), None)
+        if estimate is not None and driving is not None and _selectivity(driving) >= 2:
+            probed = [(c, self.index_rows(c, request.rtype)) for c in criteria if _drives(c)]
+            counted = [(estimate(rows), i, c) for i, (c, rows) in enumerate(probed) if rows is not None]
+            if len(counted) > 1:
+                driving = min(counted, key=lambda t: (t[0], t[1]))[2]
         if driving is None:
             conds.insert(0, r.c.res_type == request.rtype)
         # The most selective criterion drives (``pk IN (…)``, looked up by key); the others are checked per
@@ -147,30 +163,45 @@ class SqlBuilder:
             return self._by_last_updated(crit, r)
         if param.code in FULLTEXT:
             return self._fulltext(crit, rtype, r, correlated=correlated, pk_bound=pk_bound)
-        if crit.modifier == "text":
-            table = search_string
-            code = f"{param.code}:text"
-        elif crit.modifier == "of-type":
-            table = search_token
-            code = f"{param.code}:of-type"
-        else:
-            table = TABLE_OF_KIND[param.type]
-            code = param.code
-        rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == code)
+        table = self._table(crit)
         if crit.modifier == "missing":
+            rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == self._code(crit))
             present = r.c.pk.in_(rows)
             return sa.not_(present) if crit.values[0] == "true" else present
-        if crit.modifier == "and":  # merged ranges: every value on the same row
-            subquery = rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
-        elif param.type == "token" and crit.modifier in (None, "not") and len(crit.values) > 1:
-            subquery = rows.where(_token_set(table, crit.values))
-        else:
-            subquery = rows.where(sa.or_(*(self.value(table, param.type, crit, v) for v in crit.values)))
+        subquery = self.index_rows(crit, rtype, plain=False)
+        assert subquery is not None  # noqa: S101 - every other criterion selects index rows
         if crit.modifier == "not":
             return r.c.pk.not_in(subquery)
         if correlated:
             return sa.exists(subquery.where(table.c.resource_pk == r.c.pk))
         return r.c.pk.in_(subquery.where(*_bounded(table.c.resource_pk, pk_bound)))
+
+    @staticmethod
+    def _table(crit: Criterion) -> sa.Table:
+        if crit.modifier == "text":
+            return search_string
+        if crit.modifier == "of-type":
+            return search_token
+        return TABLE_OF_KIND[crit.param.type]
+
+    @staticmethod
+    def _code(crit: Criterion) -> str:
+        return f"{crit.param.code}:{crit.modifier}" if crit.modifier in ("text", "of-type") else crit.param.code
+
+    def index_rows(self, crit: Criterion, rtype: str, *, plain: bool = True) -> sa.Select[Any] | None:
+        """The ``resource_pk`` of the index rows ``crit`` selects; ``None`` for criteria that select otherwise
+        (chains, ``_has``, ``_id``, ``_lastUpdated``, full text, ``:missing``; with ``plain`` also ``:not``)."""
+        param = crit.param
+        special = crit.has_type is not None or crit.chain is not None or param.code in ("_id", "_lastUpdated")
+        if special or param.code in FULLTEXT or crit.modifier == "missing" or (plain and crit.modifier == "not"):
+            return None
+        table = self._table(crit)
+        rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == self._code(crit))
+        if crit.modifier == "and":  # merged ranges: every value on the same row
+            return rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
+        if param.type == "token" and crit.modifier in (None, "not") and len(crit.values) > 1:
+            return rows.where(_token_set(table, crit.values))
+        return rows.where(sa.or_(*(self.value(table, param.type, crit, v) for v in crit.values)))
 
     def _fulltext(
         self, crit: Criterion, rtype: str, r: sa.FromClause, *, correlated: bool, pk_bound: tuple[int, bool] | None
