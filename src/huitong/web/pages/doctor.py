@@ -21,6 +21,7 @@ from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
+from huitong.web.pages.nurse import china_day_bounds
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, flag_of, gender_of, name_of, text_of, value_of, when_of
 
@@ -48,13 +49,14 @@ def my_patients(services: Services, actor: Actor, *, page: int) -> dict[str, Any
             ("_offset", str(page * PAGE)),
         ],
     )
-    today = datetime.now(CHINA).date().isoformat()
+    starts, ends = china_day_bounds(datetime.now(CHINA).date().isoformat())
     outpatient = search.search(
         actor,
         "Encounter",
         [
             ("class", "AMB"),
-            ("date", f"ge{today}"),
+            ("date", starts),  # visits that started today (not every visit without an end)
+            ("date", ends),
             ("_include", "Encounter:subject"),
             ("_sort", "-date"),
             ("_count", str(PAGE)),

@@ -4,7 +4,7 @@ in :mod:`huitong.web.pages.nurse_tasks`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
-from huitong.fhir.stored import instant
+from huitong.fhir.stored import StoredResource, instant
 from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor
 from huitong.services import Services
@@ -77,16 +77,39 @@ def _china_day(text: object) -> str:
         return ""
 
 
+def china_day_bounds(day: str) -> tuple[str, str]:
+    """``sa…`` and ``lt…`` search values that select what starts on ``day`` (China time): ``low`` in the day.
+
+    Unlike ``ge{day}`` (overlaps the day: every open-ended period too), this is one seek on the date index."""
+    first = date.fromisoformat(day)
+    before = (first - timedelta(days=1)).isoformat()
+    after = (first + timedelta(days=1)).isoformat()
+    return f"sa{before}T23:59:59+08:00", f"lt{after}T00:00:00+08:00"
+
+
 def movements(services: Services, actor: Actor, day: str) -> dict[str, list[dict[str, Any]]]:
-    """The day's admissions, transfers and discharges (China time) among the inpatient stays the nurse reaches."""
-    found = services.search.search(
-        actor,
-        "Encounter",
-        [("class", "IMP"), ("date", f"ge{day}T00:00:00+08:00"), ("_include", "Encounter:subject"), ("_count", "500")],
-    )
-    patients = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.included if s.res_type == "Patient"}
+    """The day's admissions, transfers and discharges (China time) among the inpatient stays the nurse reaches.
+
+    Three bounded searches: stays that started on the day, stays with a location that started on the day, and
+    stays that ended on the day (``ge`` and ``eb`` on the same date: ``period.end`` within the day)."""
+    starts, ends = china_day_bounds(day)
+    after = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    found: dict[str, StoredResource] = {}
+    patients: dict[str, dict[str, Any]] = {}
+    for criteria in (
+        [("date", starts), ("date", ends)],
+        [("location-period", starts), ("location-period", ends)],
+        [("date", f"ge{day}T00:00:00+08:00"), ("date", f"eb{after}T00:00:00+08:00")],
+    ):
+        page = services.search.search(
+            actor, "Encounter", [("class", "IMP"), *criteria, ("_include", "Encounter:subject"), ("_count", "500")]
+        )
+        found.update((s.res_id, s) for s in page.matches)
+        patients.update(
+            (s.res_id, jsonio.loads_fast(s.content or b"{}")) for s in page.included if s.res_type == "Patient"
+        )
     out: dict[str, list[dict[str, Any]]] = {"admissions": [], "transfers": [], "discharges": []}
-    for s in found.matches:
+    for s in found.values():
         enc = jsonio.loads_fast(s.content or b"{}")
         pid = str((enc.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
         period = enc.get("period") or {}

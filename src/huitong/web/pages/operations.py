@@ -19,10 +19,11 @@ from starlette.responses import Response
 
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
+from huitong.fhir.stored import StoredResource
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.pages.nurse import bed_board
+from huitong.web.pages.nurse import bed_board, china_day_bounds
 from huitong.web.render import render, script_json
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
@@ -30,6 +31,7 @@ CHINA = timezone(timedelta(hours=8))
 THEATRE_TYPE = "urn:huitong:location-type|theatre"
 SESSION_MINUTES = 480  # a theatre's planned session per working day (08:00–16:00), the utilisation denominator
 UNASSIGNED = "—"
+PAGE_SIZE = 1000  # resources per search page when counting every match of a bounded search
 
 
 def aggregate_actor(actor: Actor) -> Actor:
@@ -61,18 +63,12 @@ def theatre_utilisation(services: Services, actor: Actor, last_day: date, days: 
     first = last_day - timedelta(days=days - 1)
     theatres = services.search.search(actor, "Location", [("type", THEATRE_TYPE), ("_sort", "name"), ("_count", "200")])
     names = {s.res_id: jsonio.loads_fast(s.content or b"{}").get("name", s.res_id) for s in theatres.matches}
-    found = services.search.search(
-        actor,
-        "Procedure",
-        [
-            ("date", f"ge{first.isoformat()}T00:00:00+08:00"),
-            ("date", f"lt{(last_day + timedelta(days=1)).isoformat()}T00:00:00+08:00"),
-            ("_count", "1000"),
-        ],
-    )
+    starts, _ = china_day_bounds(first.isoformat())
+    _, ends = china_day_bounds(last_day.isoformat())
+    found = every(services, actor, "Procedure", [("date", starts), ("date", ends)])  # started in the days
     per: dict[str, dict[str, Any]] = {tid: {"cases": 0, "minutes": 0.0, "first": None} for tid in names}
     daily: dict[str, float] = defaultdict(float)
-    for s in found.matches:
+    for s in found:
         body = jsonio.loads_fast(s.content or b"{}")
         timing = _minutes(body.get("performedPeriod") or {})
         if timing is None or not first <= timing[0].date() <= last_day:
@@ -114,15 +110,24 @@ def theatre_utilisation(services: Services, actor: Actor, last_day: date, days: 
     }
 
 
+def every(services: Services, actor: Actor, rtype: str, pairs: list[tuple[str, str]]) -> list[StoredResource]:
+    """Every match of a search, a page of ``PAGE_SIZE`` at a time (following the next-page cursor), so a count
+    is never cut off at one page. Callers bound the search (one day, seven days)."""
+    found: list[StoredResource] = []
+    cursor: list[tuple[str, str]] = []
+    while True:
+        page = services.search.search(actor, rtype, [*pairs, ("_count", str(PAGE_SIZE)), *cursor])
+        found.extend(page.matches)
+        if not page.has_more or page.next_cursor is None:
+            return found
+        cursor = [("_cursor", page.next_cursor)]
+
+
 def outpatient_flow(services: Services, actor: Actor, day: str) -> list[int]:
     """Outpatient visits that started in each hour of ``day`` (China time)."""
-    found = services.search.search(
-        actor,
-        "Encounter",
-        [("class", "AMB"), ("date", f"ge{day}"), ("date", f"lt{day}T23:59:59+08:00"), ("_count", "1000")],
-    )
+    starts, ends = china_day_bounds(day)
     hours: Counter[int] = Counter()
-    for s in found.matches:
+    for s in every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)]):
         start = (jsonio.loads_fast(s.content or b"{}").get("period") or {}).get("start")
         if isinstance(start, str) and "T" in start:
             hours[datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(CHINA).hour] += 1
@@ -146,19 +151,13 @@ def appointment_figures(services: Services, actor: Actor, day: date) -> dict[str
     outpatient visits of the day. Waiting time = from arrival (status ``arrived``) to the start of the consultation
     (``in-progress``) in the Encounter's ``statusHistory``; the median over the visits that record both.
     """
-    start, end = f"{day.isoformat()}T00:00:00+08:00", f"{(day + timedelta(days=1)).isoformat()}T00:00:00+08:00"
-    appts = services.search.search(
-        actor, "Appointment", [("date", f"ge{start}"), ("date", f"lt{end}"), ("_count", "1000")]
-    )
-    statuses: Counter[str] = Counter(
-        str(jsonio.loads_fast(s.content or b"{}").get("status", "")) for s in appts.matches
-    )
-    visits = services.search.search(
-        actor, "Encounter", [("class", "AMB"), ("date", f"ge{start}"), ("date", f"lt{end}"), ("_count", "1000")]
-    )
+    starts, ends = china_day_bounds(day.isoformat())
+    appts = every(services, actor, "Appointment", [("date", starts), ("date", ends)])
+    statuses: Counter[str] = Counter(str(jsonio.loads_fast(s.content or b"{}").get("status", "")) for s in appts)
+    visits = every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)])
     booked = total = 0
     waits: list[float] = []
-    for s in visits.matches:
+    for s in visits:
         enc = jsonio.loads_fast(s.content or b"{}")
         total += 1
         booked += 1 if enc.get("appointment") else 0
@@ -176,7 +175,6 @@ def appointment_figures(services: Services, actor: Actor, day: date) -> dict[str
         "rate": round(100 * booked / total, 1) if total else None,
         "wait_median": round(waits[len(waits) // 2], 1) if waits else None,
         "wait_count": len(waits),
-        "truncated": appts.has_more or visits.has_more,
     }
 
 
