@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,44 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def serve(url: str, secret: str, feeder: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``huitong serve`` on ``url`` in its own process on 127.0.0.1; yields its base URL, stops it afterwards."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HUITONG_ENV": "development",
+        "HUITONG_DATABASE__URL": url,
+        "HUITONG_SECURITY__SECRET_KEY": secret,
+        "HUITONG_SECURITY__COOKIE_SECURE": "false",
+        "HUITONG_SECURITY__API_TOKENS": orjson.dumps({"bench-feeder": feeder}).decode(),
+        **(extra_env or {}),
+    }
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "huitong", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, timeout_s=600)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _timings(client: httpx.Client, url: str, requests: int, warmup: int) -> dict[str, Any]:
+def timings(client: httpx.Client, url: str, requests: int, warmup: int) -> dict[str, Any]:
     status = 0
     for _ in range(warmup):
         status = client.get(url).status_code
@@ -149,24 +182,7 @@ def bench_web(scale: str, requests: int, warmup: int, data: Path | None, log: Lo
             sessions = {role: security.sessions.start(f"bench.{role}", mfa_passed=True) for role in accounts}
         finally:
             services.close()
-        port = _free_port()
-        env = {
-            **os.environ,
-            "HUITONG_ENV": "development",
-            "HUITONG_DATABASE__URL": url,
-            "HUITONG_SECURITY__SECRET_KEY": secret,
-            "HUITONG_SECURITY__COOKIE_SECURE": "false",
-            "HUITONG_SECURITY__API_TOKENS": orjson.dumps({"bench-feeder": feeder}).decode(),
-        }
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "huitong", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(base)
+        with serve(url, secret, feeder) as base:
             fed = (0, 0)
             if source is not None:
                 log(f"feeding {source} through POST /fhir")
@@ -174,13 +190,6 @@ def bench_web(scale: str, requests: int, warmup: int, data: Path | None, log: Lo
                 fed = post_bundles(base, feeder, source, log)
                 log(f"fed {fed[0]} bundles ({fed[1]} refused) in {time.monotonic() - started:.0f} s")
             figures = _measure(base, sessions, department, requests, warmup, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
     pages = figures["pages"]
     worst = max(p["p95_ms"] for p in pages.values())
     return {
@@ -214,8 +223,8 @@ def _measure(
     headers = {"Accept": "text/html"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as anonymous:
         baseline = {
-            "static": _timings(anonymous, "/static/huitong.css", requests, warmup),
-            "healthz": _timings(anonymous, "/healthz", requests, warmup),
+            "static": timings(anonymous, "/static/huitong.css", requests, warmup),
+            "healthz": timings(anonymous, "/healthz", requests, warmup),
         }
     pages: dict[str, Any] = {}
     for role, urls in PAGES.items():
@@ -223,7 +232,7 @@ def _measure(
             patient = _first_patient(client, f"/{role}") if role in ("doctor", "nurse") else ""
             for template in urls:
                 url = template.format(patient=patient)
-                pages[template] = {"role": role, **_timings(client, url, requests, warmup)}
+                pages[template] = {"role": role, **timings(client, url, requests, warmup)}
                 got = pages[template]
                 log(f"{role:10} {url:40} p50 {got['p50_ms']:7.1f} ms  p95 {got['p95_ms']:7.1f} ms")
     return {"pages": pages, "baseline": baseline}

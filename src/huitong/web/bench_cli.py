@@ -13,16 +13,30 @@ def web_bench(
     data: Path | None = typer.Option(
         None, help="A generated synthetic hospital folder to feed instead (e.g. a hospital-year from huitong synth)."
     ),
+    database: str | None = typer.Option(
+        None,
+        help="Measure against this existing store (a database URL; it is upgraded and written to: use a copy).",
+    ),
+    feed_patients: int = typer.Option(
+        20, min=0, help="With --database and --data: feed the EMR bundles of this many patients (most visits) first."
+    ),
+    duckdb: Path | None = typer.Option(None, help="With --database: the indicators' DuckDB file (for drill-downs)."),
     requests: int = typer.Option(50, min=5, help="Timed requests per page (after the warm-up)."),
     warmup: int = typer.Option(3, min=0, help="Untimed requests per page first."),
     json: bool = typer.Option(False, "--json", help="Print only the JSON figures."),
 ) -> None:
-    """Page response times (p50/p95) of each role's main pages on a served demo; baseline: a static file."""
+    """Page response times (p50/p95) of each role's main pages on a served demo or an existing store (--database);
+    baseline: a static file."""
     from huitong.web.bench import bench_web
 
+    log = (lambda m: None) if json else (lambda m: typer.echo(m, err=True))
+    if database is not None:
+        from huitong.web.bench_store import bench_store
+
+        figures = bench_store(database, data, feed_patients, requests, warmup, duckdb, log)
+        typer.echo(orjson.dumps(figures).decode())
+        return
     if scale not in ("none", "tiny", "small"):
         raise typer.BadParameter("--scale is none, tiny or small (use --data for a larger generated hospital)")
-    figures = bench_web(
-        scale, requests, warmup, data, (lambda m: None) if json else (lambda m: typer.echo(m, err=True))
-    )
+    figures = bench_web(scale, requests, warmup, data, log)
     typer.echo(orjson.dumps(figures).decode())
