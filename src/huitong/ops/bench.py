@@ -217,7 +217,8 @@ def bench_existing(
     """Measure backup, verify and restore of the store at ``url`` as it is; the store is only read.
 
     Each round's backup, restored copy and scratch databases are deleted as soon as they were measured, so
-    at most the backup and one restored copy exist at a time. The baseline runs right after the backup.
+    at most the backup and one restored copy exist at a time. The baseline runs just before the backup. A
+    restore or verification refused for disk room is reported under ``not_measured``; the rest still is.
     ``lose_source`` (one round only; a PostgreSQL database the benchmark made itself) drops the measured
     database after the backup and baseline — the disaster the backup is for — so that verify and restore
     never need a second copy of the data on disk; ``server_url`` is then a database on the same server
@@ -237,6 +238,9 @@ def bench_existing(
         times["backup_encrypted_s"] = []
     result: dict[str, Any] = {"store": "existing", "rounds": rounds, "database_bytes": size}
     for r in range(rounds):
+        _say(quiet, f"{dialect}: round {r + 1}: baseline …")
+        times["baseline_s"].append(_baseline(url, work, min_free_gb, size, settings))
+        _say(quiet, f"{dialect}: baseline_s {times['baseline_s'][-1]:.1f}")
         # A SQLite backup is the whole file; a PostgreSQL dump is compressed (a half is a generous guess).
         _room(work, min_free_gb, "the backup", size if dialect == "sqlite" else size // 2)
         _say(quiet, f"{dialect}: round {r + 1}: backup …")
@@ -250,9 +254,6 @@ def bench_existing(
             rows=sum(t.rows for t in manifest.tables.values()),
             resources=manifest.tables["resource"].rows if "resource" in manifest.tables else 0,
         )
-        _say(quiet, f"{dialect}: round {r + 1}: baseline …")
-        times["baseline_s"].append(_baseline(url, work, min_free_gb, size, settings))
-        _say(quiet, f"{dialect}: baseline_s {times['baseline_s'][-1]:.1f}")
         if encrypted:
             _room(work, min_free_gb, "the encrypted backup", manifest.total_bytes)
             _say(quiet, f"{dialect}: round {r + 1}: encrypted backup …")
@@ -263,27 +264,33 @@ def bench_existing(
             _say(quiet, f"{dialect}: the measured database is dropped (lost); restoring from the backup")
             lose_source()
             result["source"] = "dropped after the backup (restore into an empty server, as after its loss)"
-        _room(work, min_free_gb, "the restore", size)
-        _say(quiet, f"{dialect}: round {r + 1}: restore …")
-        with _restore_target(server, work) as target:
-            started = time.perf_counter()
-            restore_backup(backup.path, target, settings.backup)
-            times["restore_s"].append(time.perf_counter() - started)
-            _say(quiet, f"{dialect}: restore_s {times['restore_s'][-1]:.1f}")
-            if dialect == "postgresql":
-                result["restored_database_bytes"] = _pg_database_bytes(target)
+        try:
+            _room(work, min_free_gb, "the restore", size)
+            _say(quiet, f"{dialect}: round {r + 1}: restore …")
+            with _restore_target(server, work) as target:
+                started = time.perf_counter()
+                restore_backup(backup.path, target, settings.backup)
+                times["restore_s"].append(time.perf_counter() - started)
+                _say(quiet, f"{dialect}: restore_s {times['restore_s'][-1]:.1f}")
+                if dialect == "postgresql":
+                    result["restored_database_bytes"] = _pg_database_bytes(target)
+        except DiskSpaceError as exc:  # the other figures are still worth having
+            result.setdefault("not_measured", []).append(str(exc))
         if verify:
-            _room(work, min_free_gb, "the verification", size)
-            _say(quiet, f"{dialect}: round {r + 1}: verify …")
-            started = time.perf_counter()
-            report = verify_backup(backup.path, settings.backup, scratch_server_url=server)
-            times["verify_s"].append(time.perf_counter() - started)
-            _say(quiet, f"{dialect}: verify_s {times['verify_s'][-1]:.1f} ok={report.ok}")
-            result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+            try:
+                _room(work, min_free_gb, "the verification", size)
+                _say(quiet, f"{dialect}: round {r + 1}: verify …")
+                started = time.perf_counter()
+                report = verify_backup(backup.path, settings.backup, scratch_server_url=server)
+                times["verify_s"].append(time.perf_counter() - started)
+                _say(quiet, f"{dialect}: verify_s {times['verify_s'][-1]:.1f} ok={report.ok}")
+                result.update(verified=report.ok, audit_chain=report.audit_chain, problems=report.problems[:5])
+            except DiskSpaceError as exc:
+                result.setdefault("not_measured", []).append(str(exc))
         else:
             result.update(verify_s=None, verified="not measured (--no-verify)")
         shutil.rmtree(backup.path)
-    result.update({k: round(statistics.median(v), 3) for k, v in times.items()})
+    result.update({k: round(statistics.median(v), 3) if v else None for k, v in times.items()})
     result.update(
         baseline="file copy" if dialect == "sqlite" else "pg_dump -Fc to /dev/null",
         ratio=round(result["backup_s"] / result["baseline_s"], 1) if result["baseline_s"] else None,
