@@ -58,7 +58,7 @@ search_date = _table(
     sa.Column("low", sa.BigInteger, nullable=False),
     sa.Column("high", sa.BigInteger, nullable=False),
     indexes=(
-        sa.Index("ix_search_date_lookup", "res_type", "param", "low", "high"),
+        sa.Index("ix_search_date_lookup", "res_type", "param", "low", "high", "resource_pk"),
         sa.Index("ix_search_date_high", "res_type", "param", "high", "resource_pk"),
     ),
 )
