@@ -218,6 +218,14 @@ def _counts(services: Services) -> dict[str, int]:
     return {str(t): int(n) for t, n in rows}
 
 
+def _statistics(services: Services) -> bool | None:
+    """Whether a SQLite store holds planner statistics (``ANALYZE``); ``None`` on PostgreSQL (autovacuum)."""
+    if not services.settings.database.url.startswith("sqlite"):
+        return None
+    with services.db.read() as conn:
+        return bool(conn.execute(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar())
+
+
 def bench_store(
     url: str, data: Path | None, feed: int, requests: int, warmup: int, duckdb: Path | None, log: Log
 ) -> dict[str, Any]:
@@ -238,6 +246,7 @@ def bench_store(
         log(f"picked {picked}")
         sessions = _accounts(settings, services, picked)
         counts = _counts(services)
+        statistics = _statistics(services)
     finally:
         services.close()
     pages: dict[str, Any] = {}
@@ -260,6 +269,7 @@ def bench_store(
         "bench": "web",
         "scale": "database",
         "resources": counts,
+        "planner_statistics": statistics,
         "fed": fed,
         "picked": picked,
         "requests_per_page": requests,

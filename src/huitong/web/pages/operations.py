@@ -123,11 +123,18 @@ def every(services: Services, actor: Actor, rtype: str, pairs: list[tuple[str, s
         cursor = [("_cursor", page.next_cursor)]
 
 
-def outpatient_flow(services: Services, actor: Actor, day: str) -> list[int]:
-    """Outpatient visits that started in each hour of ``day`` (China time)."""
+def day_visits(services: Services, actor: Actor, day: str) -> list[StoredResource]:
+    """Every outpatient visit that started on ``day`` (China time)."""
     starts, ends = china_day_bounds(day)
+    return every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)])
+
+
+def outpatient_flow(
+    services: Services, actor: Actor, day: str, visits: list[StoredResource] | None = None
+) -> list[int]:
+    """Outpatient visits that started in each hour of ``day`` (China time); ``visits``: the day's, if read."""
     hours: Counter[int] = Counter()
-    for s in every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)]):
+    for s in day_visits(services, actor, day) if visits is None else visits:
         start = (jsonio.loads_fast(s.content or b"{}").get("period") or {}).get("start")
         if isinstance(start, str) and "T" in start:
             hours[datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(CHINA).hour] += 1
@@ -144,7 +151,9 @@ def _instant(text: object) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def appointment_figures(services: Services, actor: Actor, day: date) -> dict[str, Any]:
+def appointment_figures(
+    services: Services, actor: Actor, day: date, visits: list[StoredResource] | None = None
+) -> dict[str, Any]:
     """The day's appointments by status, the appointment rate and the waiting time of outpatient visits.
 
     Appointment rate (预约诊疗率) = outpatient visits that came from an appointment (``Encounter.appointment``) ÷ all
@@ -154,10 +163,9 @@ def appointment_figures(services: Services, actor: Actor, day: date) -> dict[str
     starts, ends = china_day_bounds(day.isoformat())
     appts = every(services, actor, "Appointment", [("date", starts), ("date", ends)])
     statuses: Counter[str] = Counter(str(jsonio.loads_fast(s.content or b"{}").get("status", "")) for s in appts)
-    visits = every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)])
     booked = total = 0
     waits: list[float] = []
-    for s in visits:
+    for s in day_visits(services, actor, day.isoformat()) if visits is None else visits:
         enc = jsonio.loads_fast(s.content or b"{}")
         total += 1
         booked += 1 if enc.get("appointment") else 0
@@ -211,9 +219,10 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
     shown = _day(day)
     system = aggregate_actor(actor)
     rows = occupancy(bed_board(services, system))
-    flow = outpatient_flow(services, system, shown.isoformat())
+    visits = day_visits(services, system, shown.isoformat())  # read once for the flow and the figures
+    flow = outpatient_flow(services, system, shown.isoformat(), visits)
     theatres = theatre_utilisation(services, system, shown, 7)
-    appointments = appointment_figures(services, system, shown)
+    appointments = appointment_figures(services, system, shown, visits)
     occupancy_data = {"labels": [r["ward"] for r in rows], "values": [r["rate"] for r in rows], "max": 100}
     theatre_data = {
         "labels": [d for d, _ in theatres["daily"]],
