@@ -147,6 +147,7 @@ def configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, begin: st
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA mmap_size={int(settings.sqlite_mmap_mb) * 1024 * 1024}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if query_only:
             cursor.execute("PRAGMA query_only=ON")
