@@ -42,8 +42,9 @@ def copy(
 ) -> None:
     """Copy every table of a Huitong database into PostgreSQL (e.g. from the embedded SQLite), then check counts.
 
-    Stop Huitong first (or copy from a backup), so the copy is the final state of the source. The target is
-    migrated with Huitong's own migrations; all rows land in one transaction or none do.
+    Stop Huitong first, so the copy is the final state of the source.
+
+    The target is migrated with Huitong's own migrations; all rows land in one transaction or none do.
     """
     from huitong.db.copy import CopyError, copy_database
 
