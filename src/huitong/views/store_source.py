@@ -49,25 +49,13 @@ def read_changed(
 
     Deleted resources are included (as tombstones) so their rows can be removed from the view.
     """
-    query = sa.select(
-        resource.c.res_id, resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
-    ).where(resource.c.res_type == res_type)
-    if since is not None:
-        query = query.where(resource.c.last_updated >= since)
-    query = query.order_by(resource.c.last_updated, resource.c.pk)
-    with db.read() as conn:
-        result = conn.execution_options(yield_per=batch_size).execute(query)
-        for partition in result.partitions(batch_size):
-            yield [
-                StoredRow(
-                    row.res_id,
-                    row.version_id,
-                    utc(row.last_updated),
-                    bool(row.deleted),
-                    parse_content(row.content) if row.content is not None and not row.deleted else None,
-                )
-                for row in partition
-            ]
+    for batch in read_changed_text(db, res_type, since, batch_size=batch_size):
+        yield [
+            StoredRow(
+                r.res_id, r.version_id, r.last_updated, r.deleted, parse_content(r.text) if r.text is not None else None
+            )
+            for r in batch
+        ]
 
 
 @dataclass(frozen=True, slots=True)
