@@ -106,31 +106,35 @@ class RateLimiter:
             count = self._shared.get(key, 0) + pending
         if self.db is not None and self._thread is None:
             self._start()
-        if count > self.per_minute:
-            raise RateLimitedError(60 - int(now.timestamp()) % 60)
+        self._decide(count, now)
 
     def hit_exact(self, key: str) -> None:
         """:meth:`hit`, decided on the shared total after adding this hit to the table (a database write)."""
         if self.db is None:
             self.hit(key)
             return
-        now = self.clock()
-        window = int(now.timestamp()) // 60
-        db = self.db
-        total = db.write(lambda conn: add_hits(conn, db.dialect, self.scope, window, {key: 1}))[key]
-        if total > self.per_minute:
-            raise RateLimitedError(60 - int(now.timestamp()) % 60)
+        now, job = self._exact(key)
+        self._decide(self.db.write(job)[key], now)
 
     async def hit_exact_async(self, key: str) -> None:
         """:meth:`hit_exact` for coroutines: the event loop does not wait for the write."""
         if self.db is None:
             self.hit(key)
             return
-        now = self.clock()
+        now, job = self._exact(key)
+        self._decide((await self.db.write_async(job))[key], now)
+
+    def _exact(self, key: str) -> tuple[datetime, Callable[[sa.Connection], dict[str, int]]]:
+        """The moment and the write job that adds one hit of ``key`` (only with a database)."""
+        now, db = self.clock(), self.db
+        if db is None:
+            raise RuntimeError("exact rate limits need the database")
         window = int(now.timestamp()) // 60
-        db = self.db
-        totals = await db.write_async(lambda conn: add_hits(conn, db.dialect, self.scope, window, {key: 1}))
-        if totals[key] > self.per_minute:
+        return now, lambda conn: add_hits(conn, db.dialect, self.scope, window, {key: 1})
+
+    def _decide(self, total: int, now: datetime) -> None:
+        """Refuse once ``total`` hits of this minute pass the limit."""
+        if total > self.per_minute:
             raise RateLimitedError(60 - int(now.timestamp()) % 60)
 
     def sync(self) -> None:

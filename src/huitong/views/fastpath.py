@@ -375,7 +375,7 @@ def _binary(node: Binary, static: str | None) -> Fn | None:
         right = compile_expression(node.right, static)
         if right is None:
             return None
-        return _and(left[0], right[0]) if node.op == "and" else _or(left[0], right[0])
+        return _junction(left[0], right[0], deciding=node.op == "or")
     if node.op == "=":
         literal = _string_literal(node.right)
         return None if literal is None else _equals(left[0], literal)
@@ -385,28 +385,18 @@ def _binary(node: Binary, static: str | None) -> Fn | None:
     return None
 
 
-def _and(left: Fn, right: Fn) -> Fn:
+def _junction(left: Fn, right: Fn, deciding: bool) -> Fn:
+    """FHIRPath ``and`` (``deciding`` False) or ``or`` (True) in three-valued logic: a side equal to ``deciding``
+    decides, an empty side leaves the result empty, otherwise the other value."""
+
     def run(items: Items) -> Items:
         a = _truth(left(items))
-        if a is False:
-            return [False]
+        if a is deciding:
+            return [deciding]
         b = _truth(right(items))
-        if b is False:
-            return [False]
-        return [] if a is None or b is None else [True]
-
-    return run
-
-
-def _or(left: Fn, right: Fn) -> Fn:
-    def run(items: Items) -> Items:
-        a = _truth(left(items))
-        if a is True:
-            return [True]
-        b = _truth(right(items))
-        if b is True:
-            return [True]
-        return [] if a is None or b is None else [False]
+        if b is deciding:
+            return [deciding]
+        return [] if a is None or b is None else [not deciding]
 
     return run
 

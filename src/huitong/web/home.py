@@ -6,7 +6,7 @@ Signed-in users only (anonymous visitors are sent to sign in): the counts descri
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +15,7 @@ from huitong import __version__
 from huitong.db.schema import resource
 from huitong.deps import ServicesDep
 from huitong.services import Services
-from huitong.web.access import PageActor
+from huitong.web.access import page_actor
 from huitong.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,8 +62,8 @@ def resource_counts(services: Services) -> list[tuple[str, int]]:
     return [(r[0], int(r[1])) for r in rows]
 
 
-@router.get("/")
-async def home(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+@router.get("/", dependencies=[Depends(page_actor)])
+async def home(request: Request, services: ServicesDep) -> Response:
     """The landing page; ``?lang=en`` for English."""
     counts = await run_in_threadpool(resource_counts, services)
     return render(request, "home.html", {"text": TEXT[language(request)], "counts": counts, "version": __version__})
