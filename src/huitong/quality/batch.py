@@ -19,11 +19,14 @@ import math
 import multiprocessing
 import os
 import pickle
+import sys
 import tempfile
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,8 +49,9 @@ PAGE = 5000
 #: Below this many resources a run stays in one process: starting a worker (a fresh interpreter importing
 #: Huitong) takes seconds, which a one-process run of this size about takes in all.
 PARALLEL_MIN_RESOURCES = 300_000
-#: Resources per part of a type's key range (at most four parts per worker and type).
-PART_ROWS = 50_000
+#: Resources per part of a type's key range (at least one part per worker and type): small enough that the
+#: last parts to finish leave little of the other workers idle.
+PART_ROWS = 25_000
 
 Progress = Callable[[str, int], None]
 FhirRule = ResourceRule | SetRule
@@ -92,6 +96,8 @@ class PartResult:
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
     #: CPU seconds of the worker process that checked this part
     cpu_s: float = 0.0
+    #: patient id → (gender, birth date), from a part of the patients checked in a worker
+    patients: dict[str, tuple[str | None, date | None]] = field(default_factory=dict)
 
 
 def check_part(
@@ -219,22 +225,55 @@ class _Page:
             cursor.close()
 
 
-def key_ranges(store: ResourceStore, rtype: str, parts_max: int, part_rows: int) -> tuple[int, list[tuple[int, int]]]:
-    """How many rows of ``rtype`` there are (deleted ones included) and its key range cut into parts
-    (``after``, ``upto``) of about ``part_rows`` rows, at most ``parts_max``."""
+def type_counts(store: ResourceStore, types: Sequence[str]) -> dict[str, int]:
+    """How many rows of each type there are (deleted ones included), counted on the ``resource(res_type, pk)``
+    index."""
     with store.db.read() as conn:
-        low, high, count = conn.execute(
-            sa.select(sa.func.min(resource.c.pk), sa.func.max(resource.c.pk), sa.func.count()).where(
-                resource.c.res_type == rtype
-            )
-        ).one()
-    if not count:
-        return 0, []
-    parts = max(1, min(parts_max, math.ceil(count / max(part_rows, 1))))
-    width = (high - low + 1) / parts
-    bounds = [low - 1 + round(width * i) for i in range(parts + 1)]
-    bounds[-1] = high
-    return int(count), [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i + 1] > bounds[i]]
+        rows = conn.execute(
+            sa.select(resource.c.res_type, sa.func.count())
+            .where(resource.c.res_type.in_(list(types)))
+            .group_by(resource.c.res_type)
+        ).all()
+    found = {str(rtype): int(n) for rtype, n in rows}
+    return {rtype: found.get(rtype, 0) for rtype in types}
+
+
+def key_ranges(
+    store: ResourceStore, rtype: str, parts_min: int, part_rows: int, count: int | None = None
+) -> tuple[int, list[tuple[int, int]]]:
+    """How many rows of ``rtype`` there are (deleted ones included; ``count`` when already known) and its key
+    range cut into parts (``after``, ``upto``) of equal numbers of rows — about ``part_rows``, at least
+    ``parts_min`` parts when there are rows enough. The cuts are read from the ``resource(res_type, pk)`` index,
+    each from the previous one (``LIMIT 1 OFFSET n``): one pass over the type's index entries, not its rows."""
+    of_type = resource.c.res_type == rtype
+    with store.db.read() as conn:
+        if count is None:
+            count = int(conn.execute(sa.select(sa.func.count()).where(of_type)).scalar_one())
+        if not count:
+            return 0, []
+        # min and max apart: each is one step into the index, together with count(*) they make a scan
+        low = conn.execute(sa.select(sa.func.min(resource.c.pk)).where(of_type)).scalar_one()
+        high = conn.execute(sa.select(sa.func.max(resource.c.pk)).where(of_type)).scalar_one()
+        if low is None or high is None:
+            return 0, []
+        parts = max(1, min(count, max(parts_min, math.ceil(count / max(part_rows, 1)))))
+        step = count // parts
+        cut = (
+            sa.select(resource.c.pk)
+            .where(of_type, resource.c.pk > sa.bindparam("after_pk", type_=resource.c.pk.type))
+            .order_by(resource.c.pk)
+            .limit(1)
+            .offset(sa.bindparam("skip", type_=sa.Integer))
+        )
+        bounds = [int(low) - 1]
+        for _ in range(parts - 1):
+            # the step-th row after the last cut (offset step - 1) ends the part
+            upto = conn.execute(cut, {"after_pk": bounds[-1], "skip": step - 1}).scalar()
+            if upto is None or upto >= high:
+                break
+            bounds.append(int(upto))
+    bounds.append(int(high))
+    return int(count), [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
 
 
 def audit_scan(store: ResourceStore, actor: Actor, rtype: str) -> None:
@@ -304,15 +343,32 @@ def scan_store(
     types = scan_order(rules)
     for rtype in types:
         audit_scan(store, actor, rtype)
-    plan = {rtype: key_ranges(store, rtype, max(workers, 1) * 4, part_rows) for rtype in types}
-    total = sum(count for count, _ in plan.values())
-    blob = _picklable(rules) if workers > 1 and platform is not None and total >= parallel_min else None
-    if blob is None or platform is None:
+    blob = _picklable(rules) if workers > 1 and platform is not None else None
+    counts = type_counts(store, types) if blob is not None else {}
+    if blob is None or platform is None or sum(counts.values()) < parallel_min:
         scanned = _scan_here(store, actor, ctx, rules, types, progress)
     else:
-        scanned = _scan_in_workers(store, platform, actor, ctx, rules, blob, plan, workers, progress)
+        scanned = _scan_in_workers(store, platform, actor, ctx, rules, blob, counts, workers, part_rows, progress)
     scanned.cpu_s += time.process_time() - began
     return scanned
+
+
+@contextmanager
+def _bare_main(bare: bool) -> Iterator[None]:
+    """While worker processes are started: when ``bare``, a stand-in ``__main__`` with no file, so that the
+    spawned interpreters do not import this one's main module — for the ``huitong`` command that is the whole
+    command line with every domain's imports, seconds of CPU per worker. Not when a rule lives in ``__main__``
+    (the workers must import it to unpickle the rule)."""
+    if not bare:
+        yield
+        return
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _picklable(rules: Sequence[FhirRule]) -> bytes | None:
@@ -349,54 +405,95 @@ def _scan_in_workers(
     ctx: Context,
     rules: Sequence[FhirRule],
     blob: bytes,
-    plan: dict[str, tuple[int, list[tuple[int, int]]]],
+    counts: dict[str, int],
     workers: int,
+    part_rows: int,
     progress: Progress | None,
 ) -> Scanned:
+    """Every part in a worker: the patients' parts first, the other types' once every patient's facts are known
+    (rules about diagnoses need them). This process only plans, hands out and joins, each part as it comes back
+    in scan order, while the workers go on."""
     set_rules = [r for r in rules if isinstance(r, SetRule)]
-    parts = [(t, after, upto) for t, (_, ranges) in plan.items() if t != "Patient" for after, upto in ranges]
-    results: list[PartResult] = []
-    done: Counter[str] = Counter()
-    init = (platform, actor, ctx.settings, ctx.catalogues, blob)
+    joined = _Joined(set_rules)
     spawn = multiprocessing.get_context("spawn")
+    init = (platform, actor, ctx.settings, ctx.catalogues, blob)
     with (
         tempfile.TemporaryDirectory(prefix="huitong-quality-") as scratch,
         ProcessPoolExecutor(workers, mp_context=spawn, initializer=_init, initargs=init) as pool,
     ):
-        # the workers start (import, connect) while this process reads the patients, whose facts they need
-        starting = [pool.submit(_ready) for _ in range(workers)]
-        patients = {r.id: r.start(ctx) for r in set_rules if "Patient" in r.reads}
-        part = check_part("Patient", stream(store, actor, "Patient"), ctx, rules, patients, progress=progress)
-        part.states = patients
-        results.append(part)
-        facts = {pid: (f.gender, f.birth_date) for pid, f in ctx.patients.items()}
+        with _bare_main(b"__main__" not in blob):
+            # every worker starts now: ProcessPoolExecutor starts one per submit until it has them all
+            starting = [pool.submit(_ready) for _ in range(workers)]
+        patients = _submit(pool, store, "Patient", counts, workers, part_rows, None)
+        rest = [t for t in counts if t != "Patient"]
+        plans = {t: key_ranges(store, t, workers, part_rows, counts[t])[1] for t in rest}  # while the patients run
+        for ready in starting:
+            ready.result()
+        facts: dict[str, tuple[str | None, date | None]] = {}
+        for future in patients:
+            part = future.result()
+            facts.update(part.patients)
+            part.patients = {}
+            joined.add(part, progress)
         facts_path = Path(scratch) / "patients.pickle"
         facts_path.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
         del facts
-        for future in starting:
-            future.result()
-        for part in pool.map(_check_range, [(*p, str(facts_path)) for p in parts]):
-            results.append(part)
-            done[part.rtype] += sum(part.per_source.values())
-            if progress is not None:
-                progress(part.rtype, done[part.rtype])
-    findings: list[Finding] = []
-    per_type: dict[str, Counter[str]] = {}
-    states: dict[str, Any] = {}
-    for part in results:  # in scan order: types as scan_order, each type's parts in key order
-        findings += part.findings
-        per_type.setdefault(part.rtype, Counter()).update(part.per_source)
-        for rule in set_rules:
+        # the largest parts first, so that the last ones to finish are small; joined in scan order all the same
+        tasks = [(t, after, upto, str(facts_path)) for t in rest for after, upto in plans[t]]
+        rows = {t: counts[t] / max(len(plans[t]), 1) for t in rest}
+        order = sorted(range(len(tasks)), key=lambda i: -rows[tasks[i][0]])
+        futures = {i: pool.submit(_check_range, tasks[i]) for i in order}
+        for i in range(len(tasks)):
+            joined.add(futures.pop(i).result(), progress)
+    return joined.scanned(ctx, set_rules, workers)
+
+
+def _submit(
+    pool: ProcessPoolExecutor,
+    store: ResourceStore,
+    rtype: str,
+    counts: dict[str, int],
+    workers: int,
+    part_rows: int,
+    facts_from: str | None,
+) -> list[Future[PartResult]]:
+    if not counts.get(rtype):
+        return []
+    _, ranges = key_ranges(store, rtype, workers, part_rows, counts[rtype])
+    return [pool.submit(_check_range, (rtype, after, upto, facts_from)) for after, upto in ranges]
+
+
+class _Joined:
+    """The parts' results joined in scan order: findings concatenated, counts added, set rules' states merged."""
+
+    def __init__(self, set_rules: list[SetRule]) -> None:
+        self.set_rules = set_rules
+        self.findings: list[Finding] = []
+        self.per_type: dict[str, Counter[str]] = {}
+        self.states: dict[str, Any] = {}
+        self.cpu_s = 0.0
+        self.done: Counter[str] = Counter()
+
+    def add(self, part: PartResult, progress: Progress | None) -> None:
+        self.findings += part.findings
+        self.per_type.setdefault(part.rtype, Counter()).update(part.per_source)
+        for rule in self.set_rules:
             if rule.id not in part.states:
                 continue
-            if rule.id in states and rule.merge is not None:  # _picklable made sure every set rule has one
-                states[rule.id] = rule.merge(states[rule.id], part.states[rule.id])
+            if rule.id in self.states and rule.merge is not None:  # _picklable made sure every set rule has one
+                self.states[rule.id] = rule.merge(self.states[rule.id], part.states[rule.id])
             else:
-                states[rule.id] = part.states[rule.id]
-    for rule in set_rules:
-        states.setdefault(rule.id, rule.start(ctx))
-    resources = sum(sum(c.values()) for c in per_type.values())
-    return Scanned(findings, states, per_type, workers, resources, sum(part.cpu_s for part in results))
+                self.states[rule.id] = part.states[rule.id]
+        self.cpu_s += part.cpu_s
+        self.done[part.rtype] += sum(part.per_source.values())
+        if progress is not None:
+            progress(part.rtype, self.done[part.rtype])
+
+    def scanned(self, ctx: Context, set_rules: list[SetRule], workers: int) -> Scanned:
+        for rule in set_rules:
+            self.states.setdefault(rule.id, rule.start(ctx))
+        resources = sum(sum(c.values()) for c in self.per_type.values())
+        return Scanned(self.findings, self.states, self.per_type, workers, resources, self.cpu_s)
 
 
 # -- in a worker process -----------------------------------------------------------------------------
@@ -440,9 +537,12 @@ def _check_range(task: tuple[str, int, int, str | None]) -> PartResult:
         worker.facts_from = facts_from
     elif facts_from is None:
         worker.ctx.patients = {}
+        worker.facts_from = None
     began = time.process_time()
     states = {r.id: r.start(worker.ctx) for r in worker.rules if isinstance(r, SetRule) and rtype in r.reads}
     part = check_part(rtype, stream(worker.store, worker.actor, rtype, after, upto), worker.ctx, worker.rules, states)
     part.states = states
+    if rtype == "Patient":  # the facts rules about diagnoses need, for the parent to hand to every worker
+        part.patients = {pid: (f.gender, f.birth_date) for pid, f in worker.ctx.patients.items()}
     part.cpu_s = time.process_time() - began
     return part
