@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huitong.clinical.alerts import CriticalAlertHook
+from huitong.clinical.visits import OutpatientVisitHook
 from huitong.db import Database, open_database
 from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
@@ -82,6 +83,7 @@ def open_services(settings: Settings) -> Services:
             SearchIndexer(settings.fhir.fulltext_types),
             TerminologyIndexer(),
             CriticalAlertHook(),
+            OutpatientVisitHook(),
             *([pending] if pending else []),
         ],
         protector=FieldProtector.from_settings(settings),

@@ -1,4 +1,5 @@
-"""Critical-value alerts, kept in step with Observations and acknowledgement Tasks by a write hook."""
+"""Tables kept in step with the record by write hooks: critical-value alerts (Observations and acknowledgement
+Tasks) and one row per outpatient visit for the operations board's day figures (Encounters)."""
 
 from __future__ import annotations
 
@@ -22,4 +23,20 @@ critical_alert = sa.Table(
     sa.Column("task_id", sa.String(64), nullable=True),
     sa.Index(None, "acknowledged_at", "raised_at"),
     sa.Index(None, "patient_id"),
+)
+
+outpatient_visit = sa.Table(
+    "outpatient_visit",
+    metadata,
+    sa.Column(
+        "resource_pk",
+        BigKey,
+        primary_key=True,
+        comment="the outpatient Encounter (no foreign key: archived with it, rebuilt by the hook on restore)",
+    ),
+    sa.Column("day", sa.String(10), nullable=False, comment="China date the visit started (YYYY-MM-DD)"),
+    sa.Column("hour", sa.SmallInteger, nullable=True, comment="China hour it started; NULL for a date without time"),
+    sa.Column("booked", sa.Boolean, nullable=False, comment="came from an appointment (Encounter.appointment)"),
+    sa.Column("wait_minutes", sa.Float, nullable=True, comment="arrived → in-progress in statusHistory, minutes"),
+    sa.Index(None, "day", "wait_minutes"),
 )

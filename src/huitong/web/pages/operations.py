@@ -17,10 +17,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from huitong.clinical.visits import day_figures
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
 from huitong.fhir.stored import StoredResource
 from huitong.security.actor import Actor
+from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages.nurse import bed_board, china_day_bounds
@@ -123,66 +125,39 @@ def every(services: Services, actor: Actor, rtype: str, pairs: list[tuple[str, s
         cursor = [("_cursor", page.next_cursor)]
 
 
-def day_visits(services: Services, actor: Actor, day: str) -> list[StoredResource]:
-    """Every outpatient visit that started on ``day`` (China time)."""
-    starts, ends = china_day_bounds(day)
-    return every(services, actor, "Encounter", [("class", "AMB"), ("date", starts), ("date", ends)])
+def visit_figures(services: Services, actor: Actor, day: date) -> dict[str, Any]:
+    """The outpatient visits of ``day`` (China time) by hour, how many came from an appointment and their waiting
+    times, from the visit rows the write hook keeps (``clinical/visits.py``): one grouped indexed query instead of
+    reading the day's Encounters. Audited as a search of Encounters by ``actor``."""
+    entry = AuditEntry("search-type", entity_type="Encounter", query=f"class=AMB&date={day.isoformat()}&_summary=day")
+
+    def work() -> dict[str, Any]:
+        services.store.check_search(actor, "Encounter")
+        with services.db.read() as conn:
+            return day_figures(conn, day.isoformat())
+
+    return services.store.audited_read(actor, entry, work)
 
 
-def outpatient_flow(
-    services: Services, actor: Actor, day: str, visits: list[StoredResource] | None = None
-) -> list[int]:
-    """Outpatient visits that started in each hour of ``day`` (China time); ``visits``: the day's, if read."""
-    hours: Counter[int] = Counter()
-    for s in day_visits(services, actor, day) if visits is None else visits:
-        start = (jsonio.loads_fast(s.content or b"{}").get("period") or {}).get("start")
-        if isinstance(start, str) and "T" in start:
-            hours[datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(CHINA).hour] += 1
-    return [hours.get(h, 0) for h in range(24)]
-
-
-def _instant(text: object) -> datetime | None:
-    if not isinstance(text, str) or "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
-
-
-def appointment_figures(
-    services: Services, actor: Actor, day: date, visits: list[StoredResource] | None = None
-) -> dict[str, Any]:
+def appointment_figures(services: Services, actor: Actor, day: date, visits: dict[str, Any]) -> dict[str, Any]:
     """The day's appointments by status, the appointment rate and the waiting time of outpatient visits.
 
     Appointment rate (预约诊疗率) = outpatient visits that came from an appointment (``Encounter.appointment``) ÷ all
     outpatient visits of the day. Waiting time = from arrival (status ``arrived``) to the start of the consultation
     (``in-progress``) in the Encounter's ``statusHistory``; the median over the visits that record both.
+    ``visits``: the day's :func:`visit_figures`.
     """
     starts, ends = china_day_bounds(day.isoformat())
     appts = every(services, actor, "Appointment", [("date", starts), ("date", ends)])
     statuses: Counter[str] = Counter(str(jsonio.loads_fast(s.content or b"{}").get("status", "")) for s in appts)
-    booked = total = 0
-    waits: list[float] = []
-    for s in day_visits(services, actor, day.isoformat()) if visits is None else visits:
-        enc = jsonio.loads_fast(s.content or b"{}")
-        total += 1
-        booked += 1 if enc.get("appointment") else 0
-        history = {
-            h.get("status"): _instant((h.get("period") or {}).get("start")) for h in enc.get("statusHistory") or []
-        }
-        arrived, seen = history.get("arrived"), history.get("in-progress")
-        if arrived and seen and seen >= arrived:
-            waits.append((seen - arrived).total_seconds() / 60)
-    waits.sort()
+    total, booked, median = visits["visits"], visits["booked"], visits["wait_median"]
     return {
         "appointments": dict(statuses),
         "appointment_count": sum(statuses.values()),
         "visits": total,
         "rate": round(100 * booked / total, 1) if total else None,
-        "wait_median": round(waits[len(waits) // 2], 1) if waits else None,
-        "wait_count": len(waits),
+        "wait_median": round(float(median), 1) if median is not None else None,
+        "wait_count": visits["wait_count"],
     }
 
 
@@ -219,8 +194,8 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
     shown = _day(day)
     system = aggregate_actor(actor)
     rows = occupancy(bed_board(services, system))
-    visits = day_visits(services, system, shown.isoformat())  # read once for the flow and the figures
-    flow = outpatient_flow(services, system, shown.isoformat(), visits)
+    visits = visit_figures(services, system, shown)
+    flow = visits["hours"]
     theatres = theatre_utilisation(services, system, shown, 7)
     appointments = appointment_figures(services, system, shown, visits)
     occupancy_data = {"labels": [r["ward"] for r in rows], "values": [r["rate"] for r in rows], "max": 100}
