@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from huitong.fhir.errors import FhirError
-from huitong.fhir.validate import check_full, check_structure, structure_issues
+from huitong.fhir.validate import _MAX_DEPTH, _clean, _json_rules, check_full, check_structure, structure_issues
 
 JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)),
@@ -63,3 +63,16 @@ def test_fuzzed_input_raises_only_fhir_errors(value: Any) -> None:
 def test_fuzzed_patients_raise_only_fhir_errors(fields: dict[str, Any]) -> None:
     with contextlib.suppress(FhirError):
         check_full({"resourceType": "Patient", **fields})
+
+
+@given(JSON)
+def test_quick_walk_agrees_with_the_rules_that_name_paths(value: Any) -> None:
+    assert _clean(value, 0) == (not list(_json_rules(value, "X", 0)))
+
+
+def test_quick_walk_stops_at_the_depth_limit() -> None:
+    deep: Any = "x"
+    for _ in range(_MAX_DEPTH + 2):
+        deep = [deep]
+    assert not _clean(deep, 0)
+    assert [i.code for i in _json_rules(deep, "X", 0)] == ["too-costly"]

@@ -70,7 +70,29 @@ def structure_issues(resource: Any, *, expected_type: str | None = None) -> Iter
     meta = resource.get("meta")
     if meta is not None and not isinstance(meta, dict):
         yield Issue("error", "structure", "meta must be an object", (f"{rtype}.meta",))
-    yield from _json_rules(resource, rtype, 0)
+    if not _clean(resource, 0):  # the quick walk finds nothing in almost every resource: no paths built
+        yield from _json_rules(resource, rtype, 0)
+
+
+def _clean(node: Any, depth: int) -> bool:
+    """Whether :func:`_json_rules` would find nothing in ``node`` (the same rules, without the paths)."""
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(node, dict):
+        if not node:
+            return False
+        for value in node.values():
+            if value is None or not _clean(value, depth + 1):
+                return False
+    elif isinstance(node, list):
+        if not node:
+            return False
+        for value in node:
+            if value is not None and not _clean(value, depth + 1):
+                return False
+    elif isinstance(node, str) and not node.strip():
+        return False
+    return True
 
 
 def _json_rules(node: Any, path: str, depth: int) -> Iterator[Issue]:
