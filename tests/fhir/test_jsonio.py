@@ -67,8 +67,7 @@ def _document(draw: Any, depth: int = 0) -> str:
     kind = draw(st.sampled_from(["scalar", "list", "object"] if depth < 3 else ["scalar"]))
     space = draw(st.sampled_from(["", " ", "\n", "\t "]))
     if kind == "scalar":
-        scalar: str = draw(scalars)
-        return space + scalar + space
+        return f"{space}{draw(scalars)}{space}"
     if kind == "list":
         items = [_document(draw, depth + 1) for _ in range(draw(st.integers(0, 3)))]
         return "[" + ",".join(items) + "]"
