@@ -25,7 +25,7 @@ import time
 import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -225,55 +225,55 @@ class _Page:
             cursor.close()
 
 
-def type_counts(store: ResourceStore, types: Sequence[str]) -> dict[str, int]:
-    """How many rows of each type there are (deleted ones included), counted on the ``resource(res_type, pk)``
-    index."""
+def at_least(store: ResourceStore, types: Sequence[str], rows: int) -> bool:
+    """Whether there are at least ``rows`` rows of ``types`` (deleted ones included): counted on the
+    ``resource(res_type, pk)`` index, no further than ``rows``."""
+    if rows <= 0:
+        return True
     with store.db.read() as conn:
-        rows = conn.execute(
-            sa.select(resource.c.res_type, sa.func.count())
-            .where(resource.c.res_type.in_(list(types)))
-            .group_by(resource.c.res_type)
-        ).all()
-    found = {str(rtype): int(n) for rtype, n in rows}
-    return {rtype: found.get(rtype, 0) for rtype in types}
+        for rtype in types:
+            some = sa.select(resource.c.pk).where(resource.c.res_type == rtype).limit(rows).subquery()
+            rows -= int(conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one())
+            if rows <= 0:
+                return True
+    return False
 
 
-def key_ranges(
-    store: ResourceStore, rtype: str, parts_min: int, part_rows: int, count: int | None = None
-) -> tuple[int, list[tuple[int, int]]]:
-    """How many rows of ``rtype`` there are (deleted ones included; ``count`` when already known) and its key
-    range cut into parts (``after``, ``upto``) of equal numbers of rows — about ``part_rows``, at least
-    ``parts_min`` parts when there are rows enough. The cuts are read from the ``resource(res_type, pk)`` index,
-    each from the previous one (``LIMIT 1 OFFSET n``): one pass over the type's index entries, not its rows."""
+def key_ranges(store: ResourceStore, rtype: str, parts_min: int, part_rows: int) -> list[tuple[int, int]]:
+    """The key range of ``rtype``'s rows (deleted ones included) cut into parts (``after``, ``upto``) of
+    ``part_rows`` rows (the last one fewer), or into ``parts_min`` parts of equal numbers of rows when that
+    makes more parts. The cuts are read from the ``resource(res_type, pk)`` index, each from the previous one
+    (``LIMIT 1 OFFSET n``): one pass over the type's index entries, not over its rows, and no count first."""
     of_type = resource.c.res_type == rtype
+    cut = (
+        sa.select(resource.c.pk)
+        .where(of_type, resource.c.pk > sa.bindparam("after_pk", type_=resource.c.pk.type))
+        .order_by(resource.c.pk)
+        .limit(1)
+        .offset(sa.bindparam("skip", type_=sa.Integer))
+    )
     with store.db.read() as conn:
-        if count is None:
-            count = int(conn.execute(sa.select(sa.func.count()).where(of_type)).scalar_one())
-        if not count:
-            return 0, []
-        # min and max apart: each is one step into the index, together with count(*) they make a scan
+        # min and max apart: each is one step into the index
         low = conn.execute(sa.select(sa.func.min(resource.c.pk)).where(of_type)).scalar_one()
         high = conn.execute(sa.select(sa.func.max(resource.c.pk)).where(of_type)).scalar_one()
         if low is None or high is None:
-            return 0, []
-        parts = max(1, min(count, max(parts_min, math.ceil(count / max(part_rows, 1)))))
-        step = count // parts
-        cut = (
-            sa.select(resource.c.pk)
-            .where(of_type, resource.c.pk > sa.bindparam("after_pk", type_=resource.c.pk.type))
-            .order_by(resource.c.pk)
-            .limit(1)
-            .offset(sa.bindparam("skip", type_=sa.Integer))
-        )
-        bounds = [int(low) - 1]
-        for _ in range(parts - 1):
-            # the step-th row after the last cut (offset step - 1) ends the part
-            upto = conn.execute(cut, {"after_pk": bounds[-1], "skip": step - 1}).scalar()
-            if upto is None or upto >= high:
-                break
-            bounds.append(int(upto))
-    bounds.append(int(high))
-    return int(count), [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
+            return []
+
+        def cuts(step: int) -> list[int]:
+            bounds = [int(low) - 1]
+            while True:
+                # the step-th row after the last cut (offset step - 1) ends a part
+                upto = conn.execute(cut, {"after_pk": bounds[-1], "skip": step - 1}).scalar()
+                if upto is None or upto >= high:
+                    return [*bounds, int(high)]
+                bounds.append(int(upto))
+
+        bounds = cuts(max(part_rows, 1))
+        if len(bounds) - 1 < parts_min:  # few rows: count them (fewer than part_rows × parts_min) and share out
+            count = int(conn.execute(sa.select(sa.func.count()).where(of_type)).scalar_one())
+            if count >= parts_min * 2:
+                bounds = cuts(math.ceil(count / parts_min))
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
 
 
 def audit_scan(store: ResourceStore, actor: Actor, rtype: str) -> None:
@@ -344,11 +344,10 @@ def scan_store(
     for rtype in types:
         audit_scan(store, actor, rtype)
     blob = _picklable(rules) if workers > 1 and platform is not None else None
-    counts = type_counts(store, types) if blob is not None else {}
-    if blob is None or platform is None or sum(counts.values()) < parallel_min:
+    if blob is None or platform is None or not at_least(store, types, parallel_min):
         scanned = _scan_here(store, actor, ctx, rules, types, progress)
     else:
-        scanned = _scan_in_workers(store, platform, actor, ctx, rules, blob, counts, workers, part_rows, progress)
+        scanned = _scan_in_workers(store, platform, actor, ctx, rules, blob, types, workers, part_rows, progress)
     scanned.cpu_s += time.process_time() - began
     return scanned
 
@@ -405,7 +404,7 @@ def _scan_in_workers(
     ctx: Context,
     rules: Sequence[FhirRule],
     blob: bytes,
-    counts: dict[str, int],
+    types: list[str],
     workers: int,
     part_rows: int,
     progress: Progress | None,
@@ -424,9 +423,13 @@ def _scan_in_workers(
         with _bare_main(b"__main__" not in blob):
             # every worker starts now: ProcessPoolExecutor starts one per submit until it has them all
             starting = [pool.submit(_ready) for _ in range(workers)]
-        patients = _submit(pool, store, "Patient", counts, workers, part_rows, None)
-        rest = [t for t in counts if t != "Patient"]
-        plans = {t: key_ranges(store, t, workers, part_rows, counts[t])[1] for t in rest}  # while the patients run
+        patients = [
+            pool.submit(_check_range, ("Patient", after, upto, None))
+            # smaller parts: a patient costs several other resources, and the others wait for the last of them
+            for after, upto in key_ranges(store, "Patient", workers, max(part_rows // 4, 1))
+        ]
+        rest = [t for t in types if t != "Patient"]
+        plans = {t: key_ranges(store, t, workers, part_rows) for t in rest}  # while the workers check the patients
         for ready in starting:
             ready.result()
         facts: dict[str, tuple[str | None, date | None]] = {}
@@ -438,29 +441,14 @@ def _scan_in_workers(
         facts_path = Path(scratch) / "patients.pickle"
         facts_path.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
         del facts
-        # the largest parts first, so that the last ones to finish are small; joined in scan order all the same
+        # each type's last part, the one with fewer rows, after all the full ones, so that the last parts to
+        # finish are small; joined in scan order all the same
         tasks = [(t, after, upto, str(facts_path)) for t in rest for after, upto in plans[t]]
-        rows = {t: counts[t] / max(len(plans[t]), 1) for t in rest}
-        order = sorted(range(len(tasks)), key=lambda i: -rows[tasks[i][0]])
+        order = sorted(range(len(tasks)), key=lambda i: tasks[i][2] == plans[tasks[i][0]][-1][1])
         futures = {i: pool.submit(_check_range, tasks[i]) for i in order}
         for i in range(len(tasks)):
             joined.add(futures.pop(i).result(), progress)
     return joined.scanned(ctx, set_rules, workers)
-
-
-def _submit(
-    pool: ProcessPoolExecutor,
-    store: ResourceStore,
-    rtype: str,
-    counts: dict[str, int],
-    workers: int,
-    part_rows: int,
-    facts_from: str | None,
-) -> list[Future[PartResult]]:
-    if not counts.get(rtype):
-        return []
-    _, ranges = key_ranges(store, rtype, workers, part_rows, counts[rtype])
-    return [pool.submit(_check_range, (rtype, after, upto, facts_from)) for after, upto in ranges]
 
 
 class _Joined:

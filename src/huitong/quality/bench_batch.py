@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from resource import RUSAGE_CHILDREN, RUSAGE_SELF, getrusage
 from typing import Any
 
 import orjson
@@ -193,6 +194,8 @@ def batch(
     services = open_services(platform)
     runs: list[float] = []
     cpu: list[float] = []
+    #: CPU seconds of this process and of every worker process over the whole run, worker start-up included
+    cpu_all: list[float] = []
     single: list[float] = []
     single_cpu: list[float] = []
     base: list[float] = []
@@ -203,7 +206,7 @@ def batch(
     load_before = [round(x, 2) for x in os.getloadavg()]
     try:
         for _ in range(repeat):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), _cpu_with_children()
             result = run_batch(
                 services.store,
                 settings,
@@ -213,6 +216,7 @@ def batch(
                 workers=workers,
             )
             runs.append(time.perf_counter() - began)
+            cpu_all.append(_cpu_with_children() - began_cpu)  # the pool has ended: its workers are counted
             cpu.append(result.cpu_s)
             findings, resources, used = result.findings, result.resources, result.workers
             began = time.perf_counter()
@@ -235,6 +239,8 @@ def batch(
         "same_as_one_process": findings == one_process,
         "batch_s": statistics.median(runs),
         "batch_cpu_s": statistics.median(cpu),
+        "batch_cpu_all_s": statistics.median(cpu_all),
+        "batch_cores_used": statistics.median(c / w for c, w in zip(cpu_all, runs, strict=True) if w),
         "batch_one_process_s": statistics.median(single),
         "batch_one_process_cpu_s": statistics.median(single_cpu),
         "baseline_decode_s": statistics.median(base),
@@ -247,12 +253,20 @@ def batch(
         "runs": {
             "batch_s": [round(x, 2) for x in runs],
             "batch_cpu_s": [round(x, 2) for x in cpu],
+            "batch_cpu_all_s": [round(x, 2) for x in cpu_all],
             "batch_one_process_s": [round(x, 2) for x in single],
             "batch_one_process_cpu_s": [round(x, 2) for x in single_cpu],
             "baseline_read_decode_s": [round(x, 2) for x in base],
             "baseline_read_decode_cpu_s": [round(x, 2) for x in base_cpu],
         },
     }
+
+
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its ended child processes (user and system)."""
+    own = getrusage(RUSAGE_SELF)
+    children = getrusage(RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def hospital_year_estimate(checked: dict[str, int], counts: dict[str, int], seconds: float) -> tuple[int, float]:
@@ -286,6 +300,9 @@ def timing_summary(measured: dict[str, Any], manifest: dict[str, Any], replicas:
         "batch_s": round(batch_s, 3),
         "resources_per_s": round(resources / batch_s) if batch_s else None,
         "batch_cpu_s": round(measured["batch_cpu_s"], 3),
+        # CPU of the parent and the workers over the whole run (worker start-up included) per second of wall time
+        "batch_cpu_all_s": round(measured["batch_cpu_all_s"], 3),
+        "batch_cores_used": round(measured["batch_cores_used"], 2),
         "resources_per_cpu_s": round(resources / measured["batch_cpu_s"]) if measured["batch_cpu_s"] else None,
         "batch_one_process_s": round(measured["batch_one_process_s"], 3),
         "batch_one_process_cpu_s": round(one_cpu, 3),
