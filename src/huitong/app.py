@@ -11,16 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from huitong import __version__
 from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
 from huitong.fhir.errors import FhirError, Issue
-from huitong.fhir.fastpath import FhirReadFastPath
+from huitong.fhir.fastpath import match_read, serve_read
 from huitong.fhir.outcome import operation_outcome, outcome_of
 from huitong.ingest.api import router as ingest_api_router
 from huitong.ingest.engine import Engine
-from huitong.middleware import RequestContextMiddleware
+from huitong.middleware import RequestContextMiddleware, hsts_header
 from huitong.ops.health import router as health_router
 from huitong.ops.logs import configure_json_logging
 from huitong.ops.metrics import MetricsMiddleware
@@ -36,6 +37,19 @@ from huitong.web.pages.ingest import router as ingest_page_router
 from huitong.web.routes import error_page, is_page, register_web
 
 log = logging.getLogger(__name__)
+
+
+class HuitongApp(FastAPI):
+    """The FastAPI application, which answers plain reads by id (``GET /fhir/{type}/{id}`` with a bearer token)
+    itself, before Starlette's middleware stack and FastAPI's routing: ``fhir/fastpath.py`` does for them what the
+    middleware does for every other request. Everything else, the lifespan included, takes the general path."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = match_read(scope)
+        if target is not None and hasattr(self.state, "services"):
+            await serve_read(self, scope, receive, send, target)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -64,7 +78,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             if services is None:
                 opened.close()
 
-    app = FastAPI(
+    app = HuitongApp(
         title="Huitong 汇通",
         version=__version__,
         lifespan=lifespan,
@@ -73,7 +87,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    app.add_middleware(FhirReadFastPath)  # innermost: plain GET /fhir/{type}/{id} skips routing (fhir/fastpath.py)
+    app.state.hsts = hsts_header(settings.http.hsts_max_age)  # for the read fast path's answers
     app.add_middleware(MetricsMiddleware)  # added before the request context, so it runs inside and sees the id
     app.add_middleware(
         RequestContextMiddleware,

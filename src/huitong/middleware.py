@@ -47,21 +47,39 @@ def new_request_id() -> str:
     return f"{_PROCESS_PREFIX}{next(_SEQUENCE):016x}"
 
 
+def hsts_header(max_age: int) -> bytes | None:
+    """The ``Strict-Transport-Security`` value for ``max_age`` seconds (``None``: not sent)."""
+    return f"max-age={max_age}; includeSubDomains".encode() if max_age > 0 else None
+
+
+def request_id_of(given: bytes) -> str:
+    """The request's id: the caller's ``X-Request-ID`` (``given``; may be empty) if sane, else a new one."""
+    text = given.decode("latin-1")
+    return text if 0 < len(text) <= 64 and text.replace("-", "").isalnum() else new_request_id()
+
+
+def response_headers(rid: str, scope: Scope, hsts: bytes | None) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries: its request id, the security headers, HSTS over TLS (RFC 6797 §7.2)."""
+    out = [(b"x-request-id", rid.encode()), *SECURITY_HEADERS]
+    if hsts is not None and scope.get("scheme") == "https":
+        out.append((b"strict-transport-security", hsts))
+    return out
+
+
 class RequestContextMiddleware:
     """Gives each request an id (``X-Request-ID``), adds security headers, refuses oversized bodies."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts_max_age: int = 31_536_000) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode() if hsts_max_age > 0 else None
+        self.hsts = hsts_header(hsts_max_age)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else new_request_id()
+        rid = request_id_of(headers.get(b"x-request-id", b""))
         scope.setdefault("state", {})["request_id"] = rid
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
@@ -81,10 +99,7 @@ class RequestContextMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out: list[Any] = list(message.get("headers", []))
-                out.append((b"x-request-id", rid.encode()))
-                out.extend(SECURITY_HEADERS)
-                if self.hsts is not None and scope.get("scheme") == "https":  # HSTS only over TLS (RFC 6797 §7.2)
-                    out.append((b"strict-transport-security", self.hsts))
+                out.extend(response_headers(rid, scope, self.hsts))
                 message["headers"] = out
             await send(message)
 

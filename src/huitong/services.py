@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from huitong.clinical.alerts import CriticalAlertHook
 from huitong.clinical.visits import OutpatientVisitHook
 from huitong.db import Database, open_database
+from huitong.fhir.point_read import PointReader
 from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.search.service import SearchService
 from huitong.fhir.store import ResourceStore
@@ -87,5 +88,6 @@ def open_services(settings: Settings) -> Services:
             *([pending] if pending else []),
         ],
         protector=FieldProtector.from_settings(settings),
+        point_reader=PointReader(settings.database) if db.is_sqlite else None,
     )
     return Services(settings=settings, db=db, store=store, search=SearchService(store), empi_pending=pending)

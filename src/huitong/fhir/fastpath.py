@@ -30,6 +30,7 @@ import contextvars
 import functools
 import inspect
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,13 +38,17 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from huitong.deps import get_actor
 from huitong.fhir.api import read_response
+from huitong.fhir.errors import FhirError
 from huitong.fhir.http import check_format
 from huitong.fhir.resource_types import is_resource_type
 from huitong.fhir.validate import ID_PATTERN
+from huitong.middleware import new_request_id, request_id_of, response_headers
+from huitong.ops.logs import request_id_var
+from huitong.ops.metrics import MetricsMiddleware
 from huitong.services import Services
 
 T = TypeVar("T")
@@ -80,6 +85,9 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(_read_executor(), functools.partial(context.run, fn, *args))
 
 
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
 def match_read(scope: Scope) -> tuple[str, str] | None:
     """``(type, id)`` when ``scope`` is a plain read by id the fast path serves, else ``None``."""
     if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string"):
@@ -90,28 +98,39 @@ def match_read(scope: Scope) -> tuple[str, str] | None:
     rtype, _, res_id = path[6:].partition("/")
     if not res_id or not is_resource_type(rtype) or not ID_PATTERN.fullmatch(res_id):
         return None
+    bearer = False
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return (rtype, res_id) if value[:7].lower() == b"bearer " else None
-    return None  # no bearer token: sessions, anonymous development callers and login redirects take the long way
+            bearer = value[:7].lower() == b"bearer "
+        elif name in _BODY_HEADERS:
+            return None  # a GET with a body: the general path applies the body size limit
+    # no bearer token: sessions, anonymous development callers and login redirects take the long way
+    return (rtype, res_id) if bearer else None
 
 
-class FhirReadFastPath:
-    """ASGI middleware serving plain reads by id; see the module docstring."""
+async def serve_read(app: Any, scope: Scope, receive: Receive, send: Send, target: tuple[str, str]) -> None:
+    """Answer the plain read ``target`` (from :func:`match_read`) of ``app`` (the Huitong application).
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = match_read(scope)
-        if target is None:
-            await self.app(scope, receive, send)
-            return
-        app = scope["app"]
-        scope["route"] = READ_ROUTE
+    Called by the application itself before Starlette's middleware stack (``app.py``), so this one function does
+    what the request-context and metrics middleware do for every other request — with the same functions: the
+    request id (``X-Request-ID``), the security headers, the metrics and the access log — and then the read.
+    """
+    scope["app"] = app
+    scope["route"] = READ_ROUTE
+    rid = ""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            rid = request_id_of(value)
+            break
+    rid = rid or new_request_id()
+    scope.setdefault("state", {})["request_id"] = rid
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
         request = Request(scope, receive)
         try:
-            response = await self._read(request, app.state.services, *target)
+            response = await _read(request, app.state.services, *target)
         except Exception as exc:
             handler = _handler_for(app.exception_handlers, exc)
             if handler is None:
@@ -119,15 +138,31 @@ class FhirReadFastPath:
             response = handler(request, exc)
             if inspect.isawaitable(response):
                 response = await response
+        status = response.status_code
+        response.raw_headers.extend(response_headers(rid, scope, _hsts(app)))
         await response(scope, receive, send)
+    finally:
+        MetricsMiddleware.observe(scope, READ_ROUTE.path, status, time.perf_counter() - started)
+        request_id_var.reset(token)
 
-    @staticmethod
-    async def _read(request: Request, services: Services, rtype: str, res_id: str) -> Response:
-        actor = await get_actor(request, services)
-        check_format(request)
-        stored, audited = await in_thread(services.store.read_pending_audit, actor, rtype, res_id)
-        await asyncio.wrap_future(audited)  # nothing is sent before the read's audit row is committed
-        return read_response(stored, request, services)
+
+async def _read(request: Request, services: Services, rtype: str, res_id: str) -> Response:
+    actor = await get_actor(request, services)
+    check_format(request)
+    store = services.store
+    if store.reads_inline(actor):  # one raw SQLite look-up: cheaper on the loop than a hop to a thread
+        outcome, audited = store.read_submit(actor, rtype, res_id)
+    else:
+        outcome, audited = await in_thread(store.read_submit, actor, rtype, res_id)
+    await asyncio.wrap_future(audited)  # nothing is sent before the read's (or the refusal's) audit row is committed
+    if isinstance(outcome, FhirError):
+        raise outcome
+    return read_response(outcome, request, services)
+
+
+def _hsts(app: Any) -> bytes | None:
+    value: bytes | None = getattr(app.state, "hsts", None)
+    return value
 
 
 def _handler_for(handlers: dict[Any, Callable[..., Any]], exc: Exception) -> Callable[..., Any] | None:

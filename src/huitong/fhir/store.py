@@ -21,6 +21,7 @@ from huitong.db.schema import resource, resource_version
 from huitong.fhir import errors
 from huitong.fhir.errors import FhirError
 from huitong.fhir.hooks import ResourceChange, WriteHook
+from huitong.fhir.point_read import PointReader
 from huitong.fhir.resource_types import is_resource_type
 from huitong.fhir.stored import StoredResource, utc
 from huitong.fhir.transaction import Transaction
@@ -163,6 +164,7 @@ class ResourceStore:
         hooks: Sequence[WriteHook] = (),
         policy: AccessPolicy | None = None,
         protector: FieldProtector | None = None,
+        point_reader: PointReader | None = None,
     ) -> None:
         self.db = db
         self.settings = fhir
@@ -174,6 +176,8 @@ class ResourceStore:
         self.protector = protector
         #: Audit rows of reads and refusals, group-committed across concurrent requests (security/audit_sink.py).
         self.audit_sink = AuditSink(db)
+        #: Raw per-thread SQLite look-ups for reads by id of actors who reach every patient (fhir/point_read.py).
+        self.point_reader = point_reader
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -249,30 +253,49 @@ class ResourceStore:
     def read_pending_audit(self, actor: Actor, rtype: str, res_id: str) -> tuple[StoredResource, Future[None]]:
         """:meth:`read`, returning the future of its audit row's commit instead of waiting for it here.
 
-        The caller must wait for the future (and fail if it fails) before anyone sees the resource: the HTTP
-        read fast path (``fhir/fastpath.py``) awaits it on the event loop, so no thread is held while the audit
-        batch commits. Refusals and failures are audited (and waited for) before the error is raised, as always.
+        The caller must wait for the future (and fail if it fails) before anyone sees the resource. Refusals and
+        failures are audited (and waited for) before the error is raised, as always.
+        """
+        outcome, audited = self.read_submit(actor, rtype, res_id)
+        if isinstance(outcome, FhirError):
+            audited.result()
+            raise outcome
+        return outcome, audited
+
+    def read_submit(self, actor: Actor, rtype: str, res_id: str) -> tuple[StoredResource | FhirError, Future[None]]:
+        """:meth:`read` without waiting for anything: the resource, or the error to raise, and the future of the
+        commit of the audit row that records it (the read, or the refusal or failure).
+
+        The caller must wait for the future before it answers: the HTTP read fast path (``fhir/fastpath.py``)
+        awaits it on the event loop, so no thread is held while the audit batch commits. With
+        :meth:`reads_inline` true the call does no blocking work beyond one indexed SQLite look-up.
         """
         actor = require_actor(actor)
         try:
             self._check_type(rtype)
             self._check_allowed(actor, rtype, "r")
-            with self.db.read() as conn:
-                row = conn.execute(_READ_CURRENT, {"rtype": rtype, "res_id": res_id}).first()
-                if row is not None:
-                    self._check_visible(actor, conn, row.pk, rtype, f"{rtype}/{res_id} does not exist")
+            if self.point_reader is not None and self.policy.is_unrestricted(actor):
+                row: Any = self.point_reader.current(rtype, res_id)  # no patient-reach condition to run
+            else:
+                with self.db.read() as conn:
+                    row = conn.execute(_READ_CURRENT, {"rtype": rtype, "res_id": res_id}).first()
+                    if row is not None:
+                        self._check_visible(actor, conn, row.pk, rtype, f"{rtype}/{res_id} does not exist")
             if row is None:
                 raise errors.not_found(f"{rtype}/{res_id} does not exist")
             if row.deleted:
                 raise errors.gone(f"{rtype}/{res_id} was deleted (version {row.version_id})")
         except FhirError as exc:
-            self._record_failure(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id), exc)
-            raise
+            return exc, self._submit_failure(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id), exc)
         audited = self._submit_read(
             actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id)
         )
         stored = StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
         return self.opened(actor, stored), audited
+
+    def reads_inline(self, actor: Actor) -> bool:
+        """Whether :meth:`read_submit` for ``actor`` is one raw SQLite look-up (cheap enough for an event loop)."""
+        return self.point_reader is not None and self.policy.is_unrestricted(actor)
 
     def vread(self, actor: Actor, rtype: str, res_id: str, version_id: int) -> StoredResource:
         """One version; 404 if it does not exist, 410 if that version is a deletion."""
@@ -523,6 +546,8 @@ class ResourceStore:
     def close(self) -> None:
         """Write the audit rows still queued; the database is closed by its owner."""
         self.audit_sink.close()
+        if self.point_reader is not None:
+            self.point_reader.close()
 
     def _record_read(self, actor: Actor, entry: AuditEntry) -> None:
         self._submit_read(actor, entry).result()
@@ -533,8 +558,11 @@ class ResourceStore:
         return _DONE
 
     def _record_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> None:
+        self._submit_failure(actor, entry, error).result()
+
+    def _submit_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> Future[None]:
         if error.audited:
-            return
+            return _DONE
         outcome = Outcome.MINOR_FAILURE if error.status < 500 else Outcome.SERIOUS_FAILURE
         failed = AuditEntry(
             entry.interaction,
@@ -545,5 +573,5 @@ class ResourceStore:
             entry.entity_version,
             entry.query,
         )
-        self.audit_sink.append([audit.audit_row(actor, failed)])
         error.audited = True
+        return self.audit_sink.submit([audit.audit_row(actor, failed)])

@@ -231,11 +231,12 @@ class MetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "<unmatched>"
-            self._observe(scope, route, status, elapsed)
+            self.observe(scope, route, status, elapsed)
             request_id_var.reset(token)
 
     @staticmethod
-    def _observe(scope: Scope, route: str, status: int, elapsed: float) -> None:
+    def observe(scope: Scope, route: str, status: int, elapsed: float) -> None:
+        """Count and time one answered request, and write its access log line (also used by ``fhir/fastpath.py``)."""
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)
         metrics = getattr(services, "metrics", None)
         method = str(scope.get("method", ""))
