@@ -29,18 +29,44 @@ CHINA = timezone(timedelta(hours=8))
 STATUS_CLASS = {"O": "occupied", "U": "free", "K": "cleaning", "C": "reserved", "H": "reserved", "I": "cleaning"}
 
 
+PAGE_SIZE = 1000  # resources per search page when reading every match of a search
+
+
+def every(
+    services: Services, actor: Actor, rtype: str, pairs: list[tuple[str, str]], *, included: bool = False
+) -> list[StoredResource]:
+    """Every match of a search (and, with ``included``, the resources its ``_include`` brought), a page of
+    ``PAGE_SIZE`` at a time following the next-page cursor (a keyset seek), so nothing is cut off at one page.
+    Callers bound the search (one day, the beds of a hospital, the stays in progress)."""
+    found: list[StoredResource] = []
+    cursor: list[tuple[str, str]] = []
+    while True:
+        page = services.search.search(actor, rtype, [*pairs, ("_count", str(PAGE_SIZE)), *cursor])
+        found.extend(page.matches)
+        if included:
+            found.extend(page.included)
+        if not page.has_more or page.next_cursor is None:
+            return found
+        cursor = [("_cursor", page.next_cursor)]
+
+
 def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
-    """Wards with their beds and who lies in each (from in-progress inpatient encounters)."""
-    search = services.search
-    locations = search.search(actor, "Location", [("_count", "1000"), ("_sort", "name")])
-    encounters = search.search(
+    """Wards with their beds and who lies in each (from in-progress inpatient encounters).
+
+    Every Location and every stay in progress the actor reaches is read (page after page: a tertiary hospital
+    has thousands of beds), so the board and the occupancy figures built on it are never cut short."""
+    locations = every(services, actor, "Location", [("_sort", "name")])
+    stays = every(
+        services,
         actor,
         "Encounter",
-        [("status", "in-progress"), ("class", "IMP"), ("_include", "Encounter:subject"), ("_count", "1000")],
+        [("status", "in-progress"), ("class", "IMP"), ("_include", "Encounter:subject")],
+        included=True,
     )
-    patients = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in encounters.included if s.res_type == "Patient"}
+    matches = [s for s in stays if s.res_type == "Encounter"]
+    patients = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in stays if s.res_type == "Patient"}
     in_bed: dict[str, dict[str, Any]] = {}
-    for s in encounters.matches:
+    for s in matches:
         enc = jsonio.loads_fast(s.content or b"{}")
         pid = str((enc.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
         for loc in enc.get("location") or []:
@@ -49,7 +75,7 @@ def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
                 in_bed[ref] = {"patient_id": pid, "name": name_of(patients.get(pid, {})), "encounter": s.res_id}
     wards: dict[str, dict[str, Any]] = {}
     beds: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in locations.matches:
+    for s in locations:
         loc = jsonio.loads_fast(s.content or b"{}")
         kind = {c.get("code") for c in (loc.get("physicalType") or {}).get("coding", [])}
         if "wa" in kind:
@@ -101,13 +127,17 @@ def movements(services: Services, actor: Actor, day: str) -> dict[str, list[dict
         [("location-period", starts), ("location-period", ends)],
         [("date", f"ge{day}T00:00:00+08:00"), ("date", f"eb{after}T00:00:00+08:00")],
     ):
-        page = services.search.search(
-            actor, "Encounter", [("class", "IMP"), *criteria, ("_include", "Encounter:subject"), ("_count", "500")]
-        )
-        found.update((s.res_id, s) for s in page.matches)
-        patients.update(
-            (s.res_id, jsonio.loads_fast(s.content or b"{}")) for s in page.included if s.res_type == "Patient"
-        )
+        for s in every(
+            services,
+            actor,
+            "Encounter",
+            [("class", "IMP"), *criteria, ("_include", "Encounter:subject")],
+            included=True,
+        ):
+            if s.res_type == "Encounter":
+                found[s.res_id] = s
+            elif s.res_type == "Patient":
+                patients[s.res_id] = jsonio.loads_fast(s.content or b"{}")
     out: dict[str, list[dict[str, Any]]] = {"admissions": [], "transfers": [], "discharges": []}
     for s in found.values():
         enc = jsonio.loads_fast(s.content or b"{}")

@@ -34,7 +34,7 @@ from huitong.fhir.stored import instant
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.pages.nurse import VITALS, VitalsForm, bed_board, record_vitals
+from huitong.web.pages.nurse import VITALS, VitalsForm, bed_board, every, record_vitals
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, gender_of, name_of, short_time, text_of
 
@@ -75,21 +75,16 @@ def _occupants(services: Services, actor: Actor) -> dict[str, dict[str, Any]]:
 def _medication_tasks(
     services: Services, actor: Actor, beds: dict[str, dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
-    search = services.search
     day_start = datetime.combine(now.astimezone(CHINA).date(), time(0), CHINA)
-    requests = search.search(
-        actor, "MedicationRequest", [("status", "active"), ("intent", "order"), ("_count", "1000")]
-    )
-    given = search.search(
-        actor, "MedicationAdministration", [("effective-time", f"ge{instant(day_start)}"), ("_count", "1000")]
-    )
+    requests = every(services, actor, "MedicationRequest", [("status", "active"), ("intent", "order")])
+    given = every(services, actor, "MedicationAdministration", [("effective-time", f"ge{instant(day_start)}")])
     done: Counter[str] = Counter()
-    for s in given.matches:
+    for s in given:
         body = _load(s.content)
         if body.get("status") == "completed":
             done[str((body.get("request") or {}).get("reference", "")).removeprefix("MedicationRequest/")] += 1
     tasks = []
-    for s in requests.matches:
+    for s in requests:
         rx = _load(s.content)
         pid = str((rx.get("subject") or {}).get("reference", "")).removeprefix("Patient/")
         if pid not in beds:
@@ -130,14 +125,11 @@ def _round_tasks(
     if not past:  # before the first round: the last round of yesterday
         past = [datetime.combine(local.date() - timedelta(days=1), time(ROUNDS[-1]), CHINA)]
     current = past[-1]
-    found = services.search.search(
-        actor,
-        "Observation",
-        [("category", "vital-signs"), ("date", f"ge{instant(current - ROUND_GRACE)}"), ("_count", "1000")],
+    found = every(
+        services, actor, "Observation", [("category", "vital-signs"), ("date", f"ge{instant(current - ROUND_GRACE)}")]
     )
     measured = {
-        str((_load(s.content).get("subject") or {}).get("reference", "")).removeprefix("Patient/")
-        for s in found.matches
+        str((_load(s.content).get("subject") or {}).get("reference", "")).removeprefix("Patient/") for s in found
     }
     return [
         {

@@ -20,12 +20,11 @@ from starlette.responses import Response
 from huitong.clinical.visits import day_figures
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
-from huitong.fhir.stored import StoredResource
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
-from huitong.web.pages.nurse import bed_board, china_day_bounds
+from huitong.web.pages.nurse import bed_board, china_day_bounds, every
 from huitong.web.render import render, script_json
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
@@ -33,7 +32,6 @@ CHINA = timezone(timedelta(hours=8))
 THEATRE_TYPE = "urn:huitong:location-type|theatre"
 SESSION_MINUTES = 480  # a theatre's planned session per working day (08:00–16:00), the utilisation denominator
 UNASSIGNED = "—"
-PAGE_SIZE = 1000  # resources per search page when counting every match of a bounded search
 
 
 def aggregate_actor(actor: Actor) -> Actor:
@@ -110,19 +108,6 @@ def theatre_utilisation(services: Services, actor: Actor, last_day: date, days: 
             for d in (first + timedelta(days=i) for i in range(days))
         ],
     }
-
-
-def every(services: Services, actor: Actor, rtype: str, pairs: list[tuple[str, str]]) -> list[StoredResource]:
-    """Every match of a search, a page of ``PAGE_SIZE`` at a time (following the next-page cursor), so a count
-    is never cut off at one page. Callers bound the search (one day, seven days)."""
-    found: list[StoredResource] = []
-    cursor: list[tuple[str, str]] = []
-    while True:
-        page = services.search.search(actor, rtype, [*pairs, ("_count", str(PAGE_SIZE)), *cursor])
-        found.extend(page.matches)
-        if not page.has_more or page.next_cursor is None:
-            return found
-        cursor = [("_cursor", page.next_cursor)]
 
 
 def visit_figures(services: Services, actor: Actor, day: date) -> dict[str, Any]:
