@@ -20,6 +20,8 @@ from huitong.fhir.batch.routes import batch_or_transaction
 from huitong.fhir.bundle import history_bundle
 from huitong.fhir.capability import capability_statement
 from huitong.fhir.http import (
+    FHIR_JSON_CONTENT_TYPE,
+    PreparedResponse,
     base_url,
     check_format,
     fhir_response,
@@ -144,10 +146,29 @@ def _validate(services: Services, body: dict[str, Any], rtype: str) -> list[Any]
 
 def read_response(stored: StoredResource, request: Request, services: Services) -> Response:
     """The answer to a read of ``stored`` (its audit row already committed): 304 for a matching
-    ``If-None-Match``, else the stored bytes as they are. Shared by the route and the fast path (``fastpath.py``)."""
-    if request.headers.get("if-none-match") == stored.etag:
-        return Response(status_code=304, headers={"ETag": stored.etag})
-    return _resource_response(stored, request, services)
+    ``If-None-Match``, else the stored bytes as they are (re-serialised only for ``_pretty=true``). Shared by the
+    route and the fast path (``fastpath.py``)."""
+    response = read_answer(stored, request.headers.get("if-none-match"))
+    if response.status_code == 200 and request.scope["query_string"] and request.query_params.get("_pretty") == "true":
+        headers = {"ETag": stored.etag, "Last-Modified": last_modified(stored)}
+        return json_body(stored.resource(), request, headers=headers)
+    return response
+
+
+def read_answer(stored: StoredResource, if_none_match: str | None) -> PreparedResponse:
+    """304 with the ``ETag`` when ``if_none_match`` names this version, else 200 with the stored bytes,
+    ``ETag`` and ``Last-Modified``."""
+    etag = stored.etag
+    if if_none_match == etag:
+        return PreparedResponse(304, [(b"etag", etag.encode())], b"")
+    body = stored.content or b""
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        FHIR_JSON_CONTENT_TYPE,
+        (b"etag", etag.encode()),
+        (b"last-modified", last_modified(stored).encode()),
+    ]
+    return PreparedResponse(200, headers, body)
 
 
 def _resource_response(stored: StoredResource, request: Request, services: Services) -> Response:

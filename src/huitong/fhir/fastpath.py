@@ -151,10 +151,11 @@ async def _read(request: Request, services: Services, rtype: str, res_id: str) -
     check_format(request)
     store = services.store
     if store.reads_inline(actor):  # one raw SQLite look-up: cheaper on the loop than a hop to a thread
-        outcome, audited = store.read_submit(actor, rtype, res_id)
+        outcome, audited = store.read_on_loop(actor, rtype, res_id)
+        await audited  # nothing is sent before the read's (or the refusal's) audit row is committed
     else:
-        outcome, audited = await in_thread(store.read_submit, actor, rtype, res_id)
-    await asyncio.wrap_future(audited)  # nothing is sent before the read's (or the refusal's) audit row is committed
+        outcome, committed = await in_thread(store.read_submit, actor, rtype, res_id)
+        await asyncio.wrap_future(committed)
     if isinstance(outcome, FhirError):
         raise outcome
     return read_response(outcome, request, services)

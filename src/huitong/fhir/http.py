@@ -19,6 +19,19 @@ _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "applicatio
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
+class PreparedResponse(Response):
+    """A response whose status, raw (lower-case, encoded) headers and body are ready: nothing to work out."""
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = raw_headers
+        self.body = body
+        self.background = None
+
+
+FHIR_JSON_CONTENT_TYPE = (b"content-type", b"application/fhir+json; charset=utf-8")
+
+
 def fhir_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response carrying FHIR JSON."""
     return Response(body, status_code=status, media_type=f"{FHIR_JSON}; charset=utf-8", headers=headers)
@@ -53,8 +66,12 @@ def version_headers(stored: StoredResource, request: Request, settings: Settings
 
 def check_format(request: Request) -> None:
     """Refuse XML: this server speaks FHIR JSON only (406 with an OperationOutcome saying so)."""
-    fmt = request.query_params.get("_format", "")
-    accept = request.headers.get("accept", "")
+    check_media(request.query_params.get("_format", "") if request.scope["query_string"] else "", request.headers)
+
+
+def check_media(fmt: str, headers: Any) -> None:
+    """:func:`check_format` given the ``_format`` parameter and the request headers (a mapping)."""
+    accept = headers.get("accept", "")
     wants_xml_only = any(t in accept for t in _XML_TYPES) and not any(
         t in accept for t in (*_JSON_TYPES, "*/*", "application/*")
     )

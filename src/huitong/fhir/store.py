@@ -7,6 +7,7 @@ the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from huitong.security.protection import FieldProtector, index_view
 from huitong.settings import AuditSettings, FhirSettings
 
 T = TypeVar("T")
+W = TypeVar("W")
 
 #: The current version of one resource (built once: the read-by-id hot path does not rebuild its statement).
 _READ_CURRENT = sa.select(
@@ -264,12 +266,21 @@ class ResourceStore:
 
     def read_submit(self, actor: Actor, rtype: str, res_id: str) -> tuple[StoredResource | FhirError, Future[None]]:
         """:meth:`read` without waiting for anything: the resource, or the error to raise, and the future of the
-        commit of the audit row that records it (the read, or the refusal or failure).
+        commit of the audit row that records it (the read, or the refusal or failure). The caller must wait for
+        the future before it answers."""
+        return self._read_submit(actor, rtype, res_id, self.audit_sink.submit)
 
-        The caller must wait for the future before it answers: the HTTP read fast path (``fhir/fastpath.py``)
-        awaits it on the event loop, so no thread is held while the audit batch commits. With
-        :meth:`reads_inline` true the call does no blocking work beyond one indexed SQLite look-up.
-        """
+    def read_on_loop(
+        self, actor: Actor, rtype: str, res_id: str
+    ) -> tuple[StoredResource | FhirError, asyncio.Future[None]]:
+        """:meth:`read_submit` on the running event loop, for actors with :meth:`reads_inline`: no blocking work but
+        one indexed SQLite look-up, and the audit commit is an asyncio future of the loop. The HTTP read fast path
+        (``fhir/fastpath.py``) awaits it, so no thread is held while the audit batch commits."""
+        return self._read_submit(actor, rtype, res_id, self.audit_sink.submit_async)
+
+    def _read_submit(
+        self, actor: Actor, rtype: str, res_id: str, submit: Callable[[list[dict[str, Any]]], W]
+    ) -> tuple[StoredResource | FhirError, W]:
         actor = require_actor(actor)
         try:
             self._check_type(rtype)
@@ -286,10 +297,10 @@ class ResourceStore:
             if row.deleted:
                 raise errors.gone(f"{rtype}/{res_id} was deleted (version {row.version_id})")
         except FhirError as exc:
-            return exc, self._submit_failure(actor, AuditEntry("read", entity_type=rtype, entity_id=res_id), exc)
-        audited = self._submit_read(
-            actor, AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id)
-        )
+            entry = AuditEntry("read", entity_type=rtype, entity_id=res_id)
+            return exc, submit(self._failure_rows(actor, entry, exc))
+        entry = AuditEntry("read", entity_type=rtype, entity_id=res_id, entity_version=row.version_id)
+        audited = submit([audit.audit_row(actor, entry)] if self.audit_settings.audit_reads else [])
         stored = StoredResource(rtype, res_id, row.version_id, utc(row.last_updated), False, row.content.encode())
         return self.opened(actor, stored), audited
 
@@ -558,11 +569,13 @@ class ResourceStore:
         return _DONE
 
     def _record_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> None:
-        self._submit_failure(actor, entry, error).result()
+        self.audit_sink.submit(self._failure_rows(actor, entry, error)).result()
 
-    def _submit_failure(self, actor: Actor, entry: AuditEntry, error: FhirError) -> Future[None]:
+    @staticmethod
+    def _failure_rows(actor: Actor, entry: AuditEntry, error: FhirError) -> list[dict[str, Any]]:
+        """The audit row of ``error`` (none if it was recorded already), marking it recorded."""
         if error.audited:
-            return _DONE
+            return []
         outcome = Outcome.MINOR_FAILURE if error.status < 500 else Outcome.SERIOUS_FAILURE
         failed = AuditEntry(
             entry.interaction,
@@ -574,4 +587,4 @@ class ResourceStore:
             entry.query,
         )
         error.audited = True
-        return self.audit_sink.submit([audit.audit_row(actor, failed)])
+        return [audit.audit_row(actor, failed)]

@@ -72,10 +72,21 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._lock = threading.Lock()
         self._gauges: dict[str, _Gauge] = {}
         self._queues: dict[str, _Queue] = {}
         self.registry.register(_Callbacks(self))
+
+    def observe_http(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """Count and time one answered request (the labelled children are looked up once per label set)."""
+        key = (method, route, status)
+        children = self._http_children.get(key)
+        if children is None:
+            children = (self.http_requests.labels(method, route, str(status)), self.http_duration.labels(method, route))
+            self._http_children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float], *, counter: bool = False) -> None:
         """Export ``read()`` as ``name`` at every scrape (a counter when it only grows). Re-registering replaces."""
@@ -241,8 +252,7 @@ class MetricsMiddleware:
         metrics = getattr(services, "metrics", None)
         method = str(scope.get("method", ""))
         if isinstance(metrics, Metrics):
-            metrics.http_requests.labels(method, route, str(status)).inc()
-            metrics.http_duration.labels(method, route).observe(elapsed)
+            metrics.observe_http(method, route, status, elapsed)
         if access_log.level != logging.NOTSET and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %d %.1f ms",

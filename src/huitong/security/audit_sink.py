@@ -8,15 +8,19 @@ waits for the commit that holds its row (nothing is acknowledged before it is du
 cost one write instead of N.
 
 The sink runs one daemon thread, started on first use; :meth:`close` writes what is queued and stops it.
+
+Callers on an event loop use :meth:`submit_async`: their waits are asyncio futures of that loop, and a commit
+settles all of one loop's futures with one wake-up of the loop (one ``call_soon_threadsafe``), not one per row.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeAlias
 
 from huitong.db.database import Database
 from huitong.security import audit_chain
@@ -25,6 +29,19 @@ log = logging.getLogger(__name__)
 
 _BATCH_MAX = 512
 
+#: What waits for a commit: a thread's future, or an asyncio future of some event loop.
+Waiter: TypeAlias = "Future[None] | asyncio.Future[None]"
+
+
+def _settle(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """On the waiters' loop: resolve them (skipping any whose request was cancelled meanwhile)."""
+    for waiter in waiters:
+        if not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
 
 class AuditSink:
     """Appends audit rows to the chain in batches; :meth:`append` returns once its rows are committed."""
@@ -32,7 +49,7 @@ class AuditSink:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cond = threading.Condition()
-        self._queue: list[tuple[list[dict[str, Any]], Future[None]]] = []
+        self._queue: list[tuple[list[dict[str, Any]], Waiter]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
         self.batches = 0
@@ -52,20 +69,32 @@ class AuditSink:
         if not rows:
             future.set_result(None)
             return future
-        with self._cond:
-            if self._closed:  # shutting down: write directly rather than lose the row
-                closed = True
-            else:
-                closed = False
-                self._queue.append((rows, future))
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="huitong-audit", daemon=True)
-                    self._thread.start()
-                self._cond.notify()
-        if closed:
+        if not self._enqueue(rows, future):  # shutting down: write directly rather than lose the row
             self._db.write(lambda conn: audit_chain.append(conn, rows))
             future.set_result(None)
         return future
+
+    def submit_async(self, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
+        """:meth:`submit` for a caller on the running event loop: await the returned future before answering."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not rows:
+            future.set_result(None)
+            return future
+        if not self._enqueue(rows, future):
+            self._db.write(lambda conn: audit_chain.append(conn, rows))  # only while shutting down
+            future.set_result(None)
+        return future
+
+    def _enqueue(self, rows: list[dict[str, Any]], waiter: Waiter) -> bool:
+        with self._cond:
+            if self._closed:
+                return False
+            self._queue.append((rows, waiter))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="huitong-audit", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return True
 
     def close(self) -> None:
         """Write what is queued, then stop the thread."""
@@ -84,15 +113,31 @@ class AuditSink:
                 if not self._queue:
                     return
                 batch, self._queue = self._queue[:_BATCH_MAX], self._queue[_BATCH_MAX:]
-            rows = [row for rows, _future in batch for row in rows]
+            rows = [row for rows, _waiter in batch for row in rows]
+            error: BaseException | None = None
             try:
                 self._db.write(functools.partial(audit_chain.append, rows=rows))
             except BaseException as exc:  # handed to every waiting caller
                 log.exception("writing %d audit rows failed", len(rows))
-                for _rows, future in batch:
-                    future.set_exception(exc)
-                continue
-            self.batches += 1
-            self.rows += len(rows)
-            for _rows, future in batch:
-                future.set_result(None)
+                error = exc
+            else:
+                self.batches += 1
+                self.rows += len(rows)
+            _release([waiter for _rows, waiter in batch], error)
+
+
+def _release(waiters: list[Waiter], error: BaseException | None) -> None:
+    """Resolve threads' futures here, and each loop's futures with one call on that loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for waiter in waiters:
+        if isinstance(waiter, asyncio.Future):
+            by_loop.setdefault(waiter.get_loop(), []).append(waiter)
+        elif error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futures, error)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            log.warning("%d audit waiters of a closed event loop dropped", len(futures))
