@@ -110,13 +110,21 @@ def load_cases(
     return table
 
 
+# Two stages: the cases are first summed per sub-measure, department and month (one hash aggregation over the
+# cases, on a date key), and only those sums are grouped into months, quarters, years and the whole range, per
+# department and hospital-wide. Sums of sums equal the sums (counts exactly; amounts up to the rounding of the
+# additions, whose order DuckDB's parallel aggregation never fixed).
 _AGGREGATE = """
-WITH c AS (
-  SELECT *, strftime(day, '%Y') AS y, strftime(day, '%Y') || '-Q' || quarter(day) AS q, strftime(day, '%Y-%m') AS m
-  FROM {table}
+WITH s AS (
+  SELECT sub_id, department, date_trunc('month', day) AS mo,
+         sum(numerator) AS num, sum(denominator) AS den, count(denominator) AS n_den
+  FROM {table} GROUP BY sub_id, department, mo
+), c AS (
+  SELECT *, strftime(mo, '%Y') AS y, strftime(mo, '%Y') || '-Q' || quarter(mo) AS q, strftime(mo, '%Y-%m') AS m
+  FROM s
 )
 SELECT coalesce(sub_id, '') AS sub, {period} AS period, {dept} AS dept,
-       sum(numerator) AS num, sum(denominator) AS den, count(denominator) AS n_den
+       sum(num) AS num, sum(den) AS den, sum(n_den) AS n_den
 FROM c GROUP BY GROUPING SETS {sets}
 """
 
@@ -216,6 +224,10 @@ def _previous(period: str) -> str | None:
     return f"{int(head) - 1}{sep}{tail}"
 
 
+def _year_before(start: date) -> date:
+    return start.replace(year=start.year - 1, day=28 if (start.month, start.day) == (2, 29) else start.day)
+
+
 def compute_growth(
     con: duckdb.DuckDBPyConnection,
     definition: Definition,
@@ -225,12 +237,13 @@ def compute_growth(
     overrides: Mapping[str, str] | None = None,
 ) -> list[IndicatorValue]:
     """Year-on-year growth of ``base``: (current − previous) / previous × 100 for each period with both."""
-    earlier = (
-        start.replace(year=start.year - 1)
-        if not (start.month == 2 and start.day == 29)
-        else start.replace(year=start.year - 1, day=28)
-    )
-    values = compute_definition(con, base, earlier, end, overrides)
+    earlier = _year_before(start)
+    return _growth(definition, compute_definition(con, base, earlier, end, overrides), start, end)
+
+
+def _growth(definition: Definition, values: list[IndicatorValue], start: date, end: date) -> list[IndicatorValue]:
+    """The growth values of ``definition`` from its base's values over [the year before ``start``, ``end``]."""
+    earlier = _year_before(start)
     current = {(v.period, v.department): v for v in values}
     out = []
     for (period, dept), value in current.items():
@@ -267,15 +280,30 @@ def compute(
     ids: Iterable[str] | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> list[IndicatorValue]:
-    """Every value of the chosen definitions (default: all) in [start, end]; the shared tables must be built."""
+    """Every value of the chosen definitions (default: all) in [start, end]; the shared tables must be built.
+
+    A growth indicator needs its base over two years. When [start, end] is one calendar year, the base's own values
+    are those two-year values of the year's periods (every month, quarter and the year lie wholly inside or wholly
+    outside it), so the base query runs once for both."""
     chosen = set(ids) if ids is not None else None
     defs = by_id()
+    wanted = [d for d in load_definitions() if chosen is None or d.id in chosen]
+    label = range_label(start, end)
+    one_year = label == str(start.year)
+    bases = {d.growth_of for d in wanted if d.growth_of}
+    two_years: dict[str, list[IndicatorValue]] = {}
+
+    def over_two_years(base: Definition) -> list[IndicatorValue]:
+        if base.id not in two_years:
+            two_years[base.id] = compute_definition(con, base, _year_before(start), end, overrides)
+        return two_years[base.id]
+
     out: list[IndicatorValue] = []
-    for definition in load_definitions():
-        if chosen is not None and definition.id not in chosen:
-            continue
+    for definition in wanted:
         if definition.growth_of:
-            out += compute_growth(con, definition, defs[definition.growth_of], start, end, overrides)
+            out += _growth(definition, over_two_years(defs[definition.growth_of]), start, end)
+        elif one_year and definition.id in bases:
+            out += [v for v in over_two_years(definition) if v.period.startswith(label)]
         else:
             out += compute_definition(con, definition, start, end, overrides)
     return out
