@@ -308,6 +308,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "diastolic": ("舒张压 (mmHg)", "Diastolic BP (mmHg)"),
     "readings": ("测量记录", "Readings"),
     "readings_truncated": ("仅显示前 1000 条", "Showing the first 1,000 readings"),
+    "latest_of": ("仅显示最近 {shown} 条，共 {total} 条", "Showing the latest {shown} of {total}"),
     "no_vitals": ("该时段暂无体征记录", "No vital signs recorded in this period"),
     "last_days": ("近 {n} 天", "last {n} days"),
     "show_more_days": ("查看更长时间", "Show a longer period"),
