@@ -76,7 +76,10 @@ def _client_process(port: int, per_connection: list[list[bytes]], queue: Any) ->
         results = await asyncio.gather(*(one(m) for m in per_connection))
         return time.perf_counter() - started, [x for r in results for x in r]
 
-    queue.put(asyncio.run(main()))
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        queue.put(runner.run(main()))
 
 
 def _drive(port: int, messages: list[bytes], connections: int) -> dict[str, float]:
@@ -111,7 +114,9 @@ class _Background:
     def __init__(self) -> None:
         import threading
 
-        self.loop = asyncio.new_event_loop()
+        import uvloop  # the loop `huitong serve` runs the listeners on (uvicorn picks uvloop when installed)
+
+        self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 

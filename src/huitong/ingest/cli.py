@@ -51,7 +51,10 @@ def listen(
     at, head = migrate.current_revision(settings.database), migrate.head_revisions()
     if at != head:
         raise typer.BadParameter(f"the database schema is at {at or 'nothing'}, not {head}: run `huitong db upgrade`")
-    asyncio.run(_listen(settings, pipeline))
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # the loop `huitong serve` uses too
+        runner.run(_listen(settings, pipeline))
 
 
 async def _listen(settings: Settings, pipeline: bool) -> None:

@@ -106,6 +106,30 @@ def test_many_concurrent_connections_each_get_their_own_acks(services: Services)
     assert len(rows(services)) == 200
 
 
+def test_an_idle_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not(services: Services) -> None:
+    async def run() -> tuple[bytes, str, float]:
+        loop = asyncio.get_running_loop()
+        async with running(services.store, idle_timeout=0.5) as r:
+            reader, writer = await asyncio.open_connection("127.0.0.1", r.port)
+            decoder, acks = MllpDecoder(), []
+            for i in range(4):  # 4 messages 0.3 s apart: 1.2 s in all, each gap inside the timeout
+                writer.write(frame(adt(f"I{i}")))
+                while not (got := decoder.feed(await reader.read(65536))):
+                    pass
+                acks.extend(got)
+                await asyncio.sleep(0.3)
+            started = loop.time()
+            tail = await asyncio.wait_for(reader.read(65536), 5.0)  # then silence: the server hangs up
+            waited = loop.time() - started
+            writer.close()
+            return tail, read_ack(acks[-1]).code, waited
+
+    tail, code, waited = asyncio.run(run())
+    assert (tail, code) == (b"", "AA")
+    assert waited < 4.0
+    assert len(rows(services)) == 4
+
+
 def test_pipelined_frames_are_answered_in_order_and_oversized_ones_refused(services: Services) -> None:
     async def run() -> list[bytes]:
         async with running(services.store, max_frame_size=2048) as r:

@@ -122,7 +122,8 @@ class MllpServer:
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = MllpDecoder(self.max_frame_size)
         while True:
-            chunk = await asyncio.wait_for(reader.read(1 << 16), self.idle_timeout)
+            async with asyncio.timeout(self.idle_timeout):  # a timer, not a task per read as wait_for makes
+                chunk = await reader.read(1 << 16)
             if not chunk:
                 return
             payloads = decoder.feed(chunk)
