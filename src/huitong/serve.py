@@ -119,6 +119,8 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
         "port": settings.http.port,
         "log_level": settings.logging.level.lower(),
         "proxy_headers": False,
+        # uvicorn formats its access line's arguments for every request even when its level drops the line
+        "access_log": logging.getLevelName(settings.logging.level.upper()) <= logging.INFO,
         **tls,
     }
     if workers == 1:

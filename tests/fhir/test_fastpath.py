@@ -3,16 +3,26 @@ and leaves every other request to the general path."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import warnings
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
+from huitong.fhir.errors import FhirError
 from huitong.fhir.fastpath import READ_ROUTE, match_read
+from huitong.fhir.http import last_modified
+from huitong.fhir.stored import StoredResource, utc
+from huitong.security.actor import Actor, ActorKind
 from huitong.security.schema import audit_log
+from huitong.serve import serve
 from huitong.services import Services
 from huitong.settings import Settings
 from tests.conftest import API_TOKEN, make_settings
@@ -152,3 +162,86 @@ def test_metrics_label_the_fast_path_as_the_read_route(client: TestClient) -> No
     scraped = client.get("/metrics").text
     assert 'route="/fhir/{rtype}/{res_id}",status="200"' in scraped
     assert 'route="/fhir/{rtype}/{res_id}",status="404"' in scraped
+
+
+# -- the lean parts of the fast path: raw point reads, loop futures of the audit sink, prepared answers ----------
+
+
+def test_point_reader_reads_what_the_store_wrote(services: Services) -> None:
+    reader = services.store.point_reader
+    if not services.db.is_sqlite:
+        assert reader is None  # PostgreSQL reads through SQLAlchemy's pool
+        return
+    assert reader is not None
+    store, actor = services.store, Actor.system("tests")
+    stored = store.create(actor, PATIENT)
+    row = reader.current("Patient", stored.res_id)
+    assert row is not None
+    assert (row.version_id, row.deleted, row.content) == (1, False, stored.content.decode() if stored.content else None)
+    assert utc(row.last_updated) == stored.last_updated
+    assert reader.current("Patient", "nobody") is None
+    store.delete(actor, "Patient", stored.res_id)
+    gone = reader.current("Patient", stored.res_id)
+    assert gone is not None and gone.deleted and gone.version_id == 2
+    with services.db.read() as conn:  # the reader is read-only
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() > 0
+    with pytest.raises(sqlite3.OperationalError):
+        reader._connection().execute("DELETE FROM resource")
+
+
+def test_inline_reads_only_for_actors_who_reach_everyone(services: Services) -> None:
+    store = services.store
+    patient_scoped = Actor(id="u:1", kind=ActorKind.USER, role="patient", patient_id="p-1")
+    assert store.reads_inline(Actor.system("tests")) is services.db.is_sqlite
+    assert not store.reads_inline(patient_scoped)  # its reach is checked in SQL, on a read thread
+
+
+def test_read_on_loop_waits_for_the_audit_commit(services: Services) -> None:
+    store, actor = services.store, Actor.system("tests").with_request(request_id="loop-read-1", source_address=None)
+    pid = store.create(Actor.system("tests"), PATIENT).res_id
+
+    async def read() -> tuple[object, bool, bool]:
+        outcome, audited = store.read_on_loop(actor, "Patient", pid)
+        missing, refused = store.read_on_loop(
+            actor.with_request(request_id="loop-read-2", source_address=None), "Patient", "nobody"
+        )
+        await asyncio.gather(audited, refused)
+        return outcome, isinstance(missing, FhirError) and missing.status == 404, audited.done()
+
+    outcome, not_found, done = asyncio.run(read())
+    assert isinstance(outcome, StoredResource) and outcome.res_id == pid and not_found and done
+    assert [(r.interaction, r.outcome) for r in _audit_rows(services, request_id="loop-read-1")] == [("read", "0")]
+    assert [(r.interaction, r.outcome) for r in _audit_rows(services, request_id="loop-read-2")] == [("read", "4")]
+
+
+def test_last_modified_is_the_http_date_of_email_utils() -> None:
+    for moment in (datetime(2026, 1, 4, 0, 0, 0, tzinfo=UTC), datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        stored = StoredResource("Patient", "p", 1, moment, False, b"{}")
+        assert last_modified(stored) == format_datetime(moment, usegmt=True)
+
+
+def test_conditional_read_and_xml_refusal_on_the_fast_path(client: TestClient) -> None:
+    pid = _created(client)
+    first = client.get(f"/fhir/Patient/{pid}", headers={"Accept": "application/fhir+json"})
+    assert first.status_code == 200 and first.headers["last-modified"].endswith(" GMT")
+    assert client.get(f"/fhir/Patient/{pid}", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    refused = client.get(f"/fhir/Patient/{pid}", headers={"Accept": "text/xml"})
+    assert refused.status_code == 406 and refused.json()["resourceType"] == "OperationOutcome"
+    both = client.get(f"/fhir/Patient/{pid}", headers={"Accept": "application/fhir+xml, application/fhir+json"})
+    assert both.status_code == 200
+
+
+def test_a_get_with_a_body_takes_the_general_path() -> None:
+    assert match_read(_scope("/fhir/Patient/p-1", headers=[BEARER, (b"content-length", b"5")])) is None
+    assert match_read(_scope("/fhir/Patient/p-1", headers=[BEARER, (b"transfer-encoding", b"chunked")])) is None
+
+
+def test_uvicorn_access_log_only_when_its_lines_would_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("huitong.serve.uvicorn.run", lambda _app, **options: seen.update(options))
+    monkeypatch.setattr("huitong.serve.check_schema", lambda _settings: None)
+    for level, expected in (("INFO", True), ("WARNING", False)):
+        settings = make_settings("sqlite:////nonexistent/unused.db", logging={"level": level})
+        monkeypatch.setattr("huitong.serve.create_app", lambda _s: None)
+        serve(settings)
+        assert seen["access_log"] is expected

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from email.utils import format_datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -50,9 +49,18 @@ def base_url(request: Request, settings: Settings) -> str:
     return f"{root}/fhir"
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def last_modified(stored: StoredResource) -> str:
-    """The ``Last-Modified`` header of a stored version (an HTTP date, GMT)."""
-    return format_datetime(utc(stored.last_updated), usegmt=True)
+    """The ``Last-Modified`` header of a stored version (an HTTP date, GMT; what ``email.utils.format_datetime``
+    gives with ``usegmt``, spelt out here because every read sends it)."""
+    m = utc(stored.last_updated)
+    return (
+        f"{_DAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year:04d} "
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} GMT"
+    )
 
 
 def version_headers(stored: StoredResource, request: Request, settings: Settings) -> dict[str, str]:
@@ -72,6 +80,8 @@ def check_format(request: Request) -> None:
 def check_media(fmt: str, headers: Any) -> None:
     """:func:`check_format` given the ``_format`` parameter and the request headers (a mapping)."""
     accept = headers.get("accept", "")
+    if "xml" not in fmt and "xml" not in accept:  # every XML type names it: nothing to refuse
+        return
     wants_xml_only = any(t in accept for t in _XML_TYPES) and not any(
         t in accept for t in (*_JSON_TYPES, "*/*", "application/*")
     )
