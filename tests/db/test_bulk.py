@@ -65,3 +65,10 @@ def test_a_violated_constraint_raises_integrity_error_and_writes_nothing(service
     assert [r["pk"] for r in _stored(services)] == [10_000]
     services.db.write(lambda conn: bulk.insert_rows(conn, resource, _rows(count, start=30_000)))  # still usable
     assert len(_stored(services)) == 1 + count
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_rows_may_name_their_columns_in_any_order(services: Services, count: int) -> None:
+    rows = [dict(reversed(list(row.items()))) for row in _rows(count)]
+    services.db.write(lambda conn: bulk.insert_rows(conn, resource, rows))
+    assert [_as_utc(r) for r in _stored(services)] == _rows(count)

@@ -25,7 +25,10 @@ COPY_MIN_ROWS = 16
 
 
 @lru_cache(maxsize=256)
-def _statement(table: sa.Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[_Processor, ...]]:
+def _statement(
+    table: sa.Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[_Processor, ...]]:
+    """The INSERT for ``columns``, the order its parameters take, and their bind processors."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
     order = compiled.positiontup if compiled.positional else None
     if order is None:  # named paramstyle (psycopg: %(name)s): rebuild it positional for executemany of tuples
@@ -33,19 +36,19 @@ def _statement(table: sa.Table, columns: tuple[str, ...], dialect: Dialect) -> t
         marks = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608 - quoted names from the table metadata; values are bound
     else:
-        if list(order) != list(columns):
-            raise RuntimeError(f"unexpected parameter order {order} for {table.name}")
+        if sorted(order) != sorted(columns):
+            raise RuntimeError(f"unexpected parameters {order} for the columns {columns} of {table.name}")
+        columns = tuple(order)  # the table's column order
         sql = str(compiled)
     processors = tuple(table.c[c].type.bind_processor(dialect) for c in columns)
-    return sql, processors
+    return sql, columns, processors
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table`` with one driver-level ``executemany``."""
     if not rows:
         return
-    columns = tuple(rows[0])
-    sql, processors = _statement(table, columns, conn.dialect)
+    sql, columns, processors = _statement(table, tuple(rows[0]), conn.dialect)
     if any(processors):
         params = [
             tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True))
