@@ -32,7 +32,15 @@ from huitong.views.errors import MaterialiseError, ViewsError
 from huitong.views.fastpath import FastView, compile_view, load_fast, rows_of
 from huitong.views.parallel import PARALLEL_MIN_RESOURCES, GroupTask, rebuild_in_workers
 from huitong.views.runner import Row
-from huitong.views.store_source import StoredText, count_current, read_changed_text, record_bulk_read
+from huitong.views.store_source import (
+    MetaBatch,
+    StoredText,
+    count_current,
+    read_changed_meta,
+    read_changed_text,
+    read_texts,
+    record_bulk_read,
+)
 from huitong.views.viewdef import ViewDefinition
 
 STATE_DDL = (
@@ -44,6 +52,8 @@ STATE_DDL = (
 DEFAULT_OVERLAP = timedelta(seconds=60)
 #: Resources read from the store per batch (one version lookup in DuckDB per batch).
 READ_BATCH = 10_000
+#: Versions (no JSON) compared with the views' per batch in an incremental refresh.
+META_BATCH = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,23 +234,78 @@ def _refresh_group(
     checked = [plan.table for plan in group if not plan.rebuild]
     with _transaction(con, group):
         _begin(con, group)
-        for batch in read_changed_text(db, res_type, since, batch_size=READ_BATCH):
-            newest = batch[-1].last_updated
-            stored = _stored_versions(con, checked, [r.res_id for r in batch]) if checked else {}
-            parsed: dict[int, Any] = {}
-
-            def parse(i: int, batch: list[StoredText] = batch, parsed: dict[int, Any] = parsed) -> Any:
-                if i not in parsed:
-                    text = batch[i].text
-                    parsed[i] = None if text is None else load_fast(text)
-                return parsed[i]
-
-            for plan in group:
-                plan.counts.read += len(batch)
-                plan.counts.watermark = max(plan.counts.watermark or newest, newest)
-                _apply(con, plan, batch, stored.get(plan.table, {}), parse)
+        if len(checked) == len(group):
+            _refresh_changed(con, db, res_type, since, group)
+        else:
+            for batch in read_changed_text(db, res_type, since, batch_size=READ_BATCH):
+                _note_read(group, len(batch), batch[-1].last_updated)
+                _apply_batch(con, group, checked, batch)
         for plan in group:
             _finish(con, plan)
+
+
+def _note_read(group: list[_Plan], count: int, newest: datetime) -> None:
+    for plan in group:
+        plan.counts.read += count
+        plan.counts.watermark = max(plan.counts.watermark or newest, newest)
+
+
+def _apply_batch(
+    con: duckdb.DuckDBPyConnection, group: list[_Plan], checked: list[str], batch: list[StoredText]
+) -> None:
+    """Apply one batch of read resources to every view of the group (each resource parsed at most once)."""
+    stored = _stored_versions(con, checked, [r.res_id for r in batch]) if checked else {}
+    parsed: dict[int, Any] = {}
+
+    def parse(i: int) -> Any:
+        if i not in parsed:
+            text = batch[i].text
+            parsed[i] = None if text is None else load_fast(text)
+        return parsed[i]
+
+    for plan in group:
+        _apply(con, plan, batch, stored.get(plan.table, {}), parse)
+
+
+def _refresh_changed(
+    con: duckdb.DuckDBPyConnection, db: Database, res_type: str, since: datetime | None, group: list[_Plan]
+) -> None:
+    """An incremental refresh of views that all have their tables: read the versions of the resources updated
+    since ``since`` first (no JSON), find in DuckDB those whose version some view lacks, and read and apply only
+    those. The overlap window re-reads many resources the views already hold; their JSON is no longer read."""
+    tables = [plan.table for plan in group]
+    for metas in read_changed_meta(db, res_type, since, batch_size=META_BATCH):
+        _note_read(group, len(metas.pks), metas.newest)
+        wanted = [metas.pks[i] for i in _changed(con, tables, metas)]
+        for start in range(0, len(wanted), READ_BATCH):
+            part = wanted[start : start + READ_BATCH]
+            texts = read_texts(db, part)
+            batch = [texts[pk] for pk in part if pk in texts]
+            if batch:
+                _apply_batch(con, group, tables, batch)
+
+
+def _changed(con: duckdb.DuckDBPyConnection, tables: list[str], metas: MetaBatch) -> list[int]:
+    """Positions in ``metas`` of the resources whose current version (None once deleted) differs from the one
+    stored for at least one of ``tables`` (one scan of the version table)."""
+    batch = pa.table(
+        {
+            "idx": pa.array(range(len(metas.pks)), pa.int64()),
+            "res_id": pa.array(metas.res_ids, pa.string()),
+            "version_id": pa.array(metas.versions, pa.int32()),
+        }
+    )
+    con.register("_huitong_meta", batch)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT m.idx FROM _huitong_meta m CROSS JOIN (SELECT unnest(?) AS view_name) w "
+            "LEFT JOIN _huitong_view_versions v ON v.view_name = w.view_name AND v.res_id = m.res_id "
+            "WHERE v.version_id IS DISTINCT FROM m.version_id ORDER BY m.idx",
+            [tables],
+        ).fetchall()
+    finally:
+        con.unregister("_huitong_meta")
+    return [int(row[0]) for row in rows]
 
 
 def _rebuild_parallel(

@@ -100,6 +100,59 @@ def read_changed_text(
             ]
 
 
+@dataclass(frozen=True, slots=True)
+class MetaBatch:
+    """Which versions of a batch of resources are current, without their JSON: columns, in read order."""
+
+    pks: list[int]
+    res_ids: list[str]
+    versions: list[int | None]  # None once deleted
+    newest: datetime  # last_updated of the batch's last (newest) resource
+
+
+def read_changed_meta(
+    db: Reader, res_type: str, since: datetime | None, *, batch_size: int = 2000
+) -> Iterator[MetaBatch]:
+    """As :func:`read_changed_text`, without the JSON: which resources changed, to fetch only those needed."""
+    query = sa.select(
+        resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted, resource.c.last_updated
+    ).where(resource.c.res_type == res_type)
+    if since is not None:
+        query = query.where(resource.c.last_updated >= since)
+    query = query.order_by(resource.c.last_updated, resource.c.pk)
+    with db.read() as conn:
+        result = conn.execution_options(yield_per=batch_size).execute(query)
+        for partition in result.partitions(batch_size):
+            pks, res_ids, versions, deleted, _ = (list(column) for column in zip(*partition, strict=True))
+            yield MetaBatch(
+                [int(pk) for pk in pks],
+                res_ids,
+                [None if gone else version for version, gone in zip(versions, deleted, strict=True)],
+                utc(partition[-1].last_updated),
+            )
+
+
+def read_texts(db: Reader, pks: list[int], *, chunk: int = 500) -> dict[int, StoredText]:
+    """The current version of each resource of ``pks`` as stored now (version, time and JSON read together, so a
+    resource updated since its metadata was read comes back whole in its newer version)."""
+    out: dict[int, StoredText] = {}
+    columns = (resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.last_updated)
+    with db.read() as conn:
+        for start in range(0, len(pks), chunk):
+            query = sa.select(*columns, resource.c.deleted, resource.c.content).where(
+                resource.c.pk.in_(pks[start : start + chunk])
+            )
+            for row in conn.execute(query):
+                out[int(row.pk)] = StoredText(
+                    row.res_id,
+                    row.version_id,
+                    utc(row.last_updated),
+                    bool(row.deleted),
+                    None if row.deleted else row.content,
+                )
+    return out
+
+
 def count_current(db: Database, res_types: list[str]) -> int:
     """How many resources (deleted ones included) of ``res_types`` the store holds."""
     query = sa.select(sa.func.count()).select_from(resource).where(resource.c.res_type.in_(res_types))
