@@ -368,6 +368,8 @@ def _bare_main(bare: bool) -> Iterator[None]:
     finally:
         if main is not None:
             sys.modules["__main__"] = main
+        else:
+            del sys.modules["__main__"]
 
 
 def _picklable(rules: Sequence[FhirRule]) -> bytes | None:
