@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from huitong.fhir.store import ResourceStore
-from huitong.indicators import importer, reference, service, values
+from huitong.indicators import engine, importer, reference, service, values
+from huitong.indicators.definition import load_definitions
 from huitong.indicators.engine import IndicatorValue
 from huitong.security.actor import Actor
 from huitong.services import Services
@@ -120,6 +121,21 @@ def _check_drill_down(services: Services, actor: Actor, tmp_path: Path) -> None:
     assert [(c.case_id, c.rule) for c in only] == [("fp-ZY1", "complication not present on admission: T81.4")]
     ami = service.drill_down(services.db, workspace, actor, "10.ami.mortality", "2024-03", "0101")
     assert [(c.case_id, c.numerator) for c in ami] == [("fp-ZY4", 1.0)]
+
+
+def test_growth_bases_shared_over_two_years_equal_their_own_query(
+    services: Services, actor: Actor, computed: dict[tuple[str, str, str], IndicatorValue], tmp_path: Path
+) -> None:
+    """For a calendar year, a growth indicator's base takes its values from the two-year query it runs for the
+    growth; computed on its own (one year), it gives the same values."""
+    bases = sorted({d.growth_of for d in load_definitions() if d.growth_of})
+    workspace = service.Workspace(tmp_path / "ind.duckdb")
+    with service.prepared(services.db, workspace, actor, refresh=False) as con:
+        alone = engine.compute(con, date(2024, 1, 1), date(2024, 12, 31), ids=bases)
+    shared = {key: value for key, value in computed.items() if key[0] in bases}
+    assert alone and len(alone) == len(shared)
+    for value in alone:
+        assert shared[(value.id, value.period, value.department)].value == pytest.approx(value.value, rel=1e-12)
 
 
 def test_reimport_is_idempotent(store: ResourceStore, actor: Actor, tmp_path: Path) -> None:
