@@ -13,6 +13,7 @@ from huitong.db import Database, migrate, open_database
 from huitong.fhir.store import ResourceStore
 from huitong.security import Actor
 from huitong.settings import Settings, load_settings
+from huitong.views import refresh, store_source
 from huitong.views.refresh import refresh_view
 from huitong.views.viewdef import parse_view
 
@@ -134,3 +135,29 @@ def test_refresh_leaves_an_audit_row(store: ResourceStore, db: Database) -> None
             "SELECT actor_id, entity_type, query FROM audit_event WHERE query LIKE 'view=%'"
         ).fetchall()
     assert [tuple(r) for r in rows] == [("system:test", "Patient", "view=patient_names resources=1")]
+
+
+def test_incremental_refresh_reads_the_json_of_changed_resources_only(
+    store: ResourceStore, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overlap window re-reads the versions of recent resources; only those a view lacks are read whole."""
+    a = store.create(ACTOR, _patient(["Wang"]))
+    b = store.create(ACTOR, _patient(["Li"]))
+    fetched: list[str] = []
+
+    def read_texts(reader: Any, pks: list[int], **kwargs: Any) -> dict[int, store_source.StoredText]:
+        texts = store_source.read_texts(reader, pks, **kwargs)
+        fetched.extend(text.res_id for text in texts.values())
+        return texts
+
+    monkeypatch.setattr(refresh, "read_texts", read_texts)
+    with duckdb.connect() as con:
+        refresh_view(con, db, parse_view(VIEW), ACTOR)
+        store.update(ACTOR, "Patient", b.res_id, {**_patient(["Sun"]), "id": b.res_id})
+        c = store.create(ACTOR, _patient(["Zhao"]))
+        result = refresh_view(con, db, parse_view(VIEW), ACTOR)
+        assert (result.mode, result.resources_read, result.resources_changed) == ("incremental", 3, 2)
+        assert sorted(fetched) == sorted([b.res_id, c.res_id])
+        assert _rows(con) == _sorted(
+            [(a.res_id, "female", "Wang"), (b.res_id, "female", "Sun"), (c.res_id, "female", "Zhao")]
+        )
