@@ -23,15 +23,13 @@ from huitong.fhir.search.index import FulltextTypes
 from huitong.fhir.search.parse import parse_search
 from huitong.fhir.search.request import Include, SearchRequest
 from huitong.fhir.search.schema import search_reference
-from huitong.fhir.search.sql import SqlBuilder
+from huitong.fhir.search.sql import SqlBuilder, bounded
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource, utc
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.terminology.service import Terminology
 
-#: Index rows counted at most when estimating which criterion should drive a search (see SqlBuilder.where).
-ESTIMATE_CAP = 10_000
 _COLUMNS = (resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version_id, resource.c.last_updated)
 
 
@@ -109,9 +107,15 @@ class SearchService:
         resolved = resolve_codes(conn, request, self.terminology)
         visible = self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type) if actor is not None else []
 
-        def estimate(rows: sa.Select[Any]) -> int:  # index rows of one criterion, counted up to ESTIMATE_CAP
-            capped = rows.limit(ESTIMATE_CAP).subquery()
-            return int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+        counted: dict[tuple[str, str, int], int] = {}  # a page after a cursor builds the conditions twice
+
+        def estimate(rows: sa.Select[Any], cap: int) -> int:  # index rows of one criterion, counted up to cap
+            compiled = rows.compile(conn)
+            key = (str(compiled), repr(sorted(compiled.params.items())), cap)
+            if key not in counted:
+                capped = rows.limit(cap).subquery()
+                counted[key] = int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+            return counted[key]
 
         conds = [*self.sql.where(resolved, estimate=estimate), *visible]
         if request.summary == "count" or request.count == 0:
@@ -120,10 +124,15 @@ class SearchService:
         # A keyset cursor on the default order also bounds the driving index lookup (resource_pk > last), so a
         # deep page reads only the index entries after it.
         bound = _pk_bound(request)
-        page_conds = conds
-        if bound is not None:
-            page_conds = [*self.sql.where(resolved, pk_bound=bound, estimate=estimate), *visible]
-        rows = self._page(conn, request, page_conds, result)
+        ordered = self.sql.ordered_driver(resolved, estimate)
+        if ordered is not None:  # the page read straight from the driving index rows, in their order
+            driving, others = ordered
+            rows = self._page(conn, request, [*others, *visible], result, driving=(driving, bound))
+        else:
+            page_conds = conds
+            if bound is not None:
+                page_conds = [*self.sql.where(resolved, pk_bound=bound, estimate=estimate), *visible]
+            rows = self._page(conn, request, page_conds, result)
         pks = [row.pk for row in rows[: request.count]]
         result.matches = [self.store.opened(actor, _stored(row)) for row in rows[: request.count]]
         if request.total == "accurate" or (request.total == "estimate" and not result.has_more):
@@ -140,10 +149,20 @@ class SearchService:
             result.included = [self.store.opened(actor, s) for s in result.included]
         return result
 
-    def _page(self, conn: sa.Connection, request: SearchRequest, conds: list[Any], result: SearchResult) -> list[Any]:
+    def _page(
+        self,
+        conn: sa.Connection,
+        request: SearchRequest,
+        conds: list[Any],
+        result: SearchResult,
+        *,
+        driving: tuple[sa.Subquery, tuple[int, bool] | None] | None = None,
+    ) -> list[Any]:
         """The rows of one page, by keyset when a cursor holds a key (see :mod:`.cursor`), else by offset.
 
-        Sets ``has_more`` and the cursors of the next and previous pages on ``result``.
+        ``driving`` (index rows, keyset bound): join ``resource`` to those rows and read them in ``resource_pk``
+        order (:meth:`SqlBuilder.ordered_driver`). Sets ``has_more`` and the cursors of the next and previous
+        pages on ``result``.
         """
         columns = self.sql.keyset_columns(request)
         signature = ",".join(("-" if desc else "") + param.code for param, desc in request.sort)
@@ -155,11 +174,17 @@ class SearchService:
             raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
         before = cursor is not None and cursor.before
         query = sa.select(*_COLUMNS, resource.c.content).where(*conds)
+        order = self.sql.order_by(request, reverse=before)
+        if driving is not None:
+            rows, bound = driving
+            query = query.select_from(rows.join(resource, resource.c.pk == rows.c.resource_pk))
+            query = query.where(*bounded(rows.c.resource_pk, bound))
+            order = [rows.c.resource_pk.desc() if before else rows.c.resource_pk.asc()]  # the index's own order
         if seek and columns is not None and cursor is not None and cursor.key is not None:
             query = query.where(self.sql.seek(columns, cursor.key, before=before))
         else:
             query = query.offset(request.offset)
-        query = query.order_by(*self.sql.order_by(request, reverse=before)).limit(request.count + 1)
+        query = query.order_by(*order).limit(request.count + 1)
         fetched = conn.execute(query).all()
         page = list(fetched[: request.count])
         if before:

@@ -38,6 +38,10 @@ Pred = sa.ColumnElement[bool]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+#: Index rows counted at most when estimating which criterion should drive a search (see SqlBuilder.where).
+ESTIMATE_CAP = 10_000
+
+
 class SqlBuilder:
     """Builds the predicates of one dialect (``sqlite`` or ``postgresql``)."""
 
@@ -52,7 +56,7 @@ class SqlBuilder:
         r: sa.FromClause = resource,
         *,
         pk_bound: tuple[int, bool] | None = None,
-        estimate: Callable[[sa.Select[Any]], int] | None = None,
+        estimate: Callable[[sa.Select[Any], int], int] | None = None,
     ) -> list[Pred]:
         """The conditions a row of ``r`` (the resource table or an alias) must meet.
 
@@ -62,28 +66,85 @@ class SqlBuilder:
         matched on one index row together, as one range. ``pk_bound`` ``(pk, before)`` limits the driving lookup
         to index rows of resources after (before) ``pk``: keyset paging on the default order.
 
-        ``estimate`` (a capped count of an index subquery's rows) settles which criterion drives when the rough
-        rank cannot: among two or more token, string or range criteria (no reference or identifier), the one
-        with the fewest index rows drives — ``class=AMB`` (a third of all encounters) must not drive when
-        ``date=sa…`` names one day.
+        ``estimate(rows, cap)`` (a count of an index subquery's rows, stopping at ``cap``) settles which
+        criterion drives when the rough rank cannot: among two or more token, string or range criteria (no
+        reference or identifier), the one with the fewest index rows drives — ``class=AMB`` (a third of all
+        encounters) must not drive when ``date=sa…`` names one day. One criterion alone is not counted.
         """
+        criteria, driving = self._plan(request, estimate)
+        return self._conditions(request, criteria, driving, r, pk_bound=pk_bound)
+
+    def ordered_driver(
+        self, request: SearchRequest, estimate: Callable[[sa.Select[Any], int], int] | None = None
+    ) -> tuple[sa.Subquery, list[Pred]] | None:
+        """For a page in the default order whose driving criterion is one token ``system|code``: its index rows
+        (a subquery to join ``resource`` to) and the conditions besides it; else ``None``.
+
+        Those index rows are unique per resource and lie in ``resource_pk`` order under their key, so a join read
+        in that order stops after one page. ``pk IN (…)`` instead collects every match first: ~90 ms for a code
+        on 200,000 of 1,000,000 resources, against well under a millisecond for the join.
+        """
+        if request.sort:
+            return None
+        criteria, driving = self._plan(request, estimate)
+        if driving is None or not _unique_in_pk_order(driving):
+            return None
+        rows = self.index_rows(driving, request.rtype)
+        if rows is None:
+            return None
+        return rows.subquery("driving"), self._conditions(request, criteria, driving, resource, joined=True)
+
+    def _plan(
+        self, request: SearchRequest, estimate: Callable[[sa.Select[Any], int], int] | None
+    ) -> tuple[list[Criterion], Criterion | None]:
+        """The criteria (most selective first) and the one that drives (``None``: the type's rows do)."""
         criteria = sorted(_merge_ranges(request.criteria), key=_selectivity)
-        conds: list[Pred] = [r.c.deleted.is_(False)]
         driving = next((c for c in criteria if _drives(c)), None)
         if estimate is not None and driving is not None and _selectivity(driving) >= 2:
-            probed = [(c, self.index_rows(c, request.rtype)) for c in criteria if _drives(c)]
-            counted = [(estimate(rows), i, c) for i, (c, rows) in enumerate(probed) if rows is not None]
-            if len(counted) > 1:
-                driving = min(counted, key=lambda t: (t[0], t[1]))[2]
+            driving = self._fewest_rows(request.rtype, [c for c in criteria if _drives(c)], estimate) or driving
+        return criteria, driving
+
+    def _conditions(
+        self,
+        request: SearchRequest,
+        criteria: list[Criterion],
+        driving: Criterion | None,
+        r: sa.FromClause,
+        *,
+        pk_bound: tuple[int, bool] | None = None,
+        joined: bool = False,
+    ) -> list[Pred]:
+        """The conditions of a plan; ``joined``: without the driving one (its index rows are joined instead)."""
+        conds: list[Pred] = [r.c.deleted.is_(False)]
         if driving is None:
             conds.insert(0, r.c.res_type == request.rtype)
         # The most selective criterion drives (``pk IN (…)``, looked up by key); the others are checked per
         # candidate with correlated EXISTS on the index tables' resource_pk index.
         for c in criteria:
+            if joined and c is driving:
+                continue
             bound = pk_bound if c is driving else None
             conds.append(self.criterion(c, request.rtype, r, correlated=c is not driving, pk_bound=bound))
         conds += [self.filter(node, request.rtype, r) for node in request.filters]
         return conds
+
+    def _fewest_rows(
+        self, rtype: str, candidates: list[Criterion], estimate: Callable[[sa.Select[Any], int], int]
+    ) -> Criterion | None:
+        """The candidate with the fewest index rows (the earlier one on a tie), when there are two or more.
+
+        Each count stops at the fewest found so far — it only has to tell whether this one has fewer — so the
+        work is bounded by about twice the smallest count, not by the cap times the number of candidates."""
+        probed = [(c, rows) for c in candidates if (rows := self.index_rows(c, rtype)) is not None]
+        if len(probed) < 2:
+            return None
+        best: Criterion | None = None
+        fewest = ESTIMATE_CAP
+        for c, rows in probed:
+            count = estimate(rows, fewest)
+            if best is None or count < fewest:
+                best, fewest = c, count
+        return best
 
     def filter(self, node: FilterNode, rtype: str, r: sa.FromClause) -> Pred:
         """A ``_filter`` tree: its comparisons checked per candidate (correlated), combined as written."""
@@ -174,7 +235,7 @@ class SqlBuilder:
             return r.c.pk.not_in(subquery)
         if correlated:
             return sa.exists(subquery.where(table.c.resource_pk == r.c.pk))
-        return r.c.pk.in_(subquery.where(*_bounded(table.c.resource_pk, pk_bound)))
+        return r.c.pk.in_(subquery.where(*bounded(table.c.resource_pk, pk_bound)))
 
     @staticmethod
     def _table(crit: Criterion) -> sa.Table:
@@ -220,7 +281,7 @@ class SqlBuilder:
                 if correlated:
                     found.append(sa.exists(rows.where(table.c.resource_pk == r.c.pk)))
                 else:
-                    found.append(r.c.pk.in_(rows.where(*_bounded(table.c.resource_pk, pk_bound))))
+                    found.append(r.c.pk.in_(rows.where(*bounded(table.c.resource_pk, pk_bound))))
             alternatives.append(sa.and_(*found))
         return sa.or_(*alternatives)
 
@@ -249,7 +310,7 @@ class SqlBuilder:
         )
         if correlated:
             return sa.exists(rows.where(ref.c.resource_pk == r.c.pk))
-        return r.c.pk.in_(rows.where(*_bounded(ref.c.resource_pk, pk_bound)))
+        return r.c.pk.in_(rows.where(*bounded(ref.c.resource_pk, pk_bound)))
 
     def _has(self, crit: Criterion, rtype: str, r: sa.FromClause) -> Pred:
         assert crit.chain is not None and crit.has_type is not None  # noqa: S101 - set by the parser
@@ -436,7 +497,18 @@ def _token(table: sa.Table, v: TokenValue) -> Pred:
     return sa.and_(*conds) if conds else sa.true()
 
 
-def _bounded(column: Any, pk_bound: tuple[int, bool] | None) -> list[Pred]:
+def _unique_in_pk_order(crit: Criterion) -> bool:
+    """Whether ``crit``'s index rows are one per resource under one index key: a plain token ``system|code``
+    (the indexer keeps one row per resource, parameter, system and code)."""
+    if crit.param.type != "token" or crit.modifier is not None or crit.chain is not None or crit.has_type:
+        return False
+    if crit.param.code in ("_id", "_lastUpdated") or crit.param.code in FULLTEXT or len(crit.values) != 1:
+        return False
+    value = crit.values[0]
+    return isinstance(value, TokenValue) and value.code is not None and value.system is not None
+
+
+def bounded(column: Any, pk_bound: tuple[int, bool] | None) -> list[Pred]:
     """``column > pk`` (``< pk`` before it) for a keyset bound, else nothing."""
     if pk_bound is None:
         return []
