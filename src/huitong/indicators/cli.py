@@ -147,9 +147,9 @@ def compute(
     if last < first:
         raise typer.BadParameter("--to is before --from")
     with _services() as services:
-        computed = service.compute_and_store(
-            services.db, _workspace(services, duckdb_path), ACTOR, first, last, ids=indicator, full=full
-        )
+        workspace = _workspace(services, duckdb_path)
+        computed = service.compute_and_store(services.db, workspace, ACTOR, first, last, ids=indicator, full=full)
+        service.keep_case_base(services.db, workspace)  # the cockpit's first drill-down then need not build it
     label = range_label(first, last)
     wanted = department or HOSPITAL
     rows = [v for v in computed if v.period == label and v.department == wanted]

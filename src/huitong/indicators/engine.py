@@ -60,10 +60,14 @@ def prepare(con: duckdb.DuckDBPyConnection, db: Database, actor: Actor, *, full:
     build_base(con)
 
 
-def build_base(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build the shared tables from the current views and reference tables."""
+def build_base(con: duckdb.DuckDBPyConnection, *, persist: bool = False) -> None:
+    """(Re)build the shared tables from the current views and reference tables: temporary ones (this connection
+    only), or with ``persist`` tables and macros of the DuckDB file itself (read by later connections)."""
     for statement in _statements(base_sql()):
-        con.execute(statement)
+        con.execute(_PERSIST_PREFIX.sub("CREATE OR REPLACE ", statement, count=1) if persist else statement)
+
+
+_PERSIST_PREFIX = re.compile(r"^CREATE OR REPLACE TEMP(ORARY)? ", re.IGNORECASE)
 
 
 def _statements(sql: str) -> list[str]:
@@ -352,7 +356,9 @@ def drill_down(
     limit: int = 1000,
     overrides: Mapping[str, str] | None = None,
 ) -> list[Case]:
-    """The cases behind one value (for a growth indicator: those of its base indicator)."""
+    """The cases behind one value (for a growth indicator: those of its base indicator), largest numerator first,
+    then by case (and sub-measure, denominator, rule: rows of one case in several sub-measures come in a fixed
+    order)."""
     defs = by_id()
     head, sub = indicator_id, ""
     if head not in defs:
@@ -363,9 +369,9 @@ def drill_down(
     if definition.growth_of:
         definition = defs[definition.growth_of]
     start, end = period_bounds(period)
-    table = load_cases(con, definition, start, end, overrides)
-    sql = f"SELECT case_id, day, department, numerator, denominator, rule FROM {table} WHERE true"  # noqa: S608
-    params: dict[str, object] = {}
+    # One query (no table of the period's cases first): DuckDB keeps only the top ``limit`` rows while scanning.
+    query, params = _cases_query(definition, start, end, overrides)
+    sql = f"SELECT case_id, day, department, numerator, denominator, rule FROM ({query}) WHERE true"  # noqa: S608
     if sub:
         sql += " AND sub_id = $sub"
         params["sub"] = sub
@@ -374,6 +380,6 @@ def drill_down(
         params["dept"] = department
     if only_numerator:
         sql += " AND numerator <> 0"
-    sql += " ORDER BY numerator DESC, case_id LIMIT $limit"
+    sql += " ORDER BY numerator DESC, case_id, sub_id NULLS FIRST, denominator NULLS FIRST, rule LIMIT $limit"
     params["limit"] = limit
     return [Case(*row) for row in con.execute(sql, params).fetchall()]

@@ -11,6 +11,7 @@ table replaced as a whole) and copied into DuckDB as ``ref_<table>`` before indi
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,21 @@ def load_table(db: Database, table: str) -> list[dict[str, Any]]:
         return [json.loads(text) for text in result]
 
 
-def copy_to_duckdb(db: Database, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Create the temporary table ``ref_<table>`` for every reference table (all VARCHAR; empty ones too)."""
+def digest(db: Database) -> str:
+    """SHA-256 of every stored reference row (table, position, JSON): changes whenever a table is imported with
+    other content."""
+    hasher = hashlib.sha256()
+    query = sa.select(_REF.c.table_name, _REF.c.position, _REF.c.data).order_by(_REF.c.table_name, _REF.c.position)
+    with db.read() as conn:
+        for table, position, data in conn.execute(query):
+            hasher.update(f"{table}\x1f{position}\x1f{data}\x1e".encode())
+    return hasher.hexdigest()
+
+
+def copy_to_duckdb(db: Database, con: duckdb.DuckDBPyConnection, *, persist: bool = False) -> dict[str, int]:
+    """Create the table ``ref_<table>`` for every reference table (all VARCHAR; empty ones too): temporary, or
+    with ``persist`` a table of the DuckDB file."""
+    kind = "TABLE" if persist else "TEMP TABLE"
     counts: dict[str, int] = {}
     for table, (_, required) in TABLES.items():
         rows = load_table(db, table)
@@ -105,7 +119,7 @@ def copy_to_duckdb(db: Database, con: duckdb.DuckDBPyConnection) -> dict[str, in
         data = pa.table({c: pa.array([row.get(c) for row in rows], pa.string()) for c in columns})
         con.register("_ref_rows", data)
         try:
-            con.execute(f'CREATE OR REPLACE TEMP TABLE "ref_{table}" AS SELECT * FROM _ref_rows')  # noqa: S608 (our names)
+            con.execute(f'CREATE OR REPLACE {kind} "ref_{table}" AS SELECT * FROM _ref_rows')  # noqa: S608 (our names)
         finally:
             con.unregister("_ref_rows")
         counts[table] = len(rows)

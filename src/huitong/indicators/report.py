@@ -59,16 +59,28 @@ def definition_of(indicator_id: str, defs: Mapping[str, Definition]) -> tuple[De
     return None, ""
 
 
-def build(db: Database, year: int, targets: Mapping[str, float] | None = None) -> list[ReportLine]:
-    """The report of ``year``: ▲ indicators first, then the others, then the companion measures."""
+def build(
+    db: Database,
+    year: int,
+    targets: Mapping[str, float] | None = None,
+    *,
+    departments: bool = True,
+    indicator_id: str | None = None,
+) -> list[ReportLine]:
+    """The report of ``year``: ▲ indicators first, then the others, then the companion measures.
+
+    ``departments=False`` reads only the hospital-wide values (year, months, previous year: what the cockpit's
+    overview shows; one range of the ``(department, period)`` index) and leaves each line's ``departments``
+    empty; ``indicator_id`` reads only that indicator's values."""
     defs = by_id()
     lines: dict[str, ReportLine] = {}
     previous = {
         v.indicator_id: v.value
-        for v in values.load(db, period_prefix=str(year - 1), department=HOSPITAL)
+        for v in values.load(db, indicator_id=indicator_id, period_prefix=str(year - 1), department=HOSPITAL)
         if v.period == str(year - 1)
     }
-    for stored in values.load(db, period_prefix=str(year)):
+    department = None if departments else HOSPITAL
+    for stored in values.load(db, indicator_id=indicator_id, period_prefix=str(year), department=department):
         definition, sub = definition_of(stored.indicator_id, defs)
         if definition is None:
             continue

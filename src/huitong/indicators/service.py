@@ -3,6 +3,8 @@ compute and store values, and drill down to cases."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ import duckdb
 
 from huitong.db import Database
 from huitong.indicators import engine, reference, values
+from huitong.indicators.definition import base_sql
 from huitong.indicators.engine import Case, IndicatorValue
 from huitong.security.actor import Actor
 
@@ -74,8 +77,9 @@ def drill_down(
     only_numerator: bool = False,
     limit: int = 1000,
 ) -> list[Case]:
-    """The cases behind one value, read from the views as last refreshed."""
-    with prepared(db, workspace, actor, refresh=False) as con:
+    """The cases behind one value, read from the views as last refreshed (over the case base kept in the DuckDB
+    file, see :func:`case_base`)."""
+    with case_base(db, workspace) as con:
         return engine.drill_down(
             con,
             indicator_id,
@@ -85,3 +89,104 @@ def drill_down(
             limit=limit,
             overrides=workspace.overrides,
         )
+
+
+#: The DuckDB table recording what the case base kept in the file was built from.
+BASE_STATE = "_huitong_indicator_base"
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path.resolve(), threading.Lock())
+
+
+def base_stamp(db: Database, con: duckdb.DuckDBPyConnection) -> str | None:
+    """SHA-256 of what the case base is built from: the shared tables' SQL, every view's state (definition hash,
+    watermark, time of the last refresh: any refresh changes it) and the reference rows; None before the views
+    were ever refreshed."""
+    try:
+        views = con.execute(
+            "SELECT view_name, definition_hash, watermark, refreshed_at FROM _huitong_views ORDER BY view_name"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return None
+    hasher = hashlib.sha256(base_sql().encode())
+    hasher.update(repr(views).encode())
+    hasher.update(reference.digest(db).encode())
+    return hasher.hexdigest()
+
+
+def _stored_stamp(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute(f"SELECT stamp FROM {BASE_STATE}").fetchone()  # noqa: S608 (our name)
+    except duckdb.CatalogException:
+        return None
+    return None if row is None else str(row[0])
+
+
+def keep_base(db: Database, con: duckdb.DuckDBPyConnection) -> str | None:
+    """Build the reference tables and the shared tables into the DuckDB file (a writable connection) and record
+    their stamp; returns it (None, and nothing built, before the views were ever refreshed). The stamp is taken
+    before the reference rows are copied, so rows imported meanwhile make it stale, never wrongly current."""
+    stamp = base_stamp(db, con)
+    if stamp is None:
+        return None
+    con.execute(f"CREATE TABLE IF NOT EXISTS {BASE_STATE} (stamp VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL)")
+    con.execute(f"DELETE FROM {BASE_STATE}")  # noqa: S608 (our name)
+    reference.copy_to_duckdb(db, con, persist=True)
+    engine.build_base(con, persist=True)
+    con.execute(f"INSERT INTO {BASE_STATE} VALUES (?, now()::TIMESTAMP)", [stamp])  # noqa: S608 (our name)
+    con.execute("CHECKPOINT")
+    return stamp
+
+
+def keep_case_base(db: Database, workspace: Workspace) -> str | None:
+    """Build the kept case base now (e.g. right after computing), so that the first drill-down does not."""
+    with _lock(workspace.duckdb_path):
+        con = duckdb.connect(str(workspace.duckdb_path))
+        try:
+            return keep_base(db, con)
+        finally:
+            con.close()
+
+
+@contextmanager
+def case_base(db: Database, workspace: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only DuckDB connection over the views as last refreshed, with the reference and shared tables.
+
+    They are kept in the file with a stamp of what they were built from (:func:`base_stamp`): while it matches,
+    nothing is rebuilt (the drill-down's cost is its own query). New view data, another reference import or other
+    shared-table SQL changes the stamp: the tables are then rebuilt into the file once (when it can be opened for
+    writing; else, as before, as temporary tables of this connection only). Drill-downs of one file are taken
+    one at a time in a process, so that the rebuild's writable connection never meets a read-only one."""
+    path = workspace.duckdb_path
+    with _lock(path):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            stamp = base_stamp(db, con)
+            current = stamp is not None and _stored_stamp(con) == stamp
+        except BaseException:
+            con.close()
+            raise
+        if not current and stamp is not None:
+            con.close()
+            try:
+                writer = duckdb.connect(str(path))
+            except duckdb.Error:
+                writer = None  # another process is writing (e.g. computing): rebuild for this connection only
+            if writer is not None:
+                try:
+                    keep_base(db, writer)
+                finally:
+                    writer.close()
+            con = duckdb.connect(str(path), read_only=True)
+            current = _stored_stamp(con) == base_stamp(db, con)
+        try:
+            if not current:
+                reference.copy_to_duckdb(db, con)
+                engine.build_base(con)
+            yield con
+        finally:
+            con.close()

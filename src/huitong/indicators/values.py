@@ -111,3 +111,12 @@ def load(
     query = query.order_by(VALUE.c.indicator_id, VALUE.c.department, VALUE.c.period)
     with db.read() as conn:
         return [StoredValue(*row) for row in conn.execute(query).all()]
+
+
+def latest_year(db: Database, department: str) -> int | None:
+    """The latest year with a stored value of ``department`` (one seek on ``(department, period)``)."""
+    query = sa.select(sa.func.max(VALUE.c.period)).where(VALUE.c.department == department)
+    with db.read() as conn:
+        newest = conn.execute(query).scalar()
+    head = str(newest or "")[:4]
+    return int(head) if head.isdigit() and len(head) == 4 else None

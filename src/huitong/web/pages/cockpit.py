@@ -27,8 +27,7 @@ def _year(request: Request, services: Services) -> int:
     asked = request.query_params.get("year", "")
     if asked.isdigit() and len(asked) == 4:
         return int(asked)
-    years = sorted({v.period[:4] for v in values.load(services.db, department=HOSPITAL) if v.period[:4].isdigit()})
-    return int(years[-1]) if years else date.today().year
+    return values.latest_year(services.db, HOSPITAL) or date.today().year
 
 
 def _trend(line: report.ReportLine) -> str:
@@ -40,7 +39,7 @@ def overview(request: Request, services: ServicesDep, actor: PageActor) -> Respo
     """Every indicator of the year, ▲ first, with trend charts for the ▲ ones."""
     require_area(actor, "cockpit")
     year = _year(request, services)
-    lines = report.build(services.db, year, services.settings.indicators.targets)
+    lines = report.build(services.db, year, services.settings.indicators.targets, departments=False)
     charts = [(line, _trend(line)) for line in lines if line.national and line.months and "." not in line.id]
     return render(
         request,
@@ -61,8 +60,8 @@ def indicator(request: Request, indicator_id: str, services: ServicesDep, actor:
     """One indicator: monthly trend, department ranking, links to the cases."""
     require_area(actor, "cockpit")
     year = _year(request, services)
-    lines = {line.id: line for line in report.build(services.db, year, services.settings.indicators.targets)}
-    line = lines.get(indicator_id)
+    targets = services.settings.indicators.targets
+    line = next(iter(report.build(services.db, year, targets, indicator_id=indicator_id)), None)
     if line is None:
         return render(request, "error.html", {"status": 404, "message": indicator_id}, actor=actor, status=404)
     definition, _ = report.definition_of(indicator_id, by_id())
