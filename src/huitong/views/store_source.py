@@ -75,16 +75,20 @@ class Reader(Protocol):
     def read(self) -> AbstractContextManager[sa.Connection]: ...
 
 
+def _changed_since(res_type: str, since: datetime | None, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """``columns`` of the resources of ``res_type`` written at or after ``since``, oldest first."""
+    query = sa.select(*columns).where(resource.c.res_type == res_type)
+    if since is not None:
+        query = query.where(resource.c.last_updated >= since)
+    return query.order_by(resource.c.last_updated, resource.c.pk)
+
+
 def read_changed_text(
     db: Reader, res_type: str, since: datetime | None, *, batch_size: int = 2000
 ) -> Iterator[list[StoredText]]:
     """As :func:`read_changed`, with the JSON text left unparsed (the caller decides how to parse it)."""
-    query = sa.select(
-        resource.c.res_id, resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content
-    ).where(resource.c.res_type == res_type)
-    if since is not None:
-        query = query.where(resource.c.last_updated >= since)
-    query = query.order_by(resource.c.last_updated, resource.c.pk)
+    columns = (resource.c.res_id, resource.c.version_id, resource.c.last_updated, resource.c.deleted)
+    query = _changed_since(res_type, since, *columns, resource.c.content)
     with db.read() as conn:
         result = conn.execution_options(yield_per=batch_size).execute(query)
         for partition in result.partitions(batch_size):
@@ -114,12 +118,8 @@ def read_changed_meta(
     db: Reader, res_type: str, since: datetime | None, *, batch_size: int = 2000
 ) -> Iterator[MetaBatch]:
     """As :func:`read_changed_text`, without the JSON: which resources changed, to fetch only those needed."""
-    query = sa.select(
-        resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted, resource.c.last_updated
-    ).where(resource.c.res_type == res_type)
-    if since is not None:
-        query = query.where(resource.c.last_updated >= since)
-    query = query.order_by(resource.c.last_updated, resource.c.pk)
+    columns = (resource.c.pk, resource.c.res_id, resource.c.version_id, resource.c.deleted)
+    query = _changed_since(res_type, since, *columns, resource.c.last_updated)
     with db.read() as conn:
         result = conn.execution_options(yield_per=batch_size).execute(query)
         for partition in result.partitions(batch_size):
