@@ -107,31 +107,26 @@ class SearchService:
         resolved = resolve_codes(conn, request, self.terminology)
         visible = self.store.visible_conditions(actor, resource.c.pk, resource.c.res_type) if actor is not None else []
 
-        counted: dict[tuple[str, str, int], int] = {}  # a page after a cursor builds the conditions twice
-
         def estimate(rows: sa.Select[Any], cap: int) -> int:  # index rows of one criterion, counted up to cap
-            compiled = rows.compile(conn)
-            key = (str(compiled), repr(sorted(compiled.params.items())), cap)
-            if key not in counted:
-                capped = rows.limit(cap).subquery()
-                counted[key] = int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
-            return counted[key]
+            capped = rows.limit(cap).subquery()
+            return int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
 
-        conds = [*self.sql.where(resolved, estimate=estimate), *visible]
+        plan = self.sql.plan(resolved, estimate)  # chosen once: the page, a bounded page and the count share it
+        conds = [*self.sql.where(resolved, plan=plan), *visible]
         if request.summary == "count" or request.count == 0:
             result.total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(*conds)).scalar_one()
             return result
         # A keyset cursor on the default order also bounds the driving index lookup (resource_pk > last), so a
         # deep page reads only the index entries after it.
         bound = _pk_bound(request)
-        ordered = self.sql.ordered_driver(resolved, estimate)
+        ordered = self.sql.ordered_driver(resolved, plan)
         if ordered is not None:  # the page read straight from the driving index rows, in their order
             driving, others = ordered
             rows = self._page(conn, request, [*others, *visible], result, driving=(driving, bound))
         else:
             page_conds = conds
             if bound is not None:
-                page_conds = [*self.sql.where(resolved, pk_bound=bound, estimate=estimate), *visible]
+                page_conds = [*self.sql.where(resolved, pk_bound=bound, plan=plan), *visible]
             rows = self._page(conn, request, page_conds, result)
         pks = [row.pk for row in rows[: request.count]]
         result.matches = [self.store.opened(actor, _stored(row)) for row in rows[: request.count]]

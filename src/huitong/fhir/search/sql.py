@@ -41,6 +41,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Index rows counted at most when estimating which criterion should drive a search (see SqlBuilder.where).
 ESTIMATE_CAP = 10_000
 
+#: A search's criteria (most selective first) and the one that drives, as :meth:`SqlBuilder.plan` chose them.
+Plan = tuple[list[Criterion], Criterion | None]
+
 
 class SqlBuilder:
     """Builds the predicates of one dialect (``sqlite`` or ``postgresql``)."""
@@ -57,6 +60,7 @@ class SqlBuilder:
         *,
         pk_bound: tuple[int, bool] | None = None,
         estimate: Callable[[sa.Select[Any], int], int] | None = None,
+        plan: Plan | None = None,
     ) -> list[Pred]:
         """The conditions a row of ``r`` (the resource table or an alias) must meet.
 
@@ -71,12 +75,10 @@ class SqlBuilder:
         reference or identifier), the one with the fewest index rows drives — ``class=AMB`` (a third of all
         encounters) must not drive when ``date=sa…`` names one day. One criterion alone is not counted.
         """
-        criteria, driving = self._plan(request, estimate)
+        criteria, driving = plan or self.plan(request, estimate)
         return self._conditions(request, criteria, driving, r, pk_bound=pk_bound)
 
-    def ordered_driver(
-        self, request: SearchRequest, estimate: Callable[[sa.Select[Any], int], int] | None = None
-    ) -> tuple[sa.Subquery, list[Pred]] | None:
+    def ordered_driver(self, request: SearchRequest, plan: Plan | None = None) -> tuple[sa.Subquery, list[Pred]] | None:
         """For a page in the default order whose driving criterion is one token ``system|code``: its index rows
         (a subquery to join ``resource`` to) and the conditions besides it; else ``None``.
 
@@ -86,7 +88,7 @@ class SqlBuilder:
         """
         if request.sort:
             return None
-        criteria, driving = self._plan(request, estimate)
+        criteria, driving = plan or self.plan(request)
         if driving is None or not _unique_in_pk_order(driving):
             return None
         rows = self.index_rows(driving, request.rtype)
@@ -94,10 +96,9 @@ class SqlBuilder:
             return None
         return rows.subquery("driving"), self._conditions(request, criteria, driving, resource, joined=True)
 
-    def _plan(
-        self, request: SearchRequest, estimate: Callable[[sa.Select[Any], int], int] | None
-    ) -> tuple[list[Criterion], Criterion | None]:
-        """The criteria (most selective first) and the one that drives (``None``: the type's rows do)."""
+    def plan(self, request: SearchRequest, estimate: Callable[[sa.Select[Any], int], int] | None = None) -> Plan:
+        """The criteria (most selective first) and the one that drives (``None``: the type's rows do); one plan
+        serves every query of a search (its page, a bounded page, the count)."""
         criteria = sorted(_merge_ranges(request.criteria), key=_selectivity)
         driving = next((c for c in criteria if _drives(c)), None)
         if estimate is not None and driving is not None and _selectivity(driving) >= 2:
