@@ -19,7 +19,7 @@ from huitong.clinical.schema import critical_alert
 from huitong.fhir import errors
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.store import ResourceStore
-from huitong.fhir.stored import instant, utc
+from huitong.fhir.stored import instant, moment_of, utc
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 
@@ -38,13 +38,7 @@ def critical_flag(obs: dict[str, Any]) -> str | None:
 
 
 def _moment(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment_of(text, naive=UTC)
 
 
 def _ref_id(ref: object, rtype: str) -> str | None:

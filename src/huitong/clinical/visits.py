@@ -20,18 +20,13 @@ import sqlalchemy as sa
 
 from huitong.clinical.schema import outpatient_visit
 from huitong.fhir.hooks import ResourceChange
+from huitong.fhir.stored import moment_of
 
 CHINA = timezone(timedelta(hours=8))
 
 
 def _instant(text: object) -> datetime | None:
-    if not isinstance(text, str) or "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+    return moment_of(text, need_time=True)  # a time without a zone is no instant
 
 
 def visit_row(encounter: dict[str, Any]) -> dict[str, Any] | None:

@@ -69,7 +69,7 @@ def parse(text: str, *, today: date | None = None) -> ResidentId:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise ResidentIdError(f"characters 7–14 ({number[6:14]}) are not a valid birth date") from exc
-    if born.year < 1880 or born > (today or _today()):
+    if born.year < 1880 or born > (today or current_date()):
         raise ResidentIdError(f"birth date {born.isoformat()} is not plausible")
     expected = check_character(number[:17])
     if number[17] != expected:
@@ -84,7 +84,8 @@ class _Today:
     expires = -1.0
 
 
-def _today() -> date:
+def current_date() -> date:
+    """Today's date, at most a minute old (shared with the quality rules that parse resident IDs)."""
     now = time.monotonic()
     if now > _Today.expires:
         _Today.value, _Today.expires = date.today(), now + 60.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from huitong.fhir import jsonio
@@ -44,6 +44,20 @@ class StoredResource:
 def utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (SQLite hands back naive ones)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def moment_of(text: object, *, naive: tzinfo | None = None, need_time: bool = False) -> datetime | None:
+    """A FHIR date, dateTime or instant as an aware datetime; ``None`` for anything else. A value without a zone
+    is read in ``naive`` (``None`` without it); with ``need_time`` a plain date is ``None`` too."""
+    if not isinstance(text, str) or (need_time and "T" not in text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=naive) if naive is not None else None
 
 
 def instant(moment: datetime) -> str:

@@ -1,12 +1,11 @@
 """Validity: resident identity numbers carry a correct GB 11643 check character and birth date."""
 
-import time
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from huitong.empi.resident_id import ResidentId, ResidentIdError, parse
+from huitong.empi.resident_id import ResidentId, ResidentIdError, current_date, parse
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
 RESIDENT_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.3", "urn:oid:1.2.156.112606.1.1.1"}
@@ -32,25 +31,10 @@ def resident_ids(patient: dict[str, Any]) -> list[str]:
     return found
 
 
-class _Today:
-    """Today's date, looked up at most once a minute (as :func:`huitong.empi.resident_id.parse` does)."""
-
-    value = date.min
-    expires = -1.0
-
-
-def today() -> date:
-    """Today's date, at most a minute old (``date.today()`` is a system call)."""
-    now = time.monotonic()
-    if now > _Today.expires:
-        _Today.value, _Today.expires = date.today(), now + 60.0
-    return _Today.value
-
-
 def parsed(number: str) -> ResidentId | str:
     """``number`` parsed, or why it is not valid. Cached per day: the two rules about resident IDs read the same
     patient's numbers one after the other."""
-    return _parsed(number, today())
+    return _parsed(number, current_date())
 
 
 @lru_cache(maxsize=256)

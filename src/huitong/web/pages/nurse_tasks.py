@@ -30,7 +30,7 @@ from starlette.responses import Response
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
-from huitong.fhir.stored import instant
+from huitong.fhir.stored import instant, moment_of
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
@@ -53,13 +53,7 @@ def _load(content: bytes | None) -> dict[str, Any]:
 
 
 def _moment(text: object) -> datetime | None:
-    if not isinstance(text, str) or "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+    return moment_of(text, naive=CHINA, need_time=True)
 
 
 def _occupants(services: Services, actor: Actor) -> dict[str, dict[str, Any]]:
