@@ -100,7 +100,15 @@ class MessageRow:
 
 
 def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
-    """Store ``batch`` (one write job); repeats of accepted messages are reported, not stored again."""
+    """Store ``batch`` (one write job); repeats of accepted messages are reported, not stored again.
+
+    On SQLite the rows go in through the writer's own sqlite3 connection with one prepared statement
+    (``INSERT … ON CONFLICT DO NOTHING RETURNING id``): the unique key itself finds repeats, with no
+    look-up before the insert and no SQLAlchemy statement built per batch. PostgreSQL looks the control
+    ids up first and inserts the new rows in one statement.
+    """
+    if conn.dialect.name == "sqlite":
+        return _insert_batch_sqlite(conn, batch)
     t = ingest_message
     by_sender: dict[tuple[str, str], set[str]] = {}
     for m in batch:
@@ -134,6 +142,62 @@ def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]
     if new_rows:
         _insert(conn, new_rows)
     return results
+
+
+_SQLITE_INSERT = (
+    "INSERT INTO ingest_message (received_at, channel, sender_app, sender_facility, control_id, dedup_key, "
+    "message_type, version, charset, patient_ids, raw, ack_code, status, error, attempts) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id"
+)
+_SQLITE_ORIGINAL = "SELECT id FROM ingest_message WHERE sender_app = ? AND sender_facility = ? AND dedup_key = ?"
+_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a moment (UTC, no offset)
+
+
+def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        results: list[Stored] = []
+        seen: set[tuple[str, str, str]] = set()
+        for m in batch:
+            app, facility = m.sender_app[:227], m.sender_facility[:227]
+            dedup = m.control_id[:199] if m.accepted and m.control_id else None
+            if dedup is not None:
+                key = (app, facility, dedup)
+                if key in seen:  # repeated within this batch: the first one is being stored
+                    results.append(Stored(duplicate=True))
+                    continue
+                seen.add(key)
+            at = m.received_at
+            if at.tzinfo is not None:
+                at = at.astimezone(UTC)
+            cursor.execute(
+                _SQLITE_INSERT,
+                (
+                    at.strftime(_SQLITE_STAMP),
+                    m.channel[:64],
+                    app,
+                    facility,
+                    m.control_id[:199] or None,
+                    dedup,
+                    m.message_type[:32],
+                    m.version[:16],
+                    m.charset[:32],
+                    m.patient_ids,
+                    m.raw,
+                    m.ack_code,
+                    RECEIVED if m.accepted else ERROR,
+                    m.error,
+                    0,
+                ),
+            )
+            if cursor.fetchone() is not None:
+                results.append(Stored())
+                continue
+            original = cursor.execute(_SQLITE_ORIGINAL, (app, facility, dedup)).fetchone()
+            results.append(Stored(duplicate=True, original_id=int(original[0]) if original else None))
+        return results
+    finally:
+        cursor.close()
 
 
 def _row(m: Incoming, dedup: str | None) -> dict[str, Any]:

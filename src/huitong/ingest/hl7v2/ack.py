@@ -12,14 +12,18 @@ control id when the MSH has one, and an AR with an empty MSA-2 when not even tha
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from huitong.ingest.errors import AckCode, Hl7ParseError, IngestError
 from huitong.ingest.hl7v2 import charset
 from huitong.ingest.hl7v2.encode import encode_text
+from huitong.ingest.hl7v2.escape import escape
 from huitong.ingest.hl7v2.header import SUPPORTED_VERSION, Header, header_of, peek_header
 from huitong.ingest.hl7v2.message import DEFAULT_ENCODING, Encoding, Message, Segment, compose
 
@@ -29,6 +33,31 @@ _MSA3_MAX = 80
 _PLAIN = re.compile(r"[0-9A-Za-z .+\-]")  # characters the ACK writes itself: dates, versions, ids, codes
 
 
+_ID_PREFIX = "A" + os.urandom(6).hex()[:11]  # this process; with the counter below, 20 characters, unique
+_ID_COUNTER = itertools.count(1)
+_STAMP: tuple[int, str] = (0, "")
+_STAMP_MARK = "\x00S\x00"  # placeholders of an ACK template (no delimiter, never escaped)
+_ID_MARK = "\x00I\x00"
+_TEMPLATES_MAX = 1024
+
+
+def _ack_control_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
+
+
+def _stamp() -> str:
+    """The current time as MSH-7 (``YYYYMMDDHHMMSS+ZZZZ``), formatted once per second."""
+    global _STAMP
+    second = int(time.time())
+    cached = _STAMP
+    if cached[0] == second:
+        return cached[1]
+    text = datetime.fromtimestamp(second).astimezone().strftime("%Y%m%d%H%M%S%z")
+    _STAMP = (second, text)
+    return text
+
+
+@lru_cache(maxsize=64)
 def _ack_encoding(enc: Encoding) -> Encoding:
     """The sender's delimiters when an ACK can be written with them, the standard ``|^~\\&`` when not.
 
@@ -60,9 +89,79 @@ def build_ack(
     header = _header_of(source)
     if code is None:
         code = error.ack_code if error is not None else "AA"
+    if error is None and not text and control_id is None and now is None and header and header.control_id:
+        return _from_template(header, code, application, facility)
+    stamp = (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S%z")
+    return _build(header, code, error, text, control_id or _ack_control_id(), application, facility, stamp)
+
+
+_templates: dict[tuple[object, ...], tuple[str, str, str, str, str]] = {}
+
+
+def _from_template(header: Header, code: AckCode, application: str, facility: str) -> bytes:
+    """An ACK without error or text, from a template per sender and code: what :func:`_build` writes, faster.
+
+    The template is :func:`_build`'s own output with placeholders for MSH-7 and MSH-10, split there; only
+    the time, the ACK's control id and MSA-2 (the message's control id, escaped) are filled in per message.
+    """
+    key = (
+        header.encoding,
+        header.receiving_application,
+        header.receiving_facility,
+        header.sending_application,
+        header.sending_facility,
+        header.trigger_event,
+        header.processing_id,
+        header.version,
+        header.charset,
+        code,
+        application,
+        facility,
+    )
+    template = _templates.get(key)
+    if template is None:
+        probe = Header(**{**{f: getattr(header, f) for f in Header.__dataclass_fields__}, "control_id": _ID_MARK})
+        built, codec = _build_text(probe, code, None, "", _ID_MARK, application, facility, _STAMP_MARK)
+        parts = built.split(_STAMP_MARK)
+        pieces = parts[1].split(_ID_MARK) if len(parts) == 2 else []
+        if len(pieces) != 3:  # a placeholder character in the sender's own fields: no template for it
+            stamp = datetime.now().astimezone().strftime("%Y%m%d%H%M%S%z")
+            return _build(header, code, None, "", _ack_control_id(), application, facility, stamp)
+        template = (parts[0], pieces[0], pieces[1], pieces[2], codec)
+        if len(_templates) >= _TEMPLATES_MAX:
+            _templates.clear()
+        _templates[key] = template
+    head, middle, after, tail, codec = template
+    msa2 = escape(header.control_id, _ack_encoding(header.encoding))
+    return f"{head}{_stamp()}{middle}{_ack_control_id()}{after}{msa2}{tail}".encode(codec, errors="replace")
+
+
+def _build(
+    header: Header | None,
+    code: AckCode,
+    error: IngestError | None,
+    text: str,
+    ack_control_id: str,
+    application: str,
+    facility: str,
+    stamp: str,
+) -> bytes:
+    text, codec = _build_text(header, code, error, text, ack_control_id, application, facility, stamp)
+    return text.encode(codec, errors="replace")
+
+
+def _build_text(
+    header: Header | None,
+    code: AckCode,
+    error: IngestError | None,
+    text: str,
+    ack_control_id: str,
+    application: str,
+    facility: str,
+    stamp: str,
+) -> tuple[str, str]:
     enc = _ack_encoding(header.encoding) if header else DEFAULT_ENCODING
     version = header.version if header and SUPPORTED_VERSION.fullmatch(header.version) else "2.5"
-    stamp = (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S%z")
     old_style = version < "2.5"
     trigger = header.trigger_event if header else ""
     msg_type = ["ACK", trigger, "ACK"] if version >= "2.4" and trigger else (["ACK", trigger] if trigger else "ACK")
@@ -76,7 +175,7 @@ def build_ack(
             stamp,
             None,
             msg_type,
-            control_id or "A" + uuid.uuid4().hex[:19],
+            ack_control_id,
             (header.processing_id if header else "") or "P",
             version,
         ],
@@ -95,7 +194,7 @@ def build_ack(
         segments.append(_err(error, enc, old_style))
     ack = Message(segments, enc)
     codec = (charset.codec_for(header.charset) if header and header.charset else None) or "utf-8"
-    return encode_text(ack).encode(codec, errors="replace")
+    return encode_text(ack), codec
 
 
 def _hd(raw: str, enc: Encoding) -> str:

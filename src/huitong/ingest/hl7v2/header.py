@@ -107,6 +107,20 @@ def peek_header(raw: bytes) -> Header:
 def header_of(msh: Segment) -> Header:
     """The :class:`Header` of an MSH segment already read (of a parsed message, or by :func:`peek_header`)."""
     enc = msh.enc
+    fields = msh.fields
+    line = "\x00".join(fields[3:19])
+    if (
+        (not enc.escape or enc.escape not in line)
+        and (not enc.repetition or enc.repetition not in line)
+        and (not enc.subcomponent or enc.subcomponent not in line)
+        and '""' not in line
+    ):
+        return _plain_header(fields, enc)
+    return _general_header(msh)
+
+
+def _general_header(msh: Segment) -> Header:
+    enc = msh.enc
 
     def hd(n: int) -> str:
         return msh.raw(n).rstrip(enc.component)
@@ -127,6 +141,43 @@ def header_of(msh: Segment) -> Header:
         charset=msh.get("18.1").strip(),
         accept_ack_type=msh.get("15.1"),
         application_ack_type=msh.get("16.1"),
+    )
+
+
+def _plain_header(fields: list[str], enc: Encoding) -> Header:
+    """:func:`header_of` for an MSH with no escape, repetition or subcomponent character and no HL7 null.
+
+    Then a component is plainly the text between component separators, which is what the general path
+    (``Segment.get``) returns for such fields; this reads them with one split per field.
+    """
+    count = len(fields)
+    comp = enc.component
+
+    def raw(n: int) -> str:
+        return fields[n] if n < count else ""
+
+    def first(n: int) -> str:
+        text = raw(n)
+        return text.split(comp, 1)[0] if comp and comp in text else text
+
+    msg_type = raw(9).split(comp) if comp else [raw(9)]
+    msg_type += ["", "", ""]
+    return Header(
+        encoding=enc,
+        sending_application=raw(3).rstrip(comp),
+        sending_facility=raw(4).rstrip(comp),
+        receiving_application=raw(5).rstrip(comp),
+        receiving_facility=raw(6).rstrip(comp),
+        datetime=first(7),
+        message_code=msg_type[0].strip().upper(),
+        trigger_event=msg_type[1].strip().upper(),
+        structure=msg_type[2].strip().upper(),
+        control_id=first(10),
+        processing_id=first(11),
+        version=first(12).strip(),
+        charset=first(18).strip(),
+        accept_ack_type=first(15),
+        application_ack_type=first(16),
     )
 
 
