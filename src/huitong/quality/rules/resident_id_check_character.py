@@ -18,17 +18,38 @@ def type_codes(ident: dict[str, Any]) -> set[Any]:
 
 
 def resident_ids(patient: dict[str, Any]) -> list[str]:
-    """The resident identity numbers among a Patient's identifiers."""
+    """The resident identity numbers among a Patient's identifiers (by system, or by type code)."""
     found: list[str] = []
     for ident in patient.get("identifier") or ():
         if not isinstance(ident, dict):
             continue
         value = ident.get("value")
-        if isinstance(value, str) and (
-            ident.get("system") in RESIDENT_ID_SYSTEMS or not RESIDENT_ID_TYPES.isdisjoint(type_codes(ident))
-        ):
+        if isinstance(value, str) and (ident.get("system") in RESIDENT_ID_SYSTEMS or _typed(ident)):
             found.append(value)
     return found
+
+
+def _typed(ident: dict[str, Any]) -> bool:
+    """Whether an identifier's type names a resident ID (what ``type_codes`` tells, without building the set)."""
+    for coding in (ident.get("type") or {}).get("coding") or ():
+        if isinstance(coding, dict) and coding.get("code") in RESIDENT_ID_TYPES:
+            return True
+    return False
+
+
+#: A resident ID of a patient with what parsing it gave: the number, or why it is not valid.
+Reading = tuple[str, ResidentId | str]
+
+
+def readings(patient: dict[str, Any]) -> list[Reading]:
+    """Each resident identity number of a patient, parsed: what the three rules about resident IDs read. The
+    parse is cached per number and day, so the rules running one after the other on a patient parse each
+    number once between them."""
+    numbers = resident_ids(patient)
+    if not numbers:
+        return []
+    on = current_date()
+    return [(number, _parsed(number, on)) for number in numbers]
 
 
 def parsed(number: str) -> ResidentId | str:
@@ -46,15 +67,10 @@ def _parsed(number: str, on: date) -> ResidentId | str:
 
 
 def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
-    numbers = resident_ids(patient)
-    if not numbers:
+    found = readings(patient)
+    if not found:
         return ()
-    out: list[str] = []
-    for number in numbers:
-        rid = parsed(number)
-        if isinstance(rid, str):
-            out.append(f"resident ID {number[:6]}…{number[-2:]}: {rid}")
-    return out
+    return [f"resident ID {number[:6]}…{number[-2:]}: {rid}" for number, rid in found if isinstance(rid, str)]
 
 
 RULE = ResourceRule(

@@ -4,23 +4,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
-from huitong.quality.rules.resident_id_check_character import parsed, resident_ids
+from huitong.quality.rules.resident_id_check_character import readings
 
 
 def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:
-    numbers = resident_ids(patient)
-    if not numbers:
+    found = readings(patient)
+    if not found:
         return ()
     out: list[str] = []
-    for number in numbers:
-        rid = parsed(number)
+    born, gender = patient.get("birthDate"), patient.get("gender")
+    for _number, rid in found:
         if isinstance(rid, str):
             continue  # reported by resident-id-check-character
-        born = patient.get("birthDate")
         if isinstance(born, str) and len(born) >= 10 and born[:10] != rid.birth_date.isoformat():
             out.append(f"birthDate {born[:10]} but the resident ID says {rid.birth_date.isoformat()}")
-        if patient.get("gender") in ("male", "female") and patient["gender"] != rid.gender:
-            out.append(f"gender {patient['gender']} but the resident ID says {rid.gender}")
+        if gender in ("male", "female") and gender != rid.gender:
+            out.append(f"gender {gender} but the resident ID says {rid.gender}")
     return out
 
 
