@@ -129,7 +129,8 @@ def _open_sqlite(settings: DatabaseSettings) -> Database:
     # Create the WAL before any reader opens the file.
     with write_engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-    writer = SerialWriter(write_engine, batch_max=settings.writer_batch_max)
+    # The processes of one server (``--workers N``) take turns to write through a lock file beside the database.
+    writer = SerialWriter(write_engine, batch_max=settings.writer_batch_max, lock_path=f"{url.database}-writer.lock")
     return Database(settings.url, "sqlite", read_engine, writer, write_engine)
 
 

@@ -7,7 +7,10 @@ arrive while one append is being written and appends them together, in one trans
 waits for the commit that holds its row (nothing is acknowledged before it is durable), but N concurrent readers
 cost one write instead of N.
 
-The sink runs one daemon thread, started on first use; :meth:`close` writes what is queued and stops it.
+The sink runs one daemon thread, started on first use; :meth:`close` writes what is queued and stops it. The
+rows of a batch are taken from the queue when the write job runs, not when it is queued: on SQLite with several
+server processes (``--workers N``) the writer may first wait for another process's commit (``db/writer.py``),
+and the rows that arrive meanwhile join the batch instead of waiting for the next one.
 
 Callers on an event loop use :meth:`submit_async`: their waits are asyncio futures of that loop, and a commit
 settles all of one loop's futures with one wake-up of the loop (one ``call_soon_threadsafe``), not one per row.
@@ -21,6 +24,8 @@ import logging
 import threading
 from concurrent.futures import Future
 from typing import Any, TypeAlias
+
+import sqlalchemy as sa
 
 from huitong.db.database import Database
 from huitong.security import audit_chain
@@ -112,18 +117,33 @@ class AuditSink:
                     self._cond.wait()
                 if not self._queue:
                     return
-                batch, self._queue = self._queue[:_BATCH_MAX], self._queue[_BATCH_MAX:]
-            rows = [row for rows, _waiter in batch for row in rows]
+            taken: list[tuple[list[dict[str, Any]], Waiter]] = []
             error: BaseException | None = None
             try:
-                self._db.write(functools.partial(audit_chain.append, rows=rows))
+                # The rows are taken when the write runs, not before: those that arrive while the writer waits
+                # for its turn (another process's commit, db/writer.py) join this commit.
+                written = self._db.write(functools.partial(self._append_queued, taken=taken))
             except BaseException as exc:  # handed to every waiting caller
-                log.exception("writing %d audit rows failed", len(rows))
+                if not taken:  # the job never ran (the writer is closed): fail what it would have written
+                    taken = self._take()
+                log.exception("writing %d audit rows failed", sum(len(rows) for rows, _waiter in taken))
                 error = exc
             else:
                 self.batches += 1
-                self.rows += len(rows)
-            _release([waiter for _rows, waiter in batch], error)
+                self.rows += written
+            _release([waiter for _rows, waiter in taken], error)
+
+    def _take(self) -> list[tuple[list[dict[str, Any]], Waiter]]:
+        with self._cond:
+            batch, self._queue = self._queue[:_BATCH_MAX], self._queue[_BATCH_MAX:]
+        return batch
+
+    def _append_queued(self, conn: sa.Connection, taken: list[tuple[list[dict[str, Any]], Waiter]]) -> int:
+        """The write job: append what is queued now (recorded in ``taken`` for the release); the rows written."""
+        taken[:] = self._take()
+        rows = [row for rows, _waiter in taken for row in rows]
+        audit_chain.append(conn, rows)
+        return len(rows)
 
 
 def _release(waiters: list[Waiter], error: BaseException | None) -> None:
