@@ -121,6 +121,10 @@ class Committer:
 
     async def submit(self, incoming: Incoming) -> Stored:
         """Store ``incoming``; raises :class:`StorageFailedError` when the write fails."""
+        return await self.enqueue(incoming)
+
+    def enqueue(self, incoming: Incoming) -> asyncio.Future[Stored]:
+        """Queue ``incoming`` (from the running loop); the future resolves once it is durable, as :meth:`submit`."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Stored] = loop.create_future()
         with self._lock:
@@ -130,7 +134,7 @@ class Committer:
                 self._queued_jobs += 1
         if launch:
             self._launch(loop)
-        return await future
+        return future
 
     def _launch(self, loop: asyncio.AbstractEventLoop) -> None:
         task = loop.create_task(self._write(loop))

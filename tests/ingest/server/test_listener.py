@@ -195,3 +195,39 @@ def test_tls_listener(services: Services, tmp_path: Path) -> None:
 
     assert read_ack(asyncio.run(run())[0]).code == "AA"
     assert [r.control_id for r in rows(services)] == ["TLS1"]
+
+
+def test_connections_beyond_the_limit_wait_for_a_free_slot(services: Services) -> None:
+    async def run() -> tuple[bool, str]:
+        async with running(services.store, max_connections=1) as r:
+            first_reader, first_writer = await asyncio.open_connection("127.0.0.1", r.port)
+            first_writer.write(frame(adt("S1")))
+            first = MllpDecoder().feed(await first_reader.read(65536))
+            second_reader, second_writer = await asyncio.open_connection("127.0.0.1", r.port)
+            second_writer.write(frame(adt("S2")))
+            try:  # the one slot is taken: the second sender is not served yet
+                await asyncio.wait_for(second_reader.read(65536), 0.5)
+                served_early = True
+            except TimeoutError:
+                served_early = False
+            first_writer.close()
+            await first_writer.wait_closed()
+            second = MllpDecoder().feed(await asyncio.wait_for(second_reader.read(65536), 5.0))
+            second_writer.close()
+            assert read_ack(first[0]).code == "AA"
+            return served_early, read_ack(second[0]).control_id
+
+    assert asyncio.run(run()) == (False, "S2")
+    assert [r.control_id for r in rows(services)] == ["S1", "S2"]
+
+
+def test_a_message_that_cannot_be_stored_is_refused_207_never_acknowledged(services: Services) -> None:
+    async def run() -> list[bytes]:
+        async with running(services.store) as r:
+            services.db.writer.close()  # the database can take no more writes (as at shutdown)
+            return await send_messages("127.0.0.1", r.port, [adt("X1"), oru("X2")])
+
+    acks = [read_ack(a) for a in asyncio.run(run())]
+    assert [(a.code, a.control_id) for a in acks] == [("AR", "X1"), ("AR", "X2")]
+    assert all("send it again" in a.text for a in acks)
+    assert rows(services) == []
