@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
+from huitong.quality import batch
 from huitong.quality.registry import all_rules, rule
 from huitong.quality.rule import Context, Dimension, ResourceRule, SetRule, Severity
 from huitong.quality.run import RunResult, run_batch
@@ -166,3 +169,29 @@ def test_rules_a_worker_cannot_receive_run_in_one_process(store: ResourceStore, 
     alone = run_batch(store, QualitySettings(), rules=rules, record=False, platform=settings, workers=2, parallel_min=0)
     assert alone.workers == 1
     assert any(f.rule_id == "patient-registered-once" for f in alone.findings)
+
+
+def _fhir() -> list[ResourceRule | SetRule]:
+    return [r for r in all_rules() if isinstance(r, ResourceRule | SetRule)]
+
+
+def test_parts_checked_here_and_in_a_spawned_worker_join_into_what_one_process_finds(
+    store: ResourceStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's own process checks parts beside the spawned worker; with the worker up before the first part is
+    handed out, both check some of the parts and the joined result is the same as one process's."""
+    load(store, hospital(60))
+    actor = Actor.system("quality")
+    one = batch.scan_store(store, actor, Context(QualitySettings()), _fhir())
+    monkeypatch.setattr(batch, "WAIT_FOR_WORKERS", True)
+    ctx = Context(QualitySettings())
+    many = batch.scan_store(store, actor, ctx, _fhir(), workers=2, platform=settings, parallel_min=0, part_rows=12)
+    assert (one.workers, many.workers) == (1, 2)
+    assert many.parts_here > 0
+    assert many.parts_spawned > 0
+    assert many.findings == one.findings
+    assert {t: c for t, c in many.per_type_source.items() if c} == {t: c for t, c in one.per_type_source.items() if c}
+    for r in _fhir():
+        if isinstance(r, SetRule):
+            assert list(r.conclude(many.states[r.id])) == list(r.conclude(one.states[r.id]))
+    assert len(ctx.patients) == 60  # every patient's facts reached this process, whoever checked them

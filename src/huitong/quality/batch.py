@@ -23,9 +23,9 @@ import sys
 import tempfile
 import time
 import types
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -98,6 +98,8 @@ class PartResult:
     cpu_s: float = 0.0
     #: patient id → (gender, birth date), from a part of the patients checked in a worker
     patients: dict[str, tuple[str | None, date | None]] = field(default_factory=dict)
+    #: checked in the run's own process (not in a spawned worker)
+    here: bool = False
 
 
 def check_part(
@@ -322,6 +324,9 @@ class Scanned:
     resources: int
     #: CPU seconds of every process that took part (this one from the start of the scan, and the workers')
     cpu_s: float = 0.0
+    #: parts checked in this process and in spawned workers
+    parts_here: int = 0
+    parts_spawned: int = 0
 
 
 def scan_store(
@@ -411,46 +416,96 @@ def _scan_in_workers(
     part_rows: int,
     progress: Progress | None,
 ) -> Scanned:
-    """Every part in a worker: the patients' parts first, the other types' once every patient's facts are known
-    (rules about diagnoses need them). This process only plans, hands out and joins, each part as it comes back
-    in scan order, while the workers go on."""
+    """Every part in one of ``workers`` processes — this one and ``workers - 1`` spawned ones: the patients' parts
+    first, the other types' once every patient's facts are known (rules about diagnoses need them). This process
+    checks parts as well (one interpreter fewer to start, its parts' results not pickled), hands out the others
+    and joins each part as it comes back, in scan order, while the spawned workers go on."""
     set_rules = [r for r in rules if isinstance(r, SetRule)]
     joined = _Joined(set_rules)
     spawn = multiprocessing.get_context("spawn")
     init = (platform, actor, ctx.settings, ctx.catalogues, blob)
+    helpers = workers - 1
+
+    def here(task: Task) -> PartResult:
+        rtype, after, upto, _facts = task
+        states = {r.id: r.start(ctx) for r in set_rules if rtype in r.reads}
+        part = check_part(rtype, stream(store, actor, rtype, after, upto), ctx, rules, states)  # facts: ctx.patients
+        part.states = states
+        part.here = True  # its CPU is this process's own, counted once by scan_store
+        return part
+
     with (
         tempfile.TemporaryDirectory(prefix="huitong-quality-") as scratch,
-        ProcessPoolExecutor(workers, mp_context=spawn, initializer=_init, initargs=init) as pool,
+        ProcessPoolExecutor(helpers, mp_context=spawn, initializer=_init, initargs=init) as pool,
     ):
         with _bare_main(b"__main__" not in blob):
-            # every worker starts now: ProcessPoolExecutor starts one per submit until it has them all
-            starting = [pool.submit(_ready) for _ in range(workers)]
-        patients = [
-            pool.submit(_check_range, ("Patient", after, upto, None))
-            # smaller parts: a patient costs several other resources, and the others wait for the last of them
+            # every worker starts now, while this process plans and checks the first parts
+            starting = [pool.submit(_ready) for _ in range(helpers)]
+        # smaller parts for patients: a patient costs several other resources, and the others wait for the last
+        patient_tasks: list[Task] = [
+            ("Patient", after, upto, None)
             for after, upto in key_ranges(store, "Patient", workers, max(part_rows // 4, 1))
         ]
-        rest = [t for t in types if t != "Patient"]
-        plans = {t: key_ranges(store, t, workers, part_rows) for t in rest}  # while the workers check the patients
-        for ready in starting:
-            ready.result()
-        facts: dict[str, tuple[str | None, date | None]] = {}
-        for future in patients:
-            part = future.result()
-            facts.update(part.patients)
+        for part in _share(pool, starting, patient_tasks, range(len(patient_tasks)), here):
+            for pid, (gender, born) in part.patients.items():  # the spawned workers' patients
+                ctx.patients[pid] = PatientFacts(gender, born)
             part.patients = {}
             joined.add(part, progress)
+        rest = [t for t in types if t != "Patient"]
+        plans = {t: key_ranges(store, t, workers, part_rows) for t in rest}
         facts_path = Path(scratch) / "patients.pickle"
+        facts = {pid: (f.gender, f.birth_date) for pid, f in ctx.patients.items()}
         facts_path.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
         del facts
         # each type's last part, the one with fewer rows, after all the full ones, so that the last parts to
         # finish are small; joined in scan order all the same
-        tasks = [(t, after, upto, str(facts_path)) for t in rest for after, upto in plans[t]]
+        tasks: list[Task] = [(t, after, upto, str(facts_path)) for t in rest for after, upto in plans[t]]
         order = sorted(range(len(tasks)), key=lambda i: tasks[i][2] == plans[tasks[i][0]][-1][1])
-        futures = {i: pool.submit(_check_range, tasks[i]) for i in order}
-        for i in range(len(tasks)):
-            joined.add(futures.pop(i).result(), progress)
+        for part in _share(pool, starting, tasks, order, here):
+            joined.add(part, progress)
     return joined.scanned(ctx, set_rules, workers)
+
+
+#: A part to check: type, key range (``after < pk <= upto``), the file of every patient's facts (none for patients).
+Task = tuple[str, int, int, str | None]
+#: Parts handed to each spawned worker ahead of time, so that it is not left waiting while this process checks one.
+AHEAD = 2
+#: Wait until the spawned workers have started before handing out the first part (tests: small runs are otherwise
+#: all checked here before a worker is up).
+WAIT_FOR_WORKERS = False
+
+
+def _share(
+    pool: ProcessPoolExecutor,
+    starting: list[Future[bool]],
+    tasks: list[Task],
+    order: Sequence[int],
+    here: Callable[[Task], PartResult],
+) -> Iterator[PartResult]:
+    """Check ``tasks`` in the order ``order`` gives, each either in a spawned worker of ``pool`` (kept
+    :data:`AHEAD` parts ahead once they have all started) or by ``here`` in this process; yield their
+    results in task order (scan order)."""
+    queue = deque(order)
+    pending: dict[Future[PartResult], int] = {}
+    results: dict[int, PartResult] = {}
+    next_out = 0
+    if WAIT_FOR_WORKERS:
+        wait(starting)
+    while queue or pending:
+        ahead = AHEAD if all(f.done() for f in starting) else 0  # until then, this process checks every part
+        while queue and len(pending) < ahead * len(starting):
+            i = queue.popleft()
+            pending[pool.submit(_check_range, tasks[i])] = i
+        if queue:
+            i = queue.popleft()
+            results[i] = here(tasks[i])
+        else:
+            wait(pending, return_when=FIRST_COMPLETED)
+        for future in [f for f in pending if f.done()]:
+            results[pending.pop(future)] = future.result()
+        while next_out in results:
+            yield results.pop(next_out)
+            next_out += 1
 
 
 class _Joined:
@@ -463,6 +518,7 @@ class _Joined:
         self.states: dict[str, Any] = {}
         self.cpu_s = 0.0
         self.done: Counter[str] = Counter()
+        self.parts: Counter[bool] = Counter()
 
     def add(self, part: PartResult, progress: Progress | None) -> None:
         self.findings += part.findings
@@ -475,6 +531,7 @@ class _Joined:
             else:
                 self.states[rule.id] = part.states[rule.id]
         self.cpu_s += part.cpu_s
+        self.parts[part.here] += 1
         self.done[part.rtype] += sum(part.per_source.values())
         if progress is not None:
             progress(part.rtype, self.done[part.rtype])
@@ -483,7 +540,16 @@ class _Joined:
         for rule in set_rules:
             self.states.setdefault(rule.id, rule.start(ctx))
         resources = sum(sum(c.values()) for c in self.per_type.values())
-        return Scanned(self.findings, self.states, self.per_type, workers, resources, self.cpu_s)
+        return Scanned(
+            self.findings,
+            self.states,
+            self.per_type,
+            workers,
+            resources,
+            self.cpu_s,
+            self.parts[True],
+            self.parts[False],
+        )
 
 
 # -- in a worker process -----------------------------------------------------------------------------
@@ -516,7 +582,7 @@ def _ready() -> bool:
     return _worker is not None
 
 
-def _check_range(task: tuple[str, int, int, str | None]) -> PartResult:
+def _check_range(task: Task) -> PartResult:
     rtype, after, upto, facts_from = task
     worker = _worker
     if worker is None:
