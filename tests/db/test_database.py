@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from huitong.db import migrate
 from huitong.db.database import dialect_of
 from huitong.db.errors import UnsupportedDatabaseError, WriterClosedError
 from huitong.db.schema import audit_event
+from huitong.db.writer import SerialWriter
 from huitong.services import Services
 from huitong.settings import Settings
 
@@ -110,3 +112,15 @@ def test_unsupported_urls_are_refused_with_advice() -> None:
 
     with pytest.raises(UnsupportedDatabaseError, match="file"):
         prepare_sqlite_path("sqlite://")
+
+
+def test_writer_without_a_usable_lock_file_still_writes(tmp_path: Path) -> None:
+    """A lock path that cannot be opened (here: its folder is missing) leaves SQLite's own lock to serialise."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    writer = SerialWriter(engine, lock_path=str(tmp_path / "missing" / "w.db-writer.lock"))
+    try:
+        writer.submit(lambda conn: conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")).result(timeout=30)
+        assert writer.submit(lambda conn: conn.exec_driver_sql("SELECT count(*) FROM t").scalar()).result(30) == 0
+    finally:
+        writer.close()
+        engine.dispose()

@@ -121,7 +121,7 @@ class SerialWriter:
         return batch, stop
 
     def _run(self) -> None:
-        lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600) if self._lock_path else None
+        lock_fd = self._open_lock()
         try:
             with self._engine.connect() as conn:
                 while True:
@@ -141,6 +141,16 @@ class SerialWriter:
         finally:
             if lock_fd is not None:
                 os.close(lock_fd)
+
+    def _open_lock(self) -> int | None:
+        """The lock file, opened (created if need be; ``flock`` needs no write access), or ``None`` without one."""
+        if self._lock_path is None:
+            return None
+        try:
+            return os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:  # still correct without it: SQLite's own lock (and busy handler) serialises writers
+            log.warning("no writer lock file %s (%s): processes on this database wait by polling", self._lock_path, exc)
+            return None
 
     def _commit_batch(self, conn: sa.Connection, batch: list[_Queued]) -> None:
         outcomes: list[tuple[bool, Any]] = []
