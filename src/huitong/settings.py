@@ -163,6 +163,15 @@ class FhirSettings(BaseModel):
         ge=1,
         description="Most resources `Patient/$everything` returns in one Bundle.",
     )
+    import_processes: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description=(
+            "Worker processes that parse, check and index NDJSON lines for `huitong import` while the importing "
+            "process writes the chunks before (0: all in one process; `--processes` overrides)."
+        ),
+    )
     fulltext_types: list[str] = Field(
         default=[
             "AllergyIntolerance",
@@ -564,6 +573,16 @@ class IngestSettings(BaseModel):
     )
     poll_interval_s: float = Field(
         default=1.0, gt=0, description="How often the pipeline looks for stored messages when not woken."
+    )
+    prepare_processes: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description=(
+            "Worker processes that map messages to FHIR, run the quality step and compute the resources' search-"
+            "index rows while the pipeline's writer stores earlier messages (uses the cores one database writer "
+            "leaves idle); 0: all in the pipeline's threads. See docs/integration.md."
+        ),
     )
     store_batch: int = Field(
         default=32,

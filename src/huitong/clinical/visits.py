@@ -13,12 +13,14 @@ again through this hook. Migration ``clinical_0002`` fills the table for Encount
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
 from huitong.clinical.schema import outpatient_visit
+from huitong.db import bulk
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.stored import moment_of
 
@@ -59,13 +61,23 @@ class OutpatientVisitHook:
     """Writes, rewrites or removes the visit row of each Encounter written."""
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
-        if change.res_type != "Encounter":
-            return
-        row = visit_row(change.resource) if change.resource is not None else None
-        if not change.created:
-            conn.execute(outpatient_visit.delete().where(outpatient_visit.c.resource_pk == change.pk))
-        if row is not None:
-            conn.execute(outpatient_visit.insert(), {"resource_pk": change.pk, **row})
+        self.resources_written(conn, [change])
+
+    def resources_written(self, conn: sa.Connection, changes: Sequence[ResourceChange]) -> None:
+        """The rows of many written resources: one delete and one insert for all of them."""
+        encounters = [c for c in changes if c.res_type == "Encounter"]
+        stale = [c.pk for c in encounters if not c.created]
+        for start in range(0, len(stale), 500):
+            conn.execute(_DELETE, {"b_pks": stale[start : start + 500]})
+        rows = [
+            {"resource_pk": c.pk, **row}
+            for c in encounters
+            if c.resource is not None and (row := visit_row(c.resource)) is not None
+        ]
+        bulk.insert_rows(conn, outpatient_visit, rows)
+
+
+_DELETE = outpatient_visit.delete().where(outpatient_visit.c.resource_pk.in_(sa.bindparam("b_pks", expanding=True)))
 
 
 def day_figures(conn: sa.Connection, day: str) -> dict[str, Any]:

@@ -49,6 +49,9 @@ def import_command(
     rejects: Path = typer.Option(Path("var/import-rejects.ndjson"), help="Report of rejected lines (NDJSON)."),
     chunk: int = typer.Option(1000, min=1, help="Resources per transaction for NDJSON."),
     restart: bool = typer.Option(False, help="Ignore the state file and import everything again."),
+    processes: int | None = typer.Option(
+        None, min=0, help="Worker processes parsing and indexing NDJSON (default: setting fhir.import_processes)."
+    ),
 ) -> None:
     """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -60,8 +63,10 @@ def import_command(
     files = expand_paths(paths)
     if restart and state.exists():
         state.unlink()
-    services = open_services(load_settings())
-    importer = Importer(services, Actor.system("import"), chunk=chunk, state=ImportState(state))
+    settings = load_settings()
+    services = open_services(settings)
+    workers = settings.fhir.import_processes if processes is None else processes
+    importer = Importer(services, Actor.system("import"), chunk=chunk, state=ImportState(state), processes=workers)
     try:
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress(*columns) as progress:
@@ -70,6 +75,7 @@ def import_command(
                 progress.update(task, description=file.name[:40])
                 importer.import_path(file, lambda n: progress.advance(task, n))
     finally:
+        importer.close()
         services.close()
     report = importer.report
     if report.rejects:

@@ -26,6 +26,9 @@ class ResourceChange:
     version_id: int
     resource: dict[str, Any] | None
     created: bool
+    #: Index rows computed ahead from exactly this body (``huitong.fhir.search.index.PreparedIndex``, e.g. in a
+    #: worker process of the ingest pipeline); the search indexer uses them instead of evaluating the body again.
+    index: Any = None
 
     @property
     def deleted(self) -> bool:

@@ -99,10 +99,14 @@ class _GuardedTransaction(Transaction):
             stored = super().create_many([self._sealed(body, None) for body in bodies], ids=ids)
             return [self._opened(s) for s in stored]
 
-    def put_many(self, bodies: Sequence[dict[str, Any]]) -> list[tuple[StoredResource, bool]]:
+    def put_many(
+        self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
+    ) -> list[tuple[StoredResource, bool]]:
         with _refusals_as_fhir_errors():
             sealed = [self._sealed(body, _id_of(body)) for body in bodies]
-            return [(self._opened(s), created) for s, created in super().put_many(sealed)]
+            if index is not None:  # rows prepared from a body that encryption then changed do not apply
+                index = [ix if s is b else None for ix, s, b in zip(index, sealed, bodies, strict=True)]
+            return [(self._opened(s), created) for s, created in super().put_many(sealed, index=index)]
 
     # -- field encryption at rest (security/protection.py): the seam around serialising ----------------
 
@@ -139,7 +143,7 @@ def _index_view(change: ResourceChange) -> ResourceChange:
     if change.resource is None:
         return change
     view = index_view(change.resource)
-    return change if view is change.resource else replace(change, resource=view)
+    return change if view is change.resource else replace(change, resource=view, index=None)
 
 
 def _id_of(body: dict[str, Any]) -> str | None:

@@ -65,6 +65,7 @@ class _Write:
     method: str
     pk: int | None = None
     text: str | None = None
+    index: object | None = None  # index rows prepared from ``doc`` (see put_many)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +135,27 @@ class Transaction:
             )
         return self._put([(body, res_id)], if_match=if_match)[0]
 
-    def put_many(self, bodies: Sequence[dict[str, Any]]) -> list[tuple[StoredResource, bool]]:
-        """Update-or-create each of ``bodies`` under its own ``id``, as :meth:`update` would one after another."""
+    def put_many(
+        self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
+    ) -> list[tuple[StoredResource, bool]]:
+        """Update-or-create each of ``bodies`` under its own ``id``, as :meth:`update` would one after another.
+
+        ``index``: per body, its search-index rows prepared ahead from exactly that body
+        (:class:`~huitong.fhir.search.index.PreparedIndex`, e.g. by the ingest pipeline's worker processes), or
+        ``None`` to let the indexer evaluate it in the transaction.
+        """
         pairs = []
         for body in bodies:
             rid = body.get("id")
             if not isinstance(rid, str):
                 raise errors.invalid(f"a {body['resourceType']} without an id cannot be written by id", "id")
             pairs.append((body, rid))
+        prepared = list(index) if index is not None else [None] * len(pairs)
+        if len(prepared) != len(pairs):
+            raise ValueError("put_many needs one prepared index (or None) per body")
         if len({(b["resourceType"], rid) for b, rid in pairs}) < len(pairs):  # one resource twice: in turn
-            return [self._put([pair])[0] for pair in pairs]
-        return self._put(pairs)
+            return [self._put([pair], index=[ix])[0] for pair, ix in zip(pairs, prepared, strict=True)]
+        return self._put(pairs, index=prepared)
 
     def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         """Delete ``rtype/res_id`` with a versioned tombstone; ``None`` if there was nothing to delete."""
@@ -225,7 +236,11 @@ class Transaction:
     # -- internals ----------------------------------------------------------------------------------
 
     def _put(
-        self, pairs: Sequence[tuple[dict[str, Any], str]], *, if_match: int | None = None
+        self,
+        pairs: Sequence[tuple[dict[str, Any], str]],
+        *,
+        if_match: int | None = None,
+        index: Sequence[object | None] | None = None,
     ) -> list[tuple[StoredResource, bool]]:
         """Update-or-create ``(body, id)`` pairs (no id twice): the write half of :meth:`update`."""
         for _body, rid in pairs:
@@ -250,16 +265,17 @@ class Transaction:
         now = datetime.now(UTC)
         writes: list[_Write] = []
         slots: list[tuple[int, bool] | StoredResource] = []  # (index into writes, created) or an unchanged version
-        for body, rid in pairs:
+        for n, (body, rid) in enumerate(pairs):
             rtype = body["resourceType"]
             row = current.get((rtype, rid))
+            prepared = index[n] if index is not None else None
             if row is None:
                 if if_match is not None:
                     raise errors.precondition_failed(f"{rtype}/{rid} does not exist, so If-Match cannot hold")
                 if not self._allow_update_create:
                     raise errors.not_supported(f"{rtype}/{rid} does not exist and update-as-create is disabled")
                 slots.append((len(writes), True))
-                writes.append(_Write(rtype, rid, 1, body, "PUT"))
+                writes.append(_Write(rtype, rid, 1, body, "PUT", index=prepared))
                 self.audit_entries.append(AuditEntry("update", entity_type=rtype, entity_id=rid, entity_version=1))
                 continue
             if if_match is not None and if_match != row.version:
@@ -275,7 +291,7 @@ class Transaction:
                 slots.append(self._as_stored(rtype, rid, row.version, row.content))
                 continue
             slots.append((len(writes), False))
-            writes.append(_Write(rtype, rid, row.version + 1, body, "PUT", pk=row.pk))
+            writes.append(_Write(rtype, rid, row.version + 1, body, "PUT", pk=row.pk, index=prepared))
             self.audit_entries.append(
                 AuditEntry("update", entity_type=rtype, entity_id=rid, entity_version=row.version + 1)
             )
@@ -356,7 +372,9 @@ class Transaction:
             ],
         )
         changes = [
-            ResourceChange(_pk(w), w.rtype, w.rid, w.version, w.doc, created=w.version == 1 and w.method != "DELETE")
+            ResourceChange(
+                _pk(w), w.rtype, w.rid, w.version, w.doc, created=w.version == 1 and w.method != "DELETE", index=w.index
+            )
             for w in writes
         ]
         self._notify(changes)

@@ -89,6 +89,8 @@ def build_pipeline(settings: Settings, store: ResourceStore, channels: ChannelSe
         cleanse=quality_cleanser(settings) if settings.quality.cleanse_at_ingest else None,
         quarantine=settings.quality.quarantine_at_ingest,
         department_reference=settings.ingest.department_reference,
+        processes=settings.ingest.prepare_processes,
+        process_settings=settings,
     )
 
 

@@ -26,23 +26,40 @@ import functools
 import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huitong.fhir.errors import FhirError
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
-from huitong.fhir.validate import ID_PATTERN
-from huitong.ingest import inbox
+from huitong.ingest import inbox, prepare
 from huitong.ingest.channels import Channel, ChannelSet, ForwardError
-from huitong.ingest.errors import IngestError, UnsupportedMessageError
+from huitong.ingest.errors import IngestError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.ingest.inbox import MessageRow
-from huitong.ingest.mapping import Resource, map_to_fhir
+from huitong.ingest.mapping import Resource
+from huitong.ingest.prepare import Cleansed, Cleanser, MapResult, MessageMapper, set_departments
 from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
+from huitong.processes import spawn_pool
 from huitong.security.actor import Actor
+
+if TYPE_CHECKING:
+    from huitong.settings import Settings
+
+__all__ = [
+    "BatchLocker",
+    "Cleansed",
+    "Cleanser",
+    "IdentityError",
+    "MergeHandler",
+    "Outcome",
+    "PatientIdentifier",
+    "Pipeline",
+    "set_departments",
+]
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +169,6 @@ class Outcome:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class Cleansed:
-    """What the quality step (``quality.cleanse.at_ingest``) found and did to one message's resources."""
-
-    findings: tuple[str, ...] = ()  # "rule-id Type/id: detail", also of what was then fixed
-    fixes: tuple[str, ...] = ()
-    quarantine: tuple[str, ...] = ()  # the error findings left after the fixes
-
-
-#: The quality step: checks and fixes a message's mapped resources in place before they are stored.
-Cleanser = Callable[[Message, list[Resource]], Cleansed]
-
-
 @dataclass(slots=True)
 class _Prepared:
     """A message parsed, mapped and cleansed, waiting to be stored."""
@@ -174,6 +178,7 @@ class _Prepared:
     resources: list[Resource]
     merge: Any = None
     quality: Cleansed | None = None
+    index: list[Any] | None = None  # per resource: its search-index rows prepared in a worker process
 
 
 def _runs(batch: Sequence[_Prepared]) -> Iterator[list[_Prepared]]:
@@ -218,6 +223,8 @@ class Pipeline:
         quarantine: bool = False,
         department_reference: str = "",
         actor: Actor | None = None,
+        processes: int = 0,
+        process_settings: Settings | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -233,6 +240,11 @@ class Pipeline:
         self.quarantine = quarantine
         self.department_reference = department_reference
         self.actor = actor or Actor.system("mllp")
+        #: Worker processes mapping messages (with their index rows) while this process writes; they are built
+        #: from ``process_settings``, which must describe the same quality step and departments as above.
+        self.processes = processes if process_settings is not None else 0
+        self._process_settings = process_settings
+        self._pool: ProcessPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -246,6 +258,7 @@ class Pipeline:
         """Start the dispatcher and the workers (messages left ``received`` by a crash are picked up first)."""
         # one more thread than workers, for the dispatcher's reads: stop() waits for every one of them
         self._executor = ThreadPoolExecutor(self.workers + 1, thread_name_prefix="huitong-pipeline")
+        self._start_pool()
         queues: list[asyncio.Queue[MessageRow]] = [asyncio.Queue(self.queue_size) for _ in range(self.workers)]
         self._tasks = [asyncio.create_task(self._worker(q)) for q in queues]
         self._tasks.append(asyncio.create_task(self._dispatch(queues)))
@@ -269,6 +282,14 @@ class Pipeline:
         if self._executor is not None:
             executor, self._executor = self._executor, None
             await asyncio.to_thread(executor.shutdown, True)
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+    def _start_pool(self) -> None:
+        if self.processes > 0 and self._pool is None and self._process_settings is not None:
+            settings = self._process_settings
+            self._pool = spawn_pool(self.processes, initializer=prepare.start_worker, initargs=(settings,))
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Wait until no message is ``received`` or in flight (tests, benchmarks, the CLI)."""
@@ -337,12 +358,20 @@ class Pipeline:
         """
         outcomes: dict[int, Outcome] = {}
         ready: list[_Prepared] = []
+        parsed: list[tuple[MessageRow, Message, Channel]] = []
         for row in rows:
-            step = self._prepare(row)
+            step = self._parse(row)
             if isinstance(step, Outcome):
                 outcomes[row.id] = step
             else:
-                ready.append(step)
+                parsed.append(step)
+        mapped = self._map_all([(row, msg) for row, msg, channel in parsed if channel.repository])
+        for row, msg, channel in parsed:
+            done = self._mapped(row, msg, channel, mapped.get(row.id))
+            if isinstance(done, Outcome):
+                outcomes[row.id] = done
+            else:
+                ready.append(done)
         if len(ready) > 1:
             try:
                 for outcome in self._store_together(ready):
@@ -354,8 +383,8 @@ class Pipeline:
             outcomes[prepared.row.id] = self._store_one(prepared)
         return [outcomes[row.id] for row in rows]
 
-    def _prepare(self, row: MessageRow) -> _Prepared | Outcome:
-        """Parse, filter, map, cleanse and forward one message: what is to be stored, or its final outcome."""
+    def _parse(self, row: MessageRow) -> tuple[MessageRow, Message, Channel] | Outcome:
+        """Parse and filter one message: what is to be mapped, or its final outcome."""
         if row.raw is None:
             raise ValueError("the pipeline needs the message's raw bytes")
         try:
@@ -365,35 +394,48 @@ class Pipeline:
         channel = self.channels.get(row.channel)
         if not channel.accepts(msg):
             return self._finish(row, FILTERED, f"filtered out by channel {channel.name!r}")
+        return row, msg, channel
+
+    def _map_all(self, todo: Sequence[tuple[MessageRow, Message]]) -> dict[int, MapResult]:
+        """Map messages: in the worker processes when there are any (split among them), else in this thread."""
+        pool = self._pool
+        if pool is not None and todo:
+            raws = [row.raw or b"" for row, _msg in todo]
+            size = max(1, -(-len(raws) // self.processes))
+            try:
+                futures = [pool.submit(prepare.map_raw_many, raws[i : i + size]) for i in range(0, len(raws), size)]
+                results = [result for future in futures for result in future.result()]
+                return {row.id: result for (row, _msg), result in zip(todo, results, strict=True)}
+            except BrokenProcessPool:  # a worker process died (killed, out of memory): new ones; map here now
+                log.error("a pipeline worker process died; starting new ones and mapping this batch in-process")
+                with contextlib.suppress(Exception):
+                    pool.shutdown(wait=False, cancel_futures=True)
+                if self._pool is pool:
+                    self._pool = None
+                    self._start_pool()
+        mapper = MessageMapper(cleanse=self.cleanse, department_reference=self.department_reference)
+        return {row.id: mapper(msg) for row, msg in todo}
+
+    def _mapped(self, row: MessageRow, msg: Message, channel: Channel, result: MapResult | None) -> _Prepared | Outcome:
+        """After mapping: quarantine and forwarding — what is to be stored, or the message's final outcome."""
         resources: list[Resource] = []
         merge: Any = None
-        if channel.repository:
-            try:
-                mapped = map_to_fhir(msg)
-                resources, merge = mapped.resources, getattr(mapped.source, "merge", None)
-            except UnsupportedMessageError as exc:
-                if not channel.destinations:
-                    return self._finish(row, UNSUPPORTED, exc.reason)
-            except IngestError as exc:
-                return self._finish(row, ERROR, f"{exc.ack_code} {exc.error_code}: {exc.reason}")
-            except Exception as exc:  # a defect in a mapping must not stop the engine: kept as a dead letter
-                log.exception("mapping message %d failed", row.id)
-                return self._finish(row, ERROR, f"internal mapping error ({type(exc).__name__}: {exc})")
-        if self.department_reference:
-            set_departments(resources, self.department_reference)
         quality: Cleansed | None = None
-        if self.cleanse is not None and resources:
-            quality = self.cleanse(msg, resources)
-            if self.quarantine and quality.quarantine:
-                reasons = "; ".join(quality.quarantine[:5])
-                return self._finish(
-                    row, ERROR, f"quarantined by the quality rules (fix at the source, replay): {reasons}"
-                )
+        index: list[Any] | None = None
+        if result is not None:  # the channel stores in the repository
+            if result.error is not None:
+                return self._finish(row, ERROR, result.error)
+            if result.unsupported is not None and not channel.destinations:
+                return self._finish(row, UNSUPPORTED, result.unsupported)
+            resources, merge, quality, index = result.resources, result.merge, result.quality, result.index
+        if quality is not None and self.quarantine and quality.quarantine:
+            reasons = "; ".join(quality.quarantine[:5])
+            return self._finish(row, ERROR, f"quarantined by the quality rules (fix at the source, replay): {reasons}")
         try:
-            forward_all(channel, row.raw)
+            forward_all(channel, row.raw or b"")
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
-        return _Prepared(row, msg, resources, merge, quality)
+        return _Prepared(row, msg, resources, merge, quality, index)
 
     def _store_one(self, prepared: _Prepared) -> Outcome:
         try:
@@ -410,7 +452,9 @@ class Pipeline:
             if len(batch) > 1:
                 self.lock_batch(tx, [(p.msg, p.resources) for p in batch])
             for part in _runs(batch):
-                tx.put_many([body for p in part for body in p.resources])  # a few statements per table
+                bodies = [body for p in part for body in p.resources]  # a few statements per table
+                index = [ix for p in part for ix in (p.index or [None] * len(p.resources))]
+                tx.put_many(bodies, index=index)
                 for p in part:
                     self.identify(tx, p.msg, p.resources)
                     if p.merge is not None:
@@ -431,20 +475,6 @@ class Pipeline:
         if status != FILTERED:
             log.warning("message %d (%s %s) %s: %s", row.id, row.message_type, row.control_id, status, error)
         return Outcome(row.id, status, (), error)
-
-
-def set_departments(resources: list[Resource], template: str) -> None:
-    """Give each Encounter without a ``serviceProvider`` its department from PV1-10 (mapped to ``serviceType``).
-
-    ``template`` is ``settings.ingest.department_reference``, e.g. ``Organization/dept-{code}``.
-    """
-    for body in resources:
-        if body.get("resourceType") != "Encounter" or "serviceProvider" in body:
-            continue
-        codings = (body.get("serviceType") or {}).get("coding") or []
-        code = next((c.get("code") for c in codings if isinstance(c, dict) and c.get("code")), None)
-        if isinstance(code, str) and ID_PATTERN.fullmatch(code):
-            body["serviceProvider"] = {"reference": template.replace("{code}", code)}
 
 
 def _quality_note(quality: Cleansed) -> str | None:

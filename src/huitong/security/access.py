@@ -122,24 +122,35 @@ class PatientLinkHook:
                 )
             )
         links: list[dict[str, Any]] = []
+        departments: set[tuple[str, str]] = set()
         for change in changes:
             if change.resource is None:
                 continue
             patients = patient_refs(change.res_type, change.res_id, change.resource)
             links.extend({"resource_pk": change.pk, "patient_id": p} for p in sorted(patients))
             department = department_of(change.resource) if change.res_type == "Encounter" else None
-            for pid in patients if department else ():
-                known = conn.execute(
-                    sa.select(sa.literal(1)).where(
-                        sec_patient_department.c.patient_id == pid, sec_patient_department.c.department == department
-                    )
-                ).first()
-                if known is None:
-                    conn.execute(sec_patient_department.insert().values(patient_id=pid, department=department))
+            if department:
+                departments.update((pid, department) for pid in patients)
+        if departments:
+            _add_departments(conn, departments)
         bulk.insert_rows(conn, sec_resource_patient, links)
 
 
 _LINKS = PatientLinkHook()
+_KNOWN_DEPARTMENTS = sa.select(sec_patient_department.c.patient_id, sec_patient_department.c.department).where(
+    sec_patient_department.c.patient_id.in_(sa.bindparam("b_ids", expanding=True))
+)
+
+
+def _add_departments(conn: sa.Connection, pairs: set[tuple[str, str]]) -> None:
+    """Record the (patient, department) pairs not recorded yet: one look-up per 500 patients, one insert."""
+    patients = sorted({pid for pid, _dept in pairs})
+    known: set[tuple[str, str]] = set()
+    for start in range(0, len(patients), 500):
+        rows = conn.execute(_KNOWN_DEPARTMENTS, {"b_ids": patients[start : start + 500]})
+        known.update((str(pid), str(dept)) for pid, dept in rows)
+    missing = [{"patient_id": pid, "department": dept} for pid, dept in sorted(pairs - known)]
+    bulk.insert_rows(conn, sec_patient_department, missing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,10 @@ def _find(services: Services, actor: Actor, rtype: str, **params: str) -> list[s
     return [m.res_id for m in services.search.search(actor, rtype, list(params.items())).matches]
 
 
-def test_ndjson_import_reports_rejects_and_is_idempotent(services: Services, actor: Actor, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [0, 2])
+def test_ndjson_import_reports_rejects_and_is_idempotent(
+    services: Services, actor: Actor, tmp_path: Path, processes: int
+) -> None:
     lines: list[object] = [
         *PATIENTS[:3],
         b"{not json",
@@ -44,11 +47,13 @@ def test_ndjson_import_reports_rejects_and_is_idempotent(services: Services, act
         },
     ]
     source = _ndjson(tmp_path / "data.ndjson", lines)
-    importer = Importer(services, actor, chunk=3, state=ImportState(tmp_path / "state.json"))
+    importer = Importer(services, actor, chunk=3, state=ImportState(tmp_path / "state.json"), processes=processes)
     importer.import_path(source)
+    importer.close()
     report = importer.report
     assert report.resources == 8 and report.rejected == 2
     assert [r["line"] for r in report.rejects] == [4, 5]
+    assert "JSON" in report.rejects[0]["reason"] and "Nonsense" in report.rejects[1]["reason"]
     assert _find(services, actor, "Patient", name="import3") == ["p3"]
     assert _find(services, actor, "Observation", subject="Patient/p1")
     again = Importer(services, actor, chunk=3, state=ImportState(tmp_path / "state.json"))
@@ -59,12 +64,16 @@ def test_ndjson_import_reports_rejects_and_is_idempotent(services: Services, act
     assert services.store.read(actor, "Patient", "p0").version_id == 1
 
 
-def test_import_resumes_after_the_last_committed_chunk(services: Services, actor: Actor, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [0, 2])
+def test_import_resumes_after_the_last_committed_chunk(
+    services: Services, actor: Actor, tmp_path: Path, processes: int
+) -> None:
     source = _ndjson(tmp_path / "p.ndjson", PATIENTS)
     state = ImportState(tmp_path / "state.json")
     state.set(source, 4)  # as if interrupted after line 4
-    importer = Importer(services, actor, chunk=2, state=state)
+    importer = Importer(services, actor, chunk=2, state=state, processes=processes)
     importer.import_path(source)
+    importer.close()
     assert importer.report.resources == 3
     assert sorted(_find(services, actor, "Patient", _count="50")) == ["p4", "p5", "p6"]
 
@@ -111,3 +120,35 @@ def test_reindex_rebuilds_missing_index_rows(services: Services, actor: Actor) -
 @pytest.fixture
 def actor() -> Actor:
     return Actor.system("import-tests")
+
+
+def test_worker_processes_index_exactly_as_the_store_would(
+    services: Services, actor: Actor, tmp_path: Path, db_url: str
+) -> None:
+    """NDJSON imported with 2 worker processes preparing the index rows (Chinese names, components, references,
+    an update of an existing resource, field encryption's blind indexes): the index tables hold exactly the rows
+    the indexer makes from the stored resources."""
+    from huitong.fhir.bench.importing import synthetic_resources
+    from tests.index_check import stored_and_expected
+
+    resources = list(synthetic_resources(400))
+    chinese = [
+        {
+            "resourceType": "Patient",
+            "id": f"cn{i}",
+            "name": [{"family": "张", "given": ["晓明"], "text": "张晓明"}],
+            "telecom": [{"system": "phone", "value": f"1380000{i:04d}"}],
+            "address": [{"city": "南京市", "line": ["中山路1号"]}],
+        }
+        for i in range(20)
+    ]
+    source = _ndjson(tmp_path / "mix.ndjson", [*resources, *chinese, {**chinese[0], "gender": "male"}])
+    importer = Importer(services, actor, chunk=64, processes=2)
+    importer.import_path(source)
+    importer.close()
+    assert importer.report.rejected == 0 and importer.report.resources == len(resources) + 21
+    assert services.store.read(actor, "Patient", "cn0").version_id == 2
+    stored, expected = stored_and_expected(db_url, services.settings.fhir.fulltext_types)
+    assert sum(stored.values()) > 2000
+    assert stored == expected
+    assert _find(services, actor, "Patient", name="zhang") and _find(services, actor, "Patient", name="张晓明")

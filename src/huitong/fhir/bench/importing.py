@@ -67,11 +67,16 @@ def _timed_import(url: str, paths: list[Path]) -> tuple[int, float]:
     migrate.upgrade(settings.database)
     services = open_services(settings)
     try:
-        importer = Importer(services, Actor.system("bench-import"), chunk=1000)
-        started = time.perf_counter()
-        for path in paths:
-            importer.import_path(path)
-        elapsed = time.perf_counter() - started
+        importer = Importer(
+            services, Actor.system("bench-import"), chunk=1000, processes=settings.fhir.import_processes
+        )
+        try:
+            started = time.perf_counter()
+            for path in paths:
+                importer.import_path(path)
+            elapsed = time.perf_counter() - started
+        finally:
+            importer.close()
         return importer.report.resources, elapsed
     finally:
         services.close()

@@ -11,10 +11,12 @@ meaning; a bundle that fails is reported as rejected and the import goes on.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gzip
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,9 +25,12 @@ import orjson
 
 from huitong.fhir import jsonio
 from huitong.fhir.batch.process import BundleProcessor
+from huitong.fhir.bulk.lines import Line, parse_line, prepare_lines
 from huitong.fhir.errors import FhirError
+from huitong.fhir.search.index import PreparedIndex
 from huitong.fhir.transaction import Transaction
 from huitong.fhir.validate import check_structure
+from huitong.processes import spawn_pool
 from huitong.security.actor import Actor
 from huitong.services import Services
 
@@ -76,12 +81,23 @@ FINISHED = -1
 class Importer:
     """Imports files into the store through :class:`~huitong.fhir.transaction.Transaction`."""
 
-    def __init__(self, services: Services, actor: Actor, *, chunk: int = 1000, state: ImportState | None = None):
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor,
+        *,
+        chunk: int = 1000,
+        state: ImportState | None = None,
+        processes: int = 0,
+    ):
         self.services = services
         self.actor = actor
         self.chunk = chunk
         self.state = state or ImportState(None)
         self.report = ImportReport()
+        #: Worker processes parsing, checking and indexing NDJSON lines ahead of the writes (0: none).
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
 
     def import_path(self, path: Path, progress: Progress | None = None) -> None:
         """Import one file (``.ndjson``, ``.ndjson.gz``, ``.json`` bundle or resource)."""
@@ -101,49 +117,92 @@ class Importer:
     # -- NDJSON -------------------------------------------------------------------------------------
 
     def _ndjson(self, path: Path, progress: Progress | None) -> None:
-        start = self.state.get(path)
-        batch: list[tuple[int, dict[str, Any]]] = []
+        chunks = self._line_chunks(path, self.state.get(path))
+        pool = self._start_pool()
+        if pool is None:
+            for lines, last, consumed in chunks:
+                self._chunk_done(path, [parse_line(n, raw) for n, raw in lines], last, consumed, progress)
+            return
+        # worker processes parse, check and index the next chunks while this process writes the current one
+        window: collections.deque[tuple[Future[list[Line]], int, int]] = collections.deque()
+        fulltext = tuple(self.services.settings.fhir.fulltext_types)
+        for lines, last, consumed in chunks:
+            window.append((pool.submit(prepare_lines, lines, fulltext), last, consumed))
+            if len(window) > self.processes:
+                future, at, size = window.popleft()
+                self._chunk_done(path, future.result(), at, size, progress)
+        while window:
+            future, at, size = window.popleft()
+            self._chunk_done(path, future.result(), at, size, progress)
+
+    def _line_chunks(self, path: Path, start: int) -> Iterator[tuple[list[tuple[int, bytes]], int, int]]:
+        """``(lines, last line number, bytes consumed)`` per chunk of ``self.chunk`` non-blank lines after
+        ``start`` (the resume point)."""
+        lines: list[tuple[int, bytes]] = []
         consumed = 0
+        number = 0
         with _open(path) as stream:
             for number, line in enumerate(stream, 1):
                 consumed += len(line)
                 if number <= start or not line.strip():
                     continue
-                resource = self._parse_line(path, number, line)
-                if resource is not None:
-                    batch.append((number, resource))
-                if len(batch) >= self.chunk:
-                    self._write_chunk(path, batch)
-                    self.state.set(path, number)
-                    batch = []
-                    if progress:
-                        progress(consumed)
-                        consumed = 0
+                lines.append((number, line))
+                if len(lines) >= self.chunk:
+                    yield lines, number, consumed
+                    lines, consumed = [], 0
+        if lines or consumed:
+            yield lines, number, consumed
+
+    def _chunk_done(self, path: Path, lines: list[Line], last: int, consumed: int, progress: Progress | None) -> None:
+        """Report the rejected lines, write the rest in one transaction, save the resume point."""
+        batch: list[tuple[int, dict[str, Any]]] = []
+        index: list[PreparedIndex | None] = []
+        for line in lines:
+            if line.resource is None:
+                self._reject(path, line.number, line.reason or "not a resource")
+            else:
+                batch.append((line.number, line.resource))
+                index.append(line.prepared)
         if batch:
-            self._write_chunk(path, batch)
+            self._write_chunk(path, batch, index)
+        if lines and last > self.state.get(path):
+            self.state.set(path, last)
         if progress:
             progress(consumed)
 
-    def _parse_line(self, path: Path, number: int, line: bytes) -> dict[str, Any] | None:
-        try:
-            return check_structure(jsonio.loads(line))
-        except jsonio.JsonError as exc:
-            self._reject(path, number, str(exc))
-        except FhirError as exc:
-            self._reject(path, number, str(exc))
-        return None
+    def _start_pool(self) -> ProcessPoolExecutor | None:
+        if self.processes > 0 and self._pool is None:
+            self._pool = spawn_pool(self.processes)
+        return self._pool
 
-    def _write_chunk(self, path: Path, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def close(self) -> None:
+        """Stop the worker processes (if any were started)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _write_chunk(
+        self,
+        path: Path,
+        batch: list[tuple[int, dict[str, Any]]],
+        index: list[PreparedIndex | None] | None = None,
+    ) -> None:
         try:
-            written = self.services.store.transaction(self.actor, lambda tx: self._store_all(tx, batch))
+            written = self.services.store.transaction(self.actor, lambda tx: self._store_all(tx, batch, index))
         except FhirError:
             # One resource spoilt the chunk: store them one by one, each in its own savepoint.
             written = self.services.store.transaction(self.actor, lambda tx: self._store_each(tx, path, batch))
         self.report.resources += written
 
-    def _store_all(self, tx: Transaction, batch: list[tuple[int, dict[str, Any]]]) -> int:
+    def _store_all(
+        self,
+        tx: Transaction,
+        batch: list[tuple[int, dict[str, Any]]],
+        index: list[PreparedIndex | None] | None = None,
+    ) -> int:
         resources = [resource for _number, resource in batch]
-        tx.put_many([r for r in resources if isinstance(r.get("id"), str)])
+        with_id = [i for i, r in enumerate(resources) if isinstance(r.get("id"), str)]
+        tx.put_many([resources[i] for i in with_id], index=[index[i] for i in with_id] if index else None)
         tx.create_many([r for r in resources if not isinstance(r.get("id"), str)])
         return len(batch)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -52,8 +53,7 @@ class SearchIndexer:
             if not change.created:
                 delete_rows(conn, [change.pk])
             if change.resource is not None:
-                rows = index_rows(change.pk, change.res_type, change.resource, fulltext=self.fulltext(change.res_type))
-                insert_rows(conn, rows)
+                insert_rows(conn, self._rows(change, change.resource, {}))
             return
         if not change.created:
             if change.pk in pending.unwritten:
@@ -61,10 +61,17 @@ class SearchIndexer:
             else:
                 delete_rows(conn, [change.pk])
         if change.resource is not None:
-            index_rows(
-                change.pk, change.res_type, change.resource, pending.rows, fulltext=self.fulltext(change.res_type)
-            )
+            self._rows(change, change.resource, pending.rows)
             pending.unwritten.add(change.pk)
+
+    def _rows(self, change: ResourceChange, resource: dict[str, Any], into: Rows) -> Rows:
+        """The rows of ``change`` added to ``into``: its prepared rows when they were made with this indexer's
+        full-text choice, else evaluated here."""
+        fulltext = self.fulltext(change.res_type)
+        prepared = change.index
+        if isinstance(prepared, PreparedIndex) and prepared.fulltext == fulltext:
+            return prepared.rows_into(change.pk, into)
+        return index_rows(change.pk, change.res_type, resource, into, fulltext=fulltext)
 
     @contextmanager
     def deferred(self, conn: sa.Connection) -> Iterator[None]:
@@ -125,6 +132,36 @@ def insert_rows(conn: sa.Connection, rows: Rows) -> None:
     """Insert index rows (one executemany per table)."""
     for table, values in rows.items():
         bulk.insert_rows(conn, table, values)
+
+
+_TABLE_BY_NAME: dict[str, sa.Table] = {table.name: table for table in INDEX_TABLES}
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedIndex:
+    """The index rows of one resource body computed ahead — in a worker process, before the write transaction —
+    without the row key, which the write assigns. Plain data (table names, dicts), so it crosses processes.
+
+    It must come from exactly the body that is written (:meth:`Transaction.put_many` takes it per body and drops
+    it when the store changes the body, e.g. encrypts a field), with the indexer's full-text choice for its type.
+    """
+
+    rows: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+    fulltext: bool
+
+    @classmethod
+    def of(cls, rtype: str, body: dict[str, Any], *, fulltext: bool) -> PreparedIndex:
+        rows = index_rows(0, rtype, body, fulltext=fulltext)
+        return cls(tuple((table.name, tuple(values)) for table, values in rows.items() if values), fulltext)
+
+    def rows_into(self, pk: int, into: Rows) -> Rows:
+        """The rows with their key ``pk``, appended to ``into``. The rows themselves get the key: a prepared index
+        serves one write (again only when that write's transaction is retried, which discards the earlier rows)."""
+        for name, values in self.rows:
+            for row in values:
+                row["resource_pk"] = pk
+            into.setdefault(_TABLE_BY_NAME[name], []).extend(values)
+        return into
 
 
 class FulltextTypes:
