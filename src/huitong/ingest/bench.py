@@ -3,8 +3,10 @@
 **ingest** — messages/s and ACK latency (p50/p99) of the MLLP listener with 1 and 8 connections, each
 client waiting for every ACK before it sends the next message (original mode), every ACK sent only after
 the message is durably committed (SQLite ``synchronous=FULL``; PostgreSQL with ``--postgres URL``). The
-baseline, in the same run: a bare asyncio MLLP echo that reads the MSH and ACKs without storing. The
-clients run in a separate process, so they do not share the server's interpreter.
+baseline, in the same run: a bare asyncio MLLP echo (a protocol, the listener's shape) that reads the MSH and
+ACKs without storing; the stream-based echo of earlier measurements is reported beside it. The clients run in a
+separate process, so they do not share the server's interpreter, each connection an asyncio protocol (a stream
+reader and a task per connection made the load generator, not the echo, the limit of earlier runs).
 
 **pipeline** — messages/s fully processed (parse → map → store as FHIR resources with their search
 index rows and audit entries, and the inbox status) for an ADT + ORU mix. The baseline, in the same run:
