@@ -231,3 +231,18 @@ def test_a_message_that_cannot_be_stored_is_refused_207_never_acknowledged(servi
     assert [(a.code, a.control_id) for a in acks] == [("AR", "X1"), ("AR", "X2")]
     assert all("send it again" in a.text for a in acks)
     assert rows(services) == []
+
+
+def test_a_sender_that_half_closes_still_gets_its_acks(services: Services) -> None:
+    async def run() -> list[bytes]:
+        async with running(services.store) as r:
+            reader, writer = await asyncio.open_connection("127.0.0.1", r.port)
+            writer.write(frame(adt("H1")) + frame(oru("H2")))
+            writer.write_eof()  # nothing more to send; the answers are still owed
+            data = await asyncio.wait_for(reader.read(), 10.0)  # until the server closes
+            writer.close()
+            return MllpDecoder().feed(data)
+
+    acks = [read_ack(a) for a in asyncio.run(run())]
+    assert [(a.code, a.control_id) for a in acks] == [("AA", "H1"), ("AA", "H2")]
+    assert [r.control_id for r in rows(services)] == ["H1", "H2"]

@@ -67,6 +67,7 @@ class _Connection(asyncio.Protocol):
         self.active = False  # holds one of the server's connection slots
         self.reading_paused = False
         self.writing_paused = False
+        self.eof = False  # the sender half-closed its side
 
     # -- asyncio.Protocol ------------------------------------------------------------------------------
 
@@ -96,7 +97,11 @@ class _Connection(asyncio.Protocol):
             self._pause_reading()
 
     def eof_received(self) -> bool | None:
-        return None  # close once the peer has closed its side (answers still owed are not sent)
+        """The sender has finished sending: answer what it is owed, then close (over TLS: close now)."""
+        self.eof = True
+        if not self.answers:
+            return None
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if exc is not None:
@@ -143,6 +148,8 @@ class _Connection(asyncio.Protocol):
         transport = self.transport
         if ready and transport is not None and not transport.is_closing():
             transport.write(ready[0] if len(ready) == 1 else b"".join(ready))
+            if self.eof and not answers:
+                transport.close()
         if self.reading_paused:
             self._maybe_resume_reading()
 
