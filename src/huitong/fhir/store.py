@@ -103,7 +103,7 @@ class _GuardedTransaction(Transaction):
         self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
     ) -> list[tuple[StoredResource, bool]]:
         with _refusals_as_fhir_errors():
-            sealed = [self._sealed(body, _id_of(body)) for body in bodies]
+            sealed = self._sealed_many(bodies)
             if index is not None:  # rows prepared from a body that encryption then changed do not apply
                 index = [ix if s is b else None for ix, s, b in zip(index, sealed, bodies, strict=True)]
             return [(self._opened(s), created) for s, created in super().put_many(sealed, index=index)]
@@ -122,6 +122,33 @@ class _GuardedTransaction(Transaction):
                 )
             ).scalar()
         return self.protector.seal(body, previous)
+
+    def _sealed_many(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`_sealed` for many bodies stored under their ids: one look-up of the stored versions per type."""
+        protector = self.protector
+        if protector is None:
+            return list(bodies)
+        wanted: dict[str, list[str]] = {}
+        for body in bodies:
+            rtype, rid = str(body.get("resourceType")), _id_of(body)
+            if rid is not None and protector.applies_to(rtype):
+                wanted.setdefault(rtype, []).append(rid)
+        previous: dict[tuple[str, str], str] = {}
+        for rtype, ids in wanted.items():
+            for start in range(0, len(ids), 500):
+                query = sa.select(resource.c.res_id, resource.c.content).where(
+                    resource.c.res_type == rtype, resource.c.res_id.in_(ids[start : start + 500])
+                )
+                previous.update(((rtype, rid), content) for rid, content in self.conn.execute(query))
+        out = []
+        for body in bodies:
+            rtype = str(body.get("resourceType"))
+            if not protector.applies_to(rtype):
+                out.append(body)
+                continue
+            rid = _id_of(body)
+            out.append(protector.seal(body, previous.get((rtype, rid)) if rid is not None else None))
+        return out
 
     def _opened(self, stored: StoredResource) -> StoredResource:
         return _open(self.protector, self.actor, stored)

@@ -65,14 +65,17 @@ def instant(moment: datetime) -> str:
     return utc(moment).isoformat(timespec="milliseconds")
 
 
-def with_meta(resource: dict[str, Any], res_id: str, version_id: int, last_updated: datetime) -> dict[str, Any]:
-    """A copy of ``resource`` with the server's id, ``meta.versionId`` and ``meta.lastUpdated``.
+def with_meta(
+    resource: dict[str, Any], res_id: str, version_id: int, last_updated: datetime | str
+) -> dict[str, Any]:
+    """A copy of ``resource`` with the server's id, ``meta.versionId`` and ``meta.lastUpdated`` (a time, or its
+    :func:`instant` already formatted — a write of many resources formats it once).
 
     Elements keep their order, with ``resourceType``, ``id`` and ``meta`` first as FHIR JSON usually has them.
     """
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version_id)
-    meta["lastUpdated"] = instant(last_updated)
+    meta["lastUpdated"] = last_updated if isinstance(last_updated, str) else instant(last_updated)
     out: dict[str, Any] = {"resourceType": resource["resourceType"], "id": res_id, "meta": meta}
     for key, value in resource.items():
         if key not in out:

@@ -22,7 +22,7 @@ from huitong.db import bulk
 from huitong.db.schema import resource, resource_version
 from huitong.fhir import errors, jsonio
 from huitong.fhir.hooks import BufferingHook, ResourceChange, WriteHook
-from huitong.fhir.stored import StoredResource, utc, with_meta, without_server_meta
+from huitong.fhir.stored import StoredResource, instant, utc, with_meta, without_server_meta
 from huitong.fhir.validate import ID_PATTERN
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
@@ -316,9 +316,10 @@ class Transaction:
         """Write ``writes`` (current rows, version rows), then call the hooks; one statement per table."""
         if not writes:
             return []
+        stamp = instant(now)
         for w in writes:
             if w.doc is not None:
-                w.doc = with_meta(w.doc, w.rid, w.version, now)
+                w.doc = with_meta(w.doc, w.rid, w.version, stamp)
                 w.text = jsonio.dumps(w.doc).decode()
         new = [w for w in writes if w.pk is None]
         if new:
