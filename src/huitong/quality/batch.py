@@ -3,9 +3,10 @@
 A run reads every current resource of the types its rules read, patients first (rules about diagnoses need each
 patient's sex and birth date). Each type is read in key order (``resource(res_type, pk)``), in pages of
 :data:`PAGE` rows, never all at once. With more than one worker, each type's key range is cut into parts, each
-part is checked in a worker process (spawned, with its own database connection) and the parts' results are
-joined in scan order: findings concatenated, counts added, set rules' states merged with their ``merge``. The
-findings are the same, in the same order, as when one process reads everything (tested on both backends).
+part is checked by one of the workers — this process, or a spawned one with its own database connection — and the
+parts' results are joined in scan order: findings concatenated, counts added, set rules' states merged with their
+``merge``. The findings are the same, in the same order, as when one process reads everything (tested on both
+backends).
 
 The store stays the door: the parent checks that the actor may search each type and records one audit row per
 type, as :meth:`ResourceStore.scan` does; the workers read through the store's visibility conditions and
