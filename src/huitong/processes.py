@@ -3,16 +3,21 @@
 Processes are spawned, never forked: the parent runs threads, an event loop and database connections that a
 forked child must not inherit. :func:`spawn_pool` starts every worker at once behind a stand-in ``__main__``,
 so that a spawned interpreter does not import the parent's main module — for the ``huitong`` command that is
-the whole command line with every domain's imports, seconds of CPU per worker.
+the whole command line with every domain's imports, seconds of CPU per worker. Every worker watches its parent
+(:func:`start_worker`) and exits when the parent is gone — killed with SIGKILL, say — instead of waiting forever
+on a task queue whose writing end it holds itself.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,14 +46,41 @@ def ready() -> bool:
     return True
 
 
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # the parent is gone: nobody will read a result; no clean-up to wait for
+
+    threading.Thread(target=watch, name="huitong-parent-watch", daemon=True).start()
+
+
+def start_worker(initializer: Callable[..., object] | None, *initargs: Any) -> None:
+    """Pool initialiser of every worker: watch the parent, then run the pool's own ``initializer``."""
+    _exit_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def spawn_pool(
-    workers: int, *, initializer: Callable[..., object] | None = None, initargs: tuple[Any, ...] = ()
-) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes, all started now (their start-up overlaps the caller's work)."""
+    workers: int,
+    *,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+    bare: bool = True,
+) -> tuple[ProcessPoolExecutor, list[Future[bool]]]:
+    """A pool of ``workers`` spawned processes, all started now (their start-up overlaps the caller's work), and
+    one :func:`ready` future per worker (done once that worker has started). ``bare``: see :func:`bare_main`."""
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=start_worker,
+        initargs=(initializer, *initargs),
     )
-    with bare_main():
-        for _ in range(workers):
-            pool.submit(ready)
-    return pool
+    with bare_main(bare):
+        started = [pool.submit(ready) for _ in range(workers)]
+    return pool, started

@@ -575,13 +575,14 @@ class IngestSettings(BaseModel):
         default=1.0, gt=0, description="How often the pipeline looks for stored messages when not woken."
     )
     prepare_processes: int = Field(
-        default=2,
+        default=0,
         ge=0,
         le=64,
         description=(
             "Worker processes that map messages to FHIR, run the quality step and compute the resources' search-"
-            "index rows while the pipeline's writer stores earlier messages (uses the cores one database writer "
-            "leaves idle); 0: all in the pipeline's threads. See docs/integration.md."
+            "index rows while the pipeline's writer stores earlier messages; 0: all in the pipeline's threads. Off "
+            "by default: on 2 cores the writer (EMPI linking, SQL) is the limit and the processes measured slower "
+            "(docs/integration.md); try it on a server with cores to spare."
         ),
     )
     store_batch: int = Field(

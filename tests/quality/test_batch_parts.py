@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import sys
 
 import sqlalchemy as sa
 
 from huitong.db.schema import resource
 from huitong.fhir.store import ResourceStore
-from huitong.quality.batch import _bare_main, at_least, key_ranges
+from huitong.quality.batch import at_least, key_ranges
 from tests.quality.test_batch_workers import hospital, load
 
 
@@ -41,13 +40,3 @@ def test_at_least_counts_no_further_than_asked(store: ResourceStore) -> None:
     assert at_least(store, ["Patient", "Observation"], 18)
     assert not at_least(store, ["Patient", "Observation"], 19)
     assert at_least(store, ["Practitioner"], 0)
-
-
-def test_workers_start_without_the_main_module_unless_a_rule_lives_there() -> None:
-    main = sys.modules["__main__"]
-    with _bare_main(True):
-        assert sys.modules["__main__"] is not main
-        assert getattr(sys.modules["__main__"], "__file__", None) is None  # nothing for a spawned worker to import
-    assert sys.modules["__main__"] is main
-    with _bare_main(False):
-        assert sys.modules["__main__"] is main

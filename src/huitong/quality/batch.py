@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import atexit
 import math
-import multiprocessing
 import os
 import pickle
-import sys
 import tempfile
 import time
-import types
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,6 +35,7 @@ import sqlalchemy as sa
 from huitong.db.schema import resource
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource
+from huitong.processes import spawn_pool
 from huitong.quality.rule import Catalogues, Context, Finding, PatientFacts, ResourceRule, SetRule, source_of
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
@@ -358,26 +355,6 @@ def scan_store(
     return scanned
 
 
-@contextmanager
-def _bare_main(bare: bool) -> Iterator[None]:
-    """While worker processes are started: when ``bare``, a stand-in ``__main__`` with no file, so that the
-    spawned interpreters do not import this one's main module — for the ``huitong`` command that is the whole
-    command line with every domain's imports, seconds of CPU per worker. Not when a rule lives in ``__main__``
-    (the workers must import it to unpickle the rule)."""
-    if not bare:
-        yield
-        return
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-        else:
-            del sys.modules["__main__"]
-
-
 def _picklable(rules: Sequence[FhirRule]) -> bytes | None:
     if any(isinstance(r, SetRule) and r.merge is None for r in rules):
         return None
@@ -423,7 +400,6 @@ def _scan_in_workers(
     and joins each part as it comes back, in scan order, while the spawned workers go on."""
     set_rules = [r for r in rules if isinstance(r, SetRule)]
     joined = _Joined(set_rules)
-    spawn = multiprocessing.get_context("spawn")
     init = (platform, actor, ctx.settings, ctx.catalogues, blob)
     helpers = workers - 1
 
@@ -435,13 +411,9 @@ def _scan_in_workers(
         part.here = True  # its CPU is this process's own, counted once by scan_store
         return part
 
-    with (
-        tempfile.TemporaryDirectory(prefix="huitong-quality-") as scratch,
-        ProcessPoolExecutor(helpers, mp_context=spawn, initializer=_init, initargs=init) as pool,
-    ):
-        with _bare_main(b"__main__" not in blob):
-            # every worker starts now, while this process plans and checks the first parts
-            starting = [pool.submit(_ready) for _ in range(helpers)]
+    # every worker starts now, while this process plans and checks the first parts
+    pool, starting = spawn_pool(helpers, initializer=_init, initargs=init, bare=b"__main__" not in blob)
+    with tempfile.TemporaryDirectory(prefix="huitong-quality-") as scratch, pool:
         # smaller parts for patients: a patient costs several other resources, and the others wait for the last
         patient_tasks: list[Task] = [
             ("Patient", after, upto, None)
@@ -577,10 +549,6 @@ def _init(platform: Settings, actor: Actor, settings: QualitySettings, catalogue
     atexit.register(db.close)
     store = ResourceStore(db, platform.fhir, platform.audit, protector=FieldProtector.from_settings(platform))
     _worker = _Worker(store, actor, Context(settings, catalogues=catalogues), pickle.loads(blob))  # noqa: S301 - the parent's own rules
-
-
-def _ready() -> bool:
-    return _worker is not None
 
 
 def _check_range(task: Task) -> PartResult:

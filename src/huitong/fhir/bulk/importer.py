@@ -172,7 +172,7 @@ class Importer:
 
     def _start_pool(self) -> ProcessPoolExecutor | None:
         if self.processes > 0 and self._pool is None:
-            self._pool = spawn_pool(self.processes)
+            self._pool, _started = spawn_pool(self.processes)
         return self._pool
 
     def close(self) -> None:
