@@ -247,3 +247,21 @@ def test_record_normalisation_never_fails(fields: dict[str, str | None]) -> None
 def test_newborn_placeholders_are_no_name(text: str) -> None:
     assert standardise_name(text) is None
     assert standardise_name("王子涵") is not None
+
+
+@given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=15, max_size=18), st.sampled_from(["", "X"]))
+def test_resident_id_parser_refuses_anything_but_ascii_digits_with_its_own_error(digits: str, tail: str) -> None:
+    """Digits of any script (Arabic-Indic, full-width, Devanagari …) are either folded to ASCII or refused with
+    ``ResidentIdError`` — never another exception (the quality rules and the EMPI call this on every ID)."""
+    try:
+        parsed = resident_id.parse(digits + tail, today=date(2026, 11, 27))
+    except resident_id.ResidentIdError:
+        return
+    assert parsed.number.isascii()
+
+
+def test_resident_id_with_arabic_indic_digits_is_refused() -> None:
+    with pytest.raises(resident_id.ResidentIdError):
+        resident_id.parse("١١٠١٠٥١٩٤٩٠٢٢٣١٢٣٤", today=date(2026, 11, 27))
+    with pytest.raises(resident_id.ResidentIdError):
+        resident_id.check_character("١١٠١٠٥١٩٤٩٠٢٢٣١٢٣")

@@ -17,8 +17,8 @@ from datetime import date
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _WEIGHT_SUM = sum(_WEIGHTS)
 _CHECK = "10X98765432"
-_SHAPE_18 = re.compile(r"\d{17}[\dX]")
-_SHAPE_15 = re.compile(r"\d{15}")
+_SHAPE_18 = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits only: ``\d`` would also take other scripts' digits
+_SHAPE_15 = re.compile(r"[0-9]{15}")
 
 
 class ResidentIdError(ValueError):
@@ -27,7 +27,7 @@ class ResidentIdError(ValueError):
 
 def check_character(first17: str) -> str:
     """The MOD 11-2 check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise ResidentIdError("the check character needs exactly 17 digits")
     digits = first17.encode("ascii")
     total = sum(map(operator.mul, digits, _WEIGHTS)) - 48 * _WEIGHT_SUM  # ord(d) - 48 is the digit
