@@ -164,12 +164,13 @@ class FhirSettings(BaseModel):
         description="Most resources `Patient/$everything` returns in one Bundle.",
     )
     import_processes: int = Field(
-        default=2,
+        default=0,
         ge=0,
         le=64,
         description=(
             "Worker processes that parse, check and index NDJSON lines for `huitong import` while the importing "
-            "process writes the chunks before (0: all in one process; `--processes` overrides)."
+            "process writes the chunks before (0: all in one process; `--processes` overrides). Off by default: "
+            "on 2 cores the bench measured it slower (docs/fhir-api.md); for servers with cores to spare."
         ),
     )
     fulltext_types: list[str] = Field(
