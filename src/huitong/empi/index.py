@@ -101,8 +101,18 @@ def find_candidates(conn: sa.Connection, record: NormalisedRecord, per_key: int,
     return list(conn.execute(_candidate_query(), params).all())
 
 
+#: Statements built once: the real-time link runs them for every Patient an HL7 message brings.
+_RECORD = sa.select(empi_record).where(empi_record.c.record_key == sa.bindparam("b_key"))
+_PERSON = sa.select(empi_person).where(empi_person.c.person_id == sa.bindparam("b_pid"))
+_MEMBERS = sa.select(empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields).where(
+    empi_record.c.person_id == sa.bindparam("b_pid")
+)
+_NEW_PERSON = empi_person.insert()
+_NEW_RECORD = empi_record.insert()
+
+
 def record_row(conn: sa.Connection, record_key: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(empi_record).where(empi_record.c.record_key == record_key)).first()
+    return conn.execute(_RECORD, {"b_key": record_key}).first()
 
 
 def require_record(conn: sa.Connection, record_key: str) -> sa.Row[Any]:
@@ -113,7 +123,7 @@ def require_record(conn: sa.Connection, record_key: str) -> sa.Row[Any]:
 
 
 def person_row(conn: sa.Connection, person_id: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(empi_person).where(empi_person.c.person_id == person_id)).first()
+    return conn.execute(_PERSON, {"b_pid": person_id}).first()
 
 
 def require_person(conn: sa.Connection, person_id: str) -> sa.Row[Any]:
@@ -132,7 +142,7 @@ def new_person(conn: sa.Connection, *, person_id: str | None = None) -> str:
     person = person_id or str(uuid.uuid4())
     now = datetime.now(UTC)
     conn.execute(
-        empi_person.insert(),
+        _NEW_PERSON,
         {"person_id": person, "golden_patient_id": person, "status": "active", "created_at": now, "updated_at": now},
     )
     return person
@@ -150,7 +160,7 @@ def insert_record(
     sealer: Sealer = PLAIN,
 ) -> None:
     conn.execute(
-        empi_record.insert(),
+        _NEW_RECORD,
         record_values(source, fields, person_id, link_kind=link_kind, probability=probability,
                       patient_id=patient_id, sealer=sealer),
     )  # fmt: skip
@@ -218,12 +228,9 @@ def set_person_status(conn: sa.Connection, person_id: str, status: str, merged_i
 
 
 def members_of(conn: sa.Connection, person_id: str, sealer: Sealer = PLAIN) -> list[MemberRecord]:
-    query = sa.select(empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields).where(
-        empi_record.c.person_id == person_id
-    )
     return [
         MemberRecord(source_from_json(r.source, sealer), r.patient_id, bool(orjson.loads(r.fields).get("id_valid")))
-        for r in conn.execute(query)
+        for r in conn.execute(_MEMBERS, {"b_pid": person_id})
     ]
 
 

@@ -77,7 +77,10 @@ class PendingHook:
 
 def dequeue(conn: sa.Connection, patient_id: str) -> None:
     """Drop the queue rows of ``patient_id``: it is being linked in this transaction."""
-    conn.execute(sa.delete(empi_pending).where(empi_pending.c.patient_id == patient_id))
+    conn.execute(_DEQUEUE, {"b_pid": patient_id})
+
+
+_DEQUEUE = sa.delete(empi_pending).where(empi_pending.c.patient_id == sa.bindparam("b_pid"))
 
 
 def pending_ids(conn: sa.Connection, *, limit: int, retry: bool = False) -> list[str]:

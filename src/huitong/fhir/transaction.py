@@ -45,6 +45,9 @@ _CURRENT = sa.select(
     resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
 ).where(resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True)))
 _CURRENT_LOCKED = _CURRENT.order_by(resource.c.res_id).with_for_update()
+_READ = sa.select(resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content).where(
+    resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id == sa.bindparam("b_id")
+)
 #: PostgreSQL: transaction-level advisory locks on the ``Type/id`` of resources about to be created, taken in
 #: one sorted order by every writer (PostgreSQL evaluates the volatile lock function after the sort).
 _CREATE_LOCKS = sa.text(
@@ -223,11 +226,7 @@ class Transaction:
 
     def read(self, rtype: str, res_id: str) -> StoredResource | None:
         """The current version of ``rtype/res_id`` as this transaction sees it (deleted ones included)."""
-        row = self.conn.execute(
-            sa.select(resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content).where(
-                resource.c.res_type == rtype, resource.c.res_id == res_id
-            )
-        ).first()
+        row = self.conn.execute(_READ, {"b_type": rtype, "b_id": res_id}).first()
         if row is None:
             return None
         content = row.content.encode() if row.content is not None else None
