@@ -124,3 +124,29 @@ def test_writer_without_a_usable_lock_file_still_writes(tmp_path: Path) -> None:
     finally:
         writer.close()
         engine.dispose()
+
+
+def test_writer_waits_for_the_lock_only_as_long_as_the_busy_timeout(tmp_path: Path) -> None:
+    """A process that keeps the writers' lock (stopped mid-commit, say) makes this writer wait at most its lock
+    wait; then it writes without the lock (SQLite's own lock decides) instead of waiting for ever. A lock given up
+    in time is taken at once."""
+    import fcntl
+    import os
+    import time
+
+    lock_path = tmp_path / "w.db-writer.lock"
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    holder = os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: flock excludes it as another process
+    writer = SerialWriter(engine, lock_path=str(lock_path), lock_wait_s=0.5)
+    try:
+        started = time.monotonic()
+        writer.submit(lambda conn: conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")).result(timeout=30)
+        waited = time.monotonic() - started
+        assert waited >= 0.45  # it did wait for the holder first
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        assert writer.submit(lambda conn: conn.exec_driver_sql("SELECT count(*) FROM t").scalar()).result(30) == 0
+    finally:
+        writer.close()
+        os.close(holder)
+        engine.dispose()

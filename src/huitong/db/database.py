@@ -130,7 +130,12 @@ def _open_sqlite(settings: DatabaseSettings) -> Database:
     with write_engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     # The processes of one server (``--workers N``) take turns to write through a lock file beside the database.
-    writer = SerialWriter(write_engine, batch_max=settings.writer_batch_max, lock_path=f"{url.database}-writer.lock")
+    writer = SerialWriter(
+        write_engine,
+        batch_max=settings.writer_batch_max,
+        lock_path=f"{url.database}-writer.lock",
+        lock_wait_s=settings.sqlite_busy_timeout_ms / 1000,
+    )
     return Database(settings.url, "sqlite", read_engine, writer, write_engine)
 
 

@@ -13,7 +13,9 @@ is free, and a request can wait 25–100 ms for a commit that takes one. With ``
 an exclusive ``flock`` on that file (the kernel wakes the next waiter the moment the lock is released), then take
 everything queued meanwhile into the batch, then run SQLite's ``BEGIN IMMEDIATE`` — which then finds the
 database free. The lock is advisory, taken only around the write transaction, and released by the kernel if the
-process dies; other SQLite writers that do not take it (a CLI command) still wait on SQLite's own lock.
+process dies; other SQLite writers that do not take it (a CLI command) still wait on SQLite's own lock. A writer
+waits for it at most the busy timeout (a process stopped mid-commit keeps it): then it writes without it and SQLite's
+busy timeout decides, as it did before the lock file existed.
 
 PostgreSQL takes concurrent writers natively; :class:`PooledWriter` runs each job in its own transaction
 on a pooled connection in the calling thread.
@@ -26,6 +28,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -66,9 +69,17 @@ class SerialWriter:
     """One thread, one connection, group commit. See the module docstring."""
 
     def __init__(
-        self, engine: sa.Engine, *, batch_max: int = 256, name: str = "huitong-writer", lock_path: str | None = None
+        self,
+        engine: sa.Engine,
+        *,
+        batch_max: int = 256,
+        name: str = "huitong-writer",
+        lock_path: str | None = None,
+        lock_wait_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        #: Longest wait for the writers' lock before writing without it (the database's busy timeout).
+        self._lock_wait_s = lock_wait_s
         self._batch_max = batch_max
         #: The file whose ``flock`` the writers of every process on the database take in turn (module docstring).
         self._lock_path = lock_path
@@ -127,13 +138,14 @@ class SerialWriter:
                 while True:
                     batch, stop = self._take_batch()
                     if batch and lock_fd is not None:
-                        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # our turn among the processes' writers
+                        held = self._turn(lock_fd)  # our turn among the processes' writers
                         try:
                             if not stop:  # what arrived while another process wrote joins this commit
                                 batch, stop = self._more(batch)
                             self._commit_batch(conn, batch)
                         finally:
-                            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                            if held:
+                                fcntl.flock(lock_fd, fcntl.LOCK_UN)
                     elif batch:
                         self._commit_batch(conn, batch)
                     if stop:
@@ -141,6 +153,28 @@ class SerialWriter:
         finally:
             if lock_fd is not None:
                 os.close(lock_fd)
+
+    def _turn(self, lock_fd: int) -> bool:
+        """Take the writers' lock, waiting at most ``lock_wait_s``; ``False`` when another process kept it that
+        long (stopped mid-commit, say): the write then goes to SQLite's own lock, whose busy timeout fails it
+        with "database is locked" rather than leaving every writer waiting for ever."""
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        deadline = time.monotonic() + self._lock_wait_s
+        pause = 0.0002
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pause = min(pause * 2, 0.002)
+        log.warning("another process held the writer lock %s for %.1f s; writing without it", self._lock_path,
+                    self._lock_wait_s)  # fmt: skip
+        return False
 
     def _open_lock(self) -> int | None:
         """The lock file, opened (created if need be; ``flock`` needs no write access), or ``None`` without one."""
