@@ -676,8 +676,9 @@ class QualitySettings(BaseModel):
         default=None,
         ge=1,
         description=(
-            "Worker processes of a batch run (`huitong quality run`): the scan is split by resource type and key "
-            "range, each worker with its own database connection; unset: the number of CPUs. 1 runs in-process."
+            "Processes checking a batch run (`huitong quality run`), the run's own included: the scan is split by "
+            "resource type and key range, each process with its own database connection; unset: the number of "
+            "CPUs. 1 runs in-process."
         ),
     )
 
