@@ -65,9 +65,7 @@ def instant(moment: datetime) -> str:
     return utc(moment).isoformat(timespec="milliseconds")
 
 
-def with_meta(
-    resource: dict[str, Any], res_id: str, version_id: int, last_updated: datetime | str
-) -> dict[str, Any]:
+def with_meta(resource: dict[str, Any], res_id: str, version_id: int, last_updated: datetime | str) -> dict[str, Any]:
     """A copy of ``resource`` with the server's id, ``meta.versionId`` and ``meta.lastUpdated`` (a time, or its
     :func:`instant` already formatted — a write of many resources formats it once).
 
