@@ -103,7 +103,7 @@ class _GuardedTransaction(Transaction):
         self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
     ) -> list[tuple[StoredResource, bool]]:
         with _refusals_as_fhir_errors():
-            sealed = self._sealed_many(bodies)
+            sealed = self._sealed_many(bodies, [_id_of(body) for body in bodies])
             if index is not None:  # rows prepared from a body that encryption then changed do not apply
                 index = [ix if s is b else None for ix, s, b in zip(index, sealed, bodies, strict=True)]
             return [(self._opened(s), created) for s, created in super().put_many(sealed, index=index)]
@@ -112,41 +112,32 @@ class _GuardedTransaction(Transaction):
 
     def _sealed(self, body: dict[str, Any], res_id: str | None) -> dict[str, Any]:
         """``body`` as it is to be stored: protected values encrypted (unchanged ones keep their ciphertext)."""
-        if self.protector is None or not self.protector.applies_to(str(body.get("resourceType"))):
-            return body
-        previous = None
-        if res_id is not None:
-            previous = self.conn.execute(
-                sa.select(resource.c.content).where(
-                    resource.c.res_type == body["resourceType"], resource.c.res_id == res_id
-                )
-            ).scalar()
-        return self.protector.seal(body, previous)
+        return self._sealed_many([body], [res_id])[0]
 
-    def _sealed_many(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """:meth:`_sealed` for many bodies stored under their ids: one look-up of the stored versions per type."""
+    def _sealed_many(self, bodies: Sequence[dict[str, Any]], ids: Sequence[str | None]) -> list[dict[str, Any]]:
+        """:meth:`_sealed` for many bodies, ``ids`` the resources they replace (``None``: a new one): one look-up
+        of the stored versions per type. A body of a type without protected fields is returned as it is."""
         protector = self.protector
         if protector is None:
             return list(bodies)
         wanted: dict[str, list[str]] = {}
-        for body in bodies:
-            rtype, rid = str(body.get("resourceType")), _id_of(body)
+        for body, rid in zip(bodies, ids, strict=True):
+            rtype = str(body.get("resourceType"))
             if rid is not None and protector.applies_to(rtype):
                 wanted.setdefault(rtype, []).append(rid)
         previous: dict[tuple[str, str], str] = {}
-        for rtype, ids in wanted.items():
-            for start in range(0, len(ids), 500):
+        for rtype, wanted_ids in wanted.items():
+            for start in range(0, len(wanted_ids), 500):
                 query = sa.select(resource.c.res_id, resource.c.content).where(
-                    resource.c.res_type == rtype, resource.c.res_id.in_(ids[start : start + 500])
+                    resource.c.res_type == rtype, resource.c.res_id.in_(wanted_ids[start : start + 500])
                 )
                 previous.update(((rtype, rid), content) for rid, content in self.conn.execute(query))
         out = []
-        for body in bodies:
+        for body, rid in zip(bodies, ids, strict=True):
             rtype = str(body.get("resourceType"))
             if not protector.applies_to(rtype):
                 out.append(body)
                 continue
-            rid = _id_of(body)
             out.append(protector.seal(body, previous.get((rtype, rid)) if rid is not None else None))
         return out
 

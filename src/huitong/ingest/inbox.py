@@ -144,10 +144,13 @@ def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]
     return results
 
 
+_SQLITE_COLUMNS = (
+    "received_at", "channel", "sender_app", "sender_facility", "control_id", "dedup_key", "message_type", "version",
+    "charset", "patient_ids", "raw", "ack_code", "status", "error", "attempts",
+)  # fmt: skip
 _SQLITE_INSERT = (
-    "INSERT INTO ingest_message (received_at, channel, sender_app, sender_facility, control_id, dedup_key, "
-    "message_type, version, charset, patient_ids, raw, ack_code, status, error, attempts) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id"
+    f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "  # noqa: S608 - fixed column names
+    "ON CONFLICT DO NOTHING RETURNING id"
 )
 _SQLITE_ORIGINAL = "SELECT id FROM ingest_message WHERE sender_app = ? AND sender_facility = ? AND dedup_key = ?"
 _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a moment (UTC, no offset)
@@ -167,29 +170,10 @@ def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list
                     results.append(Stored(duplicate=True))
                     continue
                 seen.add(key)
+            row = _row(m, dedup)
             at = m.received_at
-            if at.tzinfo is not None:
-                at = at.astimezone(UTC)
-            cursor.execute(
-                _SQLITE_INSERT,
-                (
-                    at.strftime(_SQLITE_STAMP),
-                    m.channel[:64],
-                    app,
-                    facility,
-                    m.control_id[:199] or None,
-                    dedup,
-                    m.message_type[:32],
-                    m.version[:16],
-                    m.charset[:32],
-                    m.patient_ids,
-                    m.raw,
-                    m.ack_code,
-                    RECEIVED if m.accepted else ERROR,
-                    m.error,
-                    0,
-                ),
-            )
+            row["received_at"] = (at.astimezone(UTC) if at.tzinfo is not None else at).strftime(_SQLITE_STAMP)
+            cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _SQLITE_COLUMNS))
             if cursor.fetchone() is not None:
                 results.append(Stored())
                 continue

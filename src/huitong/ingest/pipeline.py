@@ -289,7 +289,7 @@ class Pipeline:
     def _start_pool(self) -> None:
         if self.processes > 0 and self._pool is None and self._process_settings is not None:
             settings = self._process_settings
-            self._pool, _started = spawn_pool(self.processes, initializer=prepare.start_worker, initargs=(settings,))
+            self._pool, _started = spawn_pool(self.processes, initializer=prepare.init_mapper, initargs=(settings,))
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Wait until no message is ``received`` or in flight (tests, benchmarks, the CLI)."""

@@ -133,22 +133,15 @@ def set_departments(resources: list[Resource], template: str) -> None:
 _MAPPER: MessageMapper | None = None
 
 
-def start_worker(settings: Settings) -> None:
+def init_mapper(settings: Settings) -> None:
     """Process-pool initialiser: build the mapper once per worker process."""
     global _MAPPER
     _MAPPER = mapper_from_settings(settings, with_index=True)
 
 
 def map_raw_many(raws: Sequence[bytes]) -> list[MapResult]:
-    """Parse and map each raw message (in a worker process; :func:`start_worker` ran first)."""
+    """Parse and map each raw message (in a worker process, after :func:`init_mapper`). The pipeline parsed each
+    before sending it here, so parsing it again cannot fail."""
     if _MAPPER is None:
-        raise RuntimeError("map_raw_many runs in a worker process started with start_worker")
-    out = []
-    for raw in raws:
-        try:
-            msg = parse_message(raw)
-        except IngestError as exc:  # the pipeline parsed it before sending it here; kept for completeness
-            out.append(MapResult([], error=f"{exc.ack_code} {exc.error_code}: {exc.reason}"))
-            continue
-        out.append(_MAPPER(msg))
-    return out
+        raise RuntimeError("map_raw_many runs in a worker process started with init_mapper")
+    return [_MAPPER(parse_message(raw)) for raw in raws]
