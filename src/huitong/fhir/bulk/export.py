@@ -25,6 +25,7 @@ from huitong.db.schema import resource
 from huitong.fhir import errors
 from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
 from huitong.fhir.resource_types import NOT_STORED, RESOURCE_TYPES
+from huitong.fhir.search.params import row_codes
 from huitong.fhir.search.schema import search_reference
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import instant
@@ -206,7 +207,7 @@ def _compartment_condition(rtype: str, patients: list[str] | None) -> sa.ColumnE
         return None
     ref = search_reference
     members = sa.select(ref.c.resource_pk).where(
-        ref.c.res_type == rtype, ref.c.target_type == "Patient", ref.c.param.in_(codes)
+        ref.c.res_type == rtype, ref.c.target_type == "Patient", ref.c.param.in_(row_codes(rtype, codes))
     )
     if patients is not None:
         members = members.where(ref.c.target_id.in_(patients))

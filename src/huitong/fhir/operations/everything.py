@@ -25,11 +25,16 @@ from huitong.db.schema import resource
 from huitong.fhir import errors
 from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
 from huitong.fhir.resource_types import RESOURCE_TYPES
+from huitong.fhir.search.params import row_codes
 from huitong.fhir.search.schema import search_reference
 from huitong.fhir.stored import StoredResource, utc
 from huitong.ops.archive import ArchivedVersion, patient_archive, read_current
 
-_COMPARTMENT_PAIRS = frozenset((rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in codes)
+#: (type, ``param`` of the reference rows) of the Patient compartment — the rows that hold each compartment
+#: parameter (Encounter ``patient`` is held by ``subject`` rows; the queries keep references to a Patient).
+_COMPARTMENT_PAIRS = frozenset(
+    (rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in row_codes(rtype, codes)
+)
 _CODES = sorted({code for _rtype, code in _COMPARTMENT_PAIRS})
 _COLUMNS = (
     resource.c.pk,

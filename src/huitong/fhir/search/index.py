@@ -183,30 +183,40 @@ def index_rows(
     rows: Rows = into if into is not None else {}
     memo: _Memo = {}  # composite components evaluated once per element (code-value-quantity, combo-code-…)
     for param in _candidates(rtype, resource):
-        nodes = evaluate(param.expression, resource)
-        if not nodes:
-            continue
-        if param.type == "composite":
-            rows.setdefault(search_composite, []).extend(_composites(pk, rtype, param, nodes, memo))
-            continue
-        table = TABLE_OF_KIND[param.type]
-        base = {"resource_pk": pk, "res_type": rtype, "param": param.code}
-        seen: set[tuple[Any, ...]] = set()
-        target = rows.setdefault(table, [])
-        for values in _VALUES[param.type](param, nodes):
-            key = tuple(values.values())
-            if key not in seen:
-                seen.add(key)
-                target.append({**base, **values})
-        if param.type == "token":
-            texts = {normalise(t) for t in _token_texts(nodes)}
-            if texts:
-                strings = rows.setdefault(search_string, [])
-                text_base = {**base, "param": f"{param.code}:text"}
-                strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
-            fulltext_rows.add_token_rows(rows, pk, rtype, param.code, nodes)
+        param_rows(pk, rtype, param, resource, rows, memo)
     if fulltext:
         fulltext_rows.add_text_rows(rows, pk, rtype, resource)
+    return rows
+
+
+def param_rows(
+    pk: int, rtype: str, param: SearchParam, resource: dict[str, Any], rows: Rows, memo: _Memo | None = None
+) -> Rows:
+    """The index rows of one parameter of one resource, appended to ``rows`` (``memo``: composite components
+    already evaluated for this resource). :func:`index_rows` calls it for each parameter with rows of its own;
+    the tests call it for the others to show that the rows holding them hold the same values."""
+    nodes = evaluate(param.expression, resource)
+    if not nodes:
+        return rows
+    if param.type == "composite":
+        rows.setdefault(search_composite, []).extend(_composites(pk, rtype, param, nodes, {} if memo is None else memo))
+        return rows
+    table = TABLE_OF_KIND[param.type]
+    base = {"resource_pk": pk, "res_type": rtype, "param": param.code}
+    seen: set[tuple[Any, ...]] = set()
+    target = rows.setdefault(table, [])
+    for values in _VALUES[param.type](param, nodes):
+        key = tuple(values.values())
+        if key not in seen:
+            seen.add(key)
+            target.append({**base, **values})
+    if param.type == "token":
+        texts = {normalise(t) for t in _token_texts(nodes)}
+        if texts:
+            strings = rows.setdefault(search_string, [])
+            text_base = {**base, "param": f"{param.code}:text"}
+            strings.extend({**text_base, "norm": t, "exact": t} for t in texts if t)
+        fulltext_rows.add_token_rows(rows, pk, rtype, param.code, nodes)
     return rows
 
 

@@ -23,7 +23,7 @@ from huitong.fhir.search.index import FulltextTypes
 from huitong.fhir.search.parse import parse_search
 from huitong.fhir.search.request import Include, SearchRequest
 from huitong.fhir.search.schema import search_reference
-from huitong.fhir.search.sql import SqlBuilder, bounded
+from huitong.fhir.search.sql import SqlBuilder, bounded, of_param
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource, utc
 from huitong.security.actor import Actor
@@ -228,7 +228,7 @@ class SearchService:
             if include.target_type is not None:
                 query = query.where(ref.c.target_type == include.target_type)
         if include.param is not None:
-            query = query.where(ref.c.param == include.param.code)
+            query = query.where(of_param(ref, include.param))
         return query.where(resource.c.deleted.is_(False)).distinct()
 
 

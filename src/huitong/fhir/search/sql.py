@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from huitong.db.schema import resource
 from huitong.fhir.search.errors import SearchError
 from huitong.fhir.search.fulltext import FULLTEXT, query_terms
+from huitong.fhir.search.params import SearchParam
 from huitong.fhir.search.parse import now_ms
 from huitong.fhir.search.request import (
     CompositeValue,
@@ -170,9 +171,7 @@ class SqlBuilder:
                 table = TABLE_OF_KIND[param.type]
                 value = _sort_column(table, param.type, descending)
                 agg = sa.func.max(value) if descending else sa.func.min(value)
-                column = (
-                    sa.select(agg).where(table.c.resource_pk == r.c.pk, table.c.param == param.code).scalar_subquery()
-                )
+                column = sa.select(agg).where(table.c.resource_pk == r.c.pk, of_param(table, param)).scalar_subquery()
             keys.append(column.desc() if descending else column.asc())
         keys.append(r.c.pk.desc() if reverse else r.c.pk.asc())
         return keys
@@ -227,7 +226,7 @@ class SqlBuilder:
             return self._fulltext(crit, rtype, r, correlated=correlated, pk_bound=pk_bound)
         table = self._table(crit)
         if crit.modifier == "missing":
-            rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == self._code(crit))
+            rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, self._of(table, crit))
             present = r.c.pk.in_(rows)
             return sa.not_(present) if crit.values[0] == "true" else present
         subquery = self.index_rows(crit, rtype, plain=False)
@@ -247,8 +246,9 @@ class SqlBuilder:
         return TABLE_OF_KIND[crit.param.type]
 
     @staticmethod
-    def _code(crit: Criterion) -> str:
-        return f"{crit.param.code}:{crit.modifier}" if crit.modifier in ("text", "of-type") else crit.param.code
+    def _of(table: sa.Table, crit: Criterion) -> Pred:
+        """The index rows of ``crit``'s parameter (``code:text``/``code:of-type`` rows for those modifiers)."""
+        return of_param(table, crit.param, f":{crit.modifier}" if crit.modifier in ("text", "of-type") else "")
 
     def index_rows(self, crit: Criterion, rtype: str, *, plain: bool = True) -> sa.Select[Any] | None:
         """The ``resource_pk`` of the index rows ``crit`` selects; ``None`` for criteria that select otherwise
@@ -258,7 +258,7 @@ class SqlBuilder:
         if special or param.code in FULLTEXT or crit.modifier == "missing" or (plain and crit.modifier == "not"):
             return None
         table = self._table(crit)
-        rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, table.c.param == self._code(crit))
+        rows = sa.select(table.c.resource_pk).where(table.c.res_type == rtype, self._of(table, crit))
         if crit.modifier == "and":  # merged ranges: every value on the same row
             return rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
         if param.type == "token" and crit.modifier in (None, "not") and len(crit.values) > 1:
@@ -305,7 +305,7 @@ class SqlBuilder:
             targets = targets.where(target.c.res_type == crit.target_type)
         rows = sa.select(ref.c.resource_pk).where(
             ref.c.res_type == rtype,
-            ref.c.param == crit.param.code,
+            of_param(ref, crit.param),
             ref.c.target_type == crit.target_type,
             ref.c.target_id.in_(targets),
         )
@@ -323,7 +323,7 @@ class SqlBuilder:
             .join(source, source.c.pk == ref.c.resource_pk)
             .where(
                 ref.c.res_type == crit.has_type,
-                ref.c.param == crit.param.code,
+                of_param(ref, crit.param),
                 ref.c.target_type == rtype,
                 source.c.deleted.is_(False),
                 inner,
@@ -503,10 +503,22 @@ def _unique_in_pk_order(crit: Criterion) -> bool:
     (the indexer keeps one row per resource, parameter, system and code)."""
     if crit.param.type != "token" or crit.modifier is not None or crit.chain is not None or crit.has_type:
         return False
+    if len(crit.param.row_codes) > 1:  # a union of parameters' rows: a value may be on two rows
+        return False
     if crit.param.code in ("_id", "_lastUpdated") or crit.param.code in FULLTEXT or len(crit.values) != 1:
         return False
     value = crit.values[0]
     return isinstance(value, TokenValue) and value.code is not None and value.system is not None
+
+
+def of_param(table: sa.FromClause, param: SearchParam, suffix: str = "") -> Pred:
+    """``table``'s rows of ``param`` (``suffix``: its ``:text``/``:of-type`` rows) — those of the parameters that
+    hold its values when it has no rows of its own (:func:`huitong.fhir.search.params.aliases`)."""
+    codes = [code + suffix for code in param.row_codes]
+    cond: Pred = table.c.param == codes[0] if len(codes) == 1 else table.c.param.in_(codes)
+    if param.stored_target is not None and "target_type" in table.c:
+        cond = sa.and_(cond, table.c.target_type == param.stored_target)
+    return cond
 
 
 def bounded(column: Any, pk_bound: tuple[int, bool] | None) -> list[Pred]:
