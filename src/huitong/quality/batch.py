@@ -21,7 +21,7 @@ import os
 import pickle
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ from huitong.quality.rule import Catalogues, Context, Finding, PatientFacts, Res
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.security.fields import PERSON_TYPES
+from huitong.security.protection import is_sealed_content
 from huitong.settings import QualitySettings, Settings
 
 #: Rows per keyset page.
@@ -98,6 +99,8 @@ class PartResult:
     patients: dict[str, tuple[str | None, date | None]] = field(default_factory=dict)
     #: checked in the run's own process (not in a spawned worker)
     here: bool = False
+    #: wall-clock time (``time.time()``) the part's check began and ended, for a timeline of the processes
+    span: tuple[float, float] = (0.0, 0.0)
 
 
 def check_part(
@@ -195,8 +198,12 @@ def stream(
         if not sealed:
             yield from rows
         else:
-            for res_id, content, pk in rows:
+            for row in rows:
+                res_id, content, pk = row
                 raw = content.encode() if isinstance(content, str) else content
+                if not is_sealed_content(raw):  # nothing encrypted (the store would hand back the same bytes)
+                    yield row
+                    continue
                 stored = StoredResource(rtype, res_id, 0, datetime.now(UTC), False, raw)
                 yield res_id, store.opened(actor, stored).content or b"{}", pk
         if len(rows) < PAGE:
@@ -382,6 +389,14 @@ def _scan_here(
     return Scanned(findings, states, per_type, 1, sum(sum(c.values()) for c in per_type.values()))
 
 
+def waits_for_patients(rules: Sequence[FhirRule], rtype: str) -> bool:
+    """Whether checking ``rtype`` needs every patient's facts first: some resource rule reading it reads them
+    (``needs_patients``). Set rules' observers never do (they get no context)."""
+    return rtype != "Patient" and any(
+        isinstance(r, ResourceRule) and r.needs_patients and rtype in r.reads for r in rules
+    )
+
+
 def _scan_in_workers(
     store: ResourceStore,
     platform: Settings,
@@ -395,9 +410,10 @@ def _scan_in_workers(
     progress: Progress | None,
 ) -> Scanned:
     """Every part in one of ``workers`` processes — this one and ``workers - 1`` spawned ones: the patients' parts
-    first, the other types' once every patient's facts are known (rules about diagnoses need them). This process
-    checks parts as well (one interpreter fewer to start, its parts' results not pickled), hands out the others
-    and joins each part as it comes back, in scan order, while the spawned workers go on."""
+    first; the types whose rules read patients' facts (diagnoses) once every patient is known, the others as soon
+    as a process is free. This process checks parts as well (one interpreter fewer to start, its parts' results not
+    pickled), hands out the others and joins each part as it comes back, in scan order, while the spawned workers
+    go on."""
     set_rules = [r for r in rules if isinstance(r, SetRule)]
     joined = _Joined(set_rules)
     init = (platform, actor, ctx.settings, ctx.catalogues, blob)
@@ -405,41 +421,64 @@ def _scan_in_workers(
 
     def here(task: Task) -> PartResult:
         rtype, after, upto, _facts = task
+        began = time.time()
         states = {r.id: r.start(ctx) for r in set_rules if rtype in r.reads}
         part = check_part(rtype, stream(store, actor, rtype, after, upto), ctx, rules, states)  # facts: ctx.patients
         part.states = states
         part.here = True  # its CPU is this process's own, counted once by scan_store
+        part.span = (began, time.time())
         return part
 
     # every worker starts now, while this process plans and checks the first parts
     pool, starting = spawn_pool(helpers, initializer=_init, initargs=init, bare=b"__main__" not in blob)
     with tempfile.TemporaryDirectory(prefix="huitong-quality-") as scratch, pool:
-        # smaller parts for patients: a patient costs several other resources, and the others wait for the last
-        patient_tasks: list[Task] = [
+        facts_path = Path(scratch) / "patients.pickle"
+        # smaller parts for patients: a patient costs several other resources, and the diagnoses wait for the last
+        tasks: list[Task] = [
             ("Patient", after, upto, None)
             for after, upto in key_ranges(store, "Patient", workers, max(part_rows // 4, 1))
         ]
-        for part in _share(pool, starting, patient_tasks, range(len(patient_tasks)), here):
-            for pid, (gender, born) in part.patients.items():  # the spawned workers' patients
-                ctx.patients[pid] = PatientFacts(gender, born)
-            part.patients = {}
-            joined.add(part, progress)
+        patient_parts = len(tasks)
         rest = [t for t in types if t != "Patient"]
+        waiting = {t for t in rest if waits_for_patients(rules, t)}
         plans = {t: key_ranges(store, t, workers, part_rows) for t in rest}
-        facts_path = Path(scratch) / "patients.pickle"
-        facts = {pid: (f.gender, f.birth_date) for pid, f in ctx.patients.items()}
-        facts_path.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
-        del facts
-        # each type's last part, the one with fewer rows, after all the full ones, so that the last parts to
-        # finish are small; joined in scan order all the same
-        tasks: list[Task] = [(t, after, upto, str(facts_path)) for t in rest for after, upto in plans[t]]
-        order = sorted(range(len(tasks)), key=lambda i: tasks[i][2] == plans[tasks[i][0]][-1][1])
-        for part in _share(pool, starting, tasks, order, here):
+        tasks += [(t, after, upto, str(facts_path) if t in waiting else None) for t in rest for after, upto in plans[t]]
+        # checked in this order, joined in scan order all the same: the patients; the types waiting for them
+        # (taken once every patient is known, the others filling in until then); each type's last part, the one
+        # with fewer rows, after all the full ones, so that the last parts to finish are small
+        order = sorted(
+            range(len(tasks)),
+            key=lambda i: (
+                i >= patient_parts,
+                i >= patient_parts and tasks[i][2] == plans[tasks[i][0]][-1][1],
+                tasks[i][0] not in waiting,
+            ),
+        )
+        facts_ready = [False]
+
+        def blocked(i: int) -> bool:
+            return tasks[i][0] in waiting and not facts_ready[0]
+
+        def facts_known() -> None:
+            facts = {pid: (f.gender, f.birth_date) for pid, f in ctx.patients.items()}
+            facts_path.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+            facts_ready[0] = True
+
+        if patient_parts == 0:
+            facts_known()
+        for n, part in enumerate(_share(pool, starting, tasks, order, here, blocked), start=1):
+            if part.rtype == "Patient":
+                for pid, (gender, born) in part.patients.items():  # the spawned workers' patients
+                    ctx.patients[pid] = PatientFacts(gender, born)
+                part.patients = {}
             joined.add(part, progress)
+            if n == patient_parts:  # every patient is known (patients come first in scan order)
+                facts_known()
     return joined.scanned(ctx, set_rules, workers)
 
 
-#: A part to check: type, key range (``after < pk <= upto``), the file of every patient's facts (none for patients).
+#: A part to check: type, key range (``after < pk <= upto``), the file of every patient's facts (none for patients
+#: and for types whose rules do not read them).
 Task = tuple[str, int, int, str | None]
 #: Parts handed to each spawned worker ahead of time, so that it is not left waiting while this process checks one.
 AHEAD = 2
@@ -454,26 +493,35 @@ def _share(
     tasks: list[Task],
     order: Sequence[int],
     here: Callable[[Task], PartResult],
+    blocked: Callable[[int], bool] = lambda _i: False,
 ) -> Iterator[PartResult]:
-    """Check ``tasks`` in the order ``order`` gives, each either in a spawned worker of ``pool`` (kept
-    :data:`AHEAD` parts ahead once they have all started) or by ``here`` in this process; yield their
-    results in task order (scan order)."""
-    queue = deque(order)
+    """Check ``tasks`` in the order ``order`` gives — skipping, until it is no longer ``blocked``, a task that
+    must wait — each either in a spawned worker of ``pool`` (kept :data:`AHEAD` parts ahead once they have all
+    started) or by ``here`` in this process; yield their results in task order (scan order). What unblocks a task
+    must follow from the results yielded before it."""
+    queue = list(order)
     pending: dict[Future[PartResult], int] = {}
     results: dict[int, PartResult] = {}
     next_out = 0
+
+    def take() -> int | None:
+        for at, i in enumerate(queue):
+            if not blocked(i):
+                return queue.pop(at)
+        return None
+
     if WAIT_FOR_WORKERS:
         wait(starting)
     while queue or pending:
         ahead = AHEAD if all(f.done() for f in starting) else 0  # until then, this process checks every part
-        while queue and len(pending) < ahead * len(starting):
-            i = queue.popleft()
+        while len(pending) < ahead * len(starting) and (i := take()) is not None:
             pending[pool.submit(_check_range, tasks[i])] = i
-        if queue:
-            i = queue.popleft()
+        if (i := take()) is not None:
             results[i] = here(tasks[i])
-        else:
+        elif pending:
             wait(pending, return_when=FIRST_COMPLETED)
+        elif next_out not in results:  # pragma: no cover - every blocked task waits for a result already in
+            raise RuntimeError("quality batch: every remaining part waits for a part that was never checked")
         for future in [f for f in pending if f.done()]:
             results[pending.pop(future)] = future.result()
         while next_out in results:
@@ -556,18 +604,19 @@ def _check_range(task: Task) -> PartResult:
     worker = _worker
     if worker is None:
         raise RuntimeError("the quality worker process was not initialised")
-    if facts_from is not None and facts_from != worker.facts_from:
+    if rtype == "Patient":  # this part's patients only, for the parent
+        worker.ctx.patients = {}
+        worker.facts_from = None
+    elif facts_from is not None and facts_from != worker.facts_from:
         facts = pickle.loads(Path(facts_from).read_bytes())  # noqa: S301 - written by the parent, this run
         worker.ctx.patients = {pid: PatientFacts(g, b) for pid, (g, b) in facts.items()}
         worker.facts_from = facts_from
-    elif facts_from is None:
-        worker.ctx.patients = {}
-        worker.facts_from = None
-    began = time.process_time()
+    began, began_wall = time.process_time(), time.time()
     states = {r.id: r.start(worker.ctx) for r in worker.rules if isinstance(r, SetRule) and rtype in r.reads}
     part = check_part(rtype, stream(worker.store, worker.actor, rtype, after, upto), worker.ctx, worker.rules, states)
     part.states = states
     if rtype == "Patient":  # the facts rules about diagnoses need, for the parent to hand to every worker
         part.patients = {pid: (f.gender, f.birth_date) for pid, f in worker.ctx.patients.items()}
     part.cpu_s = time.process_time() - began
+    part.span = (began_wall, time.time())
     return part

@@ -113,10 +113,9 @@ class ResourceRule:
     description: str
     reads: tuple[str, ...]
     check: Callable[[dict[str, Any], Context], Iterable[str]]  # yields a detail per failure
-
-    @property
-    def needs_patients(self) -> bool:
-        return False
+    #: Whether ``check`` reads other resources' patients (``Context.patient_of``, ``Context.patients``). A batch
+    #: run checks the types that no such rule reads without waiting for every patient to be read first.
+    needs_patients: bool = True
 
 
 @dataclass(frozen=True)

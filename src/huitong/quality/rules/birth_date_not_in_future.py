@@ -33,4 +33,5 @@ RULE = ResourceRule(
     "Patient.birthDate is a date between 1880 and today.",
     ("Patient",),
     check,
+    needs_patients=False,
 )

@@ -37,4 +37,5 @@ RULE = ResourceRule(
     "ICD-10 codes (national clinical edition included) have the form A00, A00.0 or A00.000x001.",
     ("Condition",),
     check,
+    needs_patients=False,
 )

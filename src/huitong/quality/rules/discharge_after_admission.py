@@ -35,4 +35,5 @@ RULE = ResourceRule(
     "Encounter.period.end is not before Encounter.period.start.",
     ("Encounter",),
     check,
+    needs_patients=False,
 )

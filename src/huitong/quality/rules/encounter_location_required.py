@@ -26,4 +26,5 @@ RULE = ResourceRule(
     "An inpatient Encounter (class IMP) in progress carries a location (the ward, room and bed of PV1-3).",
     ("Encounter",),
     check,
+    needs_patients=False,
 )

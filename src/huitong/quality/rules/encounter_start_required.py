@@ -20,4 +20,5 @@ RULE = ResourceRule(
     "Every Encounter carries period.start (入院日期时间 for inpatients).",
     ("Encounter",),
     check,
+    needs_patients=False,
 )

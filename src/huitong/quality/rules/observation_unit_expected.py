@@ -43,4 +43,5 @@ RULE = ResourceRule(
     "(checked when a dictionary is loaded; fixed at ingest when the dictionary knows the conversion).",
     ("Observation",),
     check,
+    needs_patients=False,
 )

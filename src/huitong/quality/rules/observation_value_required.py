@@ -46,4 +46,5 @@ RULE = ResourceRule(
     "A final Observation carries value[x], components, members or dataAbsentReason.",
     ("Observation",),
     check,
+    needs_patients=False,
 )

@@ -20,4 +20,5 @@ RULE = ResourceRule(
     "Every Patient carries birthDate.",
     ("Patient",),
     check,
+    needs_patients=False,
 )

@@ -20,4 +20,5 @@ RULE = ResourceRule(
     "Every Patient carries gender (male, female, other, unknown).",
     ("Patient",),
     check,
+    needs_patients=False,
 )

@@ -23,4 +23,5 @@ RULE = ResourceRule(
     "Every Patient carries a name with a family name or the whole name as text.",
     ("Patient",),
     check,
+    needs_patients=False,
 )

@@ -35,4 +35,5 @@ RULE = ResourceRule(
     "Every valueQuantity with a value carries system http://unitsofmeasure.org and a code.",
     ("Observation",),
     check,
+    needs_patients=False,
 )

@@ -82,4 +82,5 @@ RULE = ResourceRule(
     "(ISO 7064 MOD 11-2) check character.",
     ("Patient",),
     check,
+    needs_patients=False,
 )

@@ -31,4 +31,5 @@ RULE = ResourceRule(
     "The birth date and sex encoded in a valid resident ID equal Patient.birthDate and gender.",
     ("Patient",),
     check,
+    needs_patients=False,
 )

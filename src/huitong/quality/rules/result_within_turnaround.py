@@ -43,4 +43,5 @@ RULE = ResourceRule(
     "turnaround (lab dictionary) when that is longer.",
     ("DiagnosticReport",),
     check,
+    needs_patients=False,
 )
