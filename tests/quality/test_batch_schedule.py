@@ -11,11 +11,13 @@ from typing import Any, cast
 import orjson
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from huitong.db.schema import resource
 from huitong.quality import batch
 from huitong.quality.registry import all_rules
-from huitong.quality.rule import Context, Dimension, ResourceRule, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, PatientFacts, ResourceRule, SetRule, Severity
 from huitong.quality.run import check_all, run_batch
 from huitong.security.protection import is_sealed_content
 from huitong.services import Services, open_services
@@ -109,3 +111,18 @@ def test_encrypted_patients_are_checked_as_plain_ones(protected: tuple[Services,
 
     assert sorted(map(key, one.findings)) == sorted(map(key, expected))
     assert any(f.rule_id == "resident-id-check-character" for f in one.findings)
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=20),
+        st.builds(
+            PatientFacts,
+            st.one_of(st.none(), st.sampled_from(["male", "female", "other", "unknown"]), st.text(max_size=5)),
+            st.one_of(st.none(), st.dates()),
+        ),
+        max_size=30,
+    )
+)
+def test_patients_facts_reach_the_workers_as_they_are(facts: dict[str, PatientFacts]) -> None:
+    assert batch.unpack_facts(batch.pack_facts(facts)) == facts

@@ -63,7 +63,7 @@ class Finding:
     source: str = "unknown"
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientFacts:
     """What rules about diagnoses need to know of a patient."""
 
