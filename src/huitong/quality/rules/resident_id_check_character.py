@@ -5,7 +5,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from huitong.empi.resident_id import ResidentId, ResidentIdError, current_date, parse
+from huitong.empi.resident_id import ResidentId, ResidentIdError, check_character, current_date, parse
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
 RESIDENT_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.3", "urn:oid:1.2.156.112606.1.1.1"}
@@ -60,10 +60,31 @@ def parsed(number: str) -> ResidentId | str:
 
 @lru_cache(maxsize=256)
 def _parsed(number: str, on: date) -> ResidentId | str:
+    valid = _valid_as_written(number, on)
+    if valid is not None:
+        return valid
     try:
         return parse(number, today=on)
     except ResidentIdError as exc:
         return str(exc)
+
+
+def _valid_as_written(number: str, on: date) -> ResidentId | None:
+    """A number already in the normal form — 17 ASCII digits and a digit or ``X``, nothing for ``normalise`` to
+    change — with a plausible birth date and the right check character: what ``parse`` gives it, without its
+    normalising and pattern matching (most numbers). ``None`` for anything else, which ``parse`` then judges."""
+    if len(number) != 18 or not number.isascii() or not number[:17].isdigit() or number[17] not in _LAST:
+        return None
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    if born.year < 1880 or born > on or number[17] != check_character(number[:17]):
+        return None
+    return ResidentId(number, number[:6], born, number[14:17])
+
+
+_LAST = frozenset("0123456789X")
 
 
 def check(patient: dict[str, Any], _ctx: Context) -> Sequence[str]:

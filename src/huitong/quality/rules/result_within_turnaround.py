@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
-from huitong.quality.rules.discharge_after_admission import parse_moment
+from huitong.quality.rules.discharge_after_admission import fixed_layout, parse_moment
 
 
 def check(report: dict[str, Any], ctx: Context) -> Sequence[str]:
@@ -12,6 +12,14 @@ def check(report: dict[str, Any], ctx: Context) -> Sequence[str]:
     issued = report.get("issued")
     if not (isinstance(collected, str) and isinstance(issued, str)):
         return ()
+    if (
+        collected[:10] == issued[:10]
+        and collected[19:] == issued[19:]
+        and ctx.settings.result_turnaround_hours >= 24
+        and fixed_layout(collected)
+        and fixed_layout(issued)
+    ):
+        return ()  # reported the day it was collected (most reports), the limit a day or more: no dates to parse
     start, end = parse_moment(collected), parse_moment(issued)
     if start is None or end is None:
         return ()
