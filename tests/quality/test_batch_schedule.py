@@ -4,6 +4,7 @@ read path when field encryption is on or off (encrypted values opened, plain row
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, cast
@@ -126,3 +127,33 @@ def test_encrypted_patients_are_checked_as_plain_ones(protected: tuple[Services,
 )
 def test_patients_facts_reach_the_workers_as_they_are(facts: dict[str, PatientFacts]) -> None:
     assert batch.unpack_facts(batch.pack_facts(facts)) == facts
+
+
+def test_a_part_pauses_the_cyclic_collector_and_leaves_it_as_it_was() -> None:
+    seen: list[bool] = []
+
+    def record(_body: dict[str, Any], _ctx: Context) -> tuple[str, ...]:
+        seen.append(gc.isenabled())
+        return ()
+
+    probe = ResourceRule("probe", Dimension.VALIDITY, Severity.WARNING, "t", "d", ("Observation",), record)
+    items = [(f"x{i}", orjson.dumps({"resourceType": "Observation", "id": f"x{i}"})) for i in range(3)]
+    assert gc.isenabled()
+    part = batch.check_part("Observation", items, Context(QualitySettings()), [probe], {})
+    assert sum(part.per_source.values()) == 3
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        batch.check_part("Observation", items, Context(QualitySettings()), [probe], {})
+        assert not gc.isenabled()  # switched off by someone else: stays off
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError):
+        batch.check_part("Observation", iter(_failing()), Context(QualitySettings()), [probe], {})
+    assert gc.isenabled()  # back on after a failing part too
+
+
+def _failing() -> Iterator[batch.Item]:
+    yield "x0", b"{}"
+    raise RuntimeError("the database went away")
