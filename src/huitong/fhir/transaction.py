@@ -212,6 +212,7 @@ class Transaction:
         are undone and the error is raised on; the rest of the transaction goes on (batch entries, import lines).
         """
         mark = len(self.audit_entries)
+        self.flush()  # earlier writes' index rows go in before the savepoint: its rollback must not undo them
         savepoint = self.conn.begin_nested()
         try:
             with self.deferred():

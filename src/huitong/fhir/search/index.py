@@ -59,7 +59,7 @@ class SearchIndexer:
             if change.pk in pending.unwritten:
                 pending.discard(change.pk)  # its rows were never inserted
             else:
-                delete_rows(conn, [change.pk])
+                pending.stale.add(change.pk)  # its rows go when the block's rows are inserted
         if change.resource is not None:
             self._rows(change, change.resource, pending.rows)
             pending.unwritten.add(change.pk)
@@ -98,19 +98,25 @@ class SearchIndexer:
 
 
 class _Pending:
-    """Index rows not yet inserted, and the resources (by pk) none of whose rows is inserted yet."""
+    """Index rows not yet inserted, the resources (by pk) none of whose rows is inserted yet, and those whose
+    inserted rows a later version replaces: deleted, one statement per table, just before the block's rows go in
+    (an HL7 message updates its Patient, doctor and ward every time)."""
 
-    __slots__ = ("rows", "unwritten")
+    __slots__ = ("rows", "stale", "unwritten")
 
     def __init__(self) -> None:
         self.rows: Rows = {}
         self.unwritten: set[int] = set()
+        self.stale: set[int] = set()
 
     def discard(self, pk: int) -> None:
         for table, values in self.rows.items():
             self.rows[table] = [v for v in values if v["resource_pk"] != pk]
 
     def flush(self, conn: sa.Connection) -> None:
+        if self.stale:
+            delete_rows(conn, sorted(self.stale))
+            self.stale.clear()
         insert_rows(conn, self.rows)
         self.rows = {}
         self.unwritten.clear()
