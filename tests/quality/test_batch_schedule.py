@@ -106,6 +106,7 @@ def test_encrypted_patients_are_checked_as_plain_ones(protected: tuple[Services,
     )
     assert many.workers == 2
     assert many.findings == one.findings
+    assert gc.isenabled()  # paused during the scan, on again after it
 
     def key(f: Any) -> tuple[str, str, str, str]:
         return (f.rule_id, f.res_type, f.res_id, f.detail)
