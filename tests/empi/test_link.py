@@ -10,14 +10,16 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from huitong.db import migrate
 from huitong.db.schema import audit_event
 from huitong.empi import Empi, SourceRecord
 from huitong.empi.errors import ConflictError
 from huitong.empi.model import default_model
 from huitong.empi.schema import empi_event, empi_person
 from huitong.security.actor import Actor
-from huitong.services import Services
+from huitong.services import Services, open_services
 from huitong.settings import EmpiSettings
+from tests.conftest import make_settings
 
 ZHANG = SourceRecord(
     "H1", "HIS", "张伟华", "M", "1980-01-02", "110101198001020032", "13800138000", "浙江省杭州市西湖区文三路90号"
@@ -57,6 +59,41 @@ def test_same_person_across_systems_is_one_person(empi: Empi, services: Services
             )
         ).scalar_one()
     assert audited >= 3
+
+
+def test_linking_many_writes_each_golden_once_as_one_by_one_would(
+    empi: Empi, services: Services, actor: Actor, tmp_path: Path
+) -> None:
+    wang = SourceRecord("H2", "HIS", "王芳", "F", "1975-03-04", None, "13900139000", None)
+    records = [
+        (ZHANG, "src-1"),
+        (replace(ZHANG, source_system="LIS", record_id="L9", name="張偉華", address=None), None),
+        (wang, "src-2"),
+        (replace(ZHANG, source_system="PACS", record_id="X3", name="ZHANG^WEIHUA", id_number=None), None),
+    ]
+    results = services.store.transaction(actor, lambda tx: empi.link_many_in(tx, records))
+    assert [r.decision for r in results] == ["new", "link", "new", "link"]
+    zhang, other = results[0].person_id, results[2].person_id
+    assert results[1].person_id == results[3].person_id == zhang != other
+    for person_id in (zhang, other):  # one version: written once at the end, not once per record
+        assert services.store.read(actor, "Patient", person_id).version_id == 1
+
+    # the same records linked one by one into a second database make the same golden Patients
+    url = f"sqlite:///{tmp_path / 'one-by-one.db'}"
+    migrate.upgrade(make_settings(url).database)
+    other_services = open_services(make_settings(url))
+    try:
+        one = Empi(other_services.db, other_services.store, empi.settings, default_model())
+        singles = [one.link(actor, record, patient_id=patient_id) for record, patient_id in records]
+        for batch, single in zip(results, singles, strict=True):
+            assert batch.decision == single.decision
+            a = golden(services, batch.person_id)
+            b = other_services.store.read(actor, "Patient", single.person_id).resource()
+            drop = ("id", "meta", "link")
+            assert {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
+            assert len(a.get("link", [])) == len(b.get("link", []))
+    finally:
+        other_services.close()
 
 
 def test_twins_stay_two_persons(empi: Empi, actor: Actor) -> None:

@@ -141,12 +141,19 @@ def match_record(
 
 
 def link_record(
-    tx: Transaction, model: Model, settings: EmpiSettings, record: SourceRecord, *, patient_id: str | None = None
+    tx: Transaction,
+    model: Model,
+    settings: EmpiSettings,
+    record: SourceRecord,
+    *,
+    patient_id: str | None = None,
+    golden_later: set[str] | None = None,
 ) -> LinkResult:
     """Match ``record`` and file it under a person, in the caller's write transaction (see module docstring).
 
     A record already in the index is updated in place and stays with its person (moving it is a manual
-    ``link``/``unlink``); its golden record is refreshed.
+    ``link``/``unlink``); its golden record is refreshed — at once, or, with ``golden_later``, by the caller
+    (the person is added to the set; :func:`~huitong.empi.index.refresh_goldens` writes them together).
     """
     conn = tx.conn
     fields = normalise_record(record)
@@ -155,7 +162,7 @@ def link_record(
     existing = index.record_row(conn, fields.unique_id)
     if existing is not None:
         index.update_record(conn, record, fields, patient_id, sealer)
-        index.refresh_golden(tx, existing.person_id, settings)
+        _refresh(tx, existing.person_id, settings, golden_later)
         return LinkResult(existing.person_id, "update", MatchResult("update", fields))
     rows = index.find_candidates(conn, fields, settings.max_candidates_per_key, sealer)
     candidates = rank_candidates(model, fields, rows, sealer)
@@ -178,5 +185,12 @@ def link_record(
         review_ids.append(review.enqueue(conn, fields.unique_id, candidate, sealer))
         if len(review_ids) >= 3:
             break
-    index.refresh_golden(tx, person_id, settings)
+    _refresh(tx, person_id, settings, golden_later)
     return LinkResult(person_id, decision, match, review_ids)
+
+
+def _refresh(tx: Transaction, person_id: str, settings: EmpiSettings, later: set[str] | None) -> None:
+    if later is None:
+        index.refresh_golden(tx, person_id, settings)
+    else:
+        later.add(person_id)

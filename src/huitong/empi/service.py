@@ -68,6 +68,20 @@ class Empi:
             pending.dequeue(tx.conn, patient_id)
         return link_record(tx, self.model, self.settings, record, patient_id=patient_id)
 
+    def link_many_in(self, tx: Transaction, records: Sequence[tuple[SourceRecord, str | None]]) -> list[LinkResult]:
+        """:meth:`link_in` of each (record, source Patient id) in turn, with the golden Patients of every person
+        they touched rewritten once at the end (the ingest pipeline's messages stored together)."""
+        touched: set[str] = set()
+        results = []
+        for record, patient_id in records:
+            if patient_id:
+                pending.dequeue(tx.conn, patient_id)
+            results.append(
+                link_record(tx, self.model, self.settings, record, patient_id=patient_id, golden_later=touched)
+            )
+        index.refresh_goldens(tx, touched, self.settings)
+        return results
+
     def lock_in(self, tx: Transaction, records: Sequence[SourceRecord]) -> None:
         """Take the blocking-key locks of ``records`` up front, in one order (PostgreSQL; no-op on SQLite): a
         transaction that then links them one by one cannot deadlock with another linking some of the same keys."""

@@ -63,9 +63,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The identity step: called inside the message's write transaction after its resources are written, e.g.
-#: to link each Patient to its person in the EMPI (:func:`empi_identifier`), so the link commits with them.
-PatientIdentifier = Callable[[Transaction, Message, list[Resource]], None]
+#: The identity step: called inside the write transaction after the resources of a run of messages are written,
+#: with each message and its resources in order, e.g. to link each Patient to its person in the EMPI
+#: (:func:`empi_identifier`), so the links commit with them.
+PatientIdentifier = Callable[[Transaction, Sequence[tuple[Message, list[Resource]]]], None]
 
 
 #: The merge step (ADT^A40): called in the same transaction after the identity step, with the mapping's merge.
@@ -83,7 +84,7 @@ class IdentityError(Exception):
     """
 
 
-def keep_as_mapped(_tx: Transaction, _msg: Message, _resources: list[Resource]) -> None:
+def keep_as_mapped(_tx: Transaction, _run: Sequence[tuple[Message, list[Resource]]]) -> None:
     """No identity step: resources are stored as mapped."""
 
 
@@ -100,18 +101,23 @@ def _source_system(msg: Message) -> str:
 
 
 def empi_identifier(empi: Any) -> PatientIdentifier:
-    """Link every Patient of a message to its person with the EMPI's real-time API (``Empi.link_in``)."""
+    """Link every Patient of the messages to its person with the EMPI's real-time API (``Empi.link_many_in``: one
+    link per Patient in message order, the golden Patients of the persons touched written once at the end)."""
     from huitong.empi.errors import EmpiError
     from huitong.empi.patient import record_from_patient
 
-    def identify(tx: Transaction, msg: Message, resources: list[Resource]) -> None:
-        source = _source_system(msg)
-        for body in resources:
-            if body.get("resourceType") == "Patient":
-                try:
-                    empi.link_in(tx, record_from_patient(body, source, body["id"]), patient_id=body["id"])
-                except EmpiError as exc:
-                    raise IdentityError(f"the EMPI could not link Patient/{body['id']}: {exc}") from exc
+    def identify(tx: Transaction, run: Sequence[tuple[Message, list[Resource]]]) -> None:
+        records = [
+            (record_from_patient(body, _source_system(msg), body["id"]), body["id"])
+            for msg, resources in run
+            for body in resources
+            if body.get("resourceType") == "Patient"
+        ]
+        try:
+            empi.link_many_in(tx, records)
+        except EmpiError as exc:
+            names = ", ".join(f"Patient/{patient_id}" for _record, patient_id in records)
+            raise IdentityError(f"the EMPI could not link {names}: {exc}") from exc
 
     return identify
 
@@ -455,8 +461,8 @@ class Pipeline:
                 bodies = [body for p in part for body in p.resources]  # a few statements per table
                 index = [ix for p in part for ix in (p.index or [None] * len(p.resources))]
                 tx.put_many(bodies, index=index)
-                for p in part:
-                    self.identify(tx, p.msg, p.resources)
+                self.identify(tx, [(p.msg, p.resources) for p in part])
+                for p in part:  # a run ends after a message with a merge: the merge follows every link of the run
                     if p.merge is not None:
                         self.merge(tx, p.msg, p.merge)
             outcomes, marks = [], []

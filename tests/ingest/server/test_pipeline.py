@@ -314,8 +314,8 @@ def test_messages_stored_together_end_as_if_stored_one_by_one(services: Services
 def test_one_faulty_message_in_a_batch_alone_becomes_a_dead_letter(services: Services) -> None:
     from huitong.ingest.pipeline import IdentityError
 
-    def identify(_tx: object, msg: object, _resources: object) -> None:
-        if msg.msh.get("10") == "BAD":  # type: ignore[attr-defined]
+    def identify(_tx: object, run: list[tuple[object, object]]) -> None:
+        if any(msg.msh.get("10") == "BAD" for msg, _resources in run):  # type: ignore[attr-defined]
             raise IdentityError("the EMPI refused this one")
 
     received = _store_received(services, [adt("G1", mrn="710"), oru("BAD", mrn="711"), oru("G2", mrn="712")])
