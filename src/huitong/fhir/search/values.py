@@ -31,6 +31,44 @@ def date_range(text: str) -> tuple[int, int]:
     ``2024`` covers the whole year, ``2024-03-05T10:00`` the whole minute. A time without a zone is taken as
     UTC. Raises ``ValueError`` for anything that is not a FHIR date.
     """
+    if _whole_second(text):  # the usual form, to the second with a zone: ~10x faster by the standard library
+        try:
+            low = _ms(datetime.fromisoformat(text))
+        except ValueError:
+            pass  # e.g. a month 13: the general path below says so
+        else:
+            return low, low + 1000
+    return _date_range(text)
+
+
+def _whole_second(text: str) -> bool:
+    """``YYYY-MM-DDThh:mm:ss`` with ``Z`` or ``±hh:mm``, in ASCII digits (what ``fromisoformat`` reads alike)."""
+    n = len(text)
+    if n == 20:
+        zone_ok = text[19] == "Z"
+    elif n == 25:
+        zone_ok = text[19] in "+-" and text[22] == ":" and text[20:22].isdigit() and text[23:25].isdigit()
+    else:
+        return False
+    return (
+        zone_ok
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text[:4].isdigit()
+        and text[5:7].isdigit()
+        and text[8:10].isdigit()
+        and text[11:13].isdigit()
+        and text[14:16].isdigit()
+        and text[17:19].isdigit()
+        and text.isascii()
+    )
+
+
+def _date_range(text: str) -> tuple[int, int]:
+    """:func:`date_range` of any FHIR date, by the regular expression."""
     match = _DATE.match(text.strip())
     if not match:
         raise ValueError(f"not a FHIR date: {text!r}")
