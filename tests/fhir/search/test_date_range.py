@@ -31,7 +31,9 @@ def _shaped(draw: st.DrawFn) -> str:
     if zone in "+-":
         zone += num(2) + draw(st.sampled_from([":", ":", "-"])) + num(2)
     sep = draw(st.sampled_from(["T", "T", "T", "t", " "]))
-    return f"{num(4)}-{num(2)}-{num(2)}{sep}{num(2)}:{num(2)}:{num(2)}{zone}"
+    digits = draw(st.sampled_from([0, 0, 3, 3, 1, 2, 4, 6]))
+    fraction = draw(st.sampled_from([".", ".", ","])) + num(digits) if digits else ""
+    return f"{num(4)}-{num(2)}-{num(2)}{sep}{num(2)}:{num(2)}:{num(2)}{fraction}{zone}"
 
 
 @given(_shaped())
@@ -45,6 +47,9 @@ def _shaped(draw: st.DrawFn) -> str:
 @example("2024-03-05T10:00:00+24:00")
 @example("2024-03-05T10:00:00+23:59")
 @example("٢٠٢٤-03-05T10:00:00Z")
+@example("2024-03-05T10:00:00.123+08:00")
+@example("2024-03-05T10:00:00.999Z")
+@example("2024-03-05T10:00:00.12Z")
 def test_fast_path_agrees_with_the_general_one(text: str) -> None:
     assert _outcome(date_range.__wrapped__, text) == _outcome(_date_range, text)
 
@@ -54,6 +59,8 @@ def test_any_text_agrees(text: str) -> None:
     assert _outcome(date_range.__wrapped__, text) == _outcome(_date_range, text)
 
 
-def test_whole_second_ranges() -> None:
+def test_whole_second_and_millisecond_ranges() -> None:
     low, high = date_range("2024-03-05T10:00:00+08:00")
     assert (low, high - low) == (date_range("2024-03-05T02:00:00Z")[0], 1000)
+    low, high = date_range("2024-03-05T10:00:00.250+08:00")
+    assert (low, high - low) == (date_range("2024-03-05T02:00:00Z")[0] + 250, 1)

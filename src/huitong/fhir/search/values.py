@@ -31,26 +31,33 @@ def date_range(text: str) -> tuple[int, int]:
     ``2024`` covers the whole year, ``2024-03-05T10:00`` the whole minute. A time without a zone is taken as
     UTC. Raises ``ValueError`` for anything that is not a FHIR date.
     """
-    if _whole_second(text):  # the usual form, to the second with a zone: ~10x faster by the standard library
+    width = _usual_width(text)
+    if width:  # the usual forms, to the second or millisecond with a zone: ~10x faster by the standard library
         try:
             low = _ms(datetime.fromisoformat(text))
         except ValueError:
             pass  # e.g. a month 13: the general path below says so
         else:
-            return low, low + 1000
+            return low, low + width
     return _date_range(text)
 
 
-def _whole_second(text: str) -> bool:
-    """``YYYY-MM-DDThh:mm:ss`` with ``Z`` or ``±hh:mm``, in ASCII digits (what ``fromisoformat`` reads alike)."""
+def _usual_width(text: str) -> int:
+    """1000 (ms) for ``YYYY-MM-DDThh:mm:ss`` and 1 for ``…ss.fff``, with ``Z`` or ``±hh:mm``, in ASCII digits (what
+    ``fromisoformat`` reads as the regular expression does); 0 for any other text."""
     n = len(text)
-    if n == 20:
-        zone_ok = text[19] == "Z"
-    elif n == 25:
-        zone_ok = text[19] in "+-" and text[22] == ":" and text[20:22].isdigit() and text[23:25].isdigit()
+    width = 1000
+    if n in (24, 29) and text[19] == "." and text[20:23].isdigit():
+        width, n, zone = 1, n - 4, text[23:]
     else:
-        return False
-    return (
+        zone = text[19:]
+    if n == 20:
+        zone_ok = zone == "Z"
+    elif n == 25:
+        zone_ok = zone[0] in "+-" and zone[3] == ":" and zone[1:3].isdigit() and zone[4:6].isdigit()
+    else:
+        return 0
+    ok = (
         zone_ok
         and text[4] == "-"
         and text[7] == "-"
@@ -65,6 +72,7 @@ def _whole_second(text: str) -> bool:
         and text[17:19].isdigit()
         and text.isascii()
     )
+    return width if ok else 0
 
 
 def _date_range(text: str) -> tuple[int, int]:
