@@ -226,27 +226,34 @@ def param_rows(
     return rows
 
 
+_ByKey = dict[str, tuple[SearchParam, ...]]
+
+
 @cache
-def _plan(rtype: str) -> tuple[dict[str, tuple[SearchParam, ...]], tuple[SearchParam, ...]]:
-    """The indexed parameters of ``rtype`` by the top-level element they start from, and those always tried."""
+def _plan(rtype: str) -> tuple[_ByKey, _ByKey, tuple[SearchParam, ...]]:
+    """The indexed parameters of ``rtype`` by the top-level element they start from (any choice type), by the exact
+    key a typed choice starts from, and those always tried."""
     by_root: dict[str, list[SearchParam]] = {}
+    by_key: dict[str, list[SearchParam]] = {}
     always: list[SearchParam] = []
     for param in indexed_params(rtype):
-        if not param.roots:
+        if not param.roots and not param.keys:
             always.append(param)
         for root in param.roots:
             by_root.setdefault(root, []).append(param)
-    return {k: tuple(v) for k, v in by_root.items()}, tuple(always)
+        for key in param.keys:
+            by_key.setdefault(key, []).append(param)
+    return {k: tuple(v) for k, v in by_root.items()}, {k: tuple(v) for k, v in by_key.items()}, tuple(always)
 
 
 def _candidates(rtype: str, resource: dict[str, Any]) -> list[SearchParam]:
     """The parameters that may have values in ``resource`` (those whose first element it has), each once."""
-    by_root, always = _plan(rtype)
+    by_root, by_key, always = _plan(rtype)
     out: list[SearchParam] = list(always)
     seen: set[str] = set()
     for key in resource:
-        for root in (key, _root_of(key)):
-            for param in by_root.get(root, ()):
+        for params in (by_key.get(key, ()), by_root.get(key, ()), by_root.get(_root_of(key), ())):
+            for param in params:
                 if param.code not in seen:
                     seen.add(param.code)
                     out.append(param)

@@ -31,7 +31,8 @@ class SearchParam:
     type: str
     expression: str
     targets: tuple[str, ...]
-    #: Top-level elements the expression starts from; a resource without any of them has no values.
+    #: Top-level elements the expression starts from, any type of a choice (``value`` for ``valueQuantity``); a
+    #: resource with none of them nor of ``keys`` has no values (both empty: no such pruning).
     roots: frozenset[str] = frozenset()
     #: Composite parameters: (component code, relative expression, component type) of each component.
     components: tuple[tuple[str, str, str], ...] = ()
@@ -40,6 +41,8 @@ class SearchParam:
     stored_as: tuple[str, ...] = ()
     #: With ``stored_as``: only the rows referring to this type (``patient`` → ``subject`` rows to a Patient).
     stored_target: str | None = None
+    #: Top-level keys a typed choice starts from (``value.ofType(Quantity)``: ``valueQuantity`` and ``value``).
+    keys: frozenset[str] = frozenset()
 
     @property
     def indexed(self) -> bool:
@@ -80,7 +83,8 @@ def search_params(rtype: str) -> dict[str, SearchParam]:
         for code, (kind, expression, targets, parts) in table.items():
             components = tuple((c, e, own[c][0] if c in own else "") for c, e in parts)
             if _usable(kind, expression, components):
-                out[code] = SearchParam(code, kind, expression, targets, _roots(expression), components)
+                roots, keys = _roots(expression, rtype, components)
+                out[code] = SearchParam(code, kind, expression, targets, roots, components, keys=keys)
     for code, (stored_as, target) in aliases(out).items():
         out[code] = replace(out[code], stored_as=stored_as, stored_target=target)
     return out
@@ -180,18 +184,37 @@ def _relative(param: SearchParam) -> tuple[tuple[str, str], ...]:
 
 
 _ROOT = re.compile(r"(?:^|[|(]\s*)\(?\s*[A-Z][A-Za-z]*\.([a-z][A-Za-z0-9]*)")
+_RELATIVE_ROOT = re.compile(r"\(?\s*([a-z][A-Za-z0-9]*)")
+_TYPED = re.compile(r"\.ofType\(([A-Za-z]+)\)|\s+as\s+([A-Za-z]+)")
 
 
-def _roots(expression: str) -> frozenset[str]:
-    """First elements after the type in each part of a union (empty when not simply a path: no pruning)."""
+def _roots(
+    expression: str, rtype: str = "", components: tuple[tuple[str, str, str], ...] = ()
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The top-level elements each part of a union starts from: (elements of any choice type, exact keys of a
+    typed choice) — ``Observation.value.ofType(Quantity)`` starts from the key ``valueQuantity`` (or a plain
+    ``value``), so an Observation with a ``valueString`` need not evaluate it. A composite over the resource itself
+    (``Observation``: ``code-value-quantity``) starts where its second component does. Both empty when a part is
+    not simply a path: no pruning."""
     parts = [p.strip() for p in expression.split("|")]
-    roots = set()
+    if components and parts == [rtype]:
+        parts, pattern = [components[-1][1].strip()], _RELATIVE_ROOT
+    else:
+        pattern = _ROOT
+    roots, keys = set(), set()
     for part in parts:
-        match = _ROOT.match(part.lstrip("("))
+        text = part.lstrip("(")
+        match = pattern.match(text)
         if match is None:
-            return frozenset()
-        roots.add(match.group(1))
-    return frozenset(roots)
+            return frozenset(), frozenset()
+        element = match.group(1)
+        typed = _TYPED.match(text, match.end())
+        if typed is None:
+            roots.add(element)
+        else:
+            kind = typed.group(1) or typed.group(2)
+            keys |= {element, element + kind[0].upper() + kind[1:]}
+    return frozenset(roots), frozenset(keys)
 
 
 @cache
