@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -246,18 +246,23 @@ def _plan(rtype: str) -> tuple[_ByKey, _ByKey, tuple[SearchParam, ...]]:
     return {k: tuple(v) for k, v in by_root.items()}, {k: tuple(v) for k, v in by_key.items()}, tuple(always)
 
 
-def _candidates(rtype: str, resource: dict[str, Any]) -> list[SearchParam]:
+def _candidates(rtype: str, resource: dict[str, Any]) -> tuple[SearchParam, ...]:
     """The parameters that may have values in ``resource`` (those whose first element it has), each once."""
+    return _candidates_for(rtype, tuple(resource))
+
+
+@lru_cache(maxsize=4096)  # resources of a type mostly share a handful of key sets
+def _candidates_for(rtype: str, keys: tuple[str, ...]) -> tuple[SearchParam, ...]:
     by_root, by_key, always = _plan(rtype)
     out: list[SearchParam] = list(always)
     seen: set[str] = set()
-    for key in resource:
+    for key in keys:
         for params in (by_key.get(key, ()), by_root.get(key, ()), by_root.get(_root_of(key), ())):
             for param in params:
                 if param.code not in seen:
                     seen.add(param.code)
                     out.append(param)
-    return out
+    return tuple(out)
 
 
 @cache
