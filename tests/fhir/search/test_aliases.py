@@ -4,8 +4,6 @@ compartments — finds what their own rows found, on both backends."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from importlib import import_module
 from typing import Any
 
@@ -20,7 +18,7 @@ from huitong.fhir.search.params import SearchParam, aliases, indexed_params, row
 from huitong.fhir.search.schema import INDEX_TABLES
 from huitong.security.actor import Actor
 from huitong.services import Services
-from tests.shared_data import require_shared
+from tests.shared_data import r4_example_resources
 
 migration = import_module("huitong.db.migrations.versions.search_0006_alias_rows")
 
@@ -110,25 +108,8 @@ def _alias_rows_equal_holder_rows(rtype: str, body: dict[str, Any]) -> int:
 
 
 def test_holders_hold_the_values_on_every_official_r4_example() -> None:
-    examples = require_shared("testdata", "fhir-r4-examples")
-    checked = 0
-    for path in sorted(examples.rglob("*.json")):
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        for resource in _resources(body):
-            checked += _alias_rows_equal_holder_rows(resource["resourceType"], resource)
+    checked = sum(_alias_rows_equal_holder_rows(r["resourceType"], r) for r in r4_example_resources())
     assert checked > 500
-
-
-def _resources(body: Any) -> Iterator[dict[str, Any]]:
-    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-        return
-    yield body
-    for entry in body.get("entry") or ():
-        if isinstance(entry, dict):
-            yield from _resources(entry.get("resource"))
 
 
 _codings = st.lists(

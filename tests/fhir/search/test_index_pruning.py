@@ -4,7 +4,6 @@ indexed parameter evaluated, on the official R4 examples and on random resources
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from huitong.fhir.search.index import Rows, index_rows, param_rows
 from huitong.fhir.search.params import indexed_params, search_params
-from tests.shared_data import require_shared
+from tests.shared_data import r4_example_resources
 
 
 def _multiset(rows: Rows) -> Counter[tuple[str, tuple[Any, ...]]]:
@@ -44,22 +43,11 @@ def test_typed_choices_start_from_their_key() -> None:
 
 
 def test_pruning_loses_no_row_on_the_official_r4_examples() -> None:
-    examples = require_shared("testdata", "fhir-r4-examples")
     checked = 0
-    for path in sorted(examples.glob("*.json")):
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        resources = [body] + [
-            e["resource"]
-            for e in body.get("entry") or ()
-            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-        ]
-        for resource in resources:
-            if isinstance(resource.get("resourceType"), str) and search_params(resource["resourceType"]):
-                _same(resource)
-                checked += 1
+    for resource in r4_example_resources():
+        if search_params(resource["resourceType"]):
+            _same(resource)
+            checked += 1
     assert checked > 1000
 
 
