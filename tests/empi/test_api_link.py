@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
+from huitong.db.schema import resource
+from huitong.empi import pending
 from huitong.empi.schema import empi_pending, empi_record
 from huitong.security.actor import Actor
 from huitong.services import Services, open_services
@@ -173,5 +176,63 @@ def test_a_patient_linked_in_its_write_transaction_is_not_queued(empi_settings: 
             assert conn.execute(sa.select(sa.func.count()).select_from(empi_pending)).scalar_one() == 0
             keys = conn.execute(sa.select(empi_record.c.record_key)).scalars().all()
         assert keys == ["HIS|his-9"]  # golden Patients are never queued, so nothing else was linked
+    finally:
+        services.close()
+
+
+def _queue(services: Services) -> None:
+    writer = Actor.system("import")
+    services.store.update(writer, "Patient", "b-1", _patient("b-1", {"family": "欧阳", "given": ["修"]}))
+    services.store.update(writer, "Patient", "b-2", _patient("b-2", {"family": "OUYANG", "given": ["XIU"]}))
+    other = {"resourceType": "Patient", "id": "b-3", "name": [{"family": "李", "given": ["娜"]}], "gender": "female"}
+    services.store.update(writer, "Patient", "b-3", {**other, "birthDate": "1990-07-08"})
+
+
+def _persons(services: Services) -> dict[str, str]:
+    with services.db.read() as conn:
+        rows = conn.execute(sa.select(empi_record.c.patient_id, empi_record.c.person_id)).all()
+    return {r.patient_id: r.person_id for r in rows}
+
+
+def test_queued_patients_are_linked_in_batches_each_golden_written_once(empi_settings: Settings) -> None:
+    services = open_services(empi_settings)  # no server: no linker thread racing the test
+    try:
+        _queue(services)
+        assert pending.process_pending(services.empi, batch=100) == 3
+        assert services.empi.pending_count() == 0
+        persons = _persons(services)
+        assert persons["b-1"] == persons["b-2"] != persons["b-3"]
+        for person in set(persons.values()):  # written once, at the end of the one transaction
+            assert services.store.read(Actor.system("tests"), "Patient", person).version_id == 1
+    finally:
+        services.close()
+
+
+def test_a_batch_with_a_broken_patient_falls_back_to_one_by_one(empi_settings: Settings) -> None:
+    services = open_services(empi_settings)
+    try:
+        _queue(services)
+
+        def corrupt(conn: sa.Connection) -> None:  # a stored Patient that no longer parses (a damaged row)
+            conn.execute(
+                resource.insert().values(
+                    res_type="Patient",
+                    res_id="b-bad",
+                    version_id=1,
+                    last_updated=datetime.now(UTC),
+                    deleted=False,
+                    content="{not json",
+                )
+            )
+            conn.execute(empi_pending.insert().values(patient_id="b-bad", queued_at=datetime.now(UTC), attempts=0))
+
+        services.db.write(corrupt)
+        assert pending.process_pending(services.empi, batch=100) == 3  # the three good ones, one by one
+        persons = _persons(services)
+        assert persons["b-1"] == persons["b-2"] != persons["b-3"] and "b-bad" not in persons
+        with services.db.read() as conn:
+            failed = conn.execute(sa.select(empi_pending)).all()
+        assert [(r.patient_id, r.attempts) for r in failed] == [("b-bad", 1)]
+        assert failed[0].last_error
     finally:
         services.close()

@@ -5,8 +5,9 @@ The HL7 pipeline links each Patient in the transaction that stores it (``Empi.li
 :class:`PendingHook`, a write hook of the resource store: it adds the Patient's id to ``empi_pending`` in the
 **same transaction** as the write, so a committed Patient is always either linked or queued, never forgotten.
 :class:`PendingLinker` (a thread of the running server) takes the queue: right after a write on this process
-wakes it, and every ``pending_poll_seconds`` for rows other processes (an import) committed. Each Patient is
-linked in one transaction of its own as ``system:empi``, which also deletes its queue rows; a Patient the ingest
+wakes it, and every ``pending_poll_seconds`` for rows other processes (an import) committed. Queued Patients are
+linked as ``system:empi``, up to :data:`PENDING_BATCH` per transaction (one by one when a batch fails), which also
+deletes their queue rows; a Patient the ingest
 pipeline linked in the write transaction has no row left by then (``link_in`` deletes it).
 
 Why a queue and not the link in the write transaction itself: a write hook gets the connection, not the
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from huitong.db import bulk
 from huitong.db.schema import resource
 from huitong.empi.golden import GOLDEN_TAG
+from huitong.empi.normalise import SourceRecord
 from huitong.empi.patient import record_from_patient
 from huitong.empi.schema import empi_pending, empi_record
 from huitong.fhir import jsonio
@@ -98,6 +100,24 @@ def pending_count(conn: sa.Connection) -> int:
 
 def link_pending_patient(empi: Empi, tx: Transaction, patient_id: str) -> str | None:
     """Link the current version of ``Patient/patient_id``; returns its person (``None``: nothing to link)."""
+    found = pending_record(tx, patient_id)
+    if found is None:
+        return None
+    record, _ = found
+    return empi.link_in(tx, record, patient_id=patient_id).person_id
+
+
+def link_pending_patients(empi: Empi, tx: Transaction, patient_ids: Sequence[str]) -> int:
+    """:func:`link_pending_patient` of each, in turn, with the golden Patients of the persons touched written once
+    at the end (``Empi.link_many_in``); returns how many were linked."""
+    records = [found for patient_id in patient_ids if (found := pending_record(tx, patient_id)) is not None]
+    empi.lock_in(tx, [record for record, _ in records])  # every blocking key at once, in one order (PostgreSQL)
+    return len(empi.link_many_in(tx, records))
+
+
+def pending_record(tx: Transaction, patient_id: str) -> tuple[SourceRecord, str] | None:
+    """The EMPI record of the current version of ``Patient/patient_id`` with its id, or ``None`` when there is
+    nothing to link (deleted meanwhile, or a golden Patient: its queue rows are dropped)."""
     conn = tx.conn
     query = sa.select(resource.c.content, resource.c.deleted).where(
         resource.c.res_type == "Patient", resource.c.res_id == patient_id
@@ -123,25 +143,38 @@ def link_pending_patient(empi: Empi, tx: Transaction, patient_id: str) -> str | 
         .limit(1)
     ).first()
     source, record_id = (known.source_system, known.record_id) if known else (API_SOURCE, patient_id)
-    result = empi.link_in(tx, record_from_patient(body, source, record_id), patient_id=patient_id)
-    return result.person_id
+    return record_from_patient(body, source, record_id), patient_id
 
 
-def process_pending(empi: Empi, *, limit: int = 500, retry: bool = False) -> int:
-    """Link queued Patients (at most ``limit``), each in its own transaction; returns how many were linked.
+#: Queued Patients linked in one transaction (one commit, each golden Patient written once).
+PENDING_BATCH = 100
 
-    A Patient that fails keeps its rows with the error and one more attempt counted; the others go on.
+
+def process_pending(empi: Empi, *, limit: int = 500, retry: bool = False, batch: int = PENDING_BATCH) -> int:
+    """Link queued Patients (at most ``limit``), ``batch`` per transaction; returns how many were handled.
+
+    When a batch fails, its Patients are linked one by one: one that fails keeps its rows with the error and one
+    more attempt counted; the others go on.
     """
     with empi.db.read() as conn:
         ids = pending_ids(conn, limit=limit, retry=retry)
     done = 0
-    for patient_id in ids:
-        try:
-            empi.store.transaction(LINKER, lambda tx, p=patient_id: link_pending_patient(empi, tx, p))  # type: ignore[misc]
-            done += 1
-        except Exception as exc:  # noqa: BLE001 - one bad Patient must not stop the queue
-            log.warning("EMPI: Patient/%s could not be linked: %s", patient_id, exc)
-            _record_failure(empi, patient_id, f"{type(exc).__name__}: {exc}")
+    for start in range(0, len(ids), max(1, batch)):
+        part = ids[start : start + max(1, batch)]
+        if len(part) > 1:
+            try:
+                empi.store.transaction(LINKER, lambda tx, p=part: link_pending_patients(empi, tx, p))  # type: ignore[misc]
+                done += len(part)
+                continue
+            except Exception:  # noqa: BLE001 - find the Patient at fault: one by one below
+                log.info("EMPI: a batch of %d queued Patients failed; linking them one by one", len(part))
+        for patient_id in part:
+            try:
+                empi.store.transaction(LINKER, lambda tx, p=patient_id: link_pending_patient(empi, tx, p))  # type: ignore[misc]
+                done += 1
+            except Exception as exc:  # noqa: BLE001 - one bad Patient must not stop the queue
+                log.warning("EMPI: Patient/%s could not be linked: %s", patient_id, exc)
+                _record_failure(empi, patient_id, f"{type(exc).__name__}: {exc}")
     return done
 
 
