@@ -15,8 +15,12 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode compiled once here (the libraries and src/), as pip would: where PYTHONDONTWRITEBYTECODE is set (many
+# containers, CI), every `huitong` command and every worker process would otherwise compile everything from source
+# at start (measured: `huitong --version` 7.2 s -> 3.5 s).
 $(SYNCED): $(BIN)/uv pyproject.toml uv.lock
-	$(BIN)/uv sync --locked --quiet $(EXTRAS)
+	$(BIN)/uv sync --locked --quiet --compile-bytecode $(EXTRAS)
+	$(BIN)/python -m compileall -q src
 	@touch $(SYNCED)
 
 ## demo: install, create var/huitong.db, load demo data and serve on http://127.0.0.1:8000
