@@ -271,3 +271,15 @@ def test_cli_without_the_field_keys_says_what_to_set(
     args = ["match", "--name", "ZHANG WEIHUA", "--birth-date", "1980-01-02", "--phone", "13800138001"]
     result = CliRunner().invoke(app, args)  # the phone differs by one digit: the typo level needs it decrypted
     assert result.exit_code == 2 and "HUITONG_SECURITY__" in result.output, result.output
+
+
+def test_golden_patients_are_created_when_update_as_create_is_off(db_url: str, tmp_path: Path, actor: Actor) -> None:
+    services = open_services(make_settings(db_url, fhir={"allow_update_create": False}))
+    try:
+        empi = Empi(services.db, services.store, EmpiSettings(model_path=tmp_path / "absent.json"), default_model())
+        results = services.store.transaction(actor, lambda tx: empi.link_many_in(tx, [(ZHANG, "src-1")]))
+        assert services.store.read(actor, "Patient", results[0].person_id).version_id == 1
+        again = services.store.transaction(actor, lambda tx: empi.link_many_in(tx, [(ZHANG, "src-1")]))
+        assert again[0].person_id == results[0].person_id
+    finally:
+        services.close()

@@ -236,19 +236,22 @@ def members_of(conn: sa.Connection, person_id: str, sealer: Sealer = PLAIN) -> l
 
 def refresh_golden(tx: Transaction, person_id: str, settings: EmpiSettings) -> None:
     """Rewrite the golden Patient of ``person_id`` from its records (no new version if nothing changed)."""
-    body = golden_body(tx, person_id, settings)
-    if tx.read("Patient", person_id) is None:
-        tx.create(body, res_id=person_id)
-    else:
-        tx.update(body, person_id)
+    refresh_goldens(tx, [person_id], settings)
 
 
 def refresh_goldens(tx: Transaction, person_ids: Iterable[str], settings: EmpiSettings) -> None:
-    """:func:`refresh_golden` of each person (in id order), written with one ``put_many``: a batch of linked
-    records costs one write of the golden Patients, each once however many of its records the batch linked."""
-    bodies = [golden_body(tx, person_id, settings) for person_id in sorted(set(person_ids))]
-    if bodies:
-        tx.put_many(bodies)
+    """Rewrite the golden Patients of ``person_ids`` (each once, in id order): new ones created under the person's
+    id (whether or not the FHIR API allows update-as-create), the others updated with one ``put_many`` — a batch
+    of linked records costs one write of each golden Patient however many of its records it linked."""
+    new: list[dict[str, Any]] = []
+    known: list[dict[str, Any]] = []
+    for person_id in sorted(set(person_ids)):
+        body = golden_body(tx, person_id, settings)
+        (new if tx.read("Patient", person_id) is None else known).append(body)
+    if new:
+        tx.create_many(new, ids=[body["id"] for body in new])
+    if known:
+        tx.put_many(known)
 
 
 def golden_body(tx: Transaction, person_id: str, settings: EmpiSettings) -> dict[str, Any]:

@@ -64,9 +64,7 @@ class Empi:
         The Patient's queue rows (:mod:`~huitong.empi.pending`, written by the same transaction's store write)
         are dropped: it is linked here.
         """
-        if patient_id:
-            pending.dequeue(tx.conn, patient_id)
-        return link_record(tx, self.model, self.settings, record, patient_id=patient_id)
+        return self.link_many_in(tx, [(record, patient_id)])[0]
 
     def link_many_in(self, tx: Transaction, records: Sequence[tuple[SourceRecord, str | None]]) -> list[LinkResult]:
         """:meth:`link_in` of each (record, source Patient id) in turn, with the golden Patients of every person

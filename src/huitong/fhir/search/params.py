@@ -128,7 +128,7 @@ def aliases(params: dict[str, SearchParam]) -> dict[str, tuple[tuple[str, ...], 
         if resolved is not None and len(parts) == 1:
             inner = _parts(resolved["path"])
             base = next((q.code for q in holders if q.type == "reference" and shape[q.code][1] == inner), None)
-            if base is not None and base != p.code:
+            if base is not None:
                 out[p.code] = ((base,), resolved["type"])
             continue
         if len(parts) < 2:
@@ -137,9 +137,8 @@ def aliases(params: dict[str, SearchParam]) -> dict[str, tuple[tuple[str, ...], 
         left, chosen = set(parts), []
         for q in sorted(holders, key=lambda q: (-len(shape[q.code][1]), q.code)):
             q_kind, q_parts, q_relative = shape[q.code]
+            # p itself is a holder; any other with all of p's parts would have p's shape, making p its alias above
             if q.code == p.code or q_kind != kind or q_relative != relative or not q_parts <= left:
-                continue
-            if q_parts == parts:
                 continue
             chosen.append(q.code)
             left -= q_parts
