@@ -1,10 +1,11 @@
-"""``huitong hl7 check`` and ``huitong hl7 send``: HL7 v2 tools that need no database.
+"""``huitong hl7 check``, ``convert`` and ``send``: HL7 v2 tools that need no database.
 
 ``check`` parses and maps each message of the files without storing anything and prints one line per
 message: accepted (with the resources it would produce) or rejected (with the ACK code and the precise
 reason). It exits 0 when every message was handled, accepted or rejected, and 2 for an unusable
 invocation (a missing file). ``send`` is a real MLLP client: one connection, each message answered
-before the next, the ACK code of each printed.
+before the next, the ACK code of each printed. ``convert`` maps an archive of messages to FHIR NDJSON for
+``huitong import`` (:mod:`huitong.ingest.hl7v2.convert`).
 
 The engine's commands (``listen``, ``messages``, ``replay``, …) are added to this group by
 :func:`huitong.ingest.cli.mount`.
@@ -100,6 +101,46 @@ def check(
                         typer.echo(f"    warning: {text}")
     if not as_json:
         typer.echo(f"{counts['accepted']} accepted, {counts['rejected']} rejected", err=True)
+
+
+@app.command("convert")
+def convert(
+    files: list[Path] = typer.Argument(..., help="Files of HL7 v2 messages (any size; batches too), in order."),
+    output: Path = typer.Option(..., "--output", "-o", help="Empty directory for <ResourceType>.ndjson files."),
+    processes: int = typer.Option(0, min=0, help="Worker processes mapping messages (0: in this process)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Map archived messages to FHIR NDJSON as the pipeline maps them, for `huitong import` (rejected messages
+    are listed in rejected.ndjson with the reason). Exit 0 when every message was handled."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from huitong.ingest.hl7v2.convert import REJECTED, convert_files
+
+    for path in files:
+        if not path.is_file():
+            typer.echo(f"error: {path} is not a readable file", err=True)
+            raise typer.Exit(EXIT_USAGE)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True, disable=as_json) as progress:
+        task = progress.add_task("converting", total=sum(p.stat().st_size for p in files))
+        try:
+            report = convert_files(
+                files, output, processes=processes, progress=lambda n: progress.update(task, completed=n)
+            )
+        except FileExistsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from exc
+    summary = report.as_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    made = ", ".join(f"{t} {n}" for t, n in summary["written"].items())
+    typer.echo(f"{report.messages} messages: {report.accepted} accepted, {report.rejected} rejected")
+    typer.echo(f"wrote {summary['resources']} resources to {output}: {made}")
+    typer.echo(f"{report.repeated} repeated unchanged (written once), {report.versions} changed (written again)")
+    if report.rejected:
+        typer.echo(f"rejected messages and reasons: {output / REJECTED}")
+    typer.echo(f"next: huitong import {output}")
 
 
 @app.command("send")
