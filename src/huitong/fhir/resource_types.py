@@ -156,6 +156,13 @@ RESOURCE_TYPES: frozenset[str] = frozenset(
 #: Types that are never stored: Parameters only carries operation inputs and outputs (FHIR: "not persisted").
 NOT_STORED: frozenset[str] = frozenset({"Parameters"})
 
+#: Directory entries that several sending systems share (one ward bed, one doctor, named by every system that
+#: mentions them): the integration engine does not stamp them with the sender in ``meta.source``, so a doctor
+#: named by the LIS and by a second lab system is one unchanged resource, not a new version per message.
+SHARED_DIRECTORY: frozenset[str] = frozenset(
+    {"Practitioner", "PractitionerRole", "Location", "Organization", "HealthcareService", "Endpoint"}
+)
+
 
 def is_resource_type(name: str) -> bool:
     """Whether ``name`` is an R4 resource type."""

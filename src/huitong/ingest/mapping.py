@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from huitong.fhir.resource_types import SHARED_DIRECTORY
 from huitong.ingest.errors import MappingError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir import map_message
@@ -30,11 +31,14 @@ class Mapped:
 
 def map_to_fhir(msg: Message) -> Mapped:
     """The FHIR resources of ``msg``; raises an :class:`~huitong.ingest.errors.IngestError` subclass. Every
-    resource names its sending system (MSH-3) in ``meta.source``, which data-quality scorecards are kept by."""
+    resource names its sending system (MSH-3) in ``meta.source``, which data-quality scorecards are kept by —
+    except the directory entries that senders share (:data:`~huitong.fhir.resource_types.SHARED_DIRECTORY`)."""
     mapped = normalise(map_message(msg))
     source = msg.msh.get("3.1")
     if source:
         for body in mapped.resources:
+            if body["resourceType"] in SHARED_DIRECTORY:
+                continue
             meta = body.setdefault("meta", {})
             if isinstance(meta, dict) and not meta.get("source"):
                 meta["source"] = source

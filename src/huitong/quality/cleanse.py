@@ -8,7 +8,8 @@ findings should quarantine it.
 2. **fix** — numeric lab results sent in an analyser's other unit are converted to the unit of the lab
    dictionary (``Catalogues.lab_alt_units``, e.g. haemoglobin 13.9 g/dL → 139 g/L), with the value as received
    kept in an Observation note; names lose stray and full-width spaces; the source system is written to
-   ``meta.source`` when the mapping left it empty, so scorecards are per source system;
+   ``meta.source`` when the mapping left it empty (not on shared directory entries: Practitioner, Location …),
+   so scorecards are per source system;
 3. **quarantine** — :attr:`IngestResult.quarantine` lists the ``error`` findings that remain after the fixes
    (:func:`huitong.quality.run.blocking`); whether to hold the message back is the channel's decision.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from huitong.fhir.resource_types import SHARED_DIRECTORY
 from huitong.quality.rule import Catalogues, Context, Finding
 from huitong.quality.rules.observation_unit_expected import loinc_code
 from huitong.quality.run import blocking, check_resources
@@ -83,6 +85,8 @@ def at_ingest(resources: list[dict[str, Any]], ctx: Context, *, source: str | No
     result = IngestResult()
     if source:
         for body in resources:
+            if body.get("resourceType") in SHARED_DIRECTORY:
+                continue
             meta = body.setdefault("meta", {})
             if isinstance(meta, dict) and not meta.get("source"):
                 meta["source"] = source

@@ -139,3 +139,19 @@ def test_cli_refuses_a_directory_with_output_and_reports(tmp_path: Path) -> None
 def test_every_sample_message_is_read_at_any_block_size(block: int) -> None:
     data = b"".join(case.read_bytes() for case in CASES)
     assert list(read_messages(io.BytesIO(data), block=block)) == split_messages(data)
+
+
+def test_shared_directory_entries_carry_no_sender() -> None:
+    """A doctor or a ward named by two sending systems is one unchanged resource (no new version per message):
+    only the clinical resources are stamped with their sender."""
+    oru = (DATA / "oru_r01_critical" / "input.hl7").read_bytes()
+    sender = oru.split(b"|")[2]
+    other = oru.replace(b"|" + sender + b"|", b"|OTHER-LAB|", 1)
+    first, second = (map_to_fhir(parse_message(m)).resources for m in (oru, other))
+    by_type = {r["resourceType"]: r for r in first}
+    assert {"Practitioner", "Location"} <= set(by_type)
+    for one, two in zip(first, second, strict=True):
+        if one["resourceType"] in ("Practitioner", "Location"):
+            assert one == two and "source" not in one.get("meta", {})
+        else:
+            assert (one["meta"]["source"], two["meta"]["source"]) == (sender.decode(), "OTHER-LAB")
