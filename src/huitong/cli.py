@@ -1,48 +1,71 @@
-"""The ``huitong`` command. It only dispatches: each domain keeps its own ``cli.py`` and is mounted here."""
+"""The ``huitong`` command. It only dispatches: each domain keeps its own ``cli.py``, imported when its command runs."""
 
 from __future__ import annotations
 
 import typer
 
 from huitong import __version__
-from huitong.bench.cli import app as bench_app
-from huitong.db.cli import app as db_app
-from huitong.demo.cli import demo
-from huitong.empi.cli import app as empi_app
-from huitong.fhir.cli import app as fhir_app
-from huitong.fhir.cli import import_command
-from huitong.indicators.cli import app as indicators_app
-from huitong.ingest.cli import mount as mount_ingest
-from huitong.ops.cli import backup_app, ops_app
-from huitong.quality.cli import app as quality_app
-from huitong.security.cli import audit_app, security_app
-from huitong.settings import load_settings
-from huitong.synth.cli import app as synth_app
-from huitong.terminology.cli import app as terminology_app
-from huitong.views.cli import app as views_app
+from huitong.cli_lazy import Lazy, LazyGroup
+
+# name → where the command lives and its help; imported only when that command runs (see huitong.cli_lazy).
+COMMANDS: dict[str, Lazy] = {
+    "import": Lazy(
+        "huitong.fhir.cli:import_command",
+        "Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output).",
+        "command",
+    ),
+    "demo": Lazy(
+        "huitong.demo.cli:demo",
+        "Create or upgrade the database, load the demo data and start Huitong (development mode).",
+        "command",
+    ),
+    "db": Lazy("huitong.db.cli:app", "Database schema."),
+    "fhir": Lazy("huitong.fhir.cli:app", "FHIR store maintenance."),
+    "audit": Lazy("huitong.security.cli:audit_app", "The audit trail."),
+    "security": Lazy("huitong.security.cli:security_app", "Security: MLPS self-check, accounts, clients."),
+    "empi": Lazy("huitong.empi.cli:app", "Master patient index (EMPI)."),
+    "bench": Lazy("huitong.bench.cli:app", "Benchmarks (each prints one JSON object as its last line)."),
+    "synth": Lazy(
+        "huitong.synth.cli:app", "Synthetic tertiary hospital: demo, test and benchmark data with ground truth."
+    ),
+    "backup": Lazy("huitong.ops.cli:backup_app", "Backups: create, verify, restore, prune, schedule."),
+    "ops": Lazy("huitong.ops.cli:ops_app", "Operations: cold-data archive, failover drill."),
+    "views": Lazy("huitong.views.cli:app", "SQL-on-FHIR v2 views: flatten FHIR resources into tables."),
+    "terminology": Lazy("huitong.terminology.cli:app", "Code systems, value sets and concept maps."),
+    "quality": Lazy("huitong.quality.cli:app", "Data quality: consistency, completeness, integration, timeliness."),
+    "indicators": Lazy(
+        "huitong.indicators.cli:app", "National performance indicators (国考): imports, computation, catalogue."
+    ),
+    "hl7": Lazy("huitong.cli:hl7_app", "HL7 v2 tools and the integration engine.", "factory"),
+}
+
+
+def hl7_app() -> typer.Typer:
+    """The ``hl7`` group: the HL7 v2 tools with the engine's commands mounted (:func:`huitong.ingest.cli.mount`)."""
+    from huitong.ingest.cli import mount
+
+    root = typer.Typer()
+    mount(root)
+    group = root.registered_groups[0].typer_instance
+    if group is None:  # pragma: no cover - mount always adds a Typer
+        raise RuntimeError("huitong.ingest.cli.mount added no hl7 group")
+    return group
+
+
+class HuitongGroup(LazyGroup):
+    """The ``huitong`` group: :data:`COMMANDS` imported on use; ``version``, ``serve`` and ``docs`` defined here."""
+
+    lazy = COMMANDS
+    order = ("import", "demo", "version", "serve", *(n for n in COMMANDS if n not in ("import", "demo")), "docs")
+
 
 app = typer.Typer(
     name="huitong",
     help="Huitong (汇通) smart-hospital data platform.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=HuitongGroup,
 )
-app.add_typer(db_app, name="db")
-app.add_typer(fhir_app, name="fhir")
-app.command("import")(import_command)
-app.add_typer(audit_app, name="audit")
-app.add_typer(security_app, name="security")
-app.add_typer(empi_app, name="empi")
-app.add_typer(bench_app, name="bench")
-app.add_typer(synth_app, name="synth")
-app.add_typer(backup_app, name="backup")
-app.add_typer(ops_app, name="ops")
-app.add_typer(views_app, name="views")
-app.add_typer(terminology_app, name="terminology")
-app.add_typer(quality_app, name="quality")
-app.add_typer(indicators_app, name="indicators")
-app.command()(demo)
-mount_ingest(app)
 
 
 @app.command()
@@ -61,6 +84,7 @@ def serve_command(
 ) -> None:
     """Serve the platform on the configured database (run `huitong db upgrade` first)."""
     from huitong.serve import TlsConfigError, WorkersConfigError, serve
+    from huitong.settings import load_settings
 
     settings = load_settings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from huitong.ingest import inbox
-from huitong.ingest.inbox import Query
 from huitong.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -97,6 +95,9 @@ def messages(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Search the message store, newest first."""
+    from huitong.ingest import inbox
+    from huitong.ingest.inbox import Query
+
     settings = load_settings()
     db = _open_db(settings)
     try:
@@ -125,6 +126,9 @@ def replay(
     limit: int = typer.Option(10_000, help="Most messages replayed by a search."),
 ) -> None:
     """Put messages back into the pipeline (idempotent: unchanged resources get no new version)."""
+    from huitong.ingest import inbox
+    from huitong.ingest.inbox import Query
+
     settings = load_settings()
     db = _open_db(settings)
     try:
@@ -142,6 +146,8 @@ def replay(
 @app.command("dead")
 def dead(limit: int = typer.Option(20, help="Most messages listed.")) -> None:
     """The dead-letter list: messages that failed or could not be mapped, with the reason."""
+    from huitong.ingest import inbox
+
     settings = load_settings()
     db = _open_db(settings)
     try:
@@ -157,6 +163,8 @@ def purge(
     days: int | None = typer.Option(None, help="Keep this many days (default HUITONG_INGEST__RETENTION_DAYS)."),
 ) -> None:
     """Delete finished messages older than the retention period (dead letters kept unless configured)."""
+    from huitong.ingest import inbox
+
     settings = load_settings()
     keep = days if days is not None else settings.ingest.retention_days
     db = _open_db(settings)
