@@ -100,13 +100,18 @@ class _GuardedTransaction(Transaction):
             return [self._opened(s) for s in stored]
 
     def put_many(
-        self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
+        self,
+        bodies: Sequence[dict[str, Any]],
+        *,
+        index: Sequence[object | None] | None = None,
+        keep_source: bool = False,
     ) -> list[tuple[StoredResource, bool]]:
         with _refusals_as_fhir_errors():
             sealed = self._sealed_many(bodies, [_id_of(body) for body in bodies])
             if index is not None:  # rows prepared from a body that encryption then changed do not apply
                 index = [ix if s is b else None for ix, s, b in zip(index, sealed, bodies, strict=True)]
-            return [(self._opened(s), created) for s, created in super().put_many(sealed, index=index)]
+            written = super().put_many(sealed, index=index, keep_source=keep_source)
+            return [(self._opened(s), created) for s, created in written]
 
     # -- field encryption at rest (security/protection.py): the seam around serialising ----------------
 

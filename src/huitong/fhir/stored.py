@@ -81,10 +81,16 @@ def with_meta(resource: dict[str, Any], res_id: str, version_id: int, last_updat
     return out
 
 
-def without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
-    """``resource`` without ``meta.versionId``/``meta.lastUpdated`` (and without ``meta`` if that empties it)."""
+_SERVER_META = ("versionId", "lastUpdated")
+_SERVER_META_AND_SOURCE = ("versionId", "lastUpdated", "source")
+
+
+def without_server_meta(resource: dict[str, Any], source: bool = False) -> dict[str, Any]:
+    """``resource`` without ``meta.versionId``/``meta.lastUpdated`` (and ``meta.source`` too when ``source``;
+    without ``meta`` if that empties it)."""
     out = dict(resource)
-    meta = {k: v for k, v in (out.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    drop = _SERVER_META_AND_SOURCE if source else _SERVER_META
+    meta = {k: v for k, v in (out.get("meta") or {}).items() if k not in drop}
     if meta:
         out["meta"] = meta
     else:

@@ -139,13 +139,19 @@ class Transaction:
         return self._put([(body, res_id)], if_match=if_match)[0]
 
     def put_many(
-        self, bodies: Sequence[dict[str, Any]], *, index: Sequence[object | None] | None = None
+        self,
+        bodies: Sequence[dict[str, Any]],
+        *,
+        index: Sequence[object | None] | None = None,
+        keep_source: bool = False,
     ) -> list[tuple[StoredResource, bool]]:
         """Update-or-create each of ``bodies`` under its own ``id``, as :meth:`update` would one after another.
 
         ``index``: per body, its search-index rows prepared ahead from exactly that body
         (:class:`~huitong.fhir.search.index.PreparedIndex`, e.g. by the ingest pipeline's worker processes), or
-        ``None`` to let the indexer evaluate it in the transaction.
+        ``None`` to let the indexer evaluate it in the transaction. ``keep_source``: a body that differs from the
+        stored version only in ``meta.source`` changes nothing (the integration engine: a second sending system
+        restating the same patient or visit keeps the first sender, instead of a new version per message).
         """
         pairs = []
         for body in bodies:
@@ -157,8 +163,11 @@ class Transaction:
         if len(prepared) != len(pairs):
             raise ValueError("put_many needs one prepared index (or None) per body")
         if len({(b["resourceType"], rid) for b, rid in pairs}) < len(pairs):  # one resource twice: in turn
-            return [self._put([pair], index=[ix])[0] for pair, ix in zip(pairs, prepared, strict=True)]
-        return self._put(pairs, index=prepared)
+            return [
+                self._put([pair], index=[ix], keep_source=keep_source)[0]
+                for pair, ix in zip(pairs, prepared, strict=True)
+            ]
+        return self._put(pairs, index=prepared, keep_source=keep_source)
 
     def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         """Delete ``rtype/res_id`` with a versioned tombstone; ``None`` if there was nothing to delete."""
@@ -241,6 +250,7 @@ class Transaction:
         *,
         if_match: int | None = None,
         index: Sequence[object | None] | None = None,
+        keep_source: bool = False,
     ) -> list[tuple[StoredResource, bool]]:
         """Update-or-create ``(body, id)`` pairs (no id twice): the write half of :meth:`update`."""
         for _body, rid in pairs:
@@ -258,7 +268,12 @@ class Transaction:
                 key
                 for (body, _rid), key in zip(pairs, keys, strict=True)
                 if (row := current.get(key)) is not None
-                and (if_match is not None or row.deleted or row.content is None or not _same_content(row.content, body))
+                and (
+                    if_match is not None
+                    or row.deleted
+                    or row.content is None
+                    or not _same_content(row.content, body, keep_source)
+                )
             ]
             if changing:
                 current.update(self._current_rows(changing, lock=True))
@@ -282,7 +297,7 @@ class Transaction:
                 raise errors.precondition_failed(
                     f"{rtype}/{rid} is at version {row.version}, not {if_match}: read it again and re-apply the change"
                 )
-            if not row.deleted and row.content is not None and _same_content(row.content, body):
+            if not row.deleted and row.content is not None and _same_content(row.content, body, keep_source):
                 self.audit_entries.append(
                     AuditEntry(
                         "update", entity_type=rtype, entity_id=rid, entity_version=row.version, outcome_desc="no change"
@@ -406,9 +421,9 @@ def _pk(write: _Write) -> int:
     return write.pk
 
 
-def _same_content(stored_text: str, body: dict[str, Any]) -> bool:
-    stored = without_server_meta(jsonio.loads(stored_text))
-    incoming = without_server_meta(body)
+def _same_content(stored_text: str, body: dict[str, Any], keep_source: bool = False) -> bool:
+    stored = without_server_meta(jsonio.loads(stored_text), keep_source)
+    incoming = without_server_meta(body, keep_source)
     stored.pop("id", None)
     incoming.pop("id", None)
     return jsonio.dumps_canonical(stored) == jsonio.dumps_canonical(incoming)

@@ -460,7 +460,7 @@ class Pipeline:
             for part in _runs(batch):
                 bodies = [body for p in part for body in p.resources]  # a few statements per table
                 index = [ix for p in part for ix in (p.index or [None] * len(p.resources))]
-                tx.put_many(bodies, index=index)
+                tx.put_many(bodies, index=index, keep_source=True)
                 self.identify(tx, [(p.msg, p.resources) for p in part])
                 for p in part:  # a run ends after a message with a merge: the merge follows every link of the run
                     if p.merge is not None:

@@ -329,3 +329,18 @@ def test_one_faulty_message_in_a_batch_alone_becomes_a_dead_letter(services: Ser
     with services.db.read() as conn:
         reports = conn.execute(sa.select(resource.c.res_id).where(resource.c.res_type == "DiagnosticReport")).all()
     assert len(reports) == 1
+
+
+def test_a_second_sender_restating_a_patient_makes_no_new_version(services: Services) -> None:
+    """Two lab systems of one facility (a new one and its legacy twin) send the same patient: the Patient keeps
+    its first sender and one version; a real change from the second sender is a new version naming it."""
+    first = oru("S1", mrn="777")
+    again = first.replace(b"|LIS|", b"|LIS-LEGACY|", 1).replace(b"|S1|", b"|S2|", 1)
+    renamed = again.replace(b"|S2|", b"|S3|", 1).replace(b"||Li^Si||", b"||Li^Sisi||", 1)
+    assert _send_and_drain(services, [first, again]) == ["AA", "AA"]
+    (patient,) = _resource(services, "Patient")
+    assert patient["meta"]["source"] == "LIS" and patient["meta"]["versionId"] == "1"  # type: ignore[index]
+    assert _send_and_drain(services, [renamed]) == ["AA"]
+    (patient,) = _resource(services, "Patient")
+    assert patient["meta"]["source"] == "LIS-LEGACY" and patient["meta"]["versionId"] == "2"  # type: ignore[index]
+    assert patient["name"][0]["given"] == ["Sisi"]  # type: ignore[index]

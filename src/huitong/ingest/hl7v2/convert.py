@@ -10,7 +10,9 @@ EMPI linking) stores the same resources many times faster.
   the same rules as :func:`~huitong.ingest.hl7v2.parse.split_messages` (CR, LF or CRLF, batch envelopes).
 * Output: one ``<ResourceType>.ndjson`` per type in the output directory, in message order. A resource that
   later messages repeat unchanged (the patient and the visit of every order) is written once; one that a later
-  message changes is written again, and the import stores it as a new version — as the pipeline would.
+  message changes is written again, and the import stores it as a new version — as the pipeline would (which
+  also means: a second sending system restating the same content, differing only in ``meta.source``, is no
+  change).
 * A message that cannot be parsed or mapped is written to ``rejected.ndjson`` (file, position, control id, ACK
   code, reason) and none of its resources are written.
 * With ``processes`` > 0 the mapping runs in that many worker processes (blocks of messages, results in order).
@@ -63,10 +65,11 @@ def read_messages(handle: IO[bytes], *, block: int = BLOCK_BYTES, progress: Prog
 
 @dataclass(slots=True)
 class Converted:
-    """One message's outcome: its resources as compact JSON ``(type, id, bytes)``, or why it was rejected."""
+    """One message's outcome: its resources as compact JSON ``(type, id, bytes, sameness)``, or why it was
+    rejected (``sameness``: :func:`_sameness`)."""
 
     position: int
-    resources: list[tuple[str, str, bytes]] = field(default_factory=list)
+    resources: list[tuple[str, str, bytes, int]] = field(default_factory=list)
     rejected: dict[str, Any] | None = None
 
 
@@ -81,7 +84,17 @@ def convert_message(raw: bytes, position: int) -> Converted:
         control = fields[9].decode("utf-8", "replace") if len(fields) > 9 else ""
         reason = {"control_id": control, "ack": exc.ack_code, "error_code": exc.error_code, "reason": exc.reason}
         return Converted(position, rejected=reason)
-    return Converted(position, [(r["resourceType"], r["id"], orjson.dumps(r)) for r in mapped.resources])
+    return Converted(position, [(r["resourceType"], r["id"], orjson.dumps(r), _sameness(r)) for r in mapped.resources])
+
+
+def _sameness(body: dict[str, Any]) -> int:
+    """What decides whether a later message changed a resource: its JSON without ``meta.source`` (the pipeline
+    keeps the first sender when a second one restates the same content; see ``Transaction.put_many``)."""
+    meta = body.get("meta")
+    if isinstance(meta, dict) and "source" in meta:
+        rest = {k: v for k, v in meta.items() if k != "source"}
+        return hash(orjson.dumps({**body, "meta": rest} if rest else {k: v for k, v in body.items() if k != "meta"}))
+    return hash(orjson.dumps(body))
 
 
 def convert_batch(batch: list[tuple[int, bytes]]) -> list[Converted]:
@@ -144,9 +157,8 @@ class NdjsonWriter:
             self._file(REJECTED).write(orjson.dumps(line) + b"\n")
             return
         report.accepted += 1
-        for rtype, rid, body in converted.resources:
+        for rtype, rid, body, digest in converted.resources:
             key = f"{rtype}/{rid}"
-            digest = hash(body)
             last = self._last.get(key)
             if last == digest:
                 report.repeated += 1
