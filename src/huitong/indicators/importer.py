@@ -57,10 +57,12 @@ def _count_rows(path: Path) -> int:
         return max(0, sum(1 for _ in csv.reader(handle)) - 1)
 
 
-def _write(store: ResourceStore, actor: Actor, batch: list[dict[str, Any]]) -> int:
+def _write(store: ResourceStore, actor: Actor, batch: list[dict[str, Any]], *, keep_source: bool = False) -> int:
+    """Update-or-create every body of ``batch`` (distinct ids) in one transaction (``keep_source``: see
+    :meth:`Transaction.put_many`)."""
+
     def work(tx: Transaction) -> int:
-        for body in batch:
-            tx.update(body, body["id"])
+        tx.put_many(batch, keep_source=keep_source)
         return len(batch)
 
     return store.transaction(actor, work) if batch else 0
@@ -185,33 +187,41 @@ def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Prog
     several messages carry winning (as when the messages are processed in order). A message that cannot be
     parsed or mapped is reported with its position and reason, and none of its resources are written."""
     from huitong.ingest.errors import IngestError
-    from huitong.ingest.hl7v2.parse import parse_message, split_messages
+    from huitong.ingest.hl7v2.convert import read_messages
+    from huitong.ingest.hl7v2.parse import parse_message
     from huitong.ingest.mapping import map_to_fhir
 
     report = ImportReport(str(path))
-    messages = split_messages(path.read_bytes())
+    total = path.stat().st_size
+    read = 0
+
+    def advance(done: int) -> None:
+        nonlocal read
+        read = done
+
     batch: dict[tuple[str, str], dict[str, Any]] = {}
     in_batch = 0
-    for n, raw in enumerate(messages, start=1):
-        report.rows += 1
-        try:
-            mapped = map_to_fhir(parse_message(raw))
-        except IngestError as exc:
-            control = raw.split(b"\r", 1)[0].split(b"|")[9:10]
-            key = control[0].decode("utf-8", "replace") if control else ""
-            report.rejected.append(RowCheck(n, key, [f"{exc.error_code}: {exc.reason}"]))
-            continue
-        for body in mapped.resources:
-            batch.pop((body["resourceType"], body["id"]), None)
-            batch[(body["resourceType"], body["id"])] = body
-        report.accepted += 1
-        in_batch += 1
-        if in_batch >= BATCH_ROWS:
-            report.resources += _write(store, actor, list(batch.values()))
-            batch, in_batch = {}, 0
-            if progress:
-                progress(n, len(messages))
-    report.resources += _write(store, actor, list(batch.values()))
+    with path.open("rb") as handle:
+        for n, raw in enumerate(read_messages(handle, progress=advance), start=1):
+            report.rows += 1
+            try:
+                mapped = map_to_fhir(parse_message(raw))
+            except IngestError as exc:
+                control = raw.split(b"\r", 1)[0].split(b"|")[9:10]
+                key = control[0].decode("utf-8", "replace") if control else ""
+                report.rejected.append(RowCheck(n, key, [f"{exc.error_code}: {exc.reason}"]))
+                continue
+            for body in mapped.resources:
+                batch.pop((body["resourceType"], body["id"]), None)
+                batch[(body["resourceType"], body["id"])] = body
+            report.accepted += 1
+            in_batch += 1
+            if in_batch >= BATCH_ROWS:
+                report.resources += _write(store, actor, list(batch.values()), keep_source=True)
+                batch, in_batch = {}, 0
+                if progress:
+                    progress(read, total)
+    report.resources += _write(store, actor, list(batch.values()), keep_source=True)
     if progress:
-        progress(len(messages), len(messages))
+        progress(total, total)
     return report
