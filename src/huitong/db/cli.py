@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from huitong.db import migrate
 from huitong.settings import load_settings
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -18,6 +17,8 @@ def upgrade(
     revision: str = typer.Argument("heads", help="Target revision (default: the newest of every domain)."),
 ) -> None:
     """Create or migrate the database named by HUITONG_DATABASE__URL."""
+    from huitong.db import migrate
+
     settings = load_settings()
     at = migrate.upgrade(settings.database, revision)
     typer.echo(f"database {settings.database.url.split('@')[-1]} is at revision {at}")
@@ -26,6 +27,8 @@ def upgrade(
 @app.command()
 def current() -> None:
     """Print the revision the database is at."""
+    from huitong.db import migrate
+
     settings = load_settings()
     typer.echo(migrate.current_revision(settings.database) or "empty")
 

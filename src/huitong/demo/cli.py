@@ -9,13 +9,6 @@ from pathlib import Path
 import typer
 from pydantic import SecretStr
 
-from huitong.db import migrate
-from huitong.demo.accounts import ensure_demo_accounts
-from huitong.demo.feed import feed
-from huitong.demo.seed import load_demo
-from huitong.security.runtime import open_security
-from huitong.serve import serve
-from huitong.services import open_services
 from huitong.settings import Environment, Settings, load_settings
 
 SCALES = ("none", "tiny", "small")
@@ -66,6 +59,14 @@ def demo(
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server after loading."),
 ) -> None:
     """Create or upgrade the database, load the demo data and start Huitong (development mode)."""
+    from huitong.db import migrate
+    from huitong.demo.accounts import ensure_demo_accounts
+    from huitong.demo.feed import feed
+    from huitong.demo.seed import load_demo
+    from huitong.security.runtime import open_security
+    from huitong.serve import serve
+    from huitong.services import open_services
+
     if scale not in SCALES:
         raise typer.BadParameter(f"--scale must be one of {', '.join(SCALES)}")
     settings = load_settings()

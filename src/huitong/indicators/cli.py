@@ -7,20 +7,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from huitong.fhir.store import ResourceStore
-from huitong.indicators import catalogue, importer, reference, service
 from huitong.indicators.definition import load_definitions
 from huitong.indicators.engine import HOSPITAL, range_label
-from huitong.indicators.importer import ImportReport
 from huitong.security.actor import Actor
-from huitong.services import Services, open_services
 from huitong.settings import load_settings
+
+if TYPE_CHECKING:
+    from huitong.fhir.store import ResourceStore
+    from huitong.indicators import service
+    from huitong.indicators.importer import ImportReport
+    from huitong.services import Services
 
 app = typer.Typer(help="National performance indicators (国考): imports, computation, catalogue.", no_args_is_help=True)
 ACTOR = Actor.system("indicators")
@@ -29,6 +31,8 @@ DEFAULT_DUCKDB = Path("var/indicators.duckdb")
 
 @contextmanager
 def _services() -> Iterator[Services]:
+    from huitong.services import open_services
+
     services = open_services(load_settings())
     try:
         yield services
@@ -80,6 +84,8 @@ def import_frontpage(
 
     Codes are checked against the catalogues imported with `import-master` when present. Exits 1 when any row
     was rejected (the valid rows are stored all the same)."""
+    from huitong.indicators import importer
+
     with _services() as services:
         _exit_code(_run_import(files, "front page", importer.import_frontpage, services.store, as_json))
 
@@ -90,6 +96,8 @@ def import_visits(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file.")] = False,
 ) -> None:
     """Store the HIS outpatient register as FHIR Encounters (class AMB/EMER) with appointment times."""
+    from huitong.indicators import importer
+
     with _services() as services:
         _exit_code(_run_import(files, "visits", importer.import_visits, services.store, as_json))
 
@@ -100,6 +108,8 @@ def import_charges(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file.")] = False,
 ) -> None:
     """Store the HIS itemised charges as one FHIR Claim per encounter (items with income categories)."""
+    from huitong.indicators import importer
+
     with _services() as services:
         _exit_code(_run_import(files, "charges", importer.import_charges, services.store, as_json))
 
@@ -111,6 +121,8 @@ def import_hl7(
 ) -> None:
     """Store archived HL7 v2 messages (one per line or CR-framed) mapped as the integration engine maps them:
     medication orders and administrations, imaging reports … (a live feed goes through the MLLP listener)."""
+    from huitong.indicators import importer
+
     with _services() as services:
         _exit_code(_run_import(files, "HL7 messages", importer.import_hl7, services.store, as_json))
 
@@ -121,12 +133,16 @@ def import_master(
 ) -> None:
     """Import reference data: master data (departments, staff, procedure/diagnosis catalogues, charge items, the
     drug dictionary, the imaging exam list) and the finance report (finance.csv), replacing each table found."""
+    from huitong.indicators import reference
+
     with _services() as services:
         counts = reference.import_directory(services.db, directory)
     typer.echo(json.dumps(counts))
 
 
 def _workspace(services: Services, duckdb_path: Path | None) -> service.Workspace:
+    from huitong.indicators import service
+
     settings = services.settings.indicators
     return service.Workspace(Path(duckdb_path or settings.duckdb_path), dict(settings.parameters))
 
@@ -146,6 +162,8 @@ def compute(
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
         raise typer.BadParameter("--to is before --from")
+    from huitong.indicators import service
+
     with _services() as services:
         workspace = _workspace(services, duckdb_path)
         computed = service.compute_and_store(services.db, workspace, ACTOR, first, last, ids=indicator, full=full)
@@ -192,6 +210,8 @@ def write_catalogue(
     output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path("docs/indicators.md"),
 ) -> None:
     """Regenerate docs/indicators.md from the definition files and the national list."""
+    from huitong.indicators import catalogue
+
     output.write_text(catalogue.render(), encoding="utf-8")
     typer.echo(f"wrote {output}")
 
@@ -206,6 +226,8 @@ def drill(
     duckdb_path: Annotated[Path | None, typer.Option("--duckdb", help="DuckDB file (default: the setting).")] = None,
 ) -> None:
     """List the cases behind a value (JSON lines): numerator and denominator contributions and the rule met."""
+    from huitong.indicators import service
+
     with _services() as services:
         cases = service.drill_down(
             services.db,

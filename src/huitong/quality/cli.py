@@ -16,8 +16,6 @@ from huitong.quality.catalogue import render
 from huitong.quality.errors import QualityError
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import Catalogues, Context
-from huitong.quality.run import blocking, check_rows, run_batch
-from huitong.services import open_services
 from huitong.settings import load_settings
 
 app = typer.Typer(help="Data quality: consistency, completeness, integration, timeliness.", no_args_is_help=True)
@@ -53,6 +51,9 @@ def run_command(
     frontpage: Path | None = typer.Option(None, "--frontpage", help="Also check this front-page CSV (病案首页)."),
 ) -> None:
     """Run every rule over the repository, store the findings and print the scorecard."""
+    from huitong.quality.run import run_batch
+    from huitong.services import open_services
+
     settings = load_settings()
     catalogues = _catalogues(dictionaries_dir)
     rows = list(_rows(frontpage)) if frontpage is not None else None
@@ -90,6 +91,8 @@ def frontpage_command(
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON lines."),
 ) -> None:
     """Check a front-page CSV with the row rules before it is imported or submitted; exit 1 on errors."""
+    from huitong.quality.run import blocking, check_rows
+
     settings = load_settings()
     ctx = Context(settings.quality, catalogues=_catalogues(dictionaries_dir))
     found = check_rows(_rows(path), ctx)

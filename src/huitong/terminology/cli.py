@@ -7,24 +7,17 @@ from typing import Any
 
 import typer
 
-from huitong.db import migrate
-from huitong.services import open_services
 from huitong.settings import load_settings
 from huitong.terminology.errors import TerminologyError
-from huitong.terminology.loader import (
-    Edition,
-    code_system_from_csv,
-    concept_map_from_csv,
-    starter_resources,
-    store_all,
-    value_set_for,
-)
-from huitong.terminology.service import Terminology
 
 app = typer.Typer(help="Code systems, value sets and concept maps.", no_args_is_help=True)
 
 
 def _store(resources: list[dict[str, Any]]) -> int:
+    from huitong.db import migrate
+    from huitong.services import open_services
+    from huitong.terminology.loader import store_all
+
     settings = load_settings()
     migrate.upgrade(settings.database)
     services = open_services(settings)
@@ -37,6 +30,8 @@ def _store(resources: list[dict[str, Any]]) -> int:
 @app.command("load-starter")
 def load_starter() -> None:
     """Load the built-in starter set (GB/T 2261 sex and marital status, ID document types, ICD-10 chapters…)."""
+    from huitong.terminology.loader import starter_resources
+
     n = _store(starter_resources())
     typer.echo(f"loaded {n} terminology resources (unchanged ones keep their version)")
 
@@ -51,6 +46,8 @@ def load_codesystem(
     publisher: str = typer.Option("local", help="Who publishes it."),
 ) -> None:
     """Load one edition of a code system (and a ValueSet of all its codes) from CSV."""
+    from huitong.terminology.loader import Edition, code_system_from_csv, value_set_for
+
     try:
         cs = code_system_from_csv(csv_file, Edition(url, version, name, title or name, publisher))
     except TerminologyError as exc:
@@ -69,6 +66,8 @@ def load_conceptmap(
     target: str = typer.Option(..., help="Target code system URL (the standard)."),
 ) -> None:
     """Load a local → standard concept map from CSV."""
+    from huitong.terminology.loader import Edition, concept_map_from_csv
+
     try:
         cm = concept_map_from_csv(csv_file, Edition(url, version, name, name), source=source, target=target)
     except TerminologyError as exc:
@@ -80,6 +79,9 @@ def load_conceptmap(
 @app.command()
 def lookup(system: str, code: str, version: str | None = typer.Option(None)) -> None:
     """Print one code's display and properties."""
+    from huitong.services import open_services
+    from huitong.terminology.service import Terminology
+
     settings = load_settings()
     services = open_services(settings)
     try:

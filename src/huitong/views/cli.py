@@ -11,16 +11,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
-from huitong.db import open_database
 from huitong.security.actor import Actor
 from huitong.settings import load_settings
 from huitong.views.errors import ViewsError
-from huitong.views.refresh import refresh_views
 from huitong.views.runner import run_view
-from huitong.views.store_source import parse_content, read_changed, record_bulk_read
 from huitong.views.viewdef import ViewDefinition, parse_view
 
 app = typer.Typer(help="SQL-on-FHIR v2 views: flatten FHIR resources into tables.", no_args_is_help=True)
@@ -42,6 +38,8 @@ def load_view(path: Path) -> ViewDefinition:
 
 
 def _ndjson(paths: list[Path]) -> Iterator[dict[str, Any]]:
+    from huitong.views.store_source import parse_content
+
     for path in paths:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
@@ -50,6 +48,9 @@ def _ndjson(paths: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _store_resources(view: ViewDefinition) -> Iterator[dict[str, Any]]:
+    from huitong.db import open_database
+    from huitong.views.store_source import read_changed, record_bulk_read
+
     settings = load_settings()
     db = open_database(settings.database)
     count = 0
@@ -115,6 +116,11 @@ def refresh(
     ] = False,
 ) -> None:
     """Materialise views into DuckDB from the configured database, refreshing only what changed."""
+    import duckdb
+
+    from huitong.db import open_database
+    from huitong.views.refresh import refresh_views
+
     views = [load_view(path) for path in view_files]
     settings = load_settings()
     db = open_database(settings.database)
