@@ -120,9 +120,10 @@ def test_convert_writes_what_the_pipeline_maps(tmp_path: Path, services: Service
 
 
 def test_worker_processes_write_the_same_files(tmp_path: Path) -> None:
+    """Two workers, two messages per block: repeats are recognised across blocks mapped in different processes."""
     archive, _ = _archive(tmp_path)
     convert_files([archive], tmp_path / "here")
-    convert_files([archive], tmp_path / "workers", processes=1)
+    convert_files([archive], tmp_path / "workers", processes=2, batch=2)
     here = {p.name: p.read_bytes() for p in (tmp_path / "here").iterdir()}
     assert here == {p.name: p.read_bytes() for p in (tmp_path / "workers").iterdir()}
 

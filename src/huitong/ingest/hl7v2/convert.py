@@ -21,6 +21,7 @@ EMPI linking) stores the same resources many times faster.
 from __future__ import annotations
 
 import collections
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -88,13 +89,14 @@ def convert_message(raw: bytes, position: int) -> Converted:
 
 
 def _sameness(body: dict[str, Any]) -> int:
-    """What decides whether a later message changed a resource: its JSON without ``meta.source`` (the pipeline
-    keeps the first sender when a second one restates the same content; see ``Transaction.put_many``)."""
+    """What decides whether a later message changed a resource: a digest of its JSON without ``meta.source``
+    (the pipeline keeps the first sender when a second one restates the same content; see
+    ``Transaction.put_many``). A keyed hash, not :func:`hash`, which differs between worker processes."""
     meta = body.get("meta")
     if isinstance(meta, dict) and "source" in meta:
         rest = {k: v for k, v in meta.items() if k != "source"}
-        return hash(orjson.dumps({**body, "meta": rest} if rest else {k: v for k, v in body.items() if k != "meta"}))
-    return hash(orjson.dumps(body))
+        body = {**body, "meta": rest} if rest else {k: v for k, v in body.items() if k != "meta"}
+    return int.from_bytes(hashlib.blake2b(orjson.dumps(body), digest_size=8).digest(), "little")
 
 
 def convert_batch(batch: list[tuple[int, bytes]]) -> list[Converted]:
@@ -206,6 +208,7 @@ def convert_files(
     *,
     processes: int = 0,
     progress: Progress | None = None,
+    batch: int = BATCH_MESSAGES,
 ) -> ConvertReport:
     """Convert every message of ``files`` (in order) into NDJSON files in ``output`` (an empty directory)."""
     report = ConvertReport()
@@ -225,7 +228,7 @@ def convert_files(
                     progress(base + read)
 
             with path.open("rb") as handle:
-                batches = _batches(read_messages(handle, progress=advance), BATCH_MESSAGES)
+                batches = _batches(read_messages(handle, progress=advance), batch)
                 results = _in_order(pool, batches, processes * 2) if pool else map(convert_batch, batches)
                 for converted in results:
                     for one in converted:
