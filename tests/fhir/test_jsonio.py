@@ -101,6 +101,15 @@ def test_parser_agrees_with_the_standard_library_on_any_bytes(data: bytes) -> No
         b" 2.5 ",
         b'{"a":1.5',
         '{"a":2.50}',
+        b'{"a":1,"b":2,"a":3}',
+        b'{"x":1234567890123456789}',
+        b'{"x":-123456789012345678}',
+        b"18446744073709551616",
+        b'{"text":"a [1.5] b","n":[1,\n 2.0]}',
+        b'{"a":"\\u00e9\\ud83d\\ude00"}',
+        b'{"a":1}\n\n',
+        b'{"a":01}',
+        b'{"a":1}x',
     ],
 )
 def test_parser_agrees_with_the_standard_library_on_the_awkward_cases(data: bytes | str) -> None:
