@@ -1,15 +1,52 @@
-"""``huitong fhir …`` (reindex) and ``huitong import PATH…`` (bulk load)."""
+"""``huitong fhir …`` (reindex, build-indexes) and ``huitong import PATH…`` (bulk load)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 
 from huitong.settings import load_settings
 
+if TYPE_CHECKING:
+    from huitong.db import Database
+
 app = typer.Typer(help="FHIR store maintenance.", no_args_is_help=True)
+
+
+def _build_lookup_indexes(db: Database) -> None:
+    from rich.console import Console
+
+    from huitong.fhir.search import lookup_indexes
+
+    names = lookup_indexes.missing(db)
+    if not names:
+        return
+    console = Console(stderr=True)
+    with console.status("building search lookup indexes") as status:
+        started = time.monotonic()
+        built = lookup_indexes.build_missing(db, progress=lambda name: status.update(f"building {name}"))
+    console.print(f"built {len(built)} search lookup indexes in {time.monotonic() - started:.0f} s")
+
+
+@app.command("build-indexes")
+def build_indexes_command() -> None:
+    """Build the search lookup indexes that an import with --defer-indexes set aside and did not build (it was
+    killed): searches are right but slow until then."""
+    from huitong.db import open_database
+    from huitong.fhir.search import lookup_indexes
+
+    db = open_database(load_settings().database)
+    try:
+        if not lookup_indexes.missing(db):
+            typer.echo("every search lookup index exists")
+            return
+        _build_lookup_indexes(db)
+    finally:
+        db.close()
 
 
 @app.command("reindex")
@@ -52,11 +89,18 @@ def import_command(
     processes: int | None = typer.Option(
         None, min=0, help="Worker processes parsing and indexing NDJSON (default: setting fhir.import_processes)."
     ),
+    defer_indexes: bool = typer.Option(
+        False,
+        "--defer-indexes",
+        help="A first load into a store no one is using: set the search lookup indexes aside and build them once "
+        "at the end (many times faster on a large store; searches are slow until then).",
+    ),
 ) -> None:
     """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from huitong.fhir.bulk.importer import Importer, ImportState, expand_paths
+    from huitong.fhir.search import lookup_indexes
     from huitong.security.actor import Actor
     from huitong.services import open_services
 
@@ -68,6 +112,9 @@ def import_command(
     workers = settings.fhir.import_processes if processes is None else processes
     importer = Importer(services, Actor.system("import"), chunk=chunk, state=ImportState(state), processes=workers)
     try:
+        if defer_indexes:
+            set_aside = lookup_indexes.set_aside(services.db)
+            typer.echo(f"search lookup indexes set aside until the end: {len(set_aside)}", err=True)
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress(*columns) as progress:
             task = progress.add_task(f"importing {len(files)} files", total=sum(f.stat().st_size for f in files))
@@ -76,7 +123,10 @@ def import_command(
                 importer.import_path(file, lambda n: progress.advance(task, n))
     finally:
         importer.close()
-        services.close()
+        try:
+            _build_lookup_indexes(services.db)
+        finally:
+            services.close()
     report = importer.report
     if report.rejects:
         rejects.parent.mkdir(parents=True, exist_ok=True)
