@@ -30,7 +30,7 @@ from starlette.responses import Response
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
 from huitong.fhir import errors, jsonio
-from huitong.fhir.stored import instant, moment_of
+from huitong.fhir.stored import StoredResource, instant, moment_of
 from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
@@ -66,12 +66,24 @@ def _occupants(services: Services, actor: Actor) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _patient_groups(beds: dict[str, dict[str, Any]], size: int = 200) -> list[list[str]]:
+    """The patients in the beds, in groups of at most ``size`` (one search each, their ids OR-ed)."""
+    ids = sorted(beds)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def _medication_tasks(
     services: Services, actor: Actor, beds: dict[str, dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
     day_start = datetime.combine(now.astimezone(CHINA).date(), time(0), CHINA)
-    requests = every(services, actor, "MedicationRequest", [("status", "active"), ("intent", "order")])
-    given = every(services, actor, "MedicationAdministration", [("effective-time", f"ge{instant(day_start)}")])
+    requests: list[StoredResource] = []
+    given: list[StoredResource] = []
+    for group in _patient_groups(beds):  # only the orders of the patients in the beds, not the whole year's
+        subject = ("subject", ",".join(f"Patient/{pid}" for pid in group))
+        requests += every(services, actor, "MedicationRequest", [subject, ("status", "active"), ("intent", "order")])
+        given += every(
+            services, actor, "MedicationAdministration", [subject, ("effective-time", f"ge{instant(day_start)}")]
+        )
     done: Counter[str] = Counter()
     for s in given:
         body = _load(s.content)
