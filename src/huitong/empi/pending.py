@@ -110,7 +110,7 @@ def link_pending_patient(empi: Empi, tx: Transaction, patient_id: str) -> str | 
 def link_pending_patients(empi: Empi, tx: Transaction, patient_ids: Sequence[str]) -> int:
     """:func:`link_pending_patient` of each, in turn, with the golden Patients of the persons touched written once
     at the end (``Empi.link_many_in``); returns how many were linked."""
-    records = [found for patient_id in patient_ids if (found := pending_record(tx, patient_id)) is not None]
+    records = pending_records(tx, patient_ids)
     empi.lock_in(tx, [record for record, _ in records])  # every blocking key at once, in one order (PostgreSQL)
     return len(empi.link_many_in(tx, records))
 
@@ -118,32 +118,52 @@ def link_pending_patients(empi: Empi, tx: Transaction, patient_ids: Sequence[str
 def pending_record(tx: Transaction, patient_id: str) -> tuple[SourceRecord, str] | None:
     """The EMPI record of the current version of ``Patient/patient_id`` with its id, or ``None`` when there is
     nothing to link (deleted meanwhile, or a golden Patient: its queue rows are dropped)."""
+    found = pending_records(tx, [patient_id])
+    return found[0] if found else None
+
+
+def pending_records(tx: Transaction, patient_ids: Sequence[str]) -> list[tuple[SourceRecord, str]]:
+    """:func:`pending_record` of each of ``patient_ids`` (in their order, those with something to link), read with
+    one query for the Patients and one for the records the EMPI already holds of them."""
     conn = tx.conn
-    query = sa.select(resource.c.content, resource.c.deleted).where(
-        resource.c.res_type == "Patient", resource.c.res_id == patient_id
+    ids = list(dict.fromkeys(patient_ids))
+    query = sa.select(resource.c.res_id, resource.c.content, resource.c.deleted).where(
+        resource.c.res_type == "Patient", resource.c.res_id.in_(ids)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()  # a concurrent update of the Patient waits, then queues itself again
-    row = conn.execute(query).first()
-    if row is None or row.deleted or row.content is None:
-        dequeue(conn, patient_id)  # deleted meanwhile: its record stays with its person (unlink by hand)
-        return None
-    content: bytes = row.content.encode()
+    rows = {row.res_id: row for row in conn.execute(query)}
+    first = (
+        sa.select(empi_record.c.patient_id, sa.func.min(empi_record.c.pk).label("pk"))
+        .where(empi_record.c.patient_id.in_(ids))
+        .group_by(empi_record.c.patient_id)
+        .subquery()
+    )
+    known = {
+        r.patient_id: (r.source_system, r.record_id)
+        for r in conn.execute(
+            sa.select(empi_record.c.patient_id, empi_record.c.source_system, empi_record.c.record_id).join(
+                first, empi_record.c.pk == first.c.pk
+            )
+        )
+    }
     protector = getattr(tx, "protector", None)
-    if protector is not None:
-        content = protector.open(None, "Patient", content)  # in memory only, for standardisation
-    body = jsonio.loads(content)
-    if is_golden(body):
-        dequeue(conn, patient_id)
-        return None
-    known = conn.execute(
-        sa.select(empi_record.c.source_system, empi_record.c.record_id)
-        .where(empi_record.c.patient_id == patient_id)
-        .order_by(empi_record.c.pk)
-        .limit(1)
-    ).first()
-    source, record_id = (known.source_system, known.record_id) if known else (API_SOURCE, patient_id)
-    return record_from_patient(body, source, record_id), patient_id
+    out = []
+    for patient_id in ids:
+        row = rows.get(patient_id)
+        if row is None or row.deleted or row.content is None:
+            dequeue(conn, patient_id)  # deleted meanwhile: its record stays with its person (unlink by hand)
+            continue
+        content: bytes = row.content.encode()
+        if protector is not None:
+            content = protector.open(None, "Patient", content)  # in memory only, for standardisation
+        body = jsonio.loads(content)
+        if is_golden(body):
+            dequeue(conn, patient_id)
+            continue
+        source, record_id = known.get(patient_id, (API_SOURCE, patient_id))
+        out.append((record_from_patient(body, source, record_id), patient_id))
+    return out
 
 
 #: Queued Patients linked in one transaction (one commit, each golden Patient written once).
