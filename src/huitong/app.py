@@ -52,6 +52,20 @@ class HuitongApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def _warn_if_indexes_aside(services: Services) -> None:
+    """Say so at start-up when a bulk load left the search lookup indexes aside (searches right, but slow)."""
+    from huitong.fhir.search import lookup_indexes
+
+    aside = lookup_indexes.missing(services.db)
+    if aside:
+        log.warning(
+            "%d search lookup indexes are missing (%s): an import with --defer-indexes has not finished; searches "
+            "are right but slow until `huitong fhir build-indexes` (or that import run again) builds them",
+            len(aside),
+            ", ".join(aside),
+        )
+
+
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """The Huitong web application. ``services`` may be given by a caller that already opened them."""
     if settings.logging.json_format:
@@ -64,6 +78,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         app.state.security = open_security(settings, opened.db, opened.store.policy)
         opened.start_empi_linker()  # links Patients written through the API; first those a crash left queued
         log.info("Huitong %s serving %s", __version__, settings.database.url.split("@")[-1])
+        _warn_if_indexes_aside(opened)
         engine = None
         if settings.mllp.enabled or settings.ingest.channels_file is not None:
             engine = Engine(settings, opened.store)  # MLLP listeners, watched folders, pipeline workers

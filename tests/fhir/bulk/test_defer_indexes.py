@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import orjson
+import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from huitong.app import create_app
 from huitong.cli import app
 from huitong.fhir.search import lookup_indexes
 from huitong.fhir.search.schema import INDEX_TABLES
@@ -86,7 +90,7 @@ def test_a_deferred_load_ends_with_every_index_and_the_same_answers(
 
 
 def test_while_set_aside_searches_are_right_and_a_killed_load_is_repaired(
-    services: Services, actor: Actor, tmp_path: Path, db_url: str
+    services: Services, actor: Actor, tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = tmp_path / "in.ndjson"
     source.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in _resources()))
@@ -101,6 +105,12 @@ def test_while_set_aside_searches_are_right_and_a_killed_load_is_repaired(
         f"ix_{t.name}_resource_pk" for t in INDEX_TABLES
     }
     assert {str(q): _ids(services, actor, rtype, q) for rtype, q in QUERIES} == expected
+    with (
+        caplog.at_level(logging.WARNING, logger="huitong.app"),
+        TestClient(create_app(services.settings, services=services)),
+    ):
+        pass
+    assert "search lookup indexes are missing" in caplog.text and "huitong fhir build-indexes" in caplog.text
 
     result = CliRunner().invoke(app, ["fhir", "build-indexes"], env=_env(db_url))
     assert result.exit_code == 0, result.output
