@@ -36,14 +36,14 @@ _COMPARTMENT_PAIRS = frozenset(
     (rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in row_codes(rtype, codes)
 )
 _CODES = sorted({code for _rtype, code in _COMPARTMENT_PAIRS})
-_COLUMNS = (
+_KEYS = (
     resource.c.pk,
     resource.c.res_type,
     resource.c.res_id,
     resource.c.version_id,
     resource.c.last_updated,
-    resource.c.content,
 )
+_COLUMNS = (*_KEYS, resource.c.content)
 
 
 def patient_everything(
@@ -63,11 +63,15 @@ def patient_everything(
     if patient is None or patient.deleted:
         raise errors.not_found(f"Patient/{patient_id} does not exist")
     ref = search_reference
+    wanted = set(types) if types else None
+    # With _type, the members are found without their JSON and only the wanted ones' is read (a long stay's
+    # thousands of administrations are not read for a page of results).
+    columns = _KEYS if wanted is not None else _COLUMNS
     members: dict[int, Any] = {patient.pk: patient}
-    for row in _compartment_rows(conn, patient_id):
+    for row in _compartment_rows(conn, patient_id, columns):
         members.setdefault(row.pk, row)
     referenced = conn.execute(
-        sa.select(*_COLUMNS)
+        sa.select(*columns)
         .join(ref, sa.and_(ref.c.target_type == resource.c.res_type, ref.c.target_id == resource.c.res_id))
         .where(
             ref.c.resource_pk.in_(list(members)),
@@ -78,17 +82,29 @@ def patient_everything(
     ).all()
     for other in referenced:
         members.setdefault(other.pk, other)
-    wanted = set(types) if types else None
-    out: list[StoredResource] = []
+    chosen: list[Any] = []
     for row in members.values():
         if wanted is not None and row.res_type not in wanted and row.pk != patient.pk:
             continue
-        stored = _stored(row)
-        if since is not None and stored.last_updated < since and row.pk != patient.pk:
+        if since is not None and utc(row.last_updated) < since and row.pk != patient.pk:
             continue
-        out.append(stored)
-        if len(out) >= limit:
+        chosen.append(row)
+        if len(chosen) >= limit:
             break
+    if wanted is None:
+        return [_stored(row) for row in chosen]
+    content = _contents(conn, [row.pk for row in chosen if row.pk != patient.pk])
+    content[patient.pk] = patient.content
+    return [_stored(row, content[row.pk]) for row in chosen]
+
+
+def _contents(conn: sa.Connection, pks: list[int]) -> dict[int, str]:
+    """The JSON of the resources ``pks`` (read in slices of 5,000 keys)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(pks), 5000):
+        part = pks[start : start + 5000]
+        rows = conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(part)))
+        out.update((int(pk), str(text)) for pk, text in rows)
     return out
 
 
@@ -204,11 +220,11 @@ def _live_members(
     return out
 
 
-def _compartment_rows(conn: sa.Connection, patient_id: str) -> list[Any]:
+def _compartment_rows(conn: sa.Connection, patient_id: str, columns: tuple[Any, ...] = _COLUMNS) -> list[Any]:
     """The live resources in the patient's compartment (R4 Patient compartment parameters), each once, by pk."""
     ref = search_reference
     rows = conn.execute(
-        sa.select(*_COLUMNS, ref.c.param)
+        sa.select(*columns, ref.c.param)
         .join(ref, ref.c.resource_pk == resource.c.pk)
         .where(
             ref.c.target_type == "Patient",
@@ -225,9 +241,10 @@ def _compartment_rows(conn: sa.Connection, patient_id: str) -> list[Any]:
     return list(out.values())
 
 
-def _stored(row: Any) -> StoredResource:
+def _stored(row: Any, content: str | None = None) -> StoredResource:
+    text = row.content if content is None else content
     return StoredResource(
-        str(row.res_type), str(row.res_id), int(row.version_id), utc(row.last_updated), False, str(row.content).encode()
+        str(row.res_type), str(row.res_id), int(row.version_id), utc(row.last_updated), False, str(text).encode()
     )
 
 

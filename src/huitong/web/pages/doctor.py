@@ -26,6 +26,18 @@ from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, flag_of, gender_of, name_of, text_of, value_of, when_of
 
 router = APIRouter(prefix="/doctor", include_in_schema=False)
+#: What the one-patient view shows (templates/doctor/patient.html): only these are read from the record — not a
+#: long stay's thousands of MedicationAdministrations.
+VIEW_TYPES = [
+    "Patient",
+    "Observation",
+    "Encounter",
+    "Condition",
+    "Procedure",
+    "ServiceRequest",
+    "MedicationRequest",
+    "DocumentReference",
+]
 CHINA = timezone(timedelta(hours=8))
 PAGE = 20
 
@@ -85,11 +97,15 @@ def _rows(encounters: list[StoredResource], included: list[StoredResource]) -> l
 def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
     """The whole record of one patient, grouped for the one-patient view, with result trends."""
     patient = services.store.read(actor, "Patient", patient_id).resource()  # access check + audit
-    entry = AuditEntry("operation", entity_type="Patient", entity_id=patient_id, query="$everything (workbench)")
+    entry = AuditEntry(
+        "operation", entity_type="Patient", entity_id=patient_id, query=f"$everything?_type={','.join(VIEW_TYPES)}"
+    )
 
     def work() -> list[StoredResource]:
         with services.db.read() as conn:  # live and archived (cold tier), as $everything reads it
-            return visible_record(services, actor, conn, patient_id, limit=services.settings.fhir.everything_max)
+            return visible_record(
+                services, actor, conn, patient_id, types=VIEW_TYPES, limit=services.settings.fhir.everything_max
+            )
 
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for body in _resources(services.store.audited_read(actor, entry, work)):
