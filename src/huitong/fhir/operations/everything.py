@@ -95,7 +95,8 @@ def patient_everything(
         return [_stored(row) for row in chosen]
     content = _contents(conn, [row.pk for row in chosen if row.pk != patient.pk])
     content[patient.pk] = patient.content
-    return [_stored(row, content[row.pk]) for row in chosen]
+    # a resource deleted between the two reads (PostgreSQL reads each statement afresh) is left out
+    return [_stored(row, content[row.pk]) for row in chosen if content.get(row.pk) is not None]
 
 
 def _contents(conn: sa.Connection, pks: list[int]) -> dict[int, str]:
@@ -103,7 +104,11 @@ def _contents(conn: sa.Connection, pks: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for start in range(0, len(pks), 5000):
         part = pks[start : start + 5000]
-        rows = conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(part)))
+        rows = conn.execute(
+            sa.select(resource.c.pk, resource.c.content).where(
+                resource.c.pk.in_(part), resource.c.deleted.is_(False), resource.c.content.is_not(None)
+            )
+        )
         out.update((int(pk), str(text)) for pk, text in rows)
     return out
 
