@@ -93,7 +93,7 @@ def import_command(
         False,
         "--defer-indexes",
         help="A first load into a store no one is using: set the search lookup indexes aside and build them once "
-        "at the end (many times faster on a large store; searches are slow until then).",
+        "at the end (faster on a large store: docs/fhir-api.md; searches are slow until then).",
     ),
 ) -> None:
     """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""

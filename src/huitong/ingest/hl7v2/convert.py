@@ -4,7 +4,8 @@ A hospital that goes live keeps years of messages its systems already sent (the 
 ORU …). Sending them through the MLLP listener and the pipeline stores them one message at a time; converting
 them with the same mapping the pipeline uses (:func:`huitong.ingest.mapping.map_to_fhir`: deterministic ids,
 ``meta.source``) and loading the NDJSON with ``huitong import`` (the bulk path, which queues the Patients for
-EMPI linking) stores the same resources many times faster.
+EMPI linking) stores the same resources about four times faster on this machine (``bench import`` ~2,900
+resources/s against ``bench pipeline`` ~60–95 messages of ~8 resources each per second).
 
 * Files of any size are read in blocks (:func:`read_messages`); every MSH at a line start begins a message, with
   the same rules as :func:`~huitong.ingest.hl7v2.parse.split_messages` (CR, LF or CRLF, batch envelopes).
