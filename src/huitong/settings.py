@@ -582,8 +582,9 @@ class IngestSettings(BaseModel):
         description=(
             "Worker processes that map messages to FHIR, run the quality step and compute the resources' search-"
             "index rows while the pipeline's writer stores earlier messages; 0: all in the pipeline's threads. Off "
-            "by default: on 2 cores the writer (EMPI linking, SQL) is the limit; 2 processes measured ~13 % faster "
-            "with bytecode compiled at install (slower without), in a few runs only (docs/integration.md)."
+            "by default: on 2 cores the writer (EMPI linking, SQL) is the limit; with bytecode compiled at install, "
+            "pairs of runs on SQLite and PostgreSQL differed less than this machine's own swings "
+            "(docs/integration.md)."
         ),
     )
     store_batch: int = Field(

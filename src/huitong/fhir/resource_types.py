@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 RESOURCE_TYPES: frozenset[str] = frozenset(
     {
         "Account",
@@ -162,6 +164,16 @@ NOT_STORED: frozenset[str] = frozenset({"Parameters"})
 SHARED_DIRECTORY: frozenset[str] = frozenset(
     {"Practitioner", "PractitionerRole", "Location", "Organization", "HealthcareService", "Endpoint"}
 )
+
+
+def stamp_source(bodies: list[dict[str, Any]], source: str) -> None:
+    """Name ``source`` in ``meta.source`` of each body that names none, except the shared directory entries."""
+    for body in bodies:
+        if body.get("resourceType") in SHARED_DIRECTORY:
+            continue
+        meta = body.setdefault("meta", {})
+        if isinstance(meta, dict) and not meta.get("source"):
+            meta["source"] = source
 
 
 def is_resource_type(name: str) -> bool:

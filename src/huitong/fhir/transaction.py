@@ -43,15 +43,14 @@ _UPDATE_CURRENT = (
         content=sa.bindparam("b_content"),
     )
 )
-_CURRENT = sa.select(
-    resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
-).where(resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True)))
+_CURRENT_COLUMNS = (resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content)
+_CURRENT = sa.select(*_CURRENT_COLUMNS).where(
+    resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True))
+)
 _CURRENT_LOCKED = _CURRENT.order_by(resource.c.res_id).with_for_update()
 #: PostgreSQL: the ids as one array parameter — one statement text whatever their number, which the driver parses
 #: once (an expanded IN list of 500 placeholders was parsed again on every chunk of an import).
-_CURRENT_PG = sa.select(
-    resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content
-).where(
+_CURRENT_PG = sa.select(*_CURRENT_COLUMNS).where(
     resource.c.res_type == sa.bindparam("b_type"),
     resource.c.res_id == sa.any_(sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.String))),
 )

@@ -188,6 +188,7 @@ def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Prog
     parsed or mapped is reported with its position and reason, and none of its resources are written."""
     from huitong.ingest.errors import IngestError
     from huitong.ingest.hl7v2.convert import read_messages
+    from huitong.ingest.hl7v2.header import control_id_of
     from huitong.ingest.hl7v2.parse import parse_message
     from huitong.ingest.mapping import map_to_fhir
 
@@ -207,9 +208,7 @@ def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Prog
             try:
                 mapped = map_to_fhir(parse_message(raw))
             except IngestError as exc:
-                control = raw.split(b"\r", 1)[0].split(b"|")[9:10]
-                key = control[0].decode("utf-8", "replace") if control else ""
-                report.rejected.append(RowCheck(n, key, [f"{exc.error_code}: {exc.reason}"]))
+                report.rejected.append(RowCheck(n, control_id_of(raw), [f"{exc.error_code}: {exc.reason}"]))
                 continue
             for body in mapped.resources:
                 batch.pop((body["resourceType"], body["id"]), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from huitong.fhir.resource_types import SHARED_DIRECTORY
+from huitong.fhir.resource_types import stamp_source
 from huitong.ingest.errors import MappingError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir import map_message
@@ -36,12 +36,7 @@ def map_to_fhir(msg: Message) -> Mapped:
     mapped = normalise(map_message(msg))
     source = msg.msh.get("3.1")
     if source:
-        for body in mapped.resources:
-            if body["resourceType"] in SHARED_DIRECTORY:
-                continue
-            meta = body.setdefault("meta", {})
-            if isinstance(meta, dict) and not meta.get("source"):
-                meta["source"] = source
+        stamp_source(mapped.resources, source)
     return mapped
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from huitong.fhir.resource_types import SHARED_DIRECTORY
+from huitong.fhir.resource_types import stamp_source
 from huitong.quality.rule import Catalogues, Context, Finding
 from huitong.quality.rules.observation_unit_expected import loinc_code
 from huitong.quality.run import blocking, check_resources
@@ -84,12 +84,7 @@ def at_ingest(resources: list[dict[str, Any]], ctx: Context, *, source: str | No
     """Flag, fix and decide on one message's resources (see the module docstring). Mutates ``resources``."""
     result = IngestResult()
     if source:
-        for body in resources:
-            if body.get("resourceType") in SHARED_DIRECTORY:
-                continue
-            meta = body.setdefault("meta", {})
-            if isinstance(meta, dict) and not meta.get("source"):
-                meta["source"] = source
+        stamp_source(resources, source)
     result.findings = check_resources(resources, ctx)
     for body in resources:
         note = None

@@ -33,6 +33,7 @@ from typing import IO, Any
 import orjson
 
 from huitong.ingest.errors import IngestError
+from huitong.ingest.hl7v2.header import control_id_of
 from huitong.ingest.hl7v2.parse import parse_message, split_messages
 
 BLOCK_BYTES = 1 << 24  # read size; a block is cut after the last MSH at a line start
@@ -82,9 +83,12 @@ def convert_message(raw: bytes, position: int) -> Converted:
     try:
         mapped = map_to_fhir(parse_message(raw))
     except IngestError as exc:
-        fields = raw.split(b"\r", 1)[0].split(b"|")
-        control = fields[9].decode("utf-8", "replace") if len(fields) > 9 else ""
-        reason = {"control_id": control, "ack": exc.ack_code, "error_code": exc.error_code, "reason": exc.reason}
+        reason = {
+            "control_id": control_id_of(raw),
+            "ack": exc.ack_code,
+            "error_code": exc.error_code,
+            "reason": exc.reason,
+        }
         return Converted(position, rejected=reason)
     return Converted(position, [(r["resourceType"], r["id"], orjson.dumps(r), _sameness(r)) for r in mapped.resources])
 

@@ -214,3 +214,11 @@ def _lenient_encoding(fs: str, chars: str) -> Encoding:
         return encoding_of(fs, chars)
     except Hl7ParseError:
         return Encoding(field=fs) if fs not in DEFAULT_ENCODING.encoding_characters else DEFAULT_ENCODING
+
+
+def control_id_of(raw: bytes) -> str:
+    """MSH-10 of ``raw`` for a report, or ``""`` when not even the MSH can be read."""
+    try:
+        return peek_header(raw).control_id
+    except Hl7ParseError:
+        return ""
