@@ -1,7 +1,10 @@
 """The tables, declared once with SQLAlchemy Core. Alembic migrations create them.
 
 Clinical data lives only in ``resource`` (the current version of each FHIR resource, as the JSON bytes
-served to clients) and ``resource_version`` (every version, including deletions as tombstones). Search
+served to clients) and ``resource_version`` (a row for every version, including deletions as tombstones). The JSON
+of a version is stored once: the current version's in ``resource.content`` only, an earlier version's in its
+``resource_version.content`` (moved there when the next version is written) — :func:`version_content` reads
+either. Search
 index tables, the inbox of the integration engine and the EMPI add their own tables in their migrations.
 """
 
@@ -46,10 +49,25 @@ resource_version = sa.Table(
     sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False),
     sa.Column("method", sa.String(8), nullable=False, comment="POST, PUT or DELETE"),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
-    sa.Column("content", sa.Text, nullable=True, comment="JSON of this version; NULL for a deletion"),
+    sa.Column(
+        "content",
+        sa.Text,
+        nullable=True,
+        comment="JSON of this version once a newer one exists; NULL for the current version and for a deletion",
+    ),
     sa.Index(None, "res_type", "last_updated"),
     sa.Index(None, "last_updated"),
 )
+
+
+def version_content() -> sa.ColumnElement[str | None]:
+    """The JSON of a ``resource_version`` row joined with its ``resource`` row: the current version's is in
+    ``resource.content`` (NULL once deleted), an earlier version's in ``resource_version.content``."""
+    return sa.case(
+        (resource_version.c.version_id == resource.c.version_id, resource.c.content),
+        else_=resource_version.c.content,
+    ).label("content")
+
 
 audit_event = sa.Table(
     "audit_event",

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from huitong.db import Database
-from huitong.db.schema import resource, resource_version
+from huitong.db.schema import resource, resource_version, version_content
 from huitong.fhir import errors
 from huitong.fhir.errors import FhirError
 from huitong.fhir.hooks import ResourceChange, WriteHook
@@ -348,7 +348,7 @@ class ResourceStore:
                         resource.c.pk,
                         resource_version.c.last_updated,
                         resource_version.c.deleted,
-                        resource_version.c.content,
+                        version_content(),
                         resource_version.c.method,
                     )
                     .join(resource, resource.c.pk == resource_version.c.resource_pk)
@@ -414,7 +414,7 @@ class ResourceStore:
             rv.c.version_id,
             rv.c.last_updated,
             rv.c.deleted,
-            rv.c.content,
+            version_content(),
             rv.c.method,
         ).join(resource, resource.c.pk == rv.c.resource_pk)
         conditions: list[sa.ColumnElement[bool]] = []

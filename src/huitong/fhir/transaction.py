@@ -2,9 +2,10 @@
 
 A Transaction is bound to one database connection inside one database transaction, so a FHIR
 transaction bundle of many resources — or an HL7 message that becomes eleven resources — commits or
-rolls back as one. It writes the current version (``resource``), the version row (``resource_version``),
-calls the write hooks (search indexes) and collects the audit entries that
-:meth:`huitong.fhir.store.ResourceStore.transaction` appends before commit.
+rolls back as one. It writes the current version (``resource``), the version row (``resource_version``; the
+replaced version's JSON moves into its own row, so each version's JSON is stored once), calls the write hooks
+(search indexes) and collects the audit entries that :meth:`huitong.fhir.store.ResourceStore.transaction` appends
+before commit.
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ _UPDATE_CURRENT = (
         deleted=sa.bindparam("b_deleted"),
         content=sa.bindparam("b_content"),
     )
+)
+#: The JSON of the version being replaced moves into its ``resource_version`` row, which held none while it was
+#: current (each version's JSON is stored once; ``db/schema.py``). Run before ``resource`` is overwritten.
+_KEEP_PREVIOUS = (
+    resource_version.update()
+    .where(
+        resource_version.c.resource_pk == sa.bindparam("b_pk"),
+        resource_version.c.version_id == sa.bindparam("b_previous"),
+    )
+    .values(content=sa.select(resource.c.content).where(resource.c.pk == sa.bindparam("b_pk")).scalar_subquery())
 )
 _CURRENT_COLUMNS = (resource.c.res_id, resource.c.pk, resource.c.version_id, resource.c.deleted, resource.c.content)
 _CURRENT = sa.select(*_CURRENT_COLUMNS).where(
@@ -380,6 +391,7 @@ class Transaction:
                 raise errors.conflict(f"{names} was created concurrently (or twice); retry the request") from exc
         old = [w for w in writes if w.version > 1 or w.method == "DELETE"]
         if old:
+            self.conn.execute(_KEEP_PREVIOUS, [{"b_pk": w.pk, "b_previous": w.version - 1} for w in old])
             self.conn.execute(
                 _UPDATE_CURRENT,
                 [
@@ -404,7 +416,7 @@ class Transaction:
                     "last_updated": now,
                     "method": w.method,
                     "deleted": w.doc is None,
-                    "content": w.text,
+                    "content": None,  # the current version's JSON is in ``resource`` only
                 }
                 for w in writes
             ],

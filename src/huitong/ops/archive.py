@@ -32,7 +32,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from huitong.db.schema import resource, resource_version
+from huitong.db.schema import resource, resource_version, version_content
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.store import ResourceStore
 from huitong.security import audit
@@ -153,8 +153,12 @@ def _move_resources(
         return 0, after
     pks = [h.pk for h in heads]
     ids = {h.pk: (h.res_id, h.version_id) for h in heads}
+    rv = resource_version
     versions = conn.execute(
-        sa.select(resource_version).where(resource_version.c.resource_pk.in_(pks)).order_by("resource_pk", "version_id")
+        sa.select(*(c for c in rv.c if c.name != "content"), version_content())
+        .join(resource, resource.c.pk == rv.c.resource_pk)
+        .where(rv.c.resource_pk.in_(pks))
+        .order_by(rv.c.resource_pk, rv.c.version_id)
     ).all()
     rows = [_row(v, ids[v.resource_pk][0], current=v.version_id == ids[v.resource_pk][1]) for v in versions]
     _write_part(folder, run, rows)
@@ -308,6 +312,7 @@ def _insert(
             sa.select(resource.c.pk).where(resource.c.res_type == res_type, resource.c.res_id == res_id)
         ).scalar()
         head = next((v for v in group if v.current), None)
+        created = live is None
         if live is None:
             if head is None:
                 continue  # history of a resource that no longer exists: nothing to attach it to
@@ -346,7 +351,8 @@ def _insert(
                         "last_updated": v.last_updated,
                         "method": v.method,
                         "deleted": v.deleted,
-                        "content": v.content,
+                        # a restored current version's JSON is in ``resource`` only (db/schema.py)
+                        "content": None if created and v.current else v.content,
                     }
                     for v in missing
                 ],

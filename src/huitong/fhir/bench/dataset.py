@@ -147,7 +147,7 @@ def load_fast(
                 pk = start + offset
                 common = {"res_type": res["resourceType"], "last_updated": now, "deleted": False, "content": text}
                 rows.append({"pk": pk, "res_id": res["id"], "version_id": 1, **common})
-                versions.append({"resource_pk": pk, "version_id": 1, "method": "PUT", **common})
+                versions.append({"resource_pk": pk, "version_id": 1, "method": "PUT", **common, "content": None})
                 index_rows(pk, res["resourceType"], doc, index)
             conn.execute(resource.insert(), rows)
             conn.execute(resource_version.insert(), versions)

@@ -97,7 +97,7 @@ def _timed_raw(url: str, resources: int) -> tuple[int, float]:
         text = orjson.dumps(doc).decode()
         common = {"res_type": res["resourceType"], "last_updated": now, "deleted": False, "content": text}
         rows.append({"pk": pk, "res_id": res["id"], "version_id": 1, **common})
-        versions.append({"resource_pk": pk, "version_id": 1, "method": "PUT", **common})
+        versions.append({"resource_pk": pk, "version_id": 1, "method": "PUT", **common, "content": None})
         index_rows(pk, res["resourceType"], doc, index)
         if len(rows) >= 1000:
             chunks.append((rows, versions, index))
