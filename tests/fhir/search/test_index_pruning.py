@@ -38,6 +38,8 @@ def test_typed_choices_start_from_their_key() -> None:
     assert value.keys == {"value", "valueQuantity", "valueSampledData"} and not value.roots
     composite = search_params("Observation")["code-value-quantity"]  # over the Observation itself
     assert composite.keys == {"value", "valueQuantity"}
+    union = search_params("Observation")["code-value-date"]  # every branch of the component's union
+    assert union.keys == {"value", "valueDateTime", "valuePeriod"}
     assert search_params("Observation")["code"].roots == {"code"}
     assert search_params("MedicationRequest")["medication"].keys == {"medication", "medicationReference"}
 

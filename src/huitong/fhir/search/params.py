@@ -197,7 +197,7 @@ def _roots(
     not simply a path: no pruning."""
     parts = [p.strip() for p in expression.split("|")]
     if components and parts == [rtype]:
-        parts, pattern = [components[-1][1].strip()], _RELATIVE_ROOT
+        parts, pattern = [p.strip() for p in components[-1][1].split("|")], _RELATIVE_ROOT
     else:
         pattern = _ROOT
     roots, keys = set(), set()
