@@ -36,6 +36,23 @@ def _condition(client: TestClient, code: str, narrative: str = "") -> str:
     return _create(client, body)
 
 
+def test_content_leaves_dates_and_times_out(client: TestClient) -> None:
+    body = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": "痛风"},
+        "onsetDateTime": "2021-03-04T10:20:00+08:00",
+        "recordedDate": "2021-03-05",
+        "note": [{"text": "随访至 2022 年 10:30"}],
+    }
+    cid = _create(client, body)
+    assert _ids(client, "Condition", _content="痛风") == {cid}
+    assert _ids(client, "Condition", _content="2021") == set()  # dates are searched by onset-date, recorded-date
+    assert _ids(client, "Condition", _content="04t10") == _ids(client, "Condition", _content="03") == set()
+    assert _ids(client, "Condition", _content="2022") == {cid}  # a year inside text is a word of it
+    assert _ids(client, "Condition", _content="30") == {cid}
+
+
 def test_full_text_on_narrative_and_content(client: TestClient) -> None:
     first = _condition(
         client, "I10", "<p>患者主诉<b>高血压</b>三年，伴头痛。</p> Essential hypertension &amp; follow-up"
