@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from huitong.cli import app as cli_app
 from huitong.db.backfills.version_json_once import compact_versions
-from huitong.db.schema import resource, resource_version
+from huitong.db.schema import audit_event, resource, resource_version
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor
@@ -128,3 +128,34 @@ def test_compact_frees_the_copies_of_an_older_store_and_changes_no_answer(
     assert result.exit_code == 0, result.output
     assert "looked at 7 resources; emptied 6 duplicate version copies" in result.output
     assert answers(store, actor, ids) == seen
+
+
+def test_create_only_writes_what_is_absent_and_keeps_what_exists(store: ResourceStore, actor: Actor) -> None:
+    """``put_many(create_only=…)``: the integration engine's visits of non-ADT messages (ingest/mapping.py)."""
+    kept = store.update(actor, "Patient", "k1", patient("k1", "王"))[0]
+    store.update(actor, "Patient", "k2", patient("k2", "王"))
+    store.delete(actor, "Patient", "k2")
+    keys = {("Patient", "k1"), ("Patient", "k2"), ("Patient", "k3")}
+    written = store.transaction(
+        actor,
+        lambda tx: tx.put_many(
+            [patient("k1", "李"), patient("k2", "李"), patient("k3", "李"), patient("k4", "李")], create_only=keys
+        ),
+    )
+    assert [(s.res_id, s.version_id, s.deleted, created) for s, created in written] == [
+        ("k1", 1, False, False),
+        ("k2", 2, True, False),  # a deletion stays a deletion
+        ("k3", 1, False, True),
+        ("k4", 1, False, True),  # not create-only: written as usual
+    ]
+    assert written[0][0].content == kept.content == store.read(actor, "Patient", "k1").content
+    assert store.history(actor, "Patient", "k2").total == 2
+    again = store.transaction(
+        actor, lambda tx: tx.put_many([patient("k3", "赵"), patient("k4", "赵")], create_only=keys)
+    )
+    assert [(s.version_id, created) for s, created in again] == [(1, False), (2, False)]
+    with store.db.read() as conn:
+        outcomes = conn.execute(
+            sa.select(audit_event.c.entity_id, audit_event.c.outcome_desc).where(audit_event.c.outcome_desc == "kept")
+        ).all()
+    assert sorted(r.entity_id for r in outcomes) == ["k1", "k2", "k3"]

@@ -8,7 +8,7 @@ the rollback. Routes, the MLLP pipeline, the CLI and tests all use this class; n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -105,12 +105,13 @@ class _GuardedTransaction(Transaction):
         *,
         index: Sequence[object | None] | None = None,
         keep_source: bool = False,
+        create_only: Collection[tuple[str, str]] = (),
     ) -> list[tuple[StoredResource, bool]]:
         with _refusals_as_fhir_errors():
             sealed = self._sealed_many(bodies, [_id_of(body) for body in bodies])
             if index is not None:  # rows prepared from a body that encryption then changed do not apply
                 index = [ix if s is b else None for ix, s, b in zip(index, sealed, bodies, strict=True)]
-            written = super().put_many(sealed, index=index, keep_source=keep_source)
+            written = super().put_many(sealed, index=index, keep_source=keep_source, create_only=create_only)
             return [(self._opened(s), created) for s, created in written]
 
     # -- field encryption at rest (security/protection.py): the seam around serialising ----------------

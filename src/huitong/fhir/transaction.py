@@ -11,7 +11,7 @@ before commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -165,6 +165,7 @@ class Transaction:
         *,
         index: Sequence[object | None] | None = None,
         keep_source: bool = False,
+        create_only: Collection[tuple[str, str]] = (),
     ) -> list[tuple[StoredResource, bool]]:
         """Update-or-create each of ``bodies`` under its own ``id``, as :meth:`update` would one after another.
 
@@ -173,6 +174,9 @@ class Transaction:
         ``None`` to let the indexer evaluate it in the transaction. ``keep_source``: a body that differs from the
         stored version only in ``meta.source`` changes nothing (the integration engine: a second sending system
         restating the same patient or visit keeps the first sender, instead of a new version per message).
+        ``create_only``: the (type, id) of bodies written only if the resource does not exist (nor was deleted);
+        an existing one is kept as it is and returned — the integration engine's visit of a lab result, which the
+        ADT feed owns (``ingest/mapping.py``).
         """
         pairs = []
         for body in bodies:
@@ -188,7 +192,7 @@ class Transaction:
                 self._put([pair], index=[ix], keep_source=keep_source)[0]
                 for pair, ix in zip(pairs, prepared, strict=True)
             ]
-        return self._put(pairs, index=prepared, keep_source=keep_source)
+        return self._put(pairs, index=prepared, keep_source=keep_source, create_only=create_only)
 
     def delete(self, rtype: str, res_id: str, *, if_match: int | None = None) -> StoredResource | None:
         """Delete ``rtype/res_id`` with a versioned tombstone; ``None`` if there was nothing to delete."""
@@ -272,8 +276,10 @@ class Transaction:
         if_match: int | None = None,
         index: Sequence[object | None] | None = None,
         keep_source: bool = False,
+        create_only: Collection[tuple[str, str]] = (),
     ) -> list[tuple[StoredResource, bool]]:
-        """Update-or-create ``(body, id)`` pairs (no id twice): the write half of :meth:`update`."""
+        """Update-or-create ``(body, id)`` pairs (no id twice): the write half of :meth:`update`; ``create_only``
+        as in :meth:`put_many`."""
         for _body, rid in pairs:
             if not ID_PATTERN.fullmatch(rid):
                 raise errors.invalid(f"invalid id {rid!r}")
@@ -289,6 +295,7 @@ class Transaction:
                 key
                 for (body, _rid), key in zip(pairs, keys, strict=True)
                 if (row := current.get(key)) is not None
+                and key not in create_only
                 and (
                     if_match is not None
                     or row.deleted
@@ -313,6 +320,17 @@ class Transaction:
                 slots.append((len(writes), True))
                 writes.append(_Write(rtype, rid, 1, body, "PUT", index=prepared))
                 self.audit_entries.append(AuditEntry("update", entity_type=rtype, entity_id=rid, entity_version=1))
+                continue
+            if (rtype, rid) in create_only:  # exists: kept as it is
+                self.audit_entries.append(
+                    AuditEntry(
+                        "update", entity_type=rtype, entity_id=rid, entity_version=row.version, outcome_desc="kept"
+                    )
+                )
+                if row.deleted or row.content is None:
+                    slots.append(StoredResource(rtype, rid, row.version, now, True, None, "DELETE"))
+                else:
+                    slots.append(self._as_stored(rtype, rid, row.version, row.content))
                 continue
             if if_match is not None and if_match != row.version:
                 raise errors.precondition_failed(

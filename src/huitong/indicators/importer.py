@@ -57,12 +57,19 @@ def _count_rows(path: Path) -> int:
         return max(0, sum(1 for _ in csv.reader(handle)) - 1)
 
 
-def _write(store: ResourceStore, actor: Actor, batch: list[dict[str, Any]], *, keep_source: bool = False) -> int:
-    """Update-or-create every body of ``batch`` (distinct ids) in one transaction (``keep_source``: see
-    :meth:`Transaction.put_many`)."""
+def _write(
+    store: ResourceStore,
+    actor: Actor,
+    batch: list[dict[str, Any]],
+    *,
+    keep_source: bool = False,
+    create_only: set[tuple[str, str]] | None = None,
+) -> int:
+    """Update-or-create every body of ``batch`` (distinct ids) in one transaction (``keep_source``,
+    ``create_only``: see :meth:`Transaction.put_many`)."""
 
     def work(tx: Transaction) -> int:
-        tx.put_many(batch, keep_source=keep_source)
+        tx.put_many(batch, keep_source=keep_source, create_only=create_only or ())
         return len(batch)
 
     return store.transaction(actor, work) if batch else 0
@@ -201,6 +208,7 @@ def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Prog
         read = done
 
     batch: dict[tuple[str, str], dict[str, Any]] = {}
+    context: set[tuple[str, str]] = set()  # in the batch only as a message's visit: written if absent
     in_batch = 0
     with path.open("rb") as handle:
         for n, raw in enumerate(read_messages(handle, progress=advance), start=1):
@@ -211,16 +219,23 @@ def import_hl7(store: ResourceStore, actor: Actor, path: Path, *, progress: Prog
                 report.rejected.append(RowCheck(n, control_id_of(raw), [f"{exc.error_code}: {exc.reason}"]))
                 continue
             for body in mapped.resources:
-                batch.pop((body["resourceType"], body["id"]), None)
-                batch[(body["resourceType"], body["id"])] = body
+                key = (body["resourceType"], body["id"])
+                if key in mapped.context:  # ingest/mapping.py: never over the visit an earlier message wrote
+                    if key not in batch:
+                        batch[key] = body
+                        context.add(key)
+                    continue
+                batch.pop(key, None)
+                batch[key] = body
+                context.discard(key)
             report.accepted += 1
             in_batch += 1
             if in_batch >= BATCH_ROWS:
-                report.resources += _write(store, actor, list(batch.values()), keep_source=True)
-                batch, in_batch = {}, 0
+                report.resources += _write(store, actor, list(batch.values()), keep_source=True, create_only=context)
+                batch, context, in_batch = {}, set(), 0
                 if progress:
                     progress(read, total)
-    report.resources += _write(store, actor, list(batch.values()), keep_source=True)
+    report.resources += _write(store, actor, list(batch.values()), keep_source=True, create_only=context)
     if progress:
         progress(total, total)
     return report

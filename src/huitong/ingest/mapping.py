@@ -5,6 +5,13 @@ adapter gives the pipeline one shape — :class:`Mapped`, plain FHIR JSON dicts 
 — and accepts the shapes a mapper may return (an object with ``.resources``, a list, or a transaction Bundle),
 so a site-specific mapper can be swapped in. Deterministic ids are what make processing idempotent: the same
 message always writes the same resources, and the store makes no new version of an unchanged one.
+
+**Who owns a visit.** Every message with a PV1 maps it to an Encounter, and the visit number gives it the same id
+whichever system sends it. The ADT feed owns the visit: admission, transfer, discharge. Any other message (a
+result, an order, a dose, an appointment, a document) only refers to it, and its PV1 carries no discharge, so
+its Encounter is ``context``: written when the repository has no such visit yet (the result then has one), never
+over an existing one. Before this, a lab result reported after discharge re-opened the stay (``in-progress``, its
+admission time gone), and a year of LIS messages left a quarter of a million "stays in progress" on the bed board.
 """
 
 from __future__ import annotations
@@ -27,6 +34,18 @@ class Mapped:
     resources: list[Resource]
     warnings: list[str] = field(default_factory=list)
     source: Any = None  # the mapper's own result, e.g. a Mapping with its pending merge
+    context: frozenset[tuple[str, str]] = frozenset()  # (type, id) written only if absent (:func:`context_of`)
+
+
+#: Resource types an ADT message owns and any other message only refers to.
+OWNED_BY_ADT = frozenset({"Encounter"})
+
+
+def context_of(msg: Message, resources: list[Resource]) -> frozenset[tuple[str, str]]:
+    """The (type, id) of the resources ``msg`` only refers to: its visit, unless it is an ADT message."""
+    if msg.msh.get("9.1").strip().upper() == "ADT":
+        return frozenset()
+    return frozenset((r["resourceType"], r["id"]) for r in resources if r["resourceType"] in OWNED_BY_ADT)
 
 
 def map_to_fhir(msg: Message) -> Mapped:
@@ -37,6 +56,7 @@ def map_to_fhir(msg: Message) -> Mapped:
     source = msg.msh.get("3.1")
     if source:
         stamp_source(mapped.resources, source)
+    mapped.context = context_of(msg, mapped.resources)
     return mapped
 
 

@@ -185,6 +185,7 @@ class _Prepared:
     merge: Any = None
     quality: Cleansed | None = None
     index: list[Any] | None = None  # per resource: its search-index rows prepared in a worker process
+    context: frozenset[tuple[str, str]] = frozenset()  # written only if absent (ingest/mapping.py)
 
 
 def _runs(batch: Sequence[_Prepared]) -> Iterator[list[_Prepared]]:
@@ -428,12 +429,14 @@ class Pipeline:
         merge: Any = None
         quality: Cleansed | None = None
         index: list[Any] | None = None
+        context: frozenset[tuple[str, str]] = frozenset()
         if result is not None:  # the channel stores in the repository
             if result.error is not None:
                 return self._finish(row, ERROR, result.error)
             if result.unsupported is not None and not channel.destinations:
                 return self._finish(row, UNSUPPORTED, result.unsupported)
             resources, merge, quality, index = result.resources, result.merge, result.quality, result.index
+            context = result.context
         if quality is not None and self.quarantine and quality.quarantine:
             reasons = "; ".join(quality.quarantine[:5])
             return self._finish(row, ERROR, f"quarantined by the quality rules (fix at the source, replay): {reasons}")
@@ -441,7 +444,7 @@ class Pipeline:
             forward_all(channel, row.raw or b"")
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
-        return _Prepared(row, msg, resources, merge, quality, index)
+        return _Prepared(row, msg, resources, merge, quality, index, context)
 
     def _store_one(self, prepared: _Prepared) -> Outcome:
         try:
@@ -460,7 +463,8 @@ class Pipeline:
             for part in _runs(batch):
                 bodies = [body for p in part for body in p.resources]  # a few statements per table
                 index = [ix for p in part for ix in (p.index or [None] * len(p.resources))]
-                tx.put_many(bodies, index=index, keep_source=True)
+                context = frozenset().union(*(p.context for p in part))  # a run writes each resource once
+                tx.put_many(bodies, index=index, keep_source=True, create_only=context)
                 self.identify(tx, [(p.msg, p.resources) for p in part])
                 for p in part:  # a run ends after a message with a merge: the merge follows every link of the run
                     if p.merge is not None:

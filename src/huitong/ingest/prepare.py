@@ -48,7 +48,7 @@ class MapResult:
     ``unsupported`` holds the reason when no mapping exists for the message type (a channel that only forwards
     still forwards it); ``error`` the ``"AE 207: reason"`` of a message the mapping refused or failed on.
     ``index`` is, per resource, its search-index rows prepared ahead, or ``None`` where they are made in the
-    write transaction.
+    write transaction. ``context``: the resources written only if absent (``ingest/mapping.py``).
     """
 
     resources: list[Resource]
@@ -57,6 +57,7 @@ class MapResult:
     index: list[Any] | None = None
     unsupported: str | None = None
     error: str | None = None
+    context: frozenset[tuple[str, str]] = frozenset()
 
 
 class MessageMapper:
@@ -95,7 +96,7 @@ class MessageMapper:
                 PreparedIndex.of(b["resourceType"], b, fulltext=self.index_fulltext(b["resourceType"]))
                 for b in resources
             ]
-        return MapResult(resources, merge, quality, index)
+        return MapResult(resources, merge, quality, index, context=mapped.context)
 
 
 def mapper_from_settings(settings: Settings, *, with_index: bool) -> MessageMapper:

@@ -34,6 +34,21 @@ ORU = (
     "OBX|2|NM|6690-2^WBC^LN||12.5|10*9/L|4-10|H|||F|||20261127085000\r"
 )
 
+#: The discharge of the visit that :data:`ADT` admits, and a result restating that visit.
+DISCHARGE = (
+    "MSH|^~\\&|HIS|HOSP|HUITONG|HOSP|20261129080000||ADT^A03^ADT_A03|V2|P|2.5.1\r"
+    "EVN|A03|20261129080000\r"
+    "PID|1||{mrn}^^^HOSP^MR||张^三||19800101|M\r"
+    "PV1|1|I|W1^101^1||||||||||||||||V{mrn}^^^HOSP^VN|||||||||||||||||||||||||20261127080000|20261129080000\r"
+)
+ORU_IN_VISIT = (  # the LIS restates the visit from its own copy: no admission or discharge time
+    "MSH|^~\\&|LIS|HOSP|HUITONG|HOSP|20261129090000||ORU^R01^ORU_R01|{cid}|P|2.5.1\r"
+    "PID|1||{mrn}^^^HOSP^MR||张^三||19800101|M\r"
+    "PV1|1|I|W1^101^1||||||||||||||||V{mrn}^^^HOSP^VN\r"
+    "OBR|1|P{cid}|F{cid}|718-7^Hemoglobin^LN|||20261128085000\r"
+    "OBX|1|NM|718-7^Hemoglobin^LN||130|g/L|120-160|N|||F|||20261128085000\r"
+)
+
 
 def adt(cid: str, mrn: str = "100001") -> bytes:
     return ADT.format(cid=cid, mrn=mrn).encode()

@@ -17,7 +17,7 @@ from huitong.ingest.pipeline import Pipeline
 from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
 from huitong.security.actor import Actor
 from huitong.services import Services
-from tests.ingest.server.conftest import adt, oru, rows, running
+from tests.ingest.server.conftest import DISCHARGE, ORU_IN_VISIT, adt, oru, rows, running
 
 
 def _counts(services: Services) -> tuple[int, int]:
@@ -344,3 +344,32 @@ def test_a_second_sender_restating_a_patient_makes_no_new_version(services: Serv
     (patient,) = _resource(services, "Patient")
     assert patient["meta"]["source"] == "LIS-LEGACY" and patient["meta"]["versionId"] == "2"  # type: ignore[index]
     assert patient["name"][0]["given"] == ["Sisi"]  # type: ignore[index]
+
+
+def _encounter(services: Services) -> tuple[int, dict[str, object]]:
+    page = services.search.search(Actor.system("tests"), "Encounter", [])
+    assert len(page.matches) == 1
+    return page.matches[0].version_id, json.loads(page.matches[0].content or b"{}")
+
+
+def test_a_late_result_does_not_reopen_a_discharged_stay(services: Services) -> None:
+    """The ADT feed owns the visit; a result's PV1 only refers to it (ingest/mapping.py)."""
+    messages = [adt("V1", mrn="7"), DISCHARGE.format(mrn="7").encode(), ORU_IN_VISIT.format(mrn="7", cid="L1").encode()]
+    assert _send_and_drain(services, messages) == ["AA", "AA", "AA"]
+    version, encounter = _encounter(services)
+    assert (version, encounter["status"]) == (2, "finished")
+    assert encounter["period"] == {"start": "2026-11-27T08:00:00+08:00", "end": "2026-11-29T08:00:00+08:00"}
+    assert encounter["meta"]["source"] == "HIS"  # type: ignore[index]
+    report = services.search.search(Actor.system("tests"), "DiagnosticReport", [])
+    assert json.loads(report.matches[0].content or b"{}")["encounter"] == {"reference": f"Encounter/{encounter['id']}"}
+
+
+def test_a_result_creates_the_visit_it_refers_to_and_the_adt_feed_then_owns_it(services: Services) -> None:
+    assert _send_and_drain(services, [ORU_IN_VISIT.format(mrn="8", cid="L2").encode()]) == ["AA"]
+    version, encounter = _encounter(services)
+    assert (version, encounter["status"], "period" in encounter) == (1, "in-progress", False)
+    assert _send_and_drain(services, [ORU_IN_VISIT.format(mrn="8", cid="L3").encode()]) == ["AA"]
+    assert _encounter(services)[0] == 1
+    assert _send_and_drain(services, [adt("V1", mrn="8"), DISCHARGE.format(mrn="8").encode()]) == ["AA", "AA"]
+    version, encounter = _encounter(services)
+    assert (version, encounter["status"]) == (3, "finished")

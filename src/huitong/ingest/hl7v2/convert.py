@@ -13,7 +13,9 @@ resources/s against ``bench pipeline`` ~60–95 messages of ~8 resources each pe
   later messages repeat unchanged (the patient and the visit of every order) is written once; one that a later
   message changes is written again, and the import stores it as a new version — as the pipeline would (which
   also means: a second sending system restating the same content, differing only in ``meta.source``, is no
-  change).
+  change). A visit that a non-ADT message only refers to (``ingest/mapping.py``) is written only if no earlier
+  message of the conversion wrote it, so a late result never re-opens a stay; the import, which updates what a
+  store already holds, should therefore load the ADT archive's output after (or together with) the others'.
 * A message that cannot be parsed or mapped is written to ``rejected.ndjson`` (file, position, control id, ACK
   code, reason) and none of its resources are written.
 * With ``processes`` > 0 the mapping runs in that many worker processes (blocks of messages, results in order).
@@ -68,11 +70,11 @@ def read_messages(handle: IO[bytes], *, block: int = BLOCK_BYTES, progress: Prog
 
 @dataclass(slots=True)
 class Converted:
-    """One message's outcome: its resources as compact JSON ``(type, id, bytes, sameness)``, or why it was
-    rejected (``sameness``: :func:`_sameness`)."""
+    """One message's outcome: its resources as compact JSON ``(type, id, bytes, sameness, context)``, or why it was
+    rejected (``sameness``: :func:`_sameness`; ``context``: the message only refers to it, ``ingest/mapping.py``)."""
 
     position: int
-    resources: list[tuple[str, str, bytes, int]] = field(default_factory=list)
+    resources: list[tuple[str, str, bytes, int, bool]] = field(default_factory=list)
     rejected: dict[str, Any] | None = None
 
 
@@ -90,7 +92,14 @@ def convert_message(raw: bytes, position: int) -> Converted:
             "reason": exc.reason,
         }
         return Converted(position, rejected=reason)
-    return Converted(position, [(r["resourceType"], r["id"], orjson.dumps(r), _sameness(r)) for r in mapped.resources])
+    context = mapped.context
+    return Converted(
+        position,
+        [
+            (r["resourceType"], r["id"], orjson.dumps(r), _sameness(r), (r["resourceType"], r["id"]) in context)
+            for r in mapped.resources
+        ],
+    )
 
 
 def _sameness(body: dict[str, Any]) -> int:
@@ -119,6 +128,7 @@ class ConvertReport:
     written: dict[str, int] = field(default_factory=dict)  # resources written per type
     repeated: int = 0  # resources a later message carried unchanged (written once)
     versions: int = 0  # resources written again because a later message changed them
+    kept: int = 0  # resources a later message only referred to (a result's visit), already written: not written
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +139,7 @@ class ConvertReport:
             "written": dict(sorted(self.written.items())),
             "repeated_unchanged": self.repeated,
             "changed_versions": self.versions,
+            "kept_context": self.kept,
         }
 
 
@@ -164,11 +175,14 @@ class NdjsonWriter:
             self._file(REJECTED).write(orjson.dumps(line) + b"\n")
             return
         report.accepted += 1
-        for rtype, rid, body, digest in converted.resources:
+        for rtype, rid, body, digest, context in converted.resources:
             key = f"{rtype}/{rid}"
             last = self._last.get(key)
             if last == digest:
                 report.repeated += 1
+                continue
+            if context and last is not None:  # the pipeline keeps the stored one (Transaction.put_many create_only)
+                report.kept += 1
                 continue
             if last is not None:
                 report.versions += 1
