@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
+from huitong.quality import scorecard
 from huitong.quality.rule import Context
 from huitong.quality.run import blocking, check_resources, run_batch
 from huitong.quality.schema import quality_finding
@@ -100,6 +101,17 @@ def test_batch_run_finds_defects_and_scores_sources(store: ResourceStore) -> Non
             sa.select(sa.func.count()).select_from(quality_finding).where(quality_finding.c.run_id == result.run_id)
         ).scalar_one()
     assert stored == 4
+    # the scorecard page's counts per rule and source come with the run, equal to counting its findings
+    assert result.run_id is not None
+    recorded = scorecard.run(store.db, result.run_id)
+    assert recorded is not None and len(recorded.scorecard["per_rule_source"]) == 4
+
+    def order(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return sorted(rows, key=lambda r: (str(r["rule_id"]), str(r["source"])))
+
+    assert order(scorecard.per_rule(store.db, result.run_id)) == order(
+        scorecard.counted_per_rule(store.db, result.run_id)
+    )
 
 
 def test_ingest_check_flags_blocking_findings() -> None:

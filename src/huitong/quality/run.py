@@ -277,6 +277,14 @@ def _record(
     rules: list[Rule],
 ) -> int:
     severity = {r.id: r.severity.value for r in rules}
+    counted: Counter[tuple[str, str]] = Counter((f.rule_id, f.source[:255]) for f in findings)
+    scorecard = {  # what the scorecard page lists, so that it never counts the findings again
+        **scorecard,
+        "per_rule_source": [
+            {"rule_id": rule, "dimension": dims[rule], "severity": severity[rule], "source": source, "n": n}
+            for (rule, source), n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+        ],
+    }
 
     def job(conn: Any) -> int:
         run_id = int(

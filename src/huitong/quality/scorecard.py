@@ -99,7 +99,19 @@ def trend(all_runs: list[Run], lang: str = "zh") -> dict[str, list[list[Any]]]:
 
 
 def per_rule(db: Database, run_id: int) -> list[dict[str, Any]]:
-    """Findings per rule and source system of a run, most first."""
+    """Findings per rule and source system of a run, most first: as the run recorded them (``per_rule_source`` in
+    its scorecard), else counted from its findings (runs recorded before 2026-11-28; half a million findings took
+    ~1.4 s to count, per page view)."""
+    with db.read() as conn:
+        stored = conn.execute(sa.select(quality_run.c.scorecard).where(quality_run.c.id == run_id)).scalar()
+    recorded = json.loads(stored or "{}").get("per_rule_source")
+    if isinstance(recorded, list):
+        return recorded
+    return counted_per_rule(db, run_id)
+
+
+def counted_per_rule(db: Database, run_id: int) -> list[dict[str, Any]]:
+    """:func:`per_rule` counted from the run's findings."""
     query = (
         sa.select(
             quality_finding.c.rule_id,

@@ -7,8 +7,9 @@ patient pages show real records inside the full-size store. ``huitong serve`` th
 process on 127.0.0.1 and each role's pages are fetched sequentially, after warm-up requests.
 
 What each page is asked for is picked from the data: the patient with the largest record (resources in their
-compartment) for the doctor's, nurse's and portal pages; the doctor's and nurse's department is that patient's;
-the operations board is asked for the busiest outpatient day (and for today); the cockpit for the latest year
+compartment) of those a department treats, for the doctor's, nurse's and portal pages; the doctor's and nurse's
+department is that patient's; the operations board is asked for the busiest outpatient day (and for today); the
+cockpit for the latest year
 with stored indicator values, its first ▲ indicator and that indicator's cases in the busiest month; the audit
 page for the trail of that patient and of the actor with the most audit rows. A page whose data is absent (no
 quality run, no indicator values) is still measured; ``bytes`` shows how much it held.
@@ -88,8 +89,11 @@ def _pick(services: Services) -> dict[str, Any]:
     with services.db.read() as conn:
         row = conn.execute(
             sa.text(
+                # of the patients some department treats (a doctor sees only those: a patient known only to the
+                # lab has no department, and the doctor's page would answer 404)
                 "SELECT rp.patient_id, count(*) AS n FROM sec_resource_patient rp "
                 "JOIN resource r ON r.res_type = 'Patient' AND r.res_id = rp.patient_id AND NOT r.deleted "
+                "WHERE EXISTS (SELECT 1 FROM sec_patient_department pd WHERE pd.patient_id = rp.patient_id) "
                 "GROUP BY rp.patient_id ORDER BY n DESC, rp.patient_id LIMIT 1"
             )
         ).first()
