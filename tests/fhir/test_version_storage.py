@@ -159,3 +159,7 @@ def test_create_only_writes_what_is_absent_and_keeps_what_exists(store: Resource
             sa.select(audit_event.c.entity_id, audit_event.c.outcome_desc).where(audit_event.c.outcome_desc == "kept")
         ).all()
     assert sorted(r.entity_id for r in outcomes) == ["k1", "k2", "k3"]
+    twice = store.transaction(
+        actor, lambda tx: tx.put_many([patient("k1", "周"), patient("k1", "吴")], create_only=keys)
+    )
+    assert [s.version_id for s, _created in twice] == [1, 1]  # one resource twice: written in turn, still kept

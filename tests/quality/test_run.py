@@ -109,9 +109,7 @@ def test_batch_run_finds_defects_and_scores_sources(store: ResourceStore) -> Non
     def order(rows: list[dict[str, object]]) -> list[dict[str, object]]:
         return sorted(rows, key=lambda r: (str(r["rule_id"]), str(r["source"])))
 
-    assert order(scorecard.per_rule(store.db, result.run_id)) == order(
-        scorecard.counted_per_rule(store.db, result.run_id)
-    )
+    assert order(scorecard.per_rule(store.db, recorded)) == order(scorecard.counted_per_rule(store.db, result.run_id))
 
 
 def test_ingest_check_flags_blocking_findings() -> None:

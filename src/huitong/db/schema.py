@@ -4,8 +4,8 @@ Clinical data lives only in ``resource`` (the current version of each FHIR resou
 served to clients) and ``resource_version`` (a row for every version, including deletions as tombstones). The JSON
 of a version is stored once: the current version's in ``resource.content`` only, an earlier version's in its
 ``resource_version.content`` (moved there when the next version is written) — :func:`version_content` reads
-either. Search
-index tables, the inbox of the integration engine and the EMPI add their own tables in their migrations.
+either. Search index tables, the inbox of the integration engine and the EMPI add their own tables in their
+migrations.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ class Transaction:
             raise ValueError("put_many needs one prepared index (or None) per body")
         if len({(b["resourceType"], rid) for b, rid in pairs}) < len(pairs):  # one resource twice: in turn
             return [
-                self._put([pair], index=[ix], keep_source=keep_source)[0]
+                self._put([pair], index=[ix], keep_source=keep_source, create_only=create_only)[0]
                 for pair, ix in zip(pairs, prepared, strict=True)
             ]
         return self._put(pairs, index=prepared, keep_source=keep_source, create_only=create_only)

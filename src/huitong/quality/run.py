@@ -243,12 +243,12 @@ def run_batch(
     if frontpage is not None:
         findings += check_rows(frontpage, ctx, rules=rules, tally=tally)
     dims = {r.id: r.dimension.value for r in rules}
-    scorecard = _scorecard(tally, findings)
+    scorecard = _scorecard(tally, findings, rules)
     run_id = _record(store, actor, started, findings, scorecard, dims, rules) if record else None
     return RunResult(run_id, findings, scorecard, scanned.workers, scanned.resources, scanned.cpu_s)
 
 
-def _scorecard(tally: Tally, findings: list[Finding]) -> dict[str, Any]:
+def _scorecard(tally: Tally, findings: list[Finding], rules: list[Rule]) -> dict[str, Any]:
     rows = []
     for (source, dim), checked in sorted(tally.checked.items()):
         failed = len(tally.failed.get((source, dim), set()))
@@ -264,7 +264,25 @@ def _scorecard(tally: Tally, findings: list[Finding]) -> dict[str, Any]:
     per_rule: dict[str, int] = defaultdict(int)
     for f in findings:
         per_rule[f.rule_id] += 1
-    return {"rows": rows, "findings": len(findings), "per_rule": dict(sorted(per_rule.items()))}
+    # what the scorecard page lists per rule and source, so that it never counts the stored findings again
+    by_id = {r.id: r for r in rules}
+    counted: Counter[tuple[str, str]] = Counter((f.rule_id, f.source[:255]) for f in findings)
+    per_rule_source = [
+        {
+            "rule_id": rule,
+            "dimension": by_id[rule].dimension.value,
+            "severity": by_id[rule].severity.value,
+            "source": source,
+            "n": n,
+        }
+        for (rule, source), n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return {
+        "rows": rows,
+        "findings": len(findings),
+        "per_rule": dict(sorted(per_rule.items())),
+        "per_rule_source": per_rule_source,
+    }
 
 
 def _record(
@@ -277,14 +295,6 @@ def _record(
     rules: list[Rule],
 ) -> int:
     severity = {r.id: r.severity.value for r in rules}
-    counted: Counter[tuple[str, str]] = Counter((f.rule_id, f.source[:255]) for f in findings)
-    scorecard = {  # what the scorecard page lists, so that it never counts the findings again
-        **scorecard,
-        "per_rule_source": [
-            {"rule_id": rule, "dimension": dims[rule], "severity": severity[rule], "source": source, "n": n}
-            for (rule, source), n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))
-        ],
-    }
 
     def job(conn: Any) -> int:
         run_id = int(

@@ -62,7 +62,7 @@ def board(request: Request, services: ServicesDep, actor: PageActor) -> Response
             "dimension_names": _dimension_names(lang),
             "matrix": current.matrix() if current else [],
             "overall": current.overall() if current else {},
-            "per_rule": scorecard.per_rule(services.db, current.id) if current else [],
+            "per_rule": scorecard.per_rule(services.db, current) if current else [],
             "titles": titles,
             "trend_json": script_json(scorecard.trend(history, lang)),
         },
@@ -109,28 +109,30 @@ def failing_records(request: Request, services: ServicesDep, actor: PageActor) -
     )
 
 
-def _scorecard_sheets(request: Request, services: ServicesDep, actor: PageActor) -> tuple[int, list[list[Any]]]:
+def _scorecard_sheets(
+    request: Request, services: ServicesDep, actor: PageActor
+) -> tuple[scorecard.Run | None, list[list[Any]]]:
     require_area(actor, "quality")
     current = scorecard.run(services.db, _run_id(request))
     if current is None:
-        return 0, []
-    return current.id, scorecard.score_table(current, language(request))
+        return None, []
+    return current, scorecard.score_table(current, language(request))
 
 
 @router.get("/export.csv")
 def export_csv(request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """The scorecard as CSV."""
-    run_id, table = _scorecard_sheets(request, services, actor)
-    if not table:
+    current, table = _scorecard_sheets(request, services, actor)
+    if current is None or not table:
         return _missing(request, actor, _run_id(request))
-    return _download(scorecard.to_csv(table), "text/csv; charset=utf-8", f"quality-run-{run_id}.csv")
+    return _download(scorecard.to_csv(table), "text/csv; charset=utf-8", f"quality-run-{current.id}.csv")
 
 
 @router.get("/export.xlsx")
 def export_xlsx(request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """The scorecard as an Excel workbook (with findings per rule on a second sheet)."""
-    run_id, table = _scorecard_sheets(request, services, actor)
-    if not table:
+    current, table = _scorecard_sheets(request, services, actor)
+    if current is None or not table:
         return _missing(request, actor, _run_id(request))
     zh = language(request) == "zh"
     counts: list[list[Any]] = [
@@ -144,10 +146,10 @@ def export_xlsx(request: Request, services: ServicesDep, actor: PageActor) -> Re
     ]
     counts += [
         [r["rule_id"], r["dimension"], r["severity"], r["source"], r["n"]]
-        for r in scorecard.per_rule(services.db, run_id)
+        for r in scorecard.per_rule(services.db, current)
     ]
     sheets = {("评分" if zh else "Scorecard"): table, ("规则" if zh else "Rules"): counts}
-    return _download(scorecard.to_xlsx(sheets), XLSX, f"quality-run-{run_id}.xlsx")
+    return _download(scorecard.to_xlsx(sheets), XLSX, f"quality-run-{current.id}.xlsx")
 
 
 def _findings_table(request: Request, services: ServicesDep, actor: PageActor) -> tuple[int, list[list[Any]]]:
