@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -168,3 +169,37 @@ def test_shared_directory_entries_carry_no_sender() -> None:
             assert one == two and "source" not in one.get("meta", {})
         else:
             assert (one["meta"]["source"], two["meta"]["source"]) == (sender.decode(), "OTHER-LAB")
+
+
+def test_encounters_get_their_department_as_the_pipeline_gives_it(tmp_path: Path, services: Services) -> None:
+    """With the pipeline's department setting, converted Encounters name their department (PV1-10), so after the
+    import the department's staff reach the patient — an archive loaded without it left every patient out of
+    every department's reach. Worker processes write the same."""
+    from huitong.security.schema import sec_patient_department
+
+    archive = tmp_path / "archive.hl7"
+    with_service = adt("D1", mrn="41").replace(b"PV1|1|I|W1^101^1||||||||", b"PV1|1|I|W1^101^1|||||||0101|")
+    archive.write_bytes(with_service + adt("D2", mrn="42"))
+    template = services.settings.ingest.department_reference
+    assert template  # the default: Organization/dept-{code}
+    convert_files([archive], tmp_path / "here", department_reference=template)
+    convert_files([archive], tmp_path / "workers", processes=2, batch=1, department_reference=template)
+    here = {p.name: p.read_bytes() for p in (tmp_path / "here").iterdir()}
+    assert here == {p.name: p.read_bytes() for p in (tmp_path / "workers").iterdir()}
+    encounters = [orjson.loads(line) for line in here["Encounter.ndjson"].splitlines()]
+    assert sorted(str(e.get("serviceProvider")) for e in encounters) == [
+        "None",
+        str({"reference": template.replace("{code}", "0101")}),
+    ]
+    # without the setting nothing is added (what the mapping alone gives)
+    convert_files([archive], tmp_path / "plain")
+    plain = [orjson.loads(line) for line in (tmp_path / "plain" / "Encounter.ndjson").read_bytes().splitlines()]
+    assert all("serviceProvider" not in e for e in plain)
+
+    importer = Importer(services, Actor.system("test"))
+    for path in sorted((tmp_path / "here").glob("*.ndjson")):
+        if path.name != REJECTED:
+            importer.import_path(path)
+    with services.db.read() as conn:
+        departments = conn.execute(sa.select(sec_patient_department.c.department)).scalars().all()
+    assert departments == [template.replace("{code}", "0101").removeprefix("Organization/")]

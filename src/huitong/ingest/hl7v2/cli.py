@@ -115,6 +115,7 @@ def convert(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     from huitong.ingest.hl7v2.convert import REJECTED, convert_files
+    from huitong.settings import load_settings
 
     for path in files:
         if not path.is_file():
@@ -125,7 +126,11 @@ def convert(
         task = progress.add_task("converting", total=sum(p.stat().st_size for p in files))
         try:
             report = convert_files(
-                files, output, processes=processes, progress=lambda n: progress.update(task, completed=n)
+                files,
+                output,
+                processes=processes,
+                progress=lambda n: progress.update(task, completed=n),
+                department_reference=load_settings().ingest.department_reference,
             )
         except FileExistsError as exc:
             typer.echo(f"error: {exc}", err=True)

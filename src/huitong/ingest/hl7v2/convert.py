@@ -16,6 +16,10 @@ resources/s against ``bench pipeline`` ~60–95 messages of ~8 resources each pe
   change). A visit that a non-ADT message only refers to (``ingest/mapping.py``) is written only if no earlier
   message of the conversion wrote it, so a late result never re-opens a stay; the import, which updates what a
   store already holds, should therefore load the ADT archive's output after (or together with) the others'.
+* Encounters get their department (``serviceProvider``) from PV1-10 by ``department_reference`` — the setting
+  ``HUITONG_INGEST__DEPARTMENT_REFERENCE`` the pipeline uses (:func:`~huitong.ingest.prepare.set_departments`): the
+  department's staff reach a patient through it (docs/security.md), so an archive loaded without it would leave
+  its patients out of every department's reach.
 * A message that cannot be parsed or mapped is written to ``rejected.ndjson`` (file, position, control id, ACK
   code, reason) and none of its resources are written.
 * With ``processes`` > 0 the mapping runs in that many worker processes (blocks of messages, results in order).
@@ -24,6 +28,7 @@ resources/s against ``bench pipeline`` ~60–95 messages of ~8 resources each pe
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -78,9 +83,11 @@ class Converted:
     rejected: dict[str, Any] | None = None
 
 
-def convert_message(raw: bytes, position: int) -> Converted:
-    """Parse and map one message as the pipeline does."""
+def convert_message(raw: bytes, position: int, department_reference: str = "") -> Converted:
+    """Parse and map one message as the pipeline does (with ``department_reference``, the Encounters'
+    departments as well)."""
     from huitong.ingest.mapping import map_to_fhir
+    from huitong.ingest.prepare import set_departments
 
     try:
         mapped = map_to_fhir(parse_message(raw))
@@ -92,6 +99,8 @@ def convert_message(raw: bytes, position: int) -> Converted:
             "reason": exc.reason,
         }
         return Converted(position, rejected=reason)
+    if department_reference:
+        set_departments(mapped.resources, department_reference)
     context = mapped.context
     return Converted(
         position,
@@ -113,9 +122,9 @@ def _sameness(body: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.blake2b(orjson.dumps(body), digest_size=8).digest(), "little")
 
 
-def convert_batch(batch: list[tuple[int, bytes]]) -> list[Converted]:
+def convert_batch(batch: list[tuple[int, bytes]], department_reference: str = "") -> list[Converted]:
     """:func:`convert_message` over a block of ``(position, message)`` (the unit a worker process maps)."""
-    return [convert_message(raw, position) for position, raw in batch]
+    return [convert_message(raw, position, department_reference) for position, raw in batch]
 
 
 @dataclass
@@ -208,13 +217,16 @@ def _batches(messages: Iterable[bytes], size: int) -> Iterator[list[tuple[int, b
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, batches: Iterator[list[tuple[int, bytes]]], window: int
+    pool: ProcessPoolExecutor,
+    batches: Iterator[list[tuple[int, bytes]]],
+    window: int,
+    convert: Callable[[list[tuple[int, bytes]]], list[Converted]] = convert_batch,
 ) -> Iterator[list[Converted]]:
-    """The results of :func:`convert_batch` over ``batches`` in order, at most ``window`` blocks in flight (the
-    file is never read far ahead of the writing)."""
+    """The results of ``convert`` (:func:`convert_batch`) over ``batches`` in order, at most ``window`` blocks in
+    flight (the file is never read far ahead of the writing)."""
     flight: collections.deque[Future[list[Converted]]] = collections.deque()
     for batch in batches:
-        flight.append(pool.submit(convert_batch, batch))
+        flight.append(pool.submit(convert, batch))
         if len(flight) >= window:
             yield flight.popleft().result()
     while flight:
@@ -228,9 +240,12 @@ def convert_files(
     processes: int = 0,
     progress: Progress | None = None,
     batch: int = BATCH_MESSAGES,
+    department_reference: str = "",
 ) -> ConvertReport:
-    """Convert every message of ``files`` (in order) into NDJSON files in ``output`` (an empty directory)."""
+    """Convert every message of ``files`` (in order) into NDJSON files in ``output`` (an empty directory);
+    ``department_reference``: see the module docstring."""
     report = ConvertReport()
+    convert = functools.partial(convert_batch, department_reference=department_reference)
     writer = NdjsonWriter(output, report)
     pool: ProcessPoolExecutor | None = None
     if processes > 0:
@@ -248,7 +263,7 @@ def convert_files(
 
             with path.open("rb") as handle:
                 batches = _batches(read_messages(handle, progress=advance), batch)
-                results = _in_order(pool, batches, processes * 2) if pool else map(convert_batch, batches)
+                results = _in_order(pool, batches, processes * 2, convert) if pool else map(convert, batches)
                 for converted in results:
                     for one in converted:
                         writer.add(one, str(path))
