@@ -34,6 +34,7 @@ from huitong.security.schema import (
     sec_break_glass,
     sec_care_team,
     sec_patient_department,
+    sec_patient_link,
     sec_resource_patient,
 )
 from huitong.security.scopes import parse_scopes, scopes_allow
@@ -77,6 +78,17 @@ def patient_refs(res_type: str, res_id: str, body: dict[str, Any]) -> set[str]:
     """
     if res_type == "Patient":
         return {res_id}
+    return _referenced_patients(body)
+
+
+def named_patients(res_id: str, body: dict[str, Any]) -> set[str]:
+    """A Patient and the Patients it names — ``Patient.link`` (the same person: the EMPI's golden Patient, a record
+    merged into another) or any other reference — which reach through one of them extends to (``sec_patient_link``).
+    """
+    return {res_id} | _referenced_patients(body)
+
+
+def _referenced_patients(body: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     stack: list[Any] = [body]
     while stack:
@@ -104,9 +116,11 @@ def department_of(body: dict[str, Any]) -> str | None:
 
 
 class PatientLinkHook:
-    """Write hook: keeps ``sec_resource_patient`` and ``sec_patient_department`` in step with each write.
+    """Write hook: keeps ``sec_resource_patient``, ``sec_patient_department`` and ``sec_patient_link`` in step
+    with each write.
 
-    A deletion keeps the links, so old versions of a deleted resource stay as protected as it was.
+    A deletion keeps the resource's patient links, so old versions of a deleted resource stay as protected as it
+    was; a deleted Patient no longer joins the records it named into one person (``sec_patient_link``).
     """
 
     def resource_written(self, conn: sa.Connection, change: ResourceChange) -> None:
@@ -134,6 +148,37 @@ class PatientLinkHook:
         if departments:
             _add_departments(conn, departments)
         bulk.insert_rows(conn, sec_resource_patient, links)
+        _relink_persons(conn, [c for c in changes if c.res_type == "Patient"])
+
+
+def _relink_persons(conn: sa.Connection, changes: Sequence[ResourceChange]) -> None:
+    """``sec_patient_link`` for written Patients: the Patients each names (``Patient.link`` …) with itself, when it
+    names another; nothing for a deleted one."""
+    stale = [c.pk for c in changes if not c.created]
+    for start in range(0, len(stale), 500):
+        conn.execute(sa.delete(sec_patient_link).where(sec_patient_link.c.resource_pk.in_(stale[start : start + 500])))
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        if change.resource is None:
+            continue
+        named = named_patients(change.res_id, change.resource)
+        if len(named) > 1:
+            rows.extend({"resource_pk": change.pk, "patient_id": p} for p in sorted(named))
+    bulk.insert_rows(conn, sec_patient_link, rows)
+
+
+def same_person(conn: sa.Connection, patient_id: str) -> list[str]:
+    """The other Patients a Patient resource names together with ``patient_id`` (``sec_patient_link``: the records
+    of one person under the EMPI's golden Patient, a merged record and its survivor), sorted; reach is not
+    checked here."""
+    named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
+    rows = conn.execute(
+        sa.select(same.c.patient_id)
+        .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
+        .where(named.c.patient_id == patient_id, same.c.patient_id != patient_id)
+        .distinct()
+    )
+    return sorted(str(r[0]) for r in rows)
 
 
 _LINKS = PatientLinkHook()
@@ -176,11 +221,18 @@ class _AccessHook:
         if change.resource is None:
             return
         if change.created and change.res_type == "Patient":
-            # Registering a new patient: the registering member of staff joins the patient's care team.
+            # Registering a new patient: the registering member of staff joins the patient's care team. The other
+            # patients it names (Patient.link: the same person) must be in reach already, or naming one would
+            # reach it (reach follows those links).
             if self.actor.user_id is not None:
                 conn.execute(sec_care_team.insert().values(user_id=self.actor.user_id, patient_id=change.res_id))
-            return
-        patients = patient_refs(change.res_type, change.res_id, change.resource)
+            patients = named_patients(change.res_id, change.resource) - {change.res_id}
+            if not patients:
+                return
+        elif change.res_type == "Patient":  # an update may not name a patient out of reach either
+            patients = named_patients(change.res_id, change.resource)
+        else:
+            patients = patient_refs(change.res_type, change.res_id, change.resource)
         outside = patients - self.policy.visible_patient_ids(self.actor, conn)
         if outside:
             raise AccessDeniedError(f"{self.actor.id} may not write records of patients outside their reach")
@@ -255,7 +307,16 @@ class AccessPolicy:
                     sec_patient_department.c.department == actor.department
                 )
             )
-        return sa.select(sa.union(*parts).subquery().c[0])
+        # and the other records of the same persons: a Patient that names reached ones (the EMPI's golden Patient
+        # links every source record of a person) names the rest
+        direct = sa.union(*parts).subquery("direct")
+        named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
+        persons = (
+            sa.select(same.c.patient_id)
+            .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
+            .where(named.c.patient_id.in_(sa.select(direct.c[0])))
+        )
+        return sa.select(sa.union(sa.select(direct.c[0]), persons).subquery().c[0])
 
     def visible_patient_ids(self, actor: Actor, conn: sa.Connection) -> frozenset[str]:
         """The ids :meth:`visible_patients` selects (not for unrestricted actors)."""

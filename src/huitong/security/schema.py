@@ -81,6 +81,18 @@ sec_resource_patient = sa.Table(
     sa.Index(None, "patient_id"),
 )
 
+#: The Patients one Patient resource names as the same person (FHIR ``Patient.link``: the EMPI's golden Patient
+#: links every source record of a person; a merged record links its survivor): a row per Patient named, the resource
+#: itself included, kept only for Patient resources that name another. Reach through one record of a person reaches
+#: the others (docs/security.md, "Patient reach").
+sec_patient_link = sa.Table(
+    "sec_patient_link",
+    security_metadata,
+    sa.Column("resource_pk", BigKey, primary_key=True, comment="the Patient resource naming them"),
+    sa.Column("patient_id", sa.String(64), primary_key=True),
+    sa.Index(None, "patient_id"),
+)
+
 sec_break_glass = sa.Table(
     "sec_break_glass",
     security_metadata,
