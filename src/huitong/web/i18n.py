@@ -50,6 +50,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "documents": ("文书", "Documents"),
     "trend": ("趋势", "Trend"),
     "identifiers": ("标识", "Identifiers"),
+    "other_records": ("其他系统中的记录", "Records in other systems"),
     "birth_date": ("出生日期", "Birth date"),
     # nurse
     "bed_board": ("床位一览", "Bed board"),

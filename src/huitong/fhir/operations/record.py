@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from huitong.fhir import errors
 from huitong.fhir.operations.everything import patient_record
 from huitong.fhir.stored import StoredResource
 from huitong.security.actor import Actor
@@ -34,6 +35,32 @@ def visible_record(
     record = patient_record(conn, patient_id, archive_dir=archive_dir, since=since, types=types, limit=limit)
     live = services.store.filter_visible(actor, conn, record.live)
     return [*live, *_visible_archived(services, actor, conn, patient_id, record.archived)]
+
+
+def visible_records(
+    services: Services,
+    actor: Actor,
+    conn: Any,
+    patient_ids: list[str],
+    *,
+    since: datetime | None = None,
+    types: list[str] | None = None,
+    limit: int,
+) -> list[StoredResource]:
+    """The records of several Patients of one person (the first one's, then each other's), each resource once,
+    as much of them as ``actor`` may see, at most ``limit``. 404 when the first Patient is unknown or out of reach;
+    the others are left out then (deleted since, or out of reach)."""
+    found: dict[tuple[str, str], StoredResource] = {}
+    for patient_id in patient_ids:
+        try:
+            visible = visible_record(services, actor, conn, patient_id, since=since, types=types, limit=limit)
+        except errors.FhirError:
+            if patient_id == patient_ids[0]:
+                raise
+            continue
+        for s in visible:
+            found.setdefault((s.res_type, s.res_id), s)
+    return list(found.values())[:limit]
 
 
 def _visible_archived(

@@ -17,10 +17,10 @@ from huitong.fhir import errors, jsonio
 from huitong.fhir.http import base_url, check_format, fhir_response, json_body
 from huitong.fhir.operations.export import router as export_router
 from huitong.fhir.operations.meta import meta_in_use
-from huitong.fhir.operations.record import visible_record
+from huitong.fhir.operations.record import visible_records
 from huitong.fhir.operations.validate import validate_resource
 from huitong.fhir.search.parse import check_type
-from huitong.fhir.stored import StoredResource, instant
+from huitong.fhir.stored import instant
 from huitong.security.audit import AuditEntry
 
 router = APIRouter()
@@ -41,18 +41,8 @@ def everything(res_id: str, request: Request, services: ServicesDep, actor: Acto
         services.store.check_search(actor, "Patient")
         # a golden Patient (an EMPI person) spans the records of every source Patient linked to it
         patient_ids = [res_id, *(person_patient_ids(services.empi, res_id) or [])]
-        found: dict[tuple[str, str], StoredResource] = {}
         with services.db.read() as conn:
-            for patient_id in patient_ids:
-                try:
-                    visible = visible_record(services, actor, conn, patient_id, since=since, types=types, limit=limit)
-                except errors.FhirError:
-                    if patient_id == res_id:
-                        raise
-                    continue  # a linked source Patient that was deleted
-                for s in visible:
-                    found.setdefault((s.res_type, s.res_id), s)
-        return list(found.values())[:limit]
+            return visible_records(services, actor, conn, patient_ids, since=since, types=types, limit=limit)
 
     found = services.store.audited_read(actor, entry, work)
     base = base_url(request, services.settings)

@@ -14,9 +14,11 @@ from starlette.responses import Response
 
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
+from huitong.empi.golden import GOLDEN_TAG
 from huitong.fhir import jsonio
-from huitong.fhir.operations.record import visible_record
+from huitong.fhir.operations.record import visible_records
 from huitong.fhir.stored import StoredResource
+from huitong.security.access import same_person
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
@@ -95,7 +97,9 @@ def _rows(encounters: list[StoredResource], included: list[StoredResource]) -> l
 
 
 def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
-    """The whole record of one patient, grouped for the one-patient view, with result trends."""
+    """The whole record of one patient, grouped for the one-patient view, with result trends: this Patient's and
+    those of the person's records in the other source systems (the LIS's, the PACS's …) — the Patients named
+    together with it by the EMPI's golden Patient (``security.access.same_person``), as far as the actor may see."""
     patient = services.store.read(actor, "Patient", patient_id).resource()  # access check + audit
     entry = AuditEntry(
         "operation", entity_type="Patient", entity_id=patient_id, query=f"$everything?_type={','.join(VIEW_TYPES)}"
@@ -103,13 +107,18 @@ def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[st
 
     def work() -> list[StoredResource]:
         with services.db.read() as conn:  # live and archived (cold tier), as $everything reads it
-            return visible_record(
-                services, actor, conn, patient_id, types=VIEW_TYPES, limit=services.settings.fhir.everything_max
+            ids = [patient_id, *same_person(conn, patient_id)]
+            return visible_records(
+                services, actor, conn, ids, types=VIEW_TYPES, limit=services.settings.fhir.everything_max
             )
 
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for body in _resources(services.store.audited_read(actor, entry, work)):
         grouped[body["resourceType"]].append(body)
+    # the person's records in other systems (not the golden Patient, which is the EMPI's own)
+    records = [
+        p for p in grouped.pop("Patient", []) if p.get("id") != patient_id and p.get("identifier") and not _golden(p)
+    ]
     for items in grouped.values():
         items.sort(key=when_of, reverse=True)
     trends: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -121,7 +130,15 @@ def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[st
             except (InvalidOperation, ValueError):
                 continue
     series = {name: sorted(points) for name, points in trends.items() if len(points) >= 1}
-    return {"patient": patient, "groups": grouped, "trends": series}
+    return {"patient": patient, "groups": grouped, "trends": series, "records": records}
+
+
+def _golden(patient: dict[str, Any]) -> bool:
+    tags = (patient.get("meta") or {}).get("tag") or []
+    return any(
+        isinstance(t, dict) and t.get("system") == GOLDEN_TAG["system"] and t.get("code") == GOLDEN_TAG["code"]
+        for t in tags
+    )
 
 
 @router.get("")
