@@ -1,7 +1,7 @@
 """Reach follows the person: a department that treats one record of a person (the HIS registration) reaches the
 person's other records (the LIS's, the PACS's) once a Patient names them together — the EMPI's golden Patient
-(``Patient.link``). Only then, only while it does, and no member of staff can make it so by naming a patient out
-of reach."""
+(``Patient.link``) — whichever was written first; only then, and no member of staff can make it so by naming a
+patient out of reach."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from huitong.fhir.store import ResourceStore
 from huitong.security.access import relink
 from huitong.security.actor import Actor
 from huitong.security.runtime import SecurityServices
-from huitong.security.schema import sec_patient_link
+from huitong.security.schema import sec_patient_department, sec_patient_link
 from huitong.services import Services
 from tests.security.conftest import DEPARTMENT, make_user
 from tests.security.test_access_matrix import _observation
@@ -86,13 +86,29 @@ def test_a_person_s_other_records_are_reached_while_a_patient_links_them(
     assert ids["lab"] in found and ids["other_lab"] not in found
     assert not _sees(store, doctor, "Observation", ids["other_lab"])  # another person stays out of reach
 
-    store.update(SYSTEM, "Patient", "person-1", _golden(ids["his"]))  # the EMPI splits the records
-    assert not _sees(store, doctor, "Observation", ids["lab"])
 
-    store.update(SYSTEM, "Patient", "person-1", _golden(ids["his"], ids["lis"]))
-    assert _sees(store, doctor, "Observation", ids["lab"])
-    store.delete(SYSTEM, "Patient", "person-1")  # a deleted Patient joins nothing
-    assert not _sees(store, doctor, "Observation", ids["lab"])
+def test_a_stay_recorded_after_the_link_reaches_the_person_s_other_records(
+    services: Services, sec: SecurityServices
+) -> None:
+    store = services.store
+    store.update(SYSTEM, "Organization", DEPARTMENT, {"resourceType": "Organization", "id": DEPARTMENT})
+    his = store.create(SYSTEM, {"resourceType": "Patient", "name": [{"family": "his"}]}).res_id
+    lis = store.create(SYSTEM, {"resourceType": "Patient", "name": [{"family": "lis"}]}).res_id
+    lab = store.create(SYSTEM, _observation(lis)).res_id
+    store.update(SYSTEM, "Patient", "person-1", _golden(his, lis))  # linked before any stay
+    doctor = _doctor(sec)
+    assert not _sees(store, doctor, "Observation", lab)
+    store.create(
+        SYSTEM,
+        {
+            "resourceType": "Encounter",
+            "status": "in-progress",
+            "class": {"code": "IMP"},
+            "subject": {"reference": f"Patient/{his}"},
+            "serviceProvider": {"reference": f"Organization/{DEPARTMENT}"},
+        },
+    )
+    assert _sees(store, doctor, "Observation", lab)
 
 
 def test_staff_cannot_reach_a_patient_by_naming_it_in_a_new_patient(services: Services, sec: SecurityServices) -> None:
@@ -111,7 +127,12 @@ def test_relink_rebuilds_the_person_links(services: Services, sec: SecurityServi
     store = services.store
     ids = _person(store)
     store.update(SYSTEM, "Patient", "person-1", _golden(ids["his"], ids["lis"]))
-    services.db.write(lambda conn: conn.execute(sa.delete(sec_patient_link)))  # written around the store
+
+    def around(conn: sa.Connection) -> None:  # as if written around the store
+        conn.execute(sa.delete(sec_patient_link))
+        conn.execute(sa.delete(sec_patient_department).where(sec_patient_department.c.patient_id == ids["lis"]))
+
+    services.db.write(around)
     doctor = _doctor(sec)
     assert not _sees(store, doctor, "Observation", ids["lab"])
     relink(services.db)

@@ -145,26 +145,67 @@ class PatientLinkHook:
             department = department_of(change.resource) if change.res_type == "Encounter" else None
             if department:
                 departments.update((pid, department) for pid in patients)
+        bulk.insert_rows(conn, sec_resource_patient, links)
+        persons = _relink_persons(conn, [c for c in changes if c.res_type == "Patient"])
+        # a department reaches every record of the persons it treats: its patients' other records (named together
+        # by a Patient — the EMPI's golden Patient) get its department as well, here and when a link is written
+        departments |= _across_persons(conn, departments, persons)
         if departments:
             _add_departments(conn, departments)
-        bulk.insert_rows(conn, sec_resource_patient, links)
-        _relink_persons(conn, [c for c in changes if c.res_type == "Patient"])
 
 
-def _relink_persons(conn: sa.Connection, changes: Sequence[ResourceChange]) -> None:
+def _across_persons(
+    conn: sa.Connection, departments: set[tuple[str, str]], persons: list[set[str]]
+) -> set[tuple[str, str]]:
+    """The (patient, department) pairs that reach through a person adds: for each new pair, the patient's other
+    records (``sec_patient_link``); for each group of Patients a written Patient names, the departments of any of
+    them for all of them."""
+    out: set[tuple[str, str]] = set()
+    treated = sorted({pid for pid, _dept in departments})
+    named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
+    others: dict[str, set[str]] = {}
+    for start in range(0, len(treated), 500):
+        rows = conn.execute(
+            sa.select(named.c.patient_id, same.c.patient_id)
+            .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
+            .where(named.c.patient_id.in_(treated[start : start + 500]), same.c.patient_id != named.c.patient_id)
+        )
+        for pid, other in rows:
+            others.setdefault(str(pid), set()).add(str(other))
+    for pid, dept in departments:
+        out.update((other, dept) for other in others.get(pid, ()))
+    for group in persons:
+        ids = sorted(group)
+        depts = {
+            str(d)
+            for start in range(0, len(ids), 500)
+            for d in conn.execute(
+                sa.select(sec_patient_department.c.department)
+                .where(sec_patient_department.c.patient_id.in_(ids[start : start + 500]))
+                .distinct()
+            ).scalars()
+        }
+        out.update((pid, dept) for pid in ids for dept in depts)
+    return out
+
+
+def _relink_persons(conn: sa.Connection, changes: Sequence[ResourceChange]) -> list[set[str]]:
     """``sec_patient_link`` for written Patients: the Patients each names (``Patient.link`` …) with itself, when it
-    names another; nothing for a deleted one."""
+    names another; nothing for a deleted one. Returns those groups."""
     stale = [c.pk for c in changes if not c.created]
     for start in range(0, len(stale), 500):
         conn.execute(sa.delete(sec_patient_link).where(sec_patient_link.c.resource_pk.in_(stale[start : start + 500])))
     rows: list[dict[str, Any]] = []
+    groups: list[set[str]] = []
     for change in changes:
         if change.resource is None:
             continue
         named = named_patients(change.res_id, change.resource)
         if len(named) > 1:
             rows.extend({"resource_pk": change.pk, "patient_id": p} for p in sorted(named))
+            groups.append(named)
     bulk.insert_rows(conn, sec_patient_link, rows)
+    return groups
 
 
 def same_person(conn: sa.Connection, patient_id: str) -> list[str]:
@@ -307,16 +348,7 @@ class AccessPolicy:
                     sec_patient_department.c.department == actor.department
                 )
             )
-        # and the other records of the same persons: a Patient that names reached ones (the EMPI's golden Patient
-        # links every source record of a person) names the rest
-        direct = sa.union(*parts).subquery("direct")
-        named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
-        persons = (
-            sa.select(same.c.patient_id)
-            .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
-            .where(named.c.patient_id.in_(sa.select(direct.c[0])))
-        )
-        return sa.select(sa.union(sa.select(direct.c[0]), persons).subquery().c[0])
+        return sa.select(sa.union(*parts).subquery().c[0])
 
     def visible_patient_ids(self, actor: Actor, conn: sa.Connection) -> frozenset[str]:
         """The ids :meth:`visible_patients` selects (not for unrestricted actors)."""
