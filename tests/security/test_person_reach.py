@@ -31,19 +31,17 @@ def _person(store: ResourceStore) -> dict[str, str]:
     ids: dict[str, str] = {}
     for key in ("his", "lis", "stranger"):
         ids[key] = store.create(SYSTEM, {"resourceType": "Patient", "name": [{"family": key}]}).res_id
-    store.create(
-        SYSTEM,
-        {
-            "resourceType": "Encounter",
-            "status": "in-progress",
-            "class": {"code": "IMP"},
-            "subject": {"reference": f"Patient/{ids['his']}"},
-            "serviceProvider": {"reference": f"Organization/{DEPARTMENT}"},
-        },
-    )
+    _stay(store, ids["his"])
     ids["lab"] = store.create(SYSTEM, _observation(ids["lis"])).res_id
     ids["other_lab"] = store.create(SYSTEM, _observation(ids["stranger"])).res_id
     return ids
+
+
+def _stay(store: ResourceStore, patient: str) -> None:
+    """A stay of ``patient`` in the doctor's department."""
+    stay = {"resourceType": "Encounter", "status": "in-progress", "class": {"code": "IMP"}}
+    subject = {"subject": {"reference": f"Patient/{patient}"}}
+    store.create(SYSTEM, {**stay, **subject, "serviceProvider": {"reference": f"Organization/{DEPARTMENT}"}})
 
 
 def _golden(*patients: str) -> dict[str, Any]:
@@ -98,16 +96,7 @@ def test_a_stay_recorded_after_the_link_reaches_the_person_s_other_records(
     store.update(SYSTEM, "Patient", "person-1", _golden(his, lis))  # linked before any stay
     doctor = _doctor(sec)
     assert not _sees(store, doctor, "Observation", lab)
-    store.create(
-        SYSTEM,
-        {
-            "resourceType": "Encounter",
-            "status": "in-progress",
-            "class": {"code": "IMP"},
-            "subject": {"reference": f"Patient/{his}"},
-            "serviceProvider": {"reference": f"Organization/{DEPARTMENT}"},
-        },
-    )
+    _stay(store, his)
     assert _sees(store, doctor, "Observation", lab)
 
 
