@@ -18,7 +18,7 @@ is visible only if *all* of them are in reach. Search code filters with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -274,7 +274,7 @@ class _AccessHook:
             patients = named_patients(change.res_id, change.resource)
         else:
             patients = patient_refs(change.res_type, change.res_id, change.resource)
-        outside = patients - self.policy.visible_patient_ids(self.actor, conn)
+        outside = patients - self.policy.reached_ids(self.actor, conn, patients)
         if outside:
             raise AccessDeniedError(f"{self.actor.id} may not write records of patients outside their reach")
 
@@ -350,6 +350,64 @@ class AccessPolicy:
             )
         return sa.select(sa.union(*parts).subquery().c[0])
 
+    def reaches(self, actor: Actor, patient_id: sa.ColumnElement[str]) -> sa.ColumnElement[bool] | None:
+        """A condition true when ``actor`` reaches the patient whose id ``patient_id`` holds (a column of an
+        enclosing query, or a literal), or ``None`` when the actor reaches every patient.
+
+        Checked patient by patient through the primary keys of the reach tables (``sec_patient_department``,
+        ``sec_care_team``, ``sec_break_glass``), so its cost does not grow with the size of a department — unlike
+        :meth:`visible_patients`, which lists every patient reached.
+        """
+        if self.is_unrestricted(actor):
+            return None
+        reach = grant_of(actor.role).reach
+        if reach == "own" or self._patient_scoped(actor):
+            return patient_id == sa.literal(actor.patient_id or "\x00no-patient", sa.String)
+        if reach != "department" or actor.user_id is None:
+            return sa.false()
+        now = self.clock()
+        parts: list[sa.ColumnElement[bool]] = []
+        if actor.department:  # the usual way in first: the checks stop at the first that holds
+            departments = sec_patient_department
+            parts.append(
+                sa.exists(
+                    sa.select(sa.literal(1)).where(
+                        departments.c.patient_id == patient_id, departments.c.department == actor.department
+                    )
+                )
+            )
+        parts.append(
+            sa.exists(
+                sa.select(sa.literal(1)).where(
+                    sec_care_team.c.user_id == actor.user_id,
+                    sec_care_team.c.patient_id == patient_id,
+                    sa.or_(sec_care_team.c.until.is_(None), sec_care_team.c.until > now),
+                )
+            )
+        )
+        parts.append(
+            sa.exists(
+                sa.select(sa.literal(1)).where(
+                    sec_break_glass.c.user_id == actor.user_id,
+                    sec_break_glass.c.patient_id == patient_id,
+                    sec_break_glass.c.expires > now,
+                )
+            )
+        )
+        return sa.or_(*parts)
+
+    def reached_ids(self, actor: Actor, conn: sa.Connection, patient_ids: Iterable[str]) -> set[str]:
+        """Those of ``patient_ids`` that ``actor`` reaches (one look-up each; for writes and single records)."""
+        ids = set(patient_ids)
+        if self.is_unrestricted(actor):
+            return ids
+        out: set[str] = set()
+        for pid in sorted(ids):
+            condition = self.reaches(actor, sa.literal(pid, sa.String))
+            if condition is None or conn.execute(sa.select(condition)).scalar():
+                out.add(pid)
+        return out
+
     def visible_patient_ids(self, actor: Actor, conn: sa.Connection) -> frozenset[str]:
         """The ids :meth:`visible_patients` selects (not for unrestricted actors)."""
         query = self.visible_patients(actor)
@@ -367,13 +425,13 @@ class AccessPolicy:
         (the resource type column) it fails closed: a clinical resource with no patient link at all (written
         around the store, not yet relinked) is hidden; only reference types may be unlinked.
         """
-        visible = self.visible_patients(actor)
-        if visible is None:
+        link = sec_resource_patient.alias("visible_link")
+        reached = self.reaches(actor, link.c.patient_id)
+        if reached is None:
             return None
-        link = sec_resource_patient
-        outside = sa.exists(
-            sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk, link.c.patient_id.not_in(visible))
-        )
+        # a linked patient out of reach hides the resource (each linked patient looked up on its own: the cost
+        # does not grow with the size of the actor's department)
+        outside = sa.exists(sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk, ~reached))
         if res_type is None:
             return ~outside
         linked = sa.exists(sa.select(sa.literal(1)).where(link.c.resource_pk == resource_pk))

@@ -76,6 +76,6 @@ def _visible_archived(
     policy = services.store.policy
     types = policy.readable_types(actor)
     items = [i for i in items if types is None or i.res_type in types]
-    if not policy.is_unrestricted(actor) and patient_id not in policy.visible_patient_ids(actor, conn):
+    if not policy.reached_ids(actor, conn, [patient_id]):
         return [i for i in items if i.res_type in REFERENCE_TYPES]
     return items
