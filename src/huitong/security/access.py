@@ -161,31 +161,14 @@ def _across_persons(
     records (``sec_patient_link``); for each group of Patients a written Patient names, the departments of any of
     them for all of them."""
     out: set[tuple[str, str]] = set()
-    treated = sorted({pid for pid, _dept in departments})
-    named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
-    others: dict[str, set[str]] = {}
-    for start in range(0, len(treated), 500):
-        rows = conn.execute(
-            sa.select(named.c.patient_id, same.c.patient_id)
-            .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
-            .where(named.c.patient_id.in_(treated[start : start + 500]), same.c.patient_id != named.c.patient_id)
-        )
-        for pid, other in rows:
-            others.setdefault(str(pid), set()).add(str(other))
+    others = _same_persons(conn, {pid for pid, _dept in departments})
     for pid, dept in departments:
         out.update((other, dept) for other in others.get(pid, ()))
-    for group in persons:
-        ids = sorted(group)
-        depts = {
-            str(d)
-            for start in range(0, len(ids), 500)
-            for d in conn.execute(
-                sa.select(sec_patient_department.c.department)
-                .where(sec_patient_department.c.patient_id.in_(ids[start : start + 500]))
-                .distinct()
-            ).scalars()
-        }
-        out.update((pid, dept) for pid in ids for dept in depts)
+    if persons:
+        known = _departments_of(conn, set().union(*persons))
+        for group in persons:
+            depts = {dept for pid in group for dept in known.get(pid, ())}
+            out.update((pid, dept) for pid in group for dept in depts)
     return out
 
 
@@ -212,14 +195,23 @@ def same_person(conn: sa.Connection, patient_id: str) -> list[str]:
     """The other Patients a Patient resource names together with ``patient_id`` (``sec_patient_link``: the records
     of one person under the EMPI's golden Patient, a merged record and its survivor), sorted; reach is not
     checked here."""
+    return sorted(_same_persons(conn, {patient_id}).get(patient_id, ()))
+
+
+def _same_persons(conn: sa.Connection, patient_ids: set[str]) -> dict[str, set[str]]:
+    """Patient id → the other Patients named together with it (:func:`same_person`), for many at once."""
     named, same = sec_patient_link.alias("named"), sec_patient_link.alias("same")
-    rows = conn.execute(
-        sa.select(same.c.patient_id)
-        .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
-        .where(named.c.patient_id == patient_id, same.c.patient_id != patient_id)
-        .distinct()
-    )
-    return sorted(str(r[0]) for r in rows)
+    ids = sorted(patient_ids)
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(named.c.patient_id, same.c.patient_id)
+            .select_from(named.join(same, same.c.resource_pk == named.c.resource_pk))
+            .where(named.c.patient_id.in_(ids[start : start + 500]), same.c.patient_id != named.c.patient_id)
+        )
+        for pid, other in rows:
+            out.setdefault(str(pid), set()).add(str(other))
+    return out
 
 
 _LINKS = PatientLinkHook()
@@ -228,14 +220,20 @@ _KNOWN_DEPARTMENTS = sa.select(sec_patient_department.c.patient_id, sec_patient_
 )
 
 
+def _departments_of(conn: sa.Connection, patient_ids: set[str]) -> dict[str, set[str]]:
+    """Patient id → its recorded departments: one look-up per 500 patients."""
+    patients = sorted(patient_ids)
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(patients), 500):
+        for pid, dept in conn.execute(_KNOWN_DEPARTMENTS, {"b_ids": patients[start : start + 500]}):
+            out.setdefault(str(pid), set()).add(str(dept))
+    return out
+
+
 def _add_departments(conn: sa.Connection, pairs: set[tuple[str, str]]) -> None:
     """Record the (patient, department) pairs not recorded yet: one look-up per 500 patients, one insert."""
-    patients = sorted({pid for pid, _dept in pairs})
-    known: set[tuple[str, str]] = set()
-    for start in range(0, len(patients), 500):
-        rows = conn.execute(_KNOWN_DEPARTMENTS, {"b_ids": patients[start : start + 500]})
-        known.update((str(pid), str(dept)) for pid, dept in rows)
-    missing = [{"patient_id": pid, "department": dept} for pid, dept in sorted(pairs - known)]
+    known = _departments_of(conn, {pid for pid, _dept in pairs})
+    missing = [{"patient_id": pid, "department": dept} for pid, dept in sorted(pairs) if dept not in known.get(pid, ())]
     bulk.insert_rows(conn, sec_patient_department, missing)
 
 
@@ -322,41 +320,13 @@ class AccessPolicy:
     def _patient_scoped(self, actor: Actor) -> bool:
         return bool(actor.scopes) and all(s.context == "patient" for s in parse_scopes(actor.scopes))
 
-    def visible_patients(self, actor: Actor) -> sa.Select[tuple[str]] | None:
-        """A SELECT of the ids of the patients ``actor`` reaches, or ``None`` when that is everyone."""
-        if self.is_unrestricted(actor):
-            return None
-        reach = grant_of(actor.role).reach
-        if reach == "own" or self._patient_scoped(actor):
-            pid = actor.patient_id or "\x00no-patient"
-            return sa.select(sa.literal(pid, sa.String).label("patient_id"))
-        if reach != "department" or actor.user_id is None:
-            return sa.select(sec_resource_patient.c.patient_id).where(sa.false())
-        now = self.clock()
-        parts: list[sa.Select[tuple[str]]] = [
-            sa.select(sec_care_team.c.patient_id).where(
-                sec_care_team.c.user_id == actor.user_id,
-                sa.or_(sec_care_team.c.until.is_(None), sec_care_team.c.until > now),
-            ),
-            sa.select(sec_break_glass.c.patient_id).where(
-                sec_break_glass.c.user_id == actor.user_id, sec_break_glass.c.expires > now
-            ),
-        ]
-        if actor.department:
-            parts.append(
-                sa.select(sec_patient_department.c.patient_id).where(
-                    sec_patient_department.c.department == actor.department
-                )
-            )
-        return sa.select(sa.union(*parts).subquery().c[0])
-
     def reaches(self, actor: Actor, patient_id: sa.ColumnElement[str]) -> sa.ColumnElement[bool] | None:
         """A condition true when ``actor`` reaches the patient whose id ``patient_id`` holds (a column of an
         enclosing query, or a literal), or ``None`` when the actor reaches every patient.
 
         Checked patient by patient through the primary keys of the reach tables (``sec_patient_department``,
-        ``sec_care_team``, ``sec_break_glass``), so its cost does not grow with the size of a department — unlike
-        :meth:`visible_patients`, which lists every patient reached.
+        ``sec_care_team``, ``sec_break_glass``), so its cost does not grow with the size of a department (it used to
+        list every patient the actor reaches, per query).
         """
         if self.is_unrestricted(actor):
             return None
@@ -368,11 +338,11 @@ class AccessPolicy:
         now = self.clock()
         parts: list[sa.ColumnElement[bool]] = []
         if actor.department:  # the usual way in first: the checks stop at the first that holds
-            departments = sec_patient_department
             parts.append(
                 sa.exists(
                     sa.select(sa.literal(1)).where(
-                        departments.c.patient_id == patient_id, departments.c.department == actor.department
+                        sec_patient_department.c.patient_id == patient_id,
+                        sec_patient_department.c.department == actor.department,
                     )
                 )
             )
@@ -407,13 +377,6 @@ class AccessPolicy:
             if condition is None or conn.execute(sa.select(condition)).scalar():
                 out.add(pid)
         return out
-
-    def visible_patient_ids(self, actor: Actor, conn: sa.Connection) -> frozenset[str]:
-        """The ids :meth:`visible_patients` selects (not for unrestricted actors)."""
-        query = self.visible_patients(actor)
-        if query is None:
-            raise ValueError("an unrestricted actor reaches every patient; there is no finite list")
-        return frozenset(str(r[0]) for r in conn.execute(query))
 
     def visible_condition(
         self, actor: Actor, resource_pk: sa.ColumnElement[Any], res_type: sa.ColumnElement[str] | None = None

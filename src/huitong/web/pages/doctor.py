@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
-from huitong.empi.golden import GOLDEN_TAG
+from huitong.empi.pending import is_golden
 from huitong.fhir import jsonio
 from huitong.fhir.operations.record import visible_records
 from huitong.fhir.stored import StoredResource
@@ -117,7 +117,7 @@ def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[st
         grouped[body["resourceType"]].append(body)
     # the person's records in other systems (not the golden Patient, which is the EMPI's own)
     records = [
-        p for p in grouped.pop("Patient", []) if p.get("id") != patient_id and p.get("identifier") and not _golden(p)
+        p for p in grouped.pop("Patient", []) if p.get("id") != patient_id and p.get("identifier") and not is_golden(p)
     ]
     for items in grouped.values():
         items.sort(key=when_of, reverse=True)
@@ -131,14 +131,6 @@ def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[st
                 continue
     series = {name: sorted(points) for name, points in trends.items() if len(points) >= 1}
     return {"patient": patient, "groups": grouped, "trends": series, "records": records}
-
-
-def _golden(patient: dict[str, Any]) -> bool:
-    tags = (patient.get("meta") or {}).get("tag") or []
-    return any(
-        isinstance(t, dict) and t.get("system") == GOLDEN_TAG["system"] and t.get("code") == GOLDEN_TAG["code"]
-        for t in tags
-    )
 
 
 @router.get("")
