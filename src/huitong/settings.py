@@ -668,7 +668,12 @@ class QualitySettings(BaseModel):
         default=72.0, gt=0, description="A lab order older than this without any result is an open loop."
     )
     frontpage_days: int = Field(
-        default=7, ge=1, description="The inpatient front page must be completed within this many days of discharge."
+        default=7,
+        ge=1,
+        description=(
+            "The inpatient front page must be completed within this many days of discharge (judged by its "
+            "quality-control date, ZKRQ: rule frontpage-completed-in-time)."
+        ),
     )
     future_tolerance_minutes: int = Field(
         default=10, ge=0, description="Clock skew tolerated before a timestamp counts as in the future."

@@ -33,6 +33,7 @@ GOOD: dict[str, str] = {
     "LYFS": "1",
     "ZFY": "9856.00",
     "ZFJE": "2000.00",
+    "ZKRQ": "2024-08-13",
 }
 CATALOGUES = Catalogues(
     icd10=frozenset({"J18.9", "I10", "N40", "N83.2", "P07.3", "H25.9"}), icd9cm3=frozenset({"36.07"})
@@ -45,6 +46,7 @@ CASES: dict[str, dict[str, str]] = {
     "frontpage-discharge-after-admission": {**GOOD, "CYSJ": "2024-08-01 09:00:00"},
     "frontpage-diagnosis-sex": {**GOOD, "JBDM1": "N40"},
     "frontpage-diagnosis-age": {**GOOD, "JBDM1": "P07.3"},
+    "frontpage-completed-in-time": {**GOOD, "ZKRQ": "2024-08-20"},
 }
 
 
@@ -91,3 +93,19 @@ def test_check_rows_names_rows_by_inpatient_number_and_scores_them() -> None:
     assert all(f.source == "frontpage" and f.res_type == "frontpage" for f in found)
     assert tally.checked[("frontpage", "completeness")] == 3
     assert tally.failed[("frontpage", "validity")] == {"ZY2"}
+
+
+def test_a_front_page_is_late_after_the_set_days_and_not_judged_without_its_check_date() -> None:
+    late = rule("frontpage-completed-in-time")
+    assert isinstance(late, RowRule)
+    on_the_day = {**GOOD, "ZKRQ": "2024-08-17"}  # discharged 2024-08-10: seven days, the default limit
+    assert list(late.check(on_the_day, context())) == []
+    assert list(late.check({**GOOD, "ZKRQ": "2024-08-18"}, context())) == [
+        "quality-checked (ZKRQ 2024-08-18) 8 days after discharge (CYSJ 2024-08-10); the limit is 7"
+    ]
+    assert list(late.check({**GOOD, "ZKRQ": ""}, context())) == []  # still in progress
+    assert list(late.check({**GOOD, "ZKRQ": "unknown"}, context())) == []
+    backwards = {**GOOD, "CYSJ": "2024-08-01 09:00:00", "ZKRQ": "2024-08-15"}  # the discharge time is wrong
+    assert list(late.check(backwards, context())) == []
+    stricter = Context(QualitySettings(frontpage_days=3), catalogues=CATALOGUES)
+    assert list(late.check({**GOOD, "ZKRQ": "2024-08-14"}, stricter))

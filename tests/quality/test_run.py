@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
+from huitong.db.schema import resource
+from huitong.empi.pending import is_golden
+from huitong.empi.resident_id import check_character
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
 from huitong.quality import scorecard
@@ -13,7 +18,9 @@ from huitong.quality.rule import Context
 from huitong.quality.run import blocking, check_resources, run_batch
 from huitong.quality.schema import quality_finding
 from huitong.security.actor import Actor
+from huitong.services import open_services
 from huitong.settings import QualitySettings
+from tests.conftest import make_settings
 
 
 def load(store: ResourceStore, resources: list[dict[str, Any]]) -> None:
@@ -129,3 +136,57 @@ def test_ingest_check_flags_blocking_findings() -> None:
         "diagnosis-consistent-with-sex",
     }
     assert len(blocking(findings)) == 3
+
+
+def test_records_disagreeing_with_their_persons_golden_record_are_found(db_url: str, tmp_path: Path) -> None:
+    """Two systems register one person (the same resident ID and name); the LIS typed the birth date wrong. The
+    real EMPI links them under a golden Patient whose birth date survivorship takes from the HIS record (both came
+    in through the API, so the one updated last wins); the batch run names the LIS record only, so the finding
+    counts against the LIS."""
+    settings = make_settings(db_url, empi={"model_path": str(tmp_path / "absent.json"), "link_api_patients": True})
+    services = open_services(settings)
+    try:
+        number = "11010119800102" + "001"
+        number += check_character(number)
+
+        def patient(pid: str, source: str, born: str) -> dict[str, Any]:
+            return {
+                "resourceType": "Patient",
+                "id": pid,
+                "meta": {"source": source},
+                "identifier": [
+                    {"system": "urn:oid:2.16.156.10011.1.3", "value": number},
+                    {"system": f"urn:{source.lower()}:pid", "value": pid, "type": {"coding": [{"code": "PI"}]}},
+                ],
+                "name": [{"family": "张", "given": ["伟华"]}],
+                "gender": "male",
+                "birthDate": born,
+            }
+
+        load(services.store, [patient("lis-1", "LIS", "1980-02-01")])
+        load(services.store, [patient("his-1", "HIS", "1980-01-02")])
+        result = run_batch(services.store, QualitySettings(), record=False)
+        assert not [
+            f for f in result.findings if f.rule_id == "person-facts-agree"
+        ]  # no person yet: nothing to compare
+        while services.empi.process_pending():
+            pass
+        with services.store.db.read() as conn:
+            golden = [
+                orjson.loads(c)
+                for (c,) in conn.execute(
+                    sa.select(resource.c.content).where(resource.c.res_type == "Patient", resource.c.deleted.is_(False))
+                )
+            ]
+        golden = [g for g in golden if is_golden(g)]
+        assert len(golden) == 1 and golden[0]["birthDate"] == "1980-01-02"
+        assert {link["other"]["reference"] for link in golden[0]["link"]} == {"Patient/his-1", "Patient/lis-1"}
+        result = run_batch(services.store, QualitySettings(), record=False)
+        found = [f for f in result.findings if f.rule_id == "person-facts-agree"]
+        assert [(f.res_id, f.source) for f in found] == [("lis-1", "LIS")]
+        assert (
+            found[0].detail
+            == f"birthDate 1980-02-01 but 1980-01-02 in the person's golden record Patient/{golden[0]['id']}"
+        )
+    finally:
+        services.close()

@@ -28,9 +28,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+import msgspec
 import orjson
 import sqlalchemy as sa
 
@@ -38,7 +40,16 @@ from huitong.db.schema import resource
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource
 from huitong.processes import spawn_pool
-from huitong.quality.rule import Catalogues, Context, Finding, PatientFacts, ResourceRule, SetRule, source_of
+from huitong.quality.rule import (
+    ALWAYS_DECODED,
+    Catalogues,
+    Context,
+    Finding,
+    PatientFacts,
+    ResourceRule,
+    SetRule,
+    source_of,
+)
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.security.fields import PERSON_TYPES
@@ -69,6 +80,57 @@ def default_workers() -> int:
 def scan_order(rules: Sequence[FhirRule]) -> list[str]:
     """The types a run reads, patients first."""
     return sorted({t for r in rules for t in r.reads} | {"Patient"}, key=lambda t: (t != "Patient", t))
+
+
+#: The elements of a Patient that :func:`patient_facts` reads.
+PATIENT_FACTS = ("gender", "birthDate")
+
+
+def decoded_fields(rtype: str, rules: Sequence[FhirRule]) -> tuple[str, ...] | None:
+    """The top-level elements of ``rtype`` that ``rules`` read (with :data:`ALWAYS_DECODED`, and a patient's
+    facts), or ``None`` when one of them may read any (declares no ``fields``)."""
+    fields = set(ALWAYS_DECODED)
+    if rtype == "Patient":
+        fields.update(PATIENT_FACTS)
+    for rule in rules:
+        if rtype in rule.reads:
+            if rule.fields is None:
+                return None
+            fields.update(rule.fields)
+    return tuple(sorted(fields))
+
+
+Decode = Callable[[bytes | str], dict[str, Any]]
+
+
+def decoder(fields: tuple[str, ...] | None) -> Decode:
+    """A JSON decoder that builds only ``fields`` of a resource (every element for ``None``): the elements no
+    rule reads — narrative, identifiers, codings of other elements — are skipped while parsing instead of being
+    built into objects and freed again (Observation 3.0 → 2.2 µs, Encounter 2.6 → 1.0 µs here). Anything the
+    projection cannot decode is decoded whole; what neither can decode raises as before. Element names are
+    FHIR's, ASCII names; a set with any other name is decoded whole (msgspec 0.22 matched the empty key to a
+    non-ASCII field name)."""
+    if fields is None or not all(f.isascii() and f.isidentifier() for f in fields):
+        return orjson.loads
+    return _projection(fields)
+
+
+@lru_cache(maxsize=64)
+def _projection(fields: tuple[str, ...]) -> Decode:
+    # a TypedDict decodes to a plain dict, unknown keys skipped (msgspec); built from names known only here
+    make_shape: Any = TypedDict
+    project = msgspec.json.Decoder(make_shape("Decoded", dict.fromkeys(fields, Any), total=False)).decode
+    loads = orjson.loads
+    error = msgspec.DecodeError
+
+    def decode(raw: bytes | str) -> dict[str, Any]:
+        try:
+            body: dict[str, Any] = project(raw)
+        except error:
+            body = loads(raw)
+        return body
+
+    return decode
 
 
 def patient_facts(body: dict[str, Any]) -> PatientFacts:
@@ -158,7 +220,7 @@ def check_part(
     counts: dict[str, int] = {}
     count = counts.get
     is_patient = rtype == "Patient"
-    loads = orjson.loads
+    loads = decoder(decoded_fields(rtype, rules))
     n = done
     every = 1000 if progress is not None else 0
     with cyclic_gc_paused():

@@ -63,6 +63,13 @@ class Finding:
     source: str = "unknown"
 
 
+#: The elements every batch run decodes, whatever its rules declare: the id and type, and ``meta`` (the source
+#: system, which each finding names).
+ALWAYS_DECODED = ("resourceType", "id", "meta")
+#: The elements :meth:`Context.patient_of` reads: a rule that calls it declares these among its ``fields``.
+PATIENT_REFERENCE = ("subject", "patient")
+
+
 @dataclass(slots=True)
 class PatientFacts:
     """What rules about diagnoses need to know of a patient."""
@@ -116,6 +123,9 @@ class ResourceRule:
     #: Whether ``check`` reads other resources' patients (``Context.patient_of``, ``Context.patients``). A batch
     #: run checks the types that no such rule reads without waiting for every patient to be read first.
     needs_patients: bool = True
+    #: The top-level elements of the resource that ``check`` reads (``None``: it may read any). A batch run
+    #: decodes only the elements its rules read of each type (see :data:`ALWAYS_DECODED`).
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,9 @@ class SetRule:
     #: Fold the state of a later part of the scan into the state of an earlier one and return it, so that a
     #: batch run can split the scan over worker processes. A set rule without it makes the run use one process.
     merge: Callable[[Any, Any], Any] | None = None
+    #: The top-level elements of the resources that ``observe`` reads (``None``: it may read any), as for
+    #: :attr:`ResourceRule.fields`.
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -34,4 +34,5 @@ RULE = ResourceRule(
     ("Patient",),
     check,
     needs_patients=False,
+    fields=("birthDate",),
 )

@@ -38,4 +38,5 @@ RULE = ResourceRule(
     ("Condition",),
     check,
     needs_patients=False,
+    fields=("code",),
 )

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+from huitong.quality.rule import PATIENT_REFERENCE, Context, Dimension, ResourceRule, Severity
 from huitong.quality.rules.diagnosis_code_format import icd10_codes
 
 MAX_AGE_DAYS = 365  # P codes may be recorded later in infancy; older than a year is a contradiction
@@ -36,4 +36,5 @@ RULE = ResourceRule(
     "ICD-10 chapter XVI (P00–P96, perinatal conditions) is not recorded for patients over one year old.",
     ("Condition",),
     check,
+    fields=("code", "recordedDate", "onsetDateTime", *PATIENT_REFERENCE),
 )

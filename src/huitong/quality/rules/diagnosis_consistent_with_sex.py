@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
+from huitong.quality.rule import PATIENT_REFERENCE, Context, Dimension, ResourceRule, Severity
 from huitong.quality.rules.diagnosis_code_format import icd10_codes
 
 #: ICD-10 blocks for one sex only (WHO ICD-10 sex-limited categories, abridged to whole blocks).
@@ -108,4 +108,5 @@ RULE = ResourceRule(
     "Sex-specific ICD-10 categories (pregnancy, female or male genital organs) match Patient.gender.",
     ("Condition",),
     check,
+    fields=("code", *PATIENT_REFERENCE),
 )

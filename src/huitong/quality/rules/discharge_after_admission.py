@@ -54,4 +54,5 @@ RULE = ResourceRule(
     ("Encounter",),
     check,
     needs_patients=False,
+    fields=("period",),
 )

@@ -27,4 +27,5 @@ RULE = ResourceRule(
     ("Encounter",),
     check,
     needs_patients=False,
+    fields=("class", "status", "location"),
 )

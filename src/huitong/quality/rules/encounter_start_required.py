@@ -21,4 +21,5 @@ RULE = ResourceRule(
     ("Encounter",),
     check,
     needs_patients=False,
+    fields=("period",),
 )

@@ -44,4 +44,5 @@ RULE = ResourceRule(
     ("Observation",),
     check,
     needs_patients=False,
+    fields=("code", "valueQuantity"),
 )

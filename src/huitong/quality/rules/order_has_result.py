@@ -60,4 +60,5 @@ RULE = SetRule(
     observe,
     conclude,
     merge,
+    fields=("status", "authoredOn", "basedOn"),
 )

@@ -21,4 +21,5 @@ RULE = ResourceRule(
     ("Patient",),
     check,
     needs_patients=False,
+    fields=("birthDate",),
 )

@@ -24,4 +24,5 @@ RULE = ResourceRule(
     ("Patient",),
     check,
     needs_patients=False,
+    fields=("name",),
 )

@@ -110,4 +110,5 @@ RULE = SetRule(
     observe,
     conclude,
     merge,
+    fields=("identifier", "active", "link", "name", "birthDate", "gender"),
 )

@@ -36,4 +36,5 @@ RULE = ResourceRule(
     ("Observation",),
     check,
     needs_patients=False,
+    fields=("valueQuantity", "component"),
 )

@@ -104,4 +104,5 @@ RULE = ResourceRule(
     ("Patient",),
     check,
     needs_patients=False,
+    fields=("identifier",),
 )

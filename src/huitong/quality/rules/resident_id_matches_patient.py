@@ -32,4 +32,5 @@ RULE = ResourceRule(
     ("Patient",),
     check,
     needs_patients=False,
+    fields=("identifier", "birthDate", "gender"),
 )

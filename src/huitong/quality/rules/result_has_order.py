@@ -51,4 +51,5 @@ RULE = SetRule(
     observe,
     conclude,
     merge,
+    fields=("basedOn",),
 )

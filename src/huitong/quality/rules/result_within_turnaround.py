@@ -52,4 +52,5 @@ RULE = ResourceRule(
     ("DiagnosticReport",),
     check,
     needs_patients=False,
+    fields=("effectiveDateTime", "effectivePeriod", "issued", "code"),
 )
