@@ -115,7 +115,10 @@ def reference(resources: list[dict[str, Any]], settings: QualitySettings) -> lis
     by_key = {(r["resourceType"], r["id"]): r for r in resources}
     for rule in rules:
         if isinstance(rule, SetRule):
-            found += [(rule.id, t, i, d, source_of(by_key[(t, i)])) for t, i, d in rule.conclude(states[rule.id])]
+            # the source a set rule kept with its finding is the resource's own
+            found += [
+                (rule.id, t, i, d, source_of(by_key[(t, i)])) for t, i, d, *_kept in rule.conclude(states[rule.id])
+            ]
     return sorted(found)
 
 

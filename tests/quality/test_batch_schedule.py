@@ -12,13 +12,11 @@ from typing import Any, cast
 import orjson
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
-from hypothesis import strategies as st
 
 from huitong.db.schema import resource
 from huitong.quality import batch
 from huitong.quality.registry import all_rules
-from huitong.quality.rule import Context, Dimension, PatientFacts, ResourceRule, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, ResourceRule, SetRule, Severity
 from huitong.quality.run import check_all, run_batch
 from huitong.security.protection import is_sealed_content
 from huitong.services import Services, open_services
@@ -31,44 +29,61 @@ def _fhir() -> list[ResourceRule | SetRule]:
     return [r for r in all_rules() if isinstance(r, ResourceRule | SetRule)]
 
 
-def test_only_rules_reading_patients_make_a_type_wait_for_them() -> None:
-    rules = _fhir()
-    assert batch.waits_for_patients(rules, "Condition")  # diagnoses against sex and age
-    for rtype in ("Patient", "Encounter", "Observation", "DiagnosticReport", "ServiceRequest"):
-        assert not batch.waits_for_patients(rules, rtype), rtype
-    # a hospital's own rule reads patients unless it says otherwise
-    own = ResourceRule("own", Dimension.CONSISTENCY, Severity.WARNING, "t", "d", ("Observation",), lambda r, c: ())
+def test_rules_reading_patients_check_their_resources_after_the_pass() -> None:
+    """In a mixed part a diagnosis can come before its patient: the rules about diagnoses against sex and age keep
+    the resource for later; the other rules check it at once, and a hospital's own rule reads patients unless it
+    says otherwise."""
+    man = {
+        "resourceType": "Patient",
+        "id": "m1",
+        "name": [{"family": "李"}],
+        "gender": "male",
+        "birthDate": "1970-01-01",
+    }
+    pregnant = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/m1"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "O80x"}]},
+    }
+    seen: list[str] = []
+
+    def mine(body: dict[str, Any], _ctx: Context) -> tuple[str, ...]:
+        seen.append(body["id"])
+        return ()
+
+    own = ResourceRule("own", Dimension.CONSISTENCY, Severity.WARNING, "t", "d", ("Observation",), mine)
     assert own.needs_patients
-    assert batch.waits_for_patients([*rules, own], "Observation")
-
-
-def test_blocked_parts_wait_and_results_come_back_in_scan_order() -> None:
-    """Parts 0 and 1 are patients, part 2 waits for every patient, part 3 does not: checked here in the order
-    0, 3, 1, 2 (part 2 skipped until part 1 has been handed back), yielded 0, 1, 2, 3."""
-    tasks: list[batch.Task] = [
-        ("Patient", 0, 1, None),
-        ("Patient", 1, 2, None),
-        ("Condition", 0, 1, "f"),
-        ("Observation", 0, 1, None),
+    rules = [*_fhir(), own]
+    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "valueString": "x"}
+    items = [
+        ("c1", orjson.dumps(pregnant), 1, "Condition"),
+        ("o1", orjson.dumps(obs), 2, "Observation"),
+        ("m1", orjson.dumps(man), 3, "Patient"),
     ]
+    ctx = Context(QualitySettings())
+    states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule)}
+    part = batch.check_part(batch.MIXED, items, ctx, rules, states)
+    assert [(t, rid) for t, rid, _raw, _src in part.deferred] == [("Condition", "c1"), ("Observation", "o1")]
+    assert {f.rule_id for f in part.findings} == {"diagnosis-code-format"}  # O80x: checked at once
+    assert seen == [] and "m1" in ctx.patients
+    later = batch.check_deferred(part.deferred, ctx, rules)
+    assert [(f.rule_id, f.res_id) for f in later] == [("diagnosis-consistent-with-sex", "c1")]
+    assert seen == ["o1"]
+    assert part.per_type == {"Condition": {"unknown": 1}, "Observation": {"unknown": 1}, "Patient": {"unknown": 1}}
+
+
+def test_results_come_back_in_scan_order_whoever_checks_them() -> None:
+    tasks: list[batch.Task] = [(batch.MIXED, 0, 1), (batch.MIXED, 1, 2), (batch.MIXED, 2, 3)]
     checked: list[int] = []
-    known: list[int] = []
 
     def here(task: batch.Task) -> batch.PartResult:
         checked.append(tasks.index(task))
-        return batch.PartResult(task[0])
-
-    def blocked(i: int) -> bool:
-        return tasks[i][0] == "Condition" and len(known) < 2
+        return batch.PartResult(str(task[1]))
 
     no_pool = cast(ProcessPoolExecutor, None)  # no spawned worker: every part is checked here
-    yielded: list[str] = []
-    for part in batch._share(no_pool, [], tasks, [0, 2, 3, 1], here, blocked):
-        yielded.append(part.rtype)
-        if part.rtype == "Patient":
-            known.append(len(known))
-    assert checked == [0, 3, 1, 2]
-    assert yielded == ["Patient", "Patient", "Condition", "Observation"]
+    assert [p.rtype for p in batch._share(no_pool, [], tasks, here)] == ["0", "1", "2"]
+    assert checked == [0, 1, 2]
 
 
 @pytest.fixture(params=["on", "off"])
@@ -113,21 +128,6 @@ def test_encrypted_patients_are_checked_as_plain_ones(protected: tuple[Services,
 
     assert sorted(map(key, one.findings)) == sorted(map(key, expected))
     assert any(f.rule_id == "resident-id-check-character" for f in one.findings)
-
-
-@given(
-    st.dictionaries(
-        st.text(min_size=1, max_size=20),
-        st.builds(
-            PatientFacts,
-            st.one_of(st.none(), st.sampled_from(["male", "female", "other", "unknown"]), st.text(max_size=5)),
-            st.one_of(st.none(), st.dates()),
-        ),
-        max_size=30,
-    )
-)
-def test_patients_facts_reach_the_workers_as_they_are(facts: dict[str, PatientFacts]) -> None:
-    assert batch.unpack_facts(batch.pack_facts(facts)) == facts
 
 
 def test_a_part_pauses_the_cyclic_collector_and_leaves_it_as_it_was() -> None:

@@ -107,5 +107,7 @@ def test_a_front_page_is_late_after_the_set_days_and_not_judged_without_its_chec
     assert list(late.check({**GOOD, "ZKRQ": "unknown"}, context())) == []
     backwards = {**GOOD, "CYSJ": "2024-08-01 09:00:00", "ZKRQ": "2024-08-15"}  # the discharge time is wrong
     assert list(late.check(backwards, context())) == []
+    same_day = {**GOOD, "RYSJ": "2024-08-03 10:08:00", "CYSJ": "2024-08-03 08:00:00", "ZKRQ": "2024-08-20"}
+    assert list(late.check(same_day, context())) == []  # hours before admission, the same day
     stricter = Context(QualitySettings(frontpage_days=3), catalogues=CATALOGUES)
     assert list(late.check({**GOOD, "ZKRQ": "2024-08-14"}, stricter))

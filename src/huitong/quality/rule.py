@@ -140,7 +140,9 @@ class SetRule:
     reads: tuple[str, ...]
     start: Callable[[Context], Any]
     observe: Callable[[Any, dict[str, Any]], None]
-    conclude: Callable[[Any], Iterable[tuple[str, str, str]]]  # (res_type, res_id, detail)
+    #: (res_type, res_id, detail), or (res_type, res_id, detail, source) when the state kept the resource's source
+    #: system (``meta.source``, :func:`source_of`); the run looks up the others' after the scan
+    conclude: Callable[[Any], Iterable[tuple[str, str, str] | tuple[str, str, str, str]]]
     #: Fold the state of a later part of the scan into the state of an earlier one and return it, so that a
     #: batch run can split the scan over worker processes. A set rule without it makes the run use one process.
     merge: Callable[[Any, Any], Any] | None = None

@@ -15,6 +15,7 @@ from huitong.quality.batch import (
     PARALLEL_MIN_RESOURCES,
     PART_ROWS,
     check_part,
+    cyclic_gc_paused,
     default_workers,
     lookup_sources,
     patient_facts,
@@ -138,17 +139,15 @@ def conclude(
     sources: Callable[[set[tuple[str, str]]], dict[tuple[str, str], str]],
 ) -> list[Finding]:
     """The findings of the set rules at the end of a scan; ``sources`` gives the source system of the resources
-    they name."""
+    they name without one (the built-in set rules keep it in their states: no look-up of each, which reads the
+    store out of order)."""
     concluded = [
-        (rule.id, rtype, rid, detail)
-        for rule in rules
-        if isinstance(rule, SetRule)
-        for rtype, rid, detail in rule.conclude(states[rule.id])
+        (rule.id, *item) for rule in rules if isinstance(rule, SetRule) for item in rule.conclude(states[rule.id])
     ]
-    known = sources({(rtype, rid) for _, rtype, rid, _ in concluded}) if concluded else {}
+    missing = {(c[1], c[2]) for c in concluded if len(c) < 5}
+    known = sources(missing) if missing else {}
     return [
-        Finding(rule_id, rtype, rid, detail, known.get((rtype, rid), "unknown"))
-        for rule_id, rtype, rid, detail in concluded
+        Finding(c[0], c[1], c[2], c[3], c[4] if len(c) > 4 else known.get((c[1], c[2]), "unknown")) for c in concluded
     ]
 
 
@@ -238,7 +237,10 @@ def run_batch(
         parallel_min=parallel_min,
         part_rows=part_rows,
     )
-    findings = scanned.findings + conclude(fhir_rules, scanned.states, lambda keys: lookup_sources(store, actor, keys))
+    with cyclic_gc_paused():  # the set rules' states are millions of containers, none of them cycles
+        findings = scanned.findings + conclude(
+            fhir_rules, scanned.states, lambda keys: lookup_sources(store, actor, keys)
+        )
     tally = tally_of(fhir_rules, scanned.per_type_source, findings)
     if frontpage is not None:
         findings += check_rows(frontpage, ctx, rules=rules, tally=tally)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from huitong.quality.rule import Context, Dimension, RowRule, Severity
+from huitong.quality.rules.frontpage_discharge_after_admission import moment
 
 
 def _day(text: str) -> date | None:
@@ -24,8 +25,8 @@ def check(row: dict[str, str], ctx: Context) -> Iterator[str]:
     checked = _day(row.get("ZKRQ") or "")
     if discharged is None or checked is None:
         return
-    admitted = _day(row.get("RYSJ") or "")
-    if admitted is not None and discharged < admitted:
+    admitted, left = moment(row.get("RYSJ") or ""), moment(row.get("CYSJ") or "")
+    if admitted is not None and left is not None and left < admitted:
         return  # the discharge time itself is wrong (frontpage-discharge-after-admission): nothing to count from
     days = (checked - discharged).days
     if days > ctx.settings.frontpage_days:

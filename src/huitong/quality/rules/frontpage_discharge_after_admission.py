@@ -6,7 +6,7 @@ from datetime import date, datetime
 from huitong.quality.rule import Context, Dimension, RowRule, Severity
 
 
-def _moment(text: str) -> datetime | None:
+def moment(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError:
@@ -14,8 +14,8 @@ def _moment(text: str) -> datetime | None:
 
 
 def check(row: dict[str, str], _ctx: Context) -> Iterator[str]:
-    admitted = _moment(row.get("RYSJ") or "")
-    discharged = _moment(row.get("CYSJ") or "")
+    admitted = moment(row.get("RYSJ") or "")
+    discharged = moment(row.get("CYSJ") or "")
     if admitted and discharged and discharged < admitted:
         yield f"CYSJ {row['CYSJ']} is before RYSJ {row['RYSJ']}"
     try:

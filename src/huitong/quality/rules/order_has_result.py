@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 from huitong.quality.rules.discharge_after_admission import parse_moment
 
 
 @dataclass
 class State:
     grace: timedelta
-    orders: dict[str, str] = field(default_factory=dict)  # id → authoredOn
+    orders: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (authoredOn, source system)
     resulted: set[str] = field(default_factory=set)
 
 
@@ -23,7 +23,7 @@ def start(ctx: Context) -> State:
 def observe(state: State, resource: dict[str, Any]) -> None:
     if resource["resourceType"] == "ServiceRequest":
         if resource.get("status") not in ("revoked", "entered-in-error", "draft"):
-            state.orders[resource["id"]] = resource.get("authoredOn", "")
+            state.orders[resource["id"]] = (resource.get("authoredOn", ""), source_of(resource))
     else:
         for ref in resource.get("basedOn") or ():
             target = ref.get("reference") if isinstance(ref, dict) else None
@@ -38,14 +38,15 @@ def merge(first: State, later: State) -> State:
     return first
 
 
-def conclude(state: State) -> Iterator[tuple[str, str, str]]:
+def conclude(state: State) -> Iterator[tuple[str, str, str, str]]:
     now = datetime.now(UTC)
-    for order_id, authored in state.orders.items():
+    for order_id, (authored, source) in state.orders.items():
         if order_id in state.resulted:
             continue
         when = parse_moment(authored) if authored else None
         if when is None or now - when > state.grace:
-            yield "ServiceRequest", order_id, f"no result for this order (ordered {authored or 'at an unknown time'})"
+            detail = f"no result for this order (ordered {authored or 'at an unknown time'})"
+            yield "ServiceRequest", order_id, detail, source
 
 
 RULE = SetRule(

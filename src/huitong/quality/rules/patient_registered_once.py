@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 from huitong.quality.rules.resident_id_check_character import resident_ids
 
 #: Placeholder names of newborns registered under the mother's name (twins share them).
@@ -17,6 +17,8 @@ NEWBORN_SUFFIXES = ("之子", "之女", "之婴")
 class State:
     #: (local identifier system, resident ID) or (system, name, birth date, sex) → patient ids
     groups: dict[tuple[str, ...], list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: patient id → source system, of the patients in some group
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def start(_ctx: Context) -> State:
@@ -55,22 +57,26 @@ def observe(state: State, patient: dict[str, Any]) -> None:
     system = _local_system(patient)
     groups = state.groups
     numbers = resident_ids(patient)
-    if numbers:
-        for number in set(numbers):
-            groups[(system, "id", number)].append(patient["id"])
+    grouped = bool(numbers)
+    for number in set(numbers):
+        groups[(system, "id", number)].append(patient["id"])
     name, born, sex = _name(patient), patient.get("birthDate"), patient.get("gender")
     if name and born and sex in ("male", "female") and not name.endswith(NEWBORN_SUFFIXES):
         groups[(system, "demographics", name, str(born), str(sex))].append(patient["id"])
+        grouped = True
+    if grouped:  # the source system of a patient a finding may name
+        state.sources[patient["id"]] = source_of(patient)
 
 
 def merge(first: State, later: State) -> State:
     """The state of two parts of the scan, ``first`` observed before ``later`` (ids keep their scan order)."""
     for key, ids in later.groups.items():
         first.groups[key].extend(ids)
+    first.sources.update(later.sources)
     return first
 
 
-def conclude(state: State) -> Iterator[tuple[str, str, str]]:
+def conclude(state: State) -> Iterator[tuple[str, str, str, str]]:
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:
@@ -95,7 +101,12 @@ def conclude(state: State) -> Iterator[tuple[str, str, str]]:
         ordered = sorted(together)
         others = ", ".join(f"Patient/{i}" for i in ordered[:-1])
         same = " and ".join(sorted(how[frozenset([group])]))
-        yield "Patient", ordered[-1], f"same {same} in one system as {others}"
+        yield (
+            "Patient",
+            ordered[-1],
+            f"same {same} in one system as {others}",
+            state.sources.get(ordered[-1], "unknown"),
+        )
 
 
 RULE = SetRule(

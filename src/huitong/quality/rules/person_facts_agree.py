@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from huitong.empi.golden import GOLDEN_TAG
-from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 
 #: The facts compared: (birth date as YYYY-MM-DD or None, sex when male or female else None)
 Facts = tuple[str | None, str | None]
@@ -20,8 +20,8 @@ Facts = tuple[str | None, str | None]
 class State:
     #: golden Patient id → (its facts, the ids of the source records it links)
     persons: dict[str, tuple[Facts, list[str]]] = field(default_factory=dict)
-    #: source Patient id → its facts
-    records: dict[str, Facts] = field(default_factory=dict)
+    #: source Patient id → (its facts, its source system)
+    records: dict[str, tuple[Facts, str]] = field(default_factory=dict)
 
 
 def start(_ctx: Context) -> State:
@@ -47,7 +47,7 @@ def _facts(patient: dict[str, Any]) -> Facts:
 
 def observe(state: State, patient: dict[str, Any]) -> None:
     if not _golden(patient):
-        state.records[patient["id"]] = _facts(patient)
+        state.records[patient["id"]] = (_facts(patient), source_of(patient))
         return
     if patient.get("active") is False:
         return  # a person merged into another
@@ -70,20 +70,21 @@ def merge(first: State, later: State) -> State:
     return first
 
 
-def conclude(state: State) -> Iterator[tuple[str, str, str]]:
+def conclude(state: State) -> Iterator[tuple[str, str, str, str]]:
     labels = ("birthDate", "gender")
     for person, (golden, members) in state.persons.items():
         for member in members:
-            facts = state.records.get(member)
-            if facts is None:
+            record = state.records.get(member)
+            if record is None:
                 continue
+            facts, source = record
             differ = [
                 f"{label} {mine} but {theirs} in the person's golden record Patient/{person}"
                 for label, mine, theirs in zip(labels, facts, golden, strict=True)
                 if mine is not None and theirs is not None and mine != theirs
             ]
             if differ:
-                yield "Patient", member, "; ".join(differ)
+                yield "Patient", member, "; ".join(differ), source
 
 
 RULE = SetRule(

@@ -4,13 +4,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from huitong.quality.rule import Context, Dimension, SetRule, Severity
+from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 
 
 @dataclass
 class State:
     orders: set[str] = field(default_factory=set)
-    reports: dict[str, list[str]] = field(default_factory=dict)  # report id → ordered ids
+    reports: dict[str, tuple[list[str], str]] = field(default_factory=dict)  # report id → (ordered ids, source)
 
 
 def start(_ctx: Context) -> State:
@@ -22,7 +22,8 @@ def observe(state: State, resource: dict[str, Any]) -> None:
         state.orders.add(resource["id"])
         return
     refs = [r.get("reference", "") for r in resource.get("basedOn") or [] if isinstance(r, dict)]
-    state.reports[resource["id"]] = [r.removeprefix("ServiceRequest/") for r in refs if r.startswith("ServiceRequest/")]
+    orders = [r.removeprefix("ServiceRequest/") for r in refs if r.startswith("ServiceRequest/")]
+    state.reports[resource["id"]] = (orders, source_of(resource))
 
 
 def merge(first: State, later: State) -> State:
@@ -32,12 +33,12 @@ def merge(first: State, later: State) -> State:
     return first
 
 
-def conclude(state: State) -> Iterator[tuple[str, str, str]]:
-    for report_id, orders in state.reports.items():
+def conclude(state: State) -> Iterator[tuple[str, str, str, str]]:
+    for report_id, (orders, source) in state.reports.items():
         if not orders:
-            yield "DiagnosticReport", report_id, "the report names no order (basedOn)"
+            yield "DiagnosticReport", report_id, "the report names no order (basedOn)", source
         elif not any(o in state.orders for o in orders):
-            yield "DiagnosticReport", report_id, f"the order {orders[0]} it names is not in the repository"
+            yield "DiagnosticReport", report_id, f"the order {orders[0]} it names is not in the repository", source
 
 
 RULE = SetRule(
