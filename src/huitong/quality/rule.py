@@ -121,7 +121,8 @@ class ResourceRule:
     reads: tuple[str, ...]
     check: Callable[[dict[str, Any], Context], Iterable[str]]  # yields a detail per failure
     #: Whether ``check`` reads other resources' patients (``Context.patient_of``, ``Context.patients``). A batch
-    #: run checks the types that no such rule reads without waiting for every patient to be read first.
+    #: run checks such a rule after its pass over the store, once every patient has been seen; the others check
+    #: each resource as it is read.
     needs_patients: bool = True
     #: The top-level elements of the resource that ``check`` reads (``None``: it may read any). A batch run
     #: decodes only the elements its rules read of each type (see :data:`ALWAYS_DECODED`).
