@@ -193,6 +193,49 @@ EXTRA: list[dict[str, Any]] = [
         "code": {"text": "K"},
         "dataAbsentReason": {"coding": [{"code": "error"}]},
     },
+    # the newborn's diagnosis again, dated by its onset
+    {
+        "resourceType": "Condition",
+        "id": "q-onset",
+        "meta": {"source": "EMR"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "P07.3"}]},
+        "subject": {"reference": "Patient/q-baby"},
+        "onsetDateTime": "2024-01-20",
+    },
+    # a diagnosis code that is not ICD-10 shaped
+    {
+        "resourceType": "Condition",
+        "id": "q-shape",
+        "meta": {"source": "HIS"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "40.1"}]},
+        "subject": {"reference": "Patient/q-sex"},
+    },
+    # an order withdrawn, never resulted (no open loop); an inpatient stay in progress with no bed
+    {
+        "resourceType": "ServiceRequest",
+        "id": "q-revoked",
+        "meta": {"source": "HIS"},
+        "status": "revoked",
+        "authoredOn": "2020-01-01T08:00:00+08:00",
+    },
+    {
+        "resourceType": "Encounter",
+        "id": "q-ward",
+        "meta": {"source": "HIS"},
+        "status": "in-progress",
+        "class": {"code": "IMP"},
+        "period": {"start": "2024-05-01T08:00:00+08:00"},
+    },
+    # a report collected over a period, issued three days later
+    {
+        "resourceType": "DiagnosticReport",
+        "id": "q-late",
+        "meta": {"source": "LIS"},
+        "status": "final",
+        "code": {"text": "culture"},
+        "effectivePeriod": {"start": "2024-05-01T08:00:00+08:00"},
+        "issued": "2024-05-04T08:00:00+08:00",
+    },
     # a panel: a final result whose values are its members
     {
         "resourceType": "Observation",
