@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from huitong.db.schema import resource
 from huitong.fhir.store import ResourceStore
-from huitong.quality.batch import pk_ranges, stream_mixed
+from huitong.quality.scan import pk_ranges, stream_mixed
 from huitong.security.actor import Actor
 from tests.quality.test_batch_workers import hospital, load
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from huitong.fhir.store import ResourceStore
-from huitong.quality import batch
+from huitong.quality import batch, scan
 from huitong.quality.bench_batch import Repository, is_copy, replica
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import Context, ResourceRule, SetRule, source_of
@@ -129,7 +129,7 @@ def keys(findings: list[Any]) -> list[Key]:
 def test_the_batch_finds_what_a_plain_loop_finds(store: ResourceStore, monkeypatch: pytest.MonkeyPatch) -> None:
     resources = hospital(40) + edge_cases()
     load(store, resources)
-    monkeypatch.setattr(batch, "PAGE", 7)  # many pages per type: every page boundary of the keyset scan
+    monkeypatch.setattr(scan, "PAGE", 7)  # many pages: every page boundary of the keyset scan
     settings = QualitySettings()
     result = run_batch(store, settings, record=False, workers=1)
     expected = reference(resources, settings)

@@ -64,7 +64,7 @@ def test_rules_reading_patients_check_their_resources_after_the_pass() -> None:
     ctx = Context(QualitySettings())
     states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule)}
     part = batch.check_part(batch.MIXED, items, ctx, rules, states)
-    assert [(t, rid) for t, rid, _raw, _src in part.deferred] == [("Condition", "c1"), ("Observation", "o1")]
+    assert [(t, rid) for t, rid, _raw in part.deferred] == [("Condition", "c1"), ("Observation", "o1")]
     assert {f.rule_id for f in part.findings} == {"diagnosis-code-format"}  # O80x: checked at once
     assert seen == [] and "m1" in ctx.patients
     later = batch.check_deferred(part.deferred, ctx, rules)
@@ -74,12 +74,12 @@ def test_rules_reading_patients_check_their_resources_after_the_pass() -> None:
 
 
 def test_results_come_back_in_scan_order_whoever_checks_them() -> None:
-    tasks: list[batch.Task] = [(batch.MIXED, 0, 1), (batch.MIXED, 1, 2), (batch.MIXED, 2, 3)]
+    tasks: list[batch.Task] = [(0, 1), (1, 2), (2, 3)]
     checked: list[int] = []
 
     def here(task: batch.Task) -> batch.PartResult:
         checked.append(tasks.index(task))
-        return batch.PartResult(str(task[1]))
+        return batch.PartResult(str(task[0]))
 
     no_pool = cast(ProcessPoolExecutor, None)  # no spawned worker: every part is checked here
     assert [p.rtype for p in batch._share(no_pool, [], tasks, here)] == ["0", "1", "2"]

@@ -1,15 +1,15 @@
 """The batch scan of a quality run over the repository: one pass over the table in key order, split over worker
 processes.
 
-A run reads every current resource of the types its rules read in one pass over the ``resource`` table in key
-order (``stream_mixed``), in pages of :data:`PAGE` rows, never all at once: rows of every type lie side by side in
-the table, as their messages brought them, so one pass reads each page once, in the order it was written, where a
-pass per type over the type index would read a page again for each type on it — and, where the pages are not in
-memory, read them out of order. Each resource is decoded once, only the elements its type's rules read. The rules
-that read patients' facts (diagnoses against sex and age) check their resources after the pass, once every patient
-has been seen. With more than one worker, the key range is cut into parts, each part is checked by one of the
-workers — this process, or a spawned one with its own database connection — and the parts' results are joined in
-scan order: findings concatenated, counts added, set rules' states merged with their ``merge``. The findings are
+A run reads every current resource of the types its rules read in one pass over the ``resource`` table in key order
+(:func:`huitong.quality.scan.stream_mixed`), a page of rows at a time, never all at once: rows of every type lie
+side by side in the table, as their messages brought them, so one pass reads each page once, in the order it was
+written, where a pass per type over the type index would read a page again for each type on it — and, where the
+pages are not in memory, read them out of order. Each resource is decoded once, only the elements its type's rules
+read. The rules that read patients' facts (diagnoses against sex and age) check their resources after the pass, once
+every patient has been seen. With more than one worker, the key range is cut into parts, each part is checked by one
+of the workers — this process, or a spawned one with its own database connection — and the parts' results are joined
+in scan order: findings concatenated, counts added, set rules' states merged with their ``merge``. The findings are
 the same, in the same order, as when one process reads everything (tested on both backends).
 
 The store stays the door: the parent checks that the actor may search each type and records one audit row per
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import math
 import os
 import pickle
 import time
@@ -30,17 +29,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any, TypedDict
 
 import msgspec
 import orjson
-import sqlalchemy as sa
 
-from huitong.db.schema import resource
 from huitong.fhir.store import ResourceStore
-from huitong.fhir.stored import StoredResource
 from huitong.processes import spawn_pool
 from huitong.quality.rule import (
     ALWAYS_DECODED,
@@ -50,16 +46,11 @@ from huitong.quality.rule import (
     PatientFacts,
     ResourceRule,
     SetRule,
-    source_of,
 )
+from huitong.quality.scan import Item, audit_scan, pk_ranges, stream_mixed
 from huitong.security.actor import Actor
-from huitong.security.audit import AuditEntry
-from huitong.security.fields import PERSON_TYPES
-from huitong.security.protection import is_sealed_content
 from huitong.settings import QualitySettings, Settings
 
-#: Rows per keyset page.
-PAGE = 5000
 #: Below this many keys spanned by the types read a run stays in one process: starting a worker (a fresh
 #: interpreter importing Huitong) takes seconds, which a one-process run of this size about takes in all.
 PARALLEL_MIN_RESOURCES = 300_000
@@ -184,9 +175,9 @@ class PartResult:
     cpu_s: float = 0.0
     #: patient id → (gender, birth date), from a part of the patients checked in a worker
     patients: dict[str, tuple[str | None, date | None]] = field(default_factory=dict)
-    #: (type, id, JSON, source) of the resources whose rules read patients' facts, checked by those rules once every
-    #: patient is known (:func:`check_deferred`)
-    deferred: list[tuple[str, str, bytes | str, str]] = field(default_factory=list)
+    #: (type, id, JSON) of the resources whose rules read patients' facts, checked by those rules once every patient
+    #: is known (:func:`check_deferred`)
+    deferred: list[tuple[str, str, bytes | str]] = field(default_factory=list)
     #: checked in the run's own process (not in a spawned worker)
     here: bool = False
     #: wall-clock time (``time.time()``) the part's check began and ended, for a timeline of the processes
@@ -236,18 +227,20 @@ def check_part(
     keep_sources: bool = False,
     progress: Progress | None = None,
     done: int = 0,
+    defer: bool = True,
 ) -> PartResult:
     """Every rule of ``rules`` that reads the type of each of ``items`` over it: each resource decoded once (the
     elements its type's rules read), all its resource rules and set-rule observers in one pass. ``items`` are
     (id, JSON, …) of type ``rtype``, or, for ``rtype`` :data:`MIXED`, (id, JSON, key, type) of any types in key
-    order. Patients' facts go to ``ctx.patients``. In a mixed part, the rules that read patients' facts are left
-    for :func:`check_deferred` (a patient may come later in the scan): their resources are kept in ``deferred``."""
+    order. Patients' facts go to ``ctx.patients``. In a mixed part (unless ``defer`` is false), the rules that read
+    patients' facts are left for :func:`check_deferred` (a patient may come later in the scan): their resources are
+    kept in ``deferred``."""
     out = PartResult(rtype)
     plans: dict[str, _TypePlan] = {}
     mixed = rtype == MIXED
 
     def plan_of(of_type: str) -> _TypePlan:
-        later = mixed and bool(_resource_checks(rules, of_type, needs_patients=True))
+        later = mixed and defer and bool(_resource_checks(rules, of_type, needs_patients=True))
         checks = _resource_checks(rules, of_type, needs_patients=False if later else None)
         observers = tuple((r.observe, states[r.id]) for r in rules if isinstance(r, SetRule) and of_type in r.reads)
         plan = plans[of_type] = _TypePlan(decoder(decoded_fields(of_type, rules)), checks, observers, {}, later)
@@ -282,7 +275,7 @@ def check_part(
             for observe, state in plan.observers:
                 observe(state, body)
             if plan.defer:
-                deferred.append((current, res_id, item[1] or b"{}", source))
+                deferred.append((current, res_id, item[1] or b"{}"))
             if keep_sources:
                 sources[(current, res_id)] = source
             if every:
@@ -294,191 +287,13 @@ def check_part(
 
 
 def check_deferred(
-    deferred: Iterable[tuple[str, str, bytes | str, str]], ctx: Context, rules: Sequence[FhirRule]
+    deferred: Iterable[tuple[str, str, bytes | str]], ctx: Context, rules: Sequence[FhirRule]
 ) -> list[Finding]:
     """The findings of the rules that read patients' facts over the resources a mixed scan kept for them, once
     every patient is known (``ctx.patients``)."""
-    findings: list[Finding] = []
-    plans: dict[str, tuple[Decode, tuple[tuple[str, Callable[[dict[str, Any], Context], Any]], ...]]] = {}
-    with cyclic_gc_paused():
-        for rtype, res_id, raw, source in deferred:
-            plan = plans.get(rtype)
-            if plan is None:
-                plan = plans[rtype] = (
-                    decoder(decoded_fields(rtype, rules)),
-                    _resource_checks(rules, rtype, needs_patients=True),
-                )
-            body = plan[0](raw)
-            for rule_id, check in plan[1]:
-                details = check(body, ctx)
-                if details:
-                    findings += [Finding(rule_id, rtype, res_id, detail, source) for detail in details]
-    return findings
-
-
-# -- reading the store ------------------------------------------------------------------------------
-
-
-#: What a scan yields per resource: (id, JSON), the store's rows also carrying their key after these two, and a
-#: mixed scan's rows their type after that.
-Item = tuple[str, bytes | str] | tuple[str, bytes | str, int] | tuple[str, bytes | str, int, str]
-
-
-def stream(
-    store: ResourceStore, actor: Actor, rtype: str, after: int | None = None, upto: int | None = None
-) -> Iterator[Item]:
-    """(id, JSON, key) of every current resource of ``rtype`` the actor may see with ``after < pk <= upto``, in
-    key order, :data:`PAGE` rows per query (the ``resource(res_type, pk)`` index). The query is compiled once
-    and each page's rows are handed on as the driver returns them."""
-    return _stream(store, actor, (rtype,), after, upto, mixed=False)
-
-
-def stream_mixed(
-    store: ResourceStore, actor: Actor, types: Sequence[str], after: int | None = None, upto: int | None = None
-) -> Iterator[Item]:
-    """(id, JSON, key, type) of every current resource of any of ``types`` the actor may see with
-    ``after < pk <= upto``, in key order, read from the table itself rather than through the type index: one pass
-    over its pages in the order they were written, where a pass per type reads a page again for each type on it
-    (rows of all types lie side by side, as their messages brought them). Not yet in the page cache, a hospital-year
-    of the benchmark's rows (10.8 GB) is read in 44 s this way against 148 s type by type (docs/quality.md)."""
-    return _stream(store, actor, tuple(types), after, upto, mixed=True)
-
-
-def _stream(
-    store: ResourceStore, actor: Actor, types: tuple[str, ...], after: int | None, upto: int | None, *, mixed: bool
-) -> Iterator[Item]:
-    visible = store.visible_conditions(actor, resource.c.pk, resource.c.res_type)
-    # only person types hold encrypted fields
-    sealed = set(types) & PERSON_TYPES if store.protector is not None else set()
-    bound = [resource.c.pk <= upto] if upto is not None else []
-    # SQLite hands the JSON over as bytes when asked to (no text object per row; orjson reads bytes faster)
-    content_col: sa.ColumnElement[Any] = (
-        sa.cast(resource.c.content, sa.LargeBinary) if store.db.is_sqlite else resource.c.content
-    )
-    columns: list[sa.ColumnElement[Any]] = [resource.c.res_id, content_col, resource.c.pk]
-    if mixed:
-        columns.append(resource.c.res_type)
-        # SQLite: the type tested as an expression (unary +) so that the planner walks the primary key's range
-        # instead of the type index
-        type_col: sa.ColumnElement[str] = (
-            sa.literal_column("+resource.res_type", sa.String) if store.db.is_sqlite else resource.c.res_type
-        )
-        of_type = sa.or_(*(type_col == t for t in sorted(types)))
-    else:
-        of_type = resource.c.res_type == types[0]
-    query = (
-        sa.select(*columns)
-        .where(
-            of_type,
-            resource.c.deleted.is_(False),
-            resource.c.pk > sa.bindparam("after_pk", -1, type_=resource.c.pk.type),
-            *bound,
-            *visible,
-        )
-        .order_by(resource.c.pk)
-        .limit(PAGE)
-    )
-    page: _Page | None = None
-    last = after if after is not None else -1
-    while True:
-        with store.db.read() as conn:
-            page = page or _Page(conn, query)
-            rows = page.fetch(conn, {"after_pk": last})
-        if not rows:
-            return
-        if not sealed:
-            yield from rows
-        else:
-            for row in rows:
-                res_id, content, pk = row[0], row[1], row[2]
-                rtype = row[3] if mixed else types[0]
-                raw = content.encode() if isinstance(content, str) else content
-                if rtype not in sealed or not is_sealed_content(raw):  # nothing encrypted: the same bytes
-                    yield row
-                    continue
-                stored = StoredResource(rtype, res_id, 0, datetime.now(UTC), False, raw)
-                yield (res_id, store.opened(actor, stored).content or b"{}", pk, *row[3:])
-        if len(rows) < PAGE:
-            return
-        last = rows[-1][2]
-
-
-class _Page:
-    """A query compiled once for the database driver, run with other parameters per page: a page of a scan is
-    thousands of rows, and making each a SQLAlchemy ``Row`` costs about a third of reading it."""
-
-    def __init__(self, conn: sa.Connection, query: sa.Select[Any]) -> None:
-        compiled = query.compile(dialect=conn.dialect)
-        self.sql = str(compiled)
-        self.params = compiled.construct_params()
-        self.order = list(compiled.positiontup or ()) if compiled.positional else None
-
-    def fetch(self, conn: sa.Connection, values: dict[str, Any]) -> list[Any]:
-        params = {**self.params, **values}
-        args: Any = tuple(params[name] for name in self.order) if self.order is not None else params
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(self.sql, args)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-
-def pk_ranges(store: ResourceStore, types: Sequence[str], parts_min: int, part_rows: int) -> list[tuple[int, int]]:
-    """The key range spanned by rows of ``types`` cut into parts (``after``, ``upto``) of ``part_rows`` keys each, at
-    least ``parts_min``: a mixed part reads the table itself over its range, so equal spans of keys are equal
-    amounts of reading (rows of other types included). The ends come from the type index (a step into it per
-    type), not from a count."""
-    low: int | None = None
-    high: int | None = None
-    with store.db.read() as conn:
-        for rtype in types:
-            of_type = resource.c.res_type == rtype
-            first = conn.execute(sa.select(sa.func.min(resource.c.pk)).where(of_type)).scalar_one()
-            last = conn.execute(sa.select(sa.func.max(resource.c.pk)).where(of_type)).scalar_one()
-            if first is None or last is None:
-                continue
-            low = int(first) if low is None else min(low, int(first))
-            high = int(last) if high is None else max(high, int(last))
-    if low is None or high is None:
-        return []
-    span = high - low + 1
-    parts = max(parts_min, math.ceil(span / max(part_rows, 1)), 1)
-    parts = min(parts, span)
-    bounds = [low - 1 + (span * k) // parts for k in range(parts + 1)]
-    return [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k + 1] > bounds[k]]
-
-
-def audit_scan(store: ResourceStore, actor: Actor, rtype: str) -> None:
-    """Refuse a type the actor may not search; record the scan of it (one audit row, as ``store.scan``)."""
-    store.check_search(actor, rtype)
-    store.audited_read(actor, AuditEntry("search-type", entity_type=rtype, query="_scan=all"), lambda: None)
-
-
-def lookup_sources(store: ResourceStore, actor: Actor, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The source system of each (type, id) — for set-rule findings, which name resources after the scan."""
-    out: dict[tuple[str, str], str] = {}
-    by_type: dict[str, list[str]] = {}
-    for rtype, rid in keys:
-        by_type.setdefault(rtype, []).append(rid)
-    visible = store.visible_conditions(actor, resource.c.pk, resource.c.res_type)
-    for rtype, ids in by_type.items():
-        ids.sort()
-        for i in range(0, len(ids), 500):
-            query = sa.select(resource.c.res_id, resource.c.content).where(
-                resource.c.res_type == rtype,
-                resource.c.res_id.in_(ids[i : i + 500]),
-                resource.c.deleted.is_(False),
-                *visible,
-            )
-            with store.db.read() as conn:
-                rows = conn.execute(query).all()
-            for res_id, content in rows:
-                if store.protector is not None and rtype in PERSON_TYPES:
-                    stored = StoredResource(rtype, res_id, 0, datetime.now(UTC), False, content.encode())
-                    content = store.opened(actor, stored).content
-                out[(rtype, res_id)] = source_of(orjson.loads(content or b"{}"))
-    return out
+    needing = [r for r in rules if isinstance(r, ResourceRule) and r.needs_patients]
+    items = ((res_id, raw, 0, rtype) for rtype, res_id, raw in deferred)
+    return check_part(MIXED, items, ctx, needing, {}, defer=False).findings
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -588,8 +403,7 @@ def _scan_in_workers(
     # paused for the whole scan here, not only while a part is checked: the parts' results coming back from the
     # workers are unpickled (another thread) into hundreds of thousands of containers, six times slower with it on
     with pool, cyclic_gc_paused():
-        tasks: list[Task] = [(MIXED, after, upto) for after, upto in ranges]
-        for part in _share(pool, starting, tasks, here):
+        for part in _share(pool, starting, ranges, here):
             for pid, (gender, born) in part.patients.items():  # the spawned workers' patients
                 ctx.patients[pid] = PatientFacts(gender, born)
             part.patients = {}
@@ -599,21 +413,17 @@ def _scan_in_workers(
     return joined.scanned(ctx, set_rules, workers)
 
 
-#: A part to check: its types (:data:`MIXED`: every type the rules read) and key range (``after < pk <= upto``).
-Task = tuple[str, int, int]
+#: A part to check: a key range (``after < pk <= upto``) of every type the rules read.
+Task = tuple[int, int]
 
 
 def _check_task(
     store: ResourceStore, actor: Actor, ctx: Context, rules: Sequence[FhirRule], types: Sequence[str], task: Task
 ) -> PartResult:
-    """Check one part: a range of keys of the types read (``types``), or of one type."""
-    rtype, after, upto = task
-    read = (*types,) if rtype == MIXED else (rtype,)
-    states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule) and set(read) & set(r.reads)}
-    items = (
-        stream_mixed(store, actor, types, after, upto) if rtype == MIXED else stream(store, actor, rtype, after, upto)
-    )
-    part = check_part(rtype, items, ctx, rules, states)
+    """Check one part: a range of keys of the types read (``types``)."""
+    after, upto = task
+    states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule)}
+    part = check_part(MIXED, stream_mixed(store, actor, types, after, upto), ctx, rules, states)
     part.states = states
     return part
 
@@ -664,7 +474,7 @@ class _Joined:
         self.findings: list[Finding] = []
         self.per_type: dict[str, Counter[str]] = {}
         self.states: dict[str, Any] = {}
-        self.deferred: list[tuple[str, str, bytes | str, str]] = []
+        self.deferred: list[tuple[str, str, bytes | str]] = []
         self.cpu_s = 0.0
         self.done: Counter[str] = Counter()
         self.parts: Counter[bool] = Counter()

@@ -31,10 +31,10 @@ from typing import Any
 
 import orjson
 
-from huitong.quality.batch import stream_mixed
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import Context, Finding
 from huitong.quality.run import run_batch
+from huitong.quality.scan import stream_mixed
 from huitong.security.actor import Actor
 from huitong.settings import QualitySettings
 

@@ -17,7 +17,6 @@ from huitong.quality.batch import (
     check_part,
     cyclic_gc_paused,
     default_workers,
-    lookup_sources,
     patient_facts,
     scan_order,
     scan_store,
@@ -34,6 +33,7 @@ from huitong.quality.rule import (
     Severity,
     source_of,
 )
+from huitong.quality.scan import lookup_sources
 from huitong.quality.schema import quality_finding, quality_run
 from huitong.security.actor import Actor
 from huitong.settings import QualitySettings, Settings
