@@ -9,7 +9,7 @@ import orjson
 import sqlalchemy as sa
 
 from huitong.db.schema import resource
-from huitong.empi.pending import is_golden
+from huitong.empi.golden import is_golden
 from huitong.empi.resident_id import check_character
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction

@@ -131,6 +131,16 @@ def golden_patient(person_id: str, members: Sequence[MemberRecord], settings: Em
     return patient
 
 
+def is_golden(body: dict[str, Any]) -> bool:
+    """Whether a Patient is a golden record (the tag ``golden``), not a source record."""
+    meta = body.get("meta")
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    return any(
+        isinstance(t, dict) and t.get("system") == GOLDEN_TAG["system"] and t.get("code") == GOLDEN_TAG["code"]
+        for t in tags or ()
+    )
+
+
 def retired_patient(person_id: str, surviving_person_id: str) -> dict[str, Any]:
     """The golden Patient of a person merged into ``surviving_person_id``: inactive, replaced-by the survivor."""
     return {

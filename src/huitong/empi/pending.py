@@ -23,13 +23,13 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from huitong.db import bulk
 from huitong.db.schema import resource
-from huitong.empi.golden import GOLDEN_TAG
+from huitong.empi.golden import is_golden
 from huitong.empi.normalise import SourceRecord
 from huitong.empi.patient import record_from_patient
 from huitong.empi.schema import empi_pending, empi_record
@@ -48,11 +48,6 @@ API_SOURCE = "FHIR"
 #: Rows that failed this often are left to ``huitong empi relink --pending --retry`` (the error is kept).
 MAX_ATTEMPTS = 3
 LINKER = Actor.system("empi")
-
-
-def is_golden(body: dict[str, Any]) -> bool:
-    tags = (body.get("meta") or {}).get("tag") or []
-    return any(t.get("system") == GOLDEN_TAG["system"] and t.get("code") == GOLDEN_TAG["code"] for t in tags)
 
 
 class PendingHook:

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from huitong.empi import resident_id
 from huitong.empi.errors import EmpiError
-from huitong.empi.golden import GOLDEN_TAG
+from huitong.empi.golden import is_golden
 from huitong.empi.normalise import SourceRecord
 from huitong.empi.patient import record_from_patient
 from huitong.empi.phone import normalise_phone
@@ -151,10 +151,6 @@ def _audit(security: SecurityServices, actor: Actor, entry: AuditEntry) -> None:
     security.db.write(lambda conn: audit.record(conn, actor, [entry]))
 
 
-def _is_golden(body: dict[str, Any]) -> bool:
-    return any(t.get("code") == GOLDEN_TAG["code"] for t in (body.get("meta") or {}).get("tag") or [])
-
-
 def hospital_records(services: Services, actor: Actor, applicant: Applicant) -> list[dict[str, Any]]:
     """The hospital's Patients of this person: same resident ID number, or the EMPI's strong match."""
     found = services.search.search(actor, "Patient", [("identifier", applicant.resident_id), ("_count", "50")])
@@ -177,7 +173,7 @@ def hospital_records(services: Services, actor: Actor, applicant: Applicant) -> 
             body = services.store.read(actor, "Patient", pid).resource()
         except FhirError:
             continue  # deleted meanwhile
-        if not _is_golden(body) and body.get("active", True) is not False:
+        if not is_golden(body) and body.get("active", True) is not False:
             records.append(body)
     return records
 

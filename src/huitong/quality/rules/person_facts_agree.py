@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from huitong.empi.golden import GOLDEN_TAG
+from huitong.empi.golden import is_golden
 from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 
 #: The facts compared: (birth date as YYYY-MM-DD or None, sex when male or female else None)
@@ -28,15 +28,6 @@ def start(_ctx: Context) -> State:
     return State()
 
 
-def _golden(patient: dict[str, Any]) -> bool:
-    meta = patient.get("meta")
-    tags = meta.get("tag") if isinstance(meta, dict) else None
-    return any(
-        isinstance(t, dict) and t.get("system") == GOLDEN_TAG["system"] and t.get("code") == GOLDEN_TAG["code"]
-        for t in tags or ()
-    )
-
-
 def _facts(patient: dict[str, Any]) -> Facts:
     born, sex = patient.get("birthDate"), patient.get("gender")
     return (
@@ -46,7 +37,7 @@ def _facts(patient: dict[str, Any]) -> Facts:
 
 
 def observe(state: State, patient: dict[str, Any]) -> None:
-    if not _golden(patient):
+    if not is_golden(patient):
         state.records[patient["id"]] = (_facts(patient), source_of(patient))
         return
     if patient.get("active") is False:

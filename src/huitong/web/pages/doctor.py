@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from huitong.clinical.alerts import acknowledge, list_alerts
 from huitong.deps import ServicesDep
-from huitong.empi.pending import is_golden
+from huitong.empi.golden import is_golden
 from huitong.fhir import jsonio
 from huitong.fhir.operations.record import visible_records
 from huitong.fhir.stored import StoredResource
