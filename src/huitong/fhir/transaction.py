@@ -59,13 +59,31 @@ _CURRENT = sa.select(*_CURRENT_COLUMNS).where(
     resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id.in_(sa.bindparam("b_ids", expanding=True))
 )
 _CURRENT_LOCKED = _CURRENT.order_by(resource.c.res_id).with_for_update()
-#: PostgreSQL: the ids as one array parameter — one statement text whatever their number, which the driver parses
-#: once (an expanded IN list of 500 placeholders was parsed again on every chunk of an import).
-_CURRENT_PG = sa.select(*_CURRENT_COLUMNS).where(
-    resource.c.res_type == sa.bindparam("b_type"),
-    resource.c.res_id == sa.any_(sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.String))),
-)
-_CURRENT_PG_LOCKED = _CURRENT_PG.order_by(resource.c.res_id).with_for_update()
+
+
+def _current_pg(lock: bool) -> sa.TextClause:
+    """PostgreSQL: the ids as one array parameter — one statement text whatever their number, which the driver
+    parses once (an expanded IN list of 500 placeholders was parsed again on every chunk of an import) — each looked
+    up by the unique (type, id) index in a nested loop over the array, in the array's order (sorted: concurrent
+    writers lock in the same order). Written so that the planner has no other choice: with ``res_id = ANY(:ids)``
+    it took the type's other index and filtered every row of the type against the array whenever the table's
+    statistics were older than its rows (a new database during its first import: 13–22 ms per chunk and type,
+    growing with the table — half the server's time of an NDJSON import; docs/fhir-store.md). ``LIMIT 1`` (the key is
+    unique) and ``FOR UPDATE`` keep the subquery from being flattened into a join the planner may turn around."""
+    statement = (
+        "SELECT r.res_id, r.pk, r.version_id, r.deleted, r.content"
+        " FROM unnest(CAST(:b_ids AS varchar[])) AS k(id) CROSS JOIN LATERAL"
+        " (SELECT res_id, pk, version_id, deleted, content FROM resource"
+        " WHERE res_type = :b_type AND res_id = k.id "
+    )
+    ids = sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.String))
+    return sa.text(statement + ("FOR UPDATE) AS r" if lock else "LIMIT 1) AS r")).bindparams(
+        ids, sa.bindparam("b_type", type_=sa.String)
+    )
+
+
+_CURRENT_PG = _current_pg(lock=False)
+_CURRENT_PG_LOCKED = _current_pg(lock=True)
 _READ = sa.select(resource.c.version_id, resource.c.last_updated, resource.c.deleted, resource.c.content).where(
     resource.c.res_type == sa.bindparam("b_type"), resource.c.res_id == sa.bindparam("b_id")
 )
@@ -355,6 +373,7 @@ class Transaction:
     def _current_rows(self, keys: Sequence[tuple[str, str]], *, lock: bool = True) -> dict[tuple[str, str], _Current]:
         """The current rows of the resources ``keys`` (type, id) that exist; on PostgreSQL locked with ``lock``,
         in (type, id) order so that concurrent writers take their locks in the same order (no deadlock)."""
+        query: sa.Executable
         if self.conn.dialect.name == "postgresql":
             query = _CURRENT_PG_LOCKED if self._lock and lock else _CURRENT_PG
         else:
