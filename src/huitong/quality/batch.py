@@ -202,6 +202,8 @@ class _TypePlan:
     counts: dict[str, int]
     #: whether some rule reading the type reads patients' facts: the resource is kept for :func:`check_deferred`
     defer: bool = False
+    #: when deferring: the rules' ``candidate`` tests, a resource being kept if one says yes (``None``: every one kept)
+    keep_if: tuple[Callable[[dict[str, Any]], bool], ...] | None = None
 
 
 def _resource_checks(
@@ -234,16 +236,20 @@ def check_part(
     (id, JSON, …) of type ``rtype``, or, for ``rtype`` :data:`MIXED`, (id, JSON, key, type) of any types in key
     order. Patients' facts go to ``ctx.patients``. In a mixed part (unless ``defer`` is false), the rules that read
     patients' facts are left for :func:`check_deferred` (a patient may come later in the scan): their resources are
-    kept in ``deferred``."""
+    kept in ``deferred`` — only those some such rule's ``candidate`` test keeps, when every such rule has one."""
     out = PartResult(rtype)
     plans: dict[str, _TypePlan] = {}
     mixed = rtype == MIXED
 
     def plan_of(of_type: str) -> _TypePlan:
-        later = mixed and defer and bool(_resource_checks(rules, of_type, needs_patients=True))
+        needing = [r for r in rules if isinstance(r, ResourceRule) and of_type in r.reads and r.needs_patients]
+        later = mixed and defer and bool(needing)
         checks = _resource_checks(rules, of_type, needs_patients=False if later else None)
         observers = tuple((r.observe, states[r.id]) for r in rules if isinstance(r, SetRule) and of_type in r.reads)
-        plan = plans[of_type] = _TypePlan(decoder(decoded_fields(of_type, rules)), checks, observers, {}, later)
+        tests = tuple(r.candidate for r in needing if r.candidate is not None)
+        keep_if = tests if len(tests) == len(needing) else None
+        plan = _TypePlan(decoder(decoded_fields(of_type, rules)), checks, observers, {}, later, keep_if)
+        plans[of_type] = plan
         return plan
 
     findings, sources, patients, deferred = out.findings, out.sources, ctx.patients, out.deferred
@@ -274,7 +280,7 @@ def check_part(
                         add(Finding(rule_id, current, res_id, detail, source))
             for observe, state in plan.observers:
                 observe(state, body)
-            if plan.defer:
+            if plan.defer and (plan.keep_if is None or any(test(body) for test in plan.keep_if)):
                 deferred.append((current, res_id, item[1] or b"{}"))
             if keep_sources:
                 sources[(current, res_id)] = source

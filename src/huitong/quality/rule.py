@@ -127,6 +127,11 @@ class ResourceRule:
     #: The top-level elements of the resource that ``check`` reads (``None``: it may read any). A batch run
     #: decodes only the elements its rules read of each type (see :data:`ALWAYS_DECODED`).
     fields: tuple[str, ...] | None = None
+    #: For a rule that reads patients' facts: whether ``check`` could find anything in the resource, whatever the
+    #: patient's facts (a cheap test of ``fields`` alone, e.g. "has a sex-specific code"). A batch run keeps only
+    #: such resources for the check after its pass, instead of every resource of the type (``None``: every one).
+    #: It must never say no where some patient's facts would make ``check`` fail the resource.
+    candidate: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)

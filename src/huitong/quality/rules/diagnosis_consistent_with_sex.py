@@ -83,6 +83,11 @@ MALE_ONLY = (
 )
 
 
+def sex_specific(condition: dict[str, Any]) -> bool:
+    """Whether the Condition has an ICD-10 code for one sex only (the others agree with any patient)."""
+    return any(c.startswith(FEMALE_ONLY) or c.startswith(MALE_ONLY) for c in icd10_codes(condition))
+
+
 def check(condition: dict[str, Any], ctx: Context) -> Sequence[str]:
     patient = ctx.patient_of(condition)
     if patient is None:
@@ -109,4 +114,5 @@ RULE = ResourceRule(
     ("Condition",),
     check,
     fields=("code", *PATIENT_REFERENCE),
+    candidate=sex_specific,
 )
