@@ -91,3 +91,22 @@ def test_benchmark_on_a_tiny_hospital_meets_the_recall_and_precision_goals(tmp_p
     assert all(result["families"][f]["defects"] > 0 for f in bench.FAMILIES)
     assert min(v for v in result["recall"].values() if v is not None) >= 0.95, result["per_kind"]
     assert min(v for v in result["precision"].values() if v is not None) >= 0.99, result["false_examples"]
+
+
+def test_the_benchmark_database_is_loaded_again_when_its_data_set_was_generated_anew(tmp_path: Path) -> None:
+    import os
+
+    from huitong.quality.bench_batch import Repository, bench_database
+
+    data = tmp_path / "data" / "tiny-1-2024-abc"
+    data.mkdir(parents=True)
+    manifest = data / "manifest.json"
+    manifest.write_text("{}", encoding="utf-8")
+    repo = Repository()
+    repo.put(patient("a", "H1", None), "m1")
+    assert bench_database(tmp_path, data, repo, 1)[1] == 1
+    repo.put(patient("b", "H2", None), "m2")
+    assert bench_database(tmp_path, data, repo, 1)[1] == 1  # the same data set: the database is kept
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # generated again
+    assert bench_database(tmp_path, data, repo, 1)[1] == 2

@@ -62,6 +62,7 @@ FAMILY: dict[str, str] = {
     "order_never_resulted": "integration",
     "duplicate_registration": "integration",
     "late_result": "timeliness",
+    "late_frontpage": "timeliness",
 }
 #: Registration noise (truth/records.csv) that is a real quality problem, by family.
 NOISE_FAMILY = {"missing_birth_date": "completeness"}
@@ -76,6 +77,7 @@ BENCH_RATES = {
     "id_birthdate_mismatch": 0.05,
     "invalid_resident_id": 0.05,
     "late_result": 0.03,
+    "late_frontpage": 0.05,
     "order_never_resulted": 0.03,
     "duplicate_registration": 0.05,
     "unit_mismatch": 0.05,
@@ -323,7 +325,7 @@ def run(
     ctx = Context(settings, catalogues=dictionaries.load(data / "master"))
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     repo, found, timing = ingest(data, ctx)
-    url, loaded = bench_database(work or data.parent.parent, data.name, repo, replicas)
+    url, loaded = bench_database(work or data.parent.parent, data, repo, replicas)
     workers = workers or default_workers()
     measured = batch(repo, settings, ctx, repeat, url=url, workers=workers)
     found += [

@@ -158,19 +158,23 @@ def load_database(repo: Repository, url: str, replicas: int) -> int:
     return total
 
 
-def bench_database(work: Path, tag: str, repo: Repository, replicas: int) -> tuple[str, int]:
-    """The SQLite database of this data set and number of copies, loaded once into ``work``."""
+def bench_database(work: Path, data: Path, repo: Repository, replicas: int) -> tuple[str, int]:
+    """The SQLite database of the data set ``data`` and number of copies, loaded once into ``work`` — again when the
+    data set was generated anew (its manifest's time, kept beside the row count, differs)."""
     folder = work / "db"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{tag}-x{replicas}.db"
+    path = folder / f"{data.name}-x{replicas}.db"
     done = path.with_suffix(".done")
     url = f"sqlite:///{path}"
-    if not done.exists():
+    generated = str((data / "manifest.json").stat().st_mtime_ns) if (data / "manifest.json").exists() else ""
+    marker = done.read_text(encoding="utf-8").split() if done.exists() else []
+    if len(marker) != 2 or marker[1] != generated:  # also a marker from before the time was kept: loaded anew
         for stale in folder.glob(f"{path.name}*"):
             stale.unlink()
-        count = load_database(repo, url, replicas)
-        done.write_text(str(count), encoding="utf-8")
-    return url, int(done.read_text(encoding="utf-8"))
+        done.unlink(missing_ok=True)
+        marker = [str(load_database(repo, url, replicas)), generated]
+        done.write_text(" ".join(marker), encoding="utf-8")
+    return url, int(marker[0])
 
 
 def batch(

@@ -47,6 +47,7 @@ class DefectKind(StrEnum):
     ID_BIRTHDATE_MISMATCH = "id_birthdate_mismatch"
     INVALID_RESIDENT_ID = "invalid_resident_id"
     LATE_RESULT = "late_result"
+    LATE_FRONTPAGE = "late_frontpage"
     ORDER_NEVER_RESULTED = "order_never_resulted"
     DUPLICATE_REGISTRATION = "duplicate_registration"
     UNIT_MISMATCH = "unit_mismatch"
@@ -62,6 +63,7 @@ DEFAULT_DEFECT_RATES: dict[DefectKind, float] = {
     DefectKind.ID_BIRTHDATE_MISMATCH: 0.003,
     DefectKind.INVALID_RESIDENT_ID: 0.005,
     DefectKind.LATE_RESULT: 0.01,
+    DefectKind.LATE_FRONTPAGE: 0.01,
     DefectKind.ORDER_NEVER_RESULTED: 0.005,
     DefectKind.DUPLICATE_REGISTRATION: 0.01,
     DefectKind.UNIT_MISMATCH: 0.005,

@@ -13,6 +13,8 @@ without, plus the defects. The unit each rate applies to:
 * ``id_birthdate_mismatch`` — HIS registrations (a valid ID number built for another birth date);
 * ``invalid_resident_id`` — registrations with an ID number in any system (a digit typo or a transposition);
 * ``late_result`` — lab orders (the result is reported 26–96 hours after collection);
+* ``late_frontpage`` — front-page rows (the quality-control date ZKRQ 8–30 days after discharge, where the
+  generator writes 1–5; not with a discharge before admission or without a discharge time);
 * ``order_never_resulted`` — lab orders (no ORU^R01 ever follows the OML^O21);
 * ``duplicate_registration`` — persons with at least two encounters (HIS registers them a second time);
 * ``unit_mismatch`` — lab results messages (one OBX reported in another unit than the catalogue's).
@@ -127,9 +129,15 @@ class Defects:
                 column = rng.choice(filled) if filled and rng.random() < 0.5 else "JBDM"
                 if row[column]:
                     change(DefectKind.INVALID_CODE, column, rng.choice(_BAD_CODES))
+        wrong_discharge = False
         if self.hit(DefectKind.DISCHARGE_BEFORE_ADMISSION) and row["RYSJ"] and row["CYSJ"]:
             earlier = datetime.strptime(row["RYSJ"], "%Y-%m-%d %H:%M:%S") - timedelta(hours=rng.randint(2, 72))
             change(DefectKind.DISCHARGE_BEFORE_ADMISSION, "CYSJ", earlier.strftime("%Y-%m-%d %H:%M:%S"))
+            wrong_discharge = True
+        # a late front page counts from a discharge time that is there and right
+        if self.hit(DefectKind.LATE_FRONTPAGE) and row["CYSJ"] and row["ZKRQ"] and not wrong_discharge:
+            late = datetime.strptime(row["CYSJ"][:10], "%Y-%m-%d") + timedelta(days=rng.randint(8, 30))
+            change(DefectKind.LATE_FRONTPAGE, "ZKRQ", late.strftime("%Y-%m-%d"))
         if self.hit(DefectKind.DIAGNOSIS_SEX_MISMATCH):
             code, name = ("N40", "前列腺增生") if sex == "F" else ("N83.2", "卵巢囊肿")
             self._add_diagnosis(row, DefectKind.DIAGNOSIS_SEX_MISMATCH, code, name, key)

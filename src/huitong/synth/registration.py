@@ -97,11 +97,12 @@ def id_transposition(number: str, rng: random.Random) -> str:
 
 
 def id_for_other_birth(number: str, rng: random.Random) -> str:
-    """A valid number whose birth date is a few days or years off the person's."""
+    """A valid number whose birth date is a few days or years off the person's — ten years only back: ten years on
+    from a child's birth date is a date to come, a number no checker would take for a valid one."""
     from datetime import date
 
     born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    shifted = born + timedelta(days=rng.choice((1, -1, 10, 31, 365, -365, 3650)))
+    shifted = born + timedelta(days=rng.choice((1, -1, 10, 31, 365, -365, -3650)))
     first17 = f"{number[:6]}{shifted:%Y%m%d}{number[14:17]}"
     return first17 + check_character(first17)
 
