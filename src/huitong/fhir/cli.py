@@ -99,6 +99,7 @@ def import_command(
     """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from huitong.db import migrate
     from huitong.fhir.bulk.importer import Importer, ImportState, expand_paths
     from huitong.fhir.search import lookup_indexes
     from huitong.security.actor import Actor
@@ -125,6 +126,9 @@ def import_command(
         importer.close()
         try:
             _build_lookup_indexes(services.db)
+            if importer.report.resources:
+                services.db.write(migrate.refresh_statistics)
+                typer.echo("planner statistics refreshed (ANALYZE)", err=True)
         finally:
             services.close()
     report = importer.report
