@@ -65,11 +65,13 @@ def _current_pg(lock: bool) -> sa.TextClause:
     """PostgreSQL: the ids as one array parameter — one statement text whatever their number, which the driver
     parses once (an expanded IN list of 500 placeholders was parsed again on every chunk of an import) — each looked
     up by the unique (type, id) index in a nested loop over the array, in the array's order (sorted: concurrent
-    writers lock in the same order). Written so that the planner has no other choice: with ``res_id = ANY(:ids)``
-    it took the type's other index and filtered every row of the type against the array whenever the table's
-    statistics were older than its rows (a new database during its first import: 13–22 ms per chunk and type,
-    growing with the table — half the server's time of an NDJSON import; docs/fhir-store.md). ``LIMIT 1`` (the key is
-    unique) and ``FOR UPDATE`` keep the subquery from being flattened into a join the planner may turn around."""
+    writers lock in the same order). ``LIMIT 1`` (the key is unique) and ``FOR UPDATE`` keep the subquery from being
+    flattened into a join. With ``res_id = ANY(:ids)`` the planner, on a table whose statistics were older than its
+    rows (a new database during its first import), took the type's other index and compared every row of the type
+    with the whole array: 13–22 ms per chunk and type, growing with the table, half the server's time of an NDJSON
+    import. This form costs less where the plan is right, but without statistics the planner may still pick another
+    index of the type for each look-up (seen with chunks of 5,000), so the importer keeps the table's statistics
+    fresh as it fills it (``Importer._keep_statistics``; docs/fhir-store.md)."""
     statement = (
         "SELECT r.res_id, r.pk, r.version_id, r.deleted, r.content"
         " FROM unnest(CAST(:b_ids AS varchar[])) AS k(id) CROSS JOIN LATERAL"
