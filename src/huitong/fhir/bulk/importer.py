@@ -200,11 +200,11 @@ class Importer:
 
     def _keep_statistics(self) -> None:
         """PostgreSQL: sample the ``resource`` table's planner statistics again (``ANALYZE`` of its type and id
-        columns, seconds at most) once this import has at least doubled the table since they were taken, or when it has none. On a new
-        database the planner otherwise believes the table empty while a first import fills it, and looks up each
-        chunk's current rows through the type's other indexes, filtering every row of the type (chunks of 5,000:
-        ~900 resources/s instead of ~4,000; docs/fhir-store.md); autovacuum would analyse it only at its next
-        round. A store already holding millions of rows is analysed again only after as many more."""
+        columns, seconds at most) once this import has at least doubled the table since they were taken, or when it
+        has none. On a new database the planner otherwise believes the table empty while a first import fills it,
+        and looks up each chunk's current rows through the type's other indexes, filtering every row of the type
+        (chunks of 5,000: ~900 resources/s instead of ~4,000; docs/fhir-store.md); autovacuum would analyse it only
+        at its next round. A store already holding millions of rows is analysed again only after as many more."""
         db = self.services.db
         if db.is_sqlite or not self._since_statistics:
             return
