@@ -110,3 +110,21 @@ def test_the_benchmark_database_is_loaded_again_when_its_data_set_was_generated_
     stat = manifest.stat()
     os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # generated again
     assert bench_database(tmp_path, data, repo, 1)[1] == 2
+
+
+def test_a_data_set_is_named_for_its_rates_and_its_generator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Path] = []
+
+    def generate(scale: str, seed: int, year: int, out: Path, **_: object) -> None:
+        out.mkdir(parents=True)
+        (out / "manifest.json").write_text("{}", encoding="utf-8")
+        made.append(out)
+
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("huitong.synth.generate"), "generate", generate)
+    first = bench.prepare(tmp_path, "tiny", 1, 2024, {"late_result": 0.1})
+    assert bench.prepare(tmp_path, "tiny", 1, 2024, {"late_result": 0.1}) == first and len(made) == 1
+    assert bench.prepare(tmp_path, "tiny", 1, 2024, {"late_result": 0.2}) != first
+    monkeypatch.setattr(bench, "generator_digest", lambda: "another generator")
+    assert bench.prepare(tmp_path, "tiny", 1, 2024, {"late_result": 0.1}) != first and len(made) == 3

@@ -301,14 +301,29 @@ def _dedupe_defects(defects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def generator_digest() -> str:
+    """A digest of the synthetic hospital's generator (the source of ``huitong.synth``): a data set made by another
+    generator is another data set, so a changed generator is not measured on data its predecessor wrote."""
+    import hashlib
+
+    import huitong.synth
+
+    digest = hashlib.sha256()
+    root = Path(huitong.synth.__file__).parent
+    for source in sorted(root.rglob("*.py")):
+        digest.update(source.relative_to(root).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
 def prepare(work: Path, scale: str, seed: int, year: int, rates: dict[str, float]) -> Path:
-    """The synthetic data set for these arguments, generated once into ``work``."""
+    """The synthetic data set for these arguments and this generator, generated once into ``work``."""
     import hashlib
 
     from huitong.synth.config import DefectRates
     from huitong.synth.generate import generate
 
-    digest = hashlib.sha256(json.dumps(sorted(rates.items())).encode()).hexdigest()[:12]
+    what = json.dumps([sorted(rates.items()), generator_digest()])
+    digest = hashlib.sha256(what.encode()).hexdigest()[:12]
     tag = f"{scale}-{seed}-{year}-{digest}"
     data = work / "data" / tag
     if not (data / "manifest.json").exists():
