@@ -14,6 +14,7 @@ import pytest
 from huitong.fhir.store import ResourceStore
 from huitong.quality import batch, scan
 from huitong.quality.bench_batch import Repository, is_copy, replica
+from huitong.quality.decode import patient_facts
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import Context, ResourceRule, SetRule, source_of
 from huitong.quality.run import check_all, run_batch
@@ -98,7 +99,7 @@ def reference(resources: list[dict[str, Any]], settings: QualitySettings) -> lis
     """The findings of a plain loop: each rule called on its own copy of each resource."""
     ctx = Context(settings)
     rules = [r for r in all_rules() if isinstance(r, ResourceRule | SetRule)]
-    ctx.patients = {r["id"]: batch.patient_facts(r) for r in resources if r["resourceType"] == "Patient"}
+    ctx.patients = {r["id"]: patient_facts(r) for r in resources if r["resourceType"] == "Patient"}
     states = {r.id: r.start(ctx) for r in rules if isinstance(r, SetRule)}
     found: list[Key] = []
     for rtype in batch.scan_order(rules):

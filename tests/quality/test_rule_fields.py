@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from huitong.empi.golden import GOLDEN_TAG
 from huitong.empi.resident_id import check_character
 from huitong.quality import bench, dictionaries
-from huitong.quality.batch import check_part, decoded_fields, decoder, patient_facts
+from huitong.quality.batch import check_part
+from huitong.quality.decode import decoded_fields, decoder, patient_facts
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import ALWAYS_DECODED, Context, Dimension, ResourceRule, SetRule, Severity
 from huitong.settings import QualitySettings

@@ -17,10 +17,10 @@ from huitong.quality.batch import (
     check_part,
     cyclic_gc_paused,
     default_workers,
-    patient_facts,
     scan_order,
     scan_store,
 )
+from huitong.quality.decode import patient_facts
 from huitong.quality.registry import all_rules
 from huitong.quality.rule import (
     Catalogues,

@@ -10,13 +10,18 @@ from huitong.quality.rules.diagnosis_code_format import icd10_codes
 MAX_AGE_DAYS = 365  # P codes may be recorded later in infancy; older than a year is a contradiction
 
 
-def perinatal(condition: dict[str, Any]) -> bool:
-    """Whether the Condition has a perinatal code (the others agree with any age)."""
-    return any(code.startswith("P") for code in icd10_codes(condition))
+def perinatal_codes(condition: dict[str, Any]) -> list[str]:
+    """The Condition's perinatal ICD-10 codes (P00–P96)."""
+    return [code for code in icd10_codes(condition) if code.startswith("P")]
+
+
+def has_perinatal_code(condition: dict[str, Any]) -> bool:
+    """Whether the Condition has a perinatal code (the others agree with any age): the rule's ``candidate``."""
+    return bool(perinatal_codes(condition))
 
 
 def check(condition: dict[str, Any], ctx: Context) -> Sequence[str]:
-    perinatal = [code for code in icd10_codes(condition) if code.startswith("P")]
+    perinatal = perinatal_codes(condition)
     if not perinatal:  # nothing to compare the age with (most conditions): no dates to read
         return ()
     patient = ctx.patient_of(condition)
@@ -42,5 +47,5 @@ RULE = ResourceRule(
     ("Condition",),
     check,
     fields=("code", "recordedDate", "onsetDateTime", *PATIENT_REFERENCE),
-    candidate=perinatal,
+    candidate=has_perinatal_code,
 )
