@@ -89,19 +89,25 @@ def named_patients(res_id: str, body: dict[str, Any]) -> set[str]:
 
 
 def _referenced_patients(body: dict[str, Any]) -> set[str]:
+    # every write walks its resource here: one loop over each dict's items, no generator per container
     out: set[str] = set()
     stack: list[Any] = [body]
+    pop, push = stack.pop, stack.append
     while stack:
-        value = stack.pop()
+        value = pop()
         if isinstance(value, dict):
-            ref = value.get("reference")
-            if isinstance(ref, str):
-                kind, _, pid = ref.rpartition("/")
-                if (kind == "Patient" or kind.endswith("/Patient")) and pid:
-                    out.add(pid)
-            stack.extend(v for k, v in value.items() if k != "contained" and isinstance(v, dict | list))
-        elif isinstance(value, list):
-            stack.extend(v for v in value if isinstance(v, dict | list))
+            for key, item in value.items():
+                if isinstance(item, str):
+                    if key == "reference":
+                        kind, _, pid = item.partition("/_history/")[0].rpartition("/")  # a version's too
+                        if pid and (kind == "Patient" or kind.endswith("/Patient")):
+                            out.add(pid)
+                elif isinstance(item, dict | list) and key != "contained":
+                    push(item)
+        else:
+            for item in value:
+                if isinstance(item, dict | list):
+                    push(item)
     return out
 
 
