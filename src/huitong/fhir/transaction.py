@@ -108,7 +108,8 @@ class _Write:
     doc: dict[str, Any] | None
     method: str
     pk: int | None = None
-    text: str | None = None
+    text: str | None = None  # the JSON as the database takes it
+    raw: bytes | None = None  # the same JSON as bytes, for the caller (no second encoding)
     index: object | None = None  # index rows prepared from ``doc`` (see put_many)
 
 
@@ -398,7 +399,8 @@ class Transaction:
         for w in writes:
             if w.doc is not None:
                 w.doc = with_meta(w.doc, w.rid, w.version, stamp)
-                w.text = jsonio.dumps(w.doc).decode()
+                w.raw = jsonio.dumps(w.doc)
+                w.text = w.raw.decode()
         new = [w for w in writes if w.pk is None]
         if new:
             rows = [
@@ -467,10 +469,7 @@ class Transaction:
             for w in writes
         ]
         self._notify(changes)
-        return [
-            StoredResource(w.rtype, w.rid, w.version, now, w.doc is None, w.text.encode() if w.text else None, w.method)
-            for w in writes
-        ]
+        return [StoredResource(w.rtype, w.rid, w.version, now, w.doc is None, w.raw, w.method) for w in writes]
 
     def _notify(self, changes: Sequence[ResourceChange]) -> None:
         """Call the write hooks; a hook with ``resources_written`` takes all changes at once."""

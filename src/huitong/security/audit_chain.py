@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -54,6 +55,7 @@ _LAST_SEQ = sa.select(sa.func.max(audit_log.c.seq))
 _MOVE_HEAD = audit_chain_head.update().where(audit_chain_head.c.chain_id == 1)
 
 
+@lru_cache(maxsize=1024)  # the rows of one transaction share their time: formatted once
 def _instant(value: datetime) -> str:
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
