@@ -16,7 +16,7 @@ from huitong.settings import Settings
 
 HEADER = """# Settings reference
 
-Generated from `src/huitong/settings.py` by `huitong docs settings` — do not edit by hand (a test checks it).
+Generated from `src/huitong/settings/` by `huitong docs settings` — do not edit by hand (a test checks it).
 
 Every setting is read from the environment with the prefix `HUITONG_`; nested groups use `__`
 (`HUITONG_DATABASE__URL`). Values that are lists or maps are given as JSON
