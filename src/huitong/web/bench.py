@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from huitong.security.runtime import open_security
 from huitong.security.sessions import COOKIE
 from huitong.services import open_services
 from huitong.settings import Settings
+from huitong.web.bench_labs import LAB_HEAVY_PAGE, LAB_RESULTS, lab_heavy_patient, listed_patients
 
 Log = Callable[[str], None]
 GOAL_P95_MS = 300.0
@@ -142,54 +144,87 @@ def _synthetic(scale: str, folder: Path, log: Log) -> Path:
     return target
 
 
-def bench_web(scale: str, requests: int, warmup: int, data: Path | None, log: Log) -> dict[str, Any]:
-    """Set up, serve, (feed), measure; the figures as one dict."""
+@dataclass(frozen=True)
+class Prepared:
+    """A throwaway store ready to serve: its URL, secrets, the feeder's token and a session per role."""
+
+    url: str
+    secret: str
+    feeder: str
+    department: str
+    sessions: dict[str, str]
+
+
+def prepare(folder: Path, department: str) -> Prepared:
+    """A SQLite store in ``folder`` with the demo seed and one signed-in account per role (the doctor in
+    ``department``)."""
+    url = f"sqlite:///{folder}/web.db"
+    feeder = secrets.token_urlsafe(24)
+    secret = secrets.token_urlsafe(48)
+    settings = Settings(
+        env="development",
+        database={"url": url},
+        security={"secret_key": secret, "cookie_secure": False, "api_tokens": {"bench-feeder": feeder}},
+    )
+    migrate.upgrade(settings.database)
+    services = open_services(settings)
+    try:
+        load_demo(services.store)
+        security = open_security(settings, services.db, services.store.policy)
+        admin = Actor.system("bench-web")
+        #: role → (department, patient the account is confined to)
+        accounts: dict[str, tuple[str | None, str | None]] = {
+            "doctor": (department, None),
+            "nurse": ("demo-dept-2", None),
+            "operations": (None, None),
+            "patient": (None, "demo-p002"),
+        }
+        for role, (dept, patient) in accounts.items():
+            security.accounts.create(
+                admin,
+                user_id=f"bench.{role}",
+                display_name=role,
+                role=role,
+                password=PASSWORD,
+                department=dept,
+                patient_id=patient,
+            )
+        sessions = {role: security.sessions.start(f"bench.{role}", mfa_passed=True) for role in accounts}
+    finally:
+        services.close()
+    return Prepared(url, secret, feeder, department, sessions)
+
+
+def mllp_env(port: int) -> dict[str, str]:
+    """The server's MLLP listener on 127.0.0.1:``port`` (for the LIS feed of the lab-heavy patient)."""
+    return {"HUITONG_MLLP__ENABLED": "true", "HUITONG_MLLP__HOST": "127.0.0.1", "HUITONG_MLLP__PORT": str(port)}
+
+
+def bench_web(
+    scale: str, requests: int, warmup: int, data: Path | None, log: Log, *, lab_results: int = LAB_RESULTS
+) -> dict[str, Any]:
+    """Set up, serve, (feed), give the lab-heavy patient its year of LIS results, measure; the figures as one
+    dict."""
     with tempfile.TemporaryDirectory(prefix="huitong-bench-web-") as tmp:
         folder = Path(tmp)
-        url = f"sqlite:///{folder}/web.db"
-        feeder = secrets.token_urlsafe(24)
-        secret = secrets.token_urlsafe(48)
-        settings = Settings(
-            env="development",
-            database={"url": url},
-            security={"secret_key": secret, "cookie_secure": False, "api_tokens": {"bench-feeder": feeder}},
-        )
-        migrate.upgrade(settings.database)
         source = data or (_synthetic(scale, folder, log) if scale != "none" else None)
         department = (_busiest_department(source) if source else None) or "demo-dept-4"
-        services = open_services(settings)
-        try:
-            load_demo(services.store)
-            security = open_security(settings, services.db, services.store.policy)
-            admin = Actor.system("bench-web")
-            #: role → (department, patient the account is confined to)
-            accounts: dict[str, tuple[str | None, str | None]] = {
-                "doctor": (department, None),
-                "nurse": ("demo-dept-2", None),
-                "operations": (None, None),
-                "patient": (None, "demo-p002"),
-            }
-            for role, (dept, patient) in accounts.items():
-                security.accounts.create(
-                    admin,
-                    user_id=f"bench.{role}",
-                    display_name=role,
-                    role=role,
-                    password=PASSWORD,
-                    department=dept,
-                    patient_id=patient,
-                )
-            sessions = {role: security.sessions.start(f"bench.{role}", mfa_passed=True) for role in accounts}
-        finally:
-            services.close()
-        with serve(url, secret, feeder) as base:
+        ready = prepare(folder, department)
+        url, secret, feeder, sessions = ready.url, ready.secret, ready.feeder, ready.sessions
+        mllp_port = _free_port()
+        with serve(url, secret, feeder, mllp_env(mllp_port) if lab_results else None) as base:
             fed = (0, 0)
             if source is not None:
                 log(f"feeding {source} through POST /fhir")
                 started = time.monotonic()
                 fed = post_bundles(base, feeder, source, log)
                 log(f"fed {fed[0]} bundles ({fed[1]} refused) in {time.monotonic() - started:.0f} s")
-            figures = _measure(base, sessions, department, requests, warmup, log)
+            lab = (
+                lab_heavy_patient(base, feeder, sessions["doctor"], department, lab_results, mllp_port, log)
+                if lab_results
+                else None
+            )
+            figures = _measure(base, sessions, department, requests, warmup, log, lab=lab)
     pages = figures["pages"]
     worst = max(p["p95_ms"] for p in pages.values())
     return {
@@ -199,6 +234,7 @@ def bench_web(scale: str, requests: int, warmup: int, data: Path | None, log: Lo
         "bundles_refused": fed[1],
         "requests_per_page": requests,
         "doctor_department": department,
+        "lab_heavy": lab,
         "pages": pages,
         "baseline": figures["baseline"],
         "max_p95_ms": worst,
@@ -208,17 +244,22 @@ def bench_web(scale: str, requests: int, warmup: int, data: Path | None, log: Lo
     }
 
 
-def _first_patient(client: httpx.Client, prefix: str) -> str:
-    """A patient the role can open: the first linked from its main page (the demo's as a fallback)."""
-    import re
-
-    html = client.get(prefix).text
-    found = re.search(rf'href="{prefix}/patient/([A-Za-z0-9.\-]+)"', html)
-    return found.group(1) if found else "demo-p002"
+def _first_patient(client: httpx.Client, prefix: str, *, other_than: str = "") -> str:
+    """A patient the role can open: the first linked from its main page other than ``other_than`` (the lab-heavy
+    one, measured on its own), the demo's as a fallback."""
+    listed = [p for p in listed_patients(client, prefix) if p != other_than]
+    return listed[0] if listed else "demo-p002"
 
 
 def _measure(
-    base: str, sessions: dict[str, str], department: str, requests: int, warmup: int, log: Log
+    base: str,
+    sessions: dict[str, str],
+    department: str,
+    requests: int,
+    warmup: int,
+    log: Log,
+    *,
+    lab: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     headers = {"Accept": "text/html"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as anonymous:
@@ -229,9 +270,12 @@ def _measure(
     pages: dict[str, Any] = {}
     for role, urls in PAGES.items():
         with httpx.Client(base_url=base, headers=headers, timeout=60, cookies={COOKIE: sessions[role]}) as client:
-            patient = _first_patient(client, f"/{role}") if role in ("doctor", "nurse") else ""
-            for template in urls:
-                url = template.format(patient=patient)
+            heavy = lab["patient"] if lab else ""
+            patient = _first_patient(client, f"/{role}", other_than=heavy) if role in ("doctor", "nurse") else ""
+            templates = [(t, t.format(patient=patient)) for t in urls]
+            if role == "doctor" and lab:
+                templates.append((LAB_HEAVY_PAGE, f"/doctor/patient/{heavy}"))
+            for template, url in templates:
                 pages[template] = {"role": role, **timings(client, url, requests, warmup)}
                 got = pages[template]
                 log(f"{role:10} {url:40} p50 {got['p50_ms']:7.1f} ms  p95 {got['p95_ms']:7.1f} ms")

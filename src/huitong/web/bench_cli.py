@@ -21,6 +21,15 @@ def web_bench(
         20, min=0, help="With --database and --data: feed the EMR bundles of this many patients (most visits) first."
     ),
     duckdb: Path | None = typer.Option(None, help="With --database: the indicators' DuckDB file (for drill-downs)."),
+    lab_results: int = typer.Option(
+        3000,
+        min=0,
+        help=(
+            "Give the first patient the doctor's page lists a year of this many LIS results (ORU^R01 over MLLP, "
+            "filed under the LIS's own Patient, which the EMPI links) and measure its one-patient view as "
+            "/doctor/patient/{lab-heavy}; 0: off."
+        ),
+    ),
     requests: int = typer.Option(50, min=5, help="Timed requests per page (after the warm-up)."),
     warmup: int = typer.Option(3, min=0, help="Untimed requests per page first."),
     json: bool = typer.Option(False, "--json", help="Print only the JSON figures."),
@@ -38,5 +47,11 @@ def web_bench(
         return
     if scale not in ("none", "tiny", "small"):
         raise typer.BadParameter("--scale is none, tiny or small (use --data for a larger generated hospital)")
-    figures = bench_web(scale, requests, warmup, data, log)
+    from huitong.web.bench_labs import LabFeedError
+
+    try:
+        figures = bench_web(scale, requests, warmup, data, log, lab_results=lab_results)
+    except LabFeedError as exc:
+        typer.echo(f"bench web: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(orjson.dumps(figures).decode())

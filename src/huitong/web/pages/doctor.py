@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +24,7 @@ from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
+from huitong.web.pages._results import Results, patient_results
 from huitong.web.pages.nurse import china_day_bounds
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, flag_of, gender_of, name_of, text_of, value_of, when_of
@@ -40,6 +42,11 @@ VIEW_TYPES = [
     "MedicationRequest",
     "DocumentReference",
 ]
+#: Read whole (a page of each is shown); the results are read a page at a time from the index (``_results``).
+LISTED_TYPES = [t for t in VIEW_TYPES if t != "Observation"]
+#: Results a page (the list under the trend chart), and entries a page of each other section.
+RESULTS_PAGE = 100
+SECTION_PAGE = 50
 CHINA = timezone(timedelta(hours=8))
 PAGE = 20
 
@@ -96,41 +103,61 @@ def _rows(encounters: list[StoredResource], included: list[StoredResource]) -> l
     return rows
 
 
-def patient_record(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
+def patient_record(
+    services: Services, actor: Actor, patient_id: str, *, pages: dict[str, int] | None = None
+) -> dict[str, Any]:
     """The whole record of one patient, grouped for the one-patient view, with result trends: this Patient's and
     those of the person's records in the other source systems (the LIS's, the PACS's …) — the Patients named
-    together with it by the EMPI's golden Patient (``security.access.same_person``), as far as the actor may see."""
+    together with it by the EMPI's golden Patient (``security.access.same_person``), as far as the actor may see.
+
+    Every list is one page (``pages``: section → page number, from 0): the results (``RESULTS_PAGE`` a page, read
+    from the index by :mod:`._results`, with the trend as an aggregate) and each other section (``SECTION_PAGE``)."""
+    pages = pages or {}
     patient = services.store.read(actor, "Patient", patient_id).resource()  # access check + audit
     entry = AuditEntry(
         "operation", entity_type="Patient", entity_id=patient_id, query=f"$everything?_type={','.join(VIEW_TYPES)}"
     )
+    results_page = max(pages.get("results", 0), 0)
 
-    def work() -> list[StoredResource]:
+    def work() -> tuple[list[StoredResource], Results]:
         with services.db.read() as conn:  # live and archived (cold tier), as $everything reads it
             ids = [patient_id, *same_person(conn, patient_id)]
-            return visible_records(
-                services, actor, conn, ids, types=VIEW_TYPES, limit=services.settings.fhir.everything_max
+            found = visible_records(
+                services, actor, conn, ids, types=LISTED_TYPES, limit=services.settings.fhir.everything_max
             )
+            reached = [patient_id, *(s.res_id for s in found if s.res_type == "Patient" and s.res_id in ids)]
+            results = patient_results(
+                services,
+                actor,
+                conn,
+                list(dict.fromkeys(reached)),
+                offset=results_page * RESULTS_PAGE,
+                size=RESULTS_PAGE,
+            )
+            return found, results
 
+    found, results = services.store.audited_read(actor, entry, work)
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for body in _resources(services.store.audited_read(actor, entry, work)):
+    for body in _resources(found):
         grouped[body["resourceType"]].append(body)
     # the person's records in other systems (not the golden Patient, which is the EMPI's own)
     records = [
         p for p in grouped.pop("Patient", []) if p.get("id") != patient_id and p.get("identifier") and not is_golden(p)
     ]
-    for items in grouped.values():
+    sections: dict[str, dict[str, Any]] = {}
+    for rtype, items in grouped.items():
         items.sort(key=when_of, reverse=True)
-    trends: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for obs in grouped.get("Observation", []):
-        q = obs.get("valueQuantity")
-        if isinstance(q, dict) and "value" in q and when_of(obs):
-            try:
-                trends[text_of(obs.get("code"))].append((when_of(obs), float(Decimal(str(q["value"])))))
-            except (InvalidOperation, ValueError):
-                continue
-    series = {name: sorted(points) for name, points in trends.items() if len(points) >= 1}
-    return {"patient": patient, "groups": grouped, "trends": series, "records": records}
+        page = min(max(pages.get(rtype, 0), 0), max(len(items) - 1, 0) // SECTION_PAGE)
+        shown = items[page * SECTION_PAGE : (page + 1) * SECTION_PAGE]
+        sections[rtype] = {"items": shown, "total": len(items), "page": page}
+    sections["Observation"] = {"items": results.page, "total": results.total, "page": results_page}
+    return {
+        "patient": patient,
+        "sections": sections,
+        "groups": {rtype: section["items"] for rtype, section in sections.items()},  # what each page shows
+        "trends": results.trends,
+        "records": records,
+    }
 
 
 @router.get("")
@@ -159,12 +186,15 @@ def workbench(request: Request, services: ServicesDep, actor: PageActor, page: i
 def patient_view(patient_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
     """One patient across every source system: encounters, diagnoses, operations, orders, results, medications."""
     require_area(actor, "doctor")
-    record = patient_record(services, actor, patient_id)
+    record = patient_record(services, actor, patient_id, pages=_pages(request))
     return render(
         request,
         "doctor/patient.html",
         {
             **record,
+            "page_size": {"Observation": RESULTS_PAGE},
+            "default_page_size": SECTION_PAGE,
+            "page_link": functools.partial(_page_link, request),
             "age_of": age_of,
             "gender_of": gender_of,
             "name_of": name_of,
@@ -177,6 +207,34 @@ def patient_view(patient_id: str, request: Request, services: ServicesDep, actor
         },
         actor=actor,
     )
+
+
+#: The query parameter of each paginated section of the one-patient view.
+PAGE_PARAMS = {
+    "Observation": "results",
+    "Encounter": "timeline",
+    "Condition": "conditions",
+    "Procedure": "procedures",
+    "ServiceRequest": "orders",
+    "MedicationRequest": "medications",
+    "DocumentReference": "documents",
+}
+
+
+def _pages(request: Request) -> dict[str, int]:
+    """Section → page number asked for (``?results=2&orders=1``; 0 when absent or not a number)."""
+    out: dict[str, int] = {}
+    for rtype, param in PAGE_PARAMS.items():
+        text = request.query_params.get(param, "")
+        out["results" if rtype == "Observation" else rtype] = int(text) if text.isdigit() else 0
+    return out
+
+
+def _page_link(request: Request, rtype: str, page: int) -> str:
+    """The view's address with section ``rtype`` at ``page`` and the other sections where they are."""
+    query = dict(request.query_params)
+    query[PAGE_PARAMS[rtype]] = str(page)
+    return f"?{urlencode(query)}#{PAGE_PARAMS[rtype]}"
 
 
 @router.post("/critical/{observation_id}/acknowledge")

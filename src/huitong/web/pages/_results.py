@@ -1,0 +1,206 @@
+"""The results of the doctor's one-patient view: one page of Observations and the trend chart, from the index.
+
+A chronic patient's year holds thousands of laboratory results (most filed by the LIS under its own Patient).
+The view does not read them all: the list is one page, newest first (ordered by the ``date`` index rows, the JSON
+read for that page only), and the trend chart is an aggregate — the mean value per analyte and China day from
+the ``value-quantity``, ``date`` and ``code`` index rows — with one result read per analyte for its name. Every
+query keeps to the Observations ``actor`` may see (``ResourceStore.visible_conditions``), of the Patients given
+(the opened one and the person's records in other systems). Results the archive moved to the cold tier are
+older than any live one: they follow the live ones in the list and add their points to the chart.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from huitong.db.schema import resource
+from huitong.fhir import jsonio
+from huitong.fhir.search.schema import search_date, search_number, search_reference, search_token
+from huitong.ops.archive import patient_archive
+from huitong.security.actor import Actor
+from huitong.web.view_models import text_of, when_of
+
+if TYPE_CHECKING:
+    from huitong.services import Services
+
+#: The reference parameters that put an Observation in a Patient's compartment (R4 CompartmentDefinition).
+COMPARTMENT_PARAMS = ("subject", "performer")
+#: The index rows of the members are joined on ``resource_pk`` and ``param`` only: with ``res_type`` as well,
+#: SQLite seeks the lookup indexes (``res_type, param, …``) and reads every Observation's rows of the store
+#: (2 s for one patient's page); the rows of an Observation's key are an Observation's anyway.
+DAY_MS = 86_400_000
+CHINA_MS = 8 * 3_600_000
+OBS = "Observation"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Results:
+    """One page of the person's results (newest first), how many there are, and the trend series."""
+
+    page: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    trends: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+
+
+def patient_results(
+    services: Services, actor: Actor, conn: sa.Connection, patient_ids: list[str], *, offset: int, size: int
+) -> Results:
+    """Results ``offset`` … ``offset + size`` of the Patients ``patient_ids`` as ``actor`` sees them, with the
+    total and the trend series (name → [(day, mean value)])."""
+    members = _members(services, actor, patient_ids)
+    live_total = int(conn.execute(sa.select(sa.func.count()).select_from(members.subquery())).scalar_one())
+    archived = _archived(services, actor, conn, patient_ids)
+    out = Results(total=live_total + len(archived))
+    if offset < live_total:
+        out.page = _page(conn, members, offset, size)
+    rest = size - len(out.page)
+    if rest > 0 and archived:
+        start = max(0, offset - live_total)
+        out.page.extend(archived[start : start + rest])
+    out.trends = _trends(conn, members, archived)
+    return out
+
+
+def _members(services: Services, actor: Actor, patient_ids: list[str]) -> sa.Select[Any]:
+    """The keys of the live Observations of ``patient_ids`` that ``actor`` may see (each once)."""
+    ref = search_reference
+    return (
+        sa.select(resource.c.pk)
+        .join(ref, ref.c.resource_pk == resource.c.pk)
+        .where(
+            ref.c.res_type == OBS,
+            ref.c.param.in_(COMPARTMENT_PARAMS),
+            ref.c.target_type == "Patient",
+            ref.c.target_id.in_(patient_ids),
+            resource.c.res_type == OBS,
+            resource.c.deleted.is_(False),
+            *services.store.visible_conditions(actor, resource.c.pk, resource.c.res_type),
+        )
+        .distinct()
+    )
+
+
+def _page(conn: sa.Connection, members: sa.Select[Any], offset: int, size: int) -> list[dict[str, Any]]:
+    """The JSON of one page of results, newest first (by the ``date`` index; undated ones last)."""
+    keys = members.subquery()
+    d = search_date
+    moment = sa.select(sa.func.max(d.c.low)).where(d.c.resource_pk == keys.c.pk, d.c.param == "date").scalar_subquery()
+    ordered = (
+        sa.select(keys.c.pk)
+        .order_by(sa.func.coalesce(moment, -(2**62)).desc(), keys.c.pk.desc())
+        .limit(size)
+        .offset(offset)
+    )
+    pks = [int(pk) for pk in conn.execute(ordered).scalars()]
+    if not pks:
+        return []
+    rows = dict(conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(pks))).all())
+    return [jsonio.loads_fast(str(rows[pk])) for pk in pks if rows.get(pk) is not None]
+
+
+def _trends(
+    conn: sa.Connection, members: sa.Select[Any], archived: list[dict[str, Any]]
+) -> dict[str, list[tuple[str, float]]]:
+    """Mean value per analyte and China day: one grouped query over the index rows, one read per analyte."""
+    keys = members.subquery()
+    n, d, t = search_number, search_date, search_token
+    # one series key per result (a result coded in the LIS's code and in LOINC has two code rows)
+    code_key = sa.func.coalesce(t.c.system, "") + "|" + sa.func.coalesce(t.c.code, "")
+    codes = (
+        sa.select(t.c.resource_pk.label("pk"), sa.func.min(code_key).label("key"))
+        .join(keys, keys.c.pk == t.c.resource_pk)
+        .where(t.c.param == "code")
+        .group_by(t.c.resource_pk)
+        .subquery()
+    )
+    day = (d.c.low + CHINA_MS) / DAY_MS
+    grouped = (
+        sa.select(codes.c.key, day.label("day"), sa.func.sum(n.c.value), sa.func.count(), sa.func.max(codes.c.pk))
+        .join(n, sa.and_(n.c.resource_pk == codes.c.pk, n.c.param == "value-quantity"))
+        .join(d, sa.and_(d.c.resource_pk == codes.c.pk, d.c.param == "date"))
+        .group_by(codes.c.key, day)
+    )
+    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    sample: dict[str, int] = {}
+    rows = conn.execute(grouped).all()
+    for key, days, total, count, pk in rows:
+        sample[key] = max(sample.get(key, 0), int(pk))
+        point = sums[(key, int(days))]
+        point[0] += float(total)
+        point[1] += int(count)
+    names = _names(conn, sample)
+    series: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
+    for (key, days), (total, count) in sums.items():
+        point = series[names.get(key, key)][_day(int(days))]
+        point[0] += total
+        point[1] += count
+    for obs in archived:  # the cold tier's results, few and old
+        q = obs.get("valueQuantity")
+        if isinstance(q, dict) and "value" in q and when_of(obs):
+            try:
+                value = float(Decimal(str(q["value"])))
+            except (InvalidOperation, ValueError):
+                continue
+            point = series[text_of(obs.get("code"))][when_of(obs)[:10]]
+            point[0] += value
+            point[1] += 1
+    return {
+        name: sorted((when, round(total / count, 4)) for when, (total, count) in points.items())
+        for name, points in series.items()
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    """``YYYY-MM-DD`` of a day number (days since 1970-01-01)."""
+    return (EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def _names(conn: sa.Connection, sample: dict[str, int]) -> dict[str, str]:
+    """Series key → the name of its latest result's code (as the list shows it)."""
+    if not sample:
+        return {}
+    rows = dict(
+        conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(list(sample.values())))).all()
+    )
+    return {
+        key: text_of(jsonio.loads_fast(str(rows[pk])).get("code"))
+        for key, pk in sample.items()
+        if rows.get(pk) is not None
+    }
+
+
+def _archived(services: Services, actor: Actor, conn: sa.Connection, patient_ids: list[str]) -> list[dict[str, Any]]:
+    """The archived results of ``patient_ids`` that ``actor`` may see and the live database no longer holds,
+    newest first (as ``fhir.operations.record`` reads the cold tier)."""
+    directory = Path(services.settings.archive.directory)
+    if not directory.is_dir():
+        return []
+    policy = services.store.policy
+    types = policy.readable_types(actor)
+    if types is not None and OBS not in types:
+        return []
+    found: dict[str, dict[str, Any]] = {}
+    for patient_id in patient_ids:
+        versions = [v for v in patient_archive(directory, patient_id) if v.res_type == OBS]
+        if versions and policy.reached_ids(actor, conn, [patient_id]):
+            for v in versions:
+                if v.content is not None:
+                    found.setdefault(v.res_id, jsonio.loads_fast(v.content))
+    if found:
+        live = set(
+            conn.execute(
+                sa.select(resource.c.res_id).where(resource.c.res_type == OBS, resource.c.res_id.in_(list(found)))
+            ).scalars()
+        )
+        found = {k: v for k, v in found.items() if k not in live}
+    return sorted(found.values(), key=when_of, reverse=True)
