@@ -70,16 +70,12 @@ def patient_everything(
     members: dict[int, Any] = {patient.pk: patient}
     for row in _compartment_rows(conn, patient_id, columns):
         members.setdefault(row.pk, row)
-    # With _type, only references to the wanted types are followed (the others would be dropped below): a
-    # record's thousands of results, which its reports refer to, are not fetched for a page that lists orders.
-    targets = [ref.c.target_type.in_(sorted(wanted))] if wanted is not None else []
     referenced = conn.execute(
         sa.select(*columns)
         .join(ref, sa.and_(ref.c.target_type == resource.c.res_type, ref.c.target_id == resource.c.res_id))
         .where(
             ref.c.resource_pk.in_(list(members)),
             ref.c.target_type != "Patient",
-            *targets,
             resource.c.deleted.is_(False),
         )
         .distinct()

@@ -39,6 +39,8 @@ COMPARTMENT_PARAMS = ("subject", "performer")
 DAY_MS = 86_400_000
 CHINA_MS = 8 * 3_600_000
 OBS = "Observation"
+#: Keys per IN list (well under SQLite's 32,766 bound parameters).
+CHUNK = 5000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,18 +58,22 @@ def patient_results(
 ) -> Results:
     """Results ``offset`` … ``offset + size`` of the Patients ``patient_ids`` as ``actor`` sees them, with the
     total and the trend series (name → [(day, mean value)])."""
-    members = _members(services, actor, patient_ids)
-    live_total = int(conn.execute(sa.select(sa.func.count()).select_from(members.subquery())).scalar_one())
+    # the visible results' keys once (the access condition is evaluated once per result), then index rows by key
+    pks = [int(pk) for pk in conn.execute(_members(services, actor, patient_ids)).scalars()]
     archived = _archived(services, actor, conn, patient_ids)
-    out = Results(total=live_total + len(archived))
-    if offset < live_total:
-        out.page = _page(conn, members, offset, size)
+    out = Results(total=len(pks) + len(archived))
+    if offset < len(pks):
+        out.page = _read(conn, _newest_first(conn, pks)[offset : offset + size])
     rest = size - len(out.page)
     if rest > 0 and archived:
-        start = max(0, offset - live_total)
+        start = max(0, offset - len(pks))
         out.page.extend(archived[start : start + rest])
-    out.trends = _trends(conn, members, archived)
+    out.trends = _trends(conn, pks, archived)
     return out
+
+
+def _chunks(pks: list[int]) -> list[list[int]]:
+    return [pks[start : start + CHUNK] for start in range(0, len(pks), CHUNK)]
 
 
 def _members(services: Services, actor: Actor, patient_ids: list[str]) -> sa.Select[Any]:
@@ -89,54 +95,69 @@ def _members(services: Services, actor: Actor, patient_ids: list[str]) -> sa.Sel
     )
 
 
-def _page(conn: sa.Connection, members: sa.Select[Any], offset: int, size: int) -> list[dict[str, Any]]:
-    """The JSON of one page of results, newest first (by the ``date`` index; undated ones last)."""
-    keys = members.subquery()
+def _newest_first(conn: sa.Connection, pks: list[int]) -> list[int]:
+    """``pks`` newest first by their ``date`` index rows (undated ones last, then by key)."""
     d = search_date
-    moment = sa.select(sa.func.max(d.c.low)).where(d.c.resource_pk == keys.c.pk, d.c.param == "date").scalar_subquery()
-    ordered = (
-        sa.select(keys.c.pk)
-        .order_by(sa.func.coalesce(moment, -(2**62)).desc(), keys.c.pk.desc())
-        .limit(size)
-        .offset(offset)
-    )
-    pks = [int(pk) for pk in conn.execute(ordered).scalars()]
+    moment: dict[int, int] = {}
+    for chunk in _chunks(pks):
+        query = (
+            sa.select(d.c.resource_pk, sa.func.max(d.c.low))
+            .where(d.c.resource_pk.in_(chunk), d.c.param == "date")
+            .group_by(d.c.resource_pk)
+        )
+        moment.update((int(pk), int(low)) for pk, low in conn.execute(query))
+    return sorted(pks, key=lambda pk: (moment.get(pk, -(2**62)), pk), reverse=True)
+
+
+def _read(conn: sa.Connection, pks: list[int]) -> list[dict[str, Any]]:
+    """The JSON of the resources ``pks``, in that order."""
     if not pks:
         return []
     rows = dict(conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(pks))).all())
     return [jsonio.loads_fast(str(rows[pk])) for pk in pks if rows.get(pk) is not None]
 
 
-def _trends(
-    conn: sa.Connection, members: sa.Select[Any], archived: list[dict[str, Any]]
-) -> dict[str, list[tuple[str, float]]]:
-    """Mean value per analyte and China day: one grouped query over the index rows, one read per analyte."""
-    keys = members.subquery()
+def _trends(conn: sa.Connection, pks: list[int], archived: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
+    """Mean value per analyte and China day: a grouped query over the index rows (per 5,000 results), one read
+    per analyte for its name."""
+    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    sample: dict[str, int] = {}
+    for chunk in _chunks(pks):
+        for key, days, total, count, pk in conn.execute(_grouped(chunk)):
+            sample[key] = max(sample.get(key, 0), int(pk))
+            point = sums[(key, int(days))]
+            point[0] += float(total)
+            point[1] += int(count)
+    return _series(conn, sums, sample, archived)
+
+
+def _grouped(chunk: list[int]) -> sa.Select[Any]:
+    """(series key, China day, sum, count, latest key) of the results ``chunk`` with a quantity and a date."""
     n, d, t = search_number, search_date, search_token
     # one series key per result (a result coded in the LIS's code and in LOINC has two code rows)
     code_key = sa.func.coalesce(t.c.system, "") + "|" + sa.func.coalesce(t.c.code, "")
     codes = (
         sa.select(t.c.resource_pk.label("pk"), sa.func.min(code_key).label("key"))
-        .join(keys, keys.c.pk == t.c.resource_pk)
-        .where(t.c.param == "code")
+        .where(t.c.resource_pk.in_(chunk), t.c.param == "code")
         .group_by(t.c.resource_pk)
         .subquery()
     )
     day = (d.c.low + CHINA_MS) / DAY_MS
-    grouped = (
+    return (
         sa.select(codes.c.key, day.label("day"), sa.func.sum(n.c.value), sa.func.count(), sa.func.max(codes.c.pk))
         .join(n, sa.and_(n.c.resource_pk == codes.c.pk, n.c.param == "value-quantity"))
         .join(d, sa.and_(d.c.resource_pk == codes.c.pk, d.c.param == "date"))
         .group_by(codes.c.key, day)
     )
-    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    sample: dict[str, int] = {}
-    rows = conn.execute(grouped).all()
-    for key, days, total, count, pk in rows:
-        sample[key] = max(sample.get(key, 0), int(pk))
-        point = sums[(key, int(days))]
-        point[0] += float(total)
-        point[1] += int(count)
+
+
+def _series(
+    conn: sa.Connection,
+    sums: dict[tuple[str, int], list[float]],
+    sample: dict[str, int],
+    archived: list[dict[str, Any]],
+) -> dict[str, list[tuple[str, float]]]:
+    """Name → [(day, mean)]: the live sums under their analytes' names, with the archived results added."""
     names = _names(conn, sample)
     series: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
     for (key, days), (total, count) in sums.items():
