@@ -58,7 +58,7 @@ def _adt(rng: random.Random, n: int) -> str:
     mrn, visit = f"{rng.randint(1, 999999):010d}", f"V2026{n:06d}"
     code, ward = rng.choice(_WARDS)
     sex = rng.choice("MF")
-    born = f"{rng.randint(1930, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    born = _born(rng)
     discharge = "20260112100000" if event == "A03" else ""
     return (
         f"MSH|^~\\&|HIS|SFYY|HUITONG|SFYY|20260105083000||ADT^{event}^ADT_A01|HIS{n:012d}|P|2.5|||AL|NE|CHN|"
@@ -75,12 +75,16 @@ def _adt(rng: random.Random, n: int) -> str:
     )
 
 
+def _born(rng: random.Random) -> str:
+    return f"{rng.randint(1930, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+
+
 def _oru(rng: random.Random, n: int) -> str:
     mrn = f"{rng.randint(1, 999999):010d}"
     lines = [
         f"MSH|^~\\&|LIS|SFYY-LAB|HUITONG|SFYY|20260105110000||ORU^R01^ORU_R01|LIS{n:012d}|P|2.5.1|||AL|NE|CHN|"
         "UNICODE UTF-8",
-        f"PID|1||{mrn}^^^SFYY^MR||{_name(rng)}||19900307|{rng.choice('MF')}",
+        f"PID|1||{mrn}^^^SFYY^MR||{_name(rng)}||{_born(rng)}|{rng.choice('MF')}",
         f"PV1|1|I|0301^12^2^SFYY||||||||||||||||V2026{n:06d}^^^SFYY^VN",
         f"ORC|RE|ORD{n}^HIS|L{n}^LIS||CM",
         f"OBR|1|ORD{n}^HIS|L{n}^LIS|BMP^生化组合^99LAB|||20260105093000|||||||||D001^王医生|||||||20260105105500||CH|F",
