@@ -208,30 +208,36 @@ def listed_patients(client: httpx.Client, prefix: str) -> list[str]:
     return list(dict.fromkeys(re.findall(rf'href="{prefix}/patient/([A-Za-z0-9.\-]+)"', html)))
 
 
-def _admit(feeder: httpx.Client, department: str, log: Log) -> None:
-    """Admit a patient the department has treated (an inpatient stay in progress, as the EMR writes it), so the
-    doctor's page lists one: the synthetic hospitals' stays have all ended."""
+def _admit(feeder: httpx.Client, department: str, log: Log, *, want: int, listed: list[str]) -> None:
+    """Admit ``want`` patients the department has treated and its page does not list yet (inpatient stays in
+    progress, as the EMR writes them), so the doctor's page lists a lab-heavy patient and an ordinary one beside
+    it: the synthetic hospitals' stays have all ended."""
     found = feeder.get(
         "/fhir/Encounter",
-        params={"service-provider": f"Organization/{department}", "_sort": "-date", "_count": "50"},
+        params={"service-provider": f"Organization/{department}", "_sort": "-date", "_count": "200"},
     ).json()
+    chosen: list[str] = []
     for entry in found.get("entry") or []:
         subject = str(((entry.get("resource") or {}).get("subject") or {}).get("reference", ""))
-        patient = feeder.get(f"/fhir/{subject}").json() if subject.startswith("Patient/") else {}
-        if resident_id_of(patient):
-            break
-    else:
+        if not subject.startswith("Patient/") or subject in chosen or subject.removeprefix("Patient/") in listed:
+            continue
+        if resident_id_of(feeder.get(f"/fhir/{subject}").json()):
+            chosen.append(subject)
+            if len(chosen) == want:
+                break
+    if not chosen:
         raise LabFeedError(f"no patient of {department} with a resident ID number to give a year of lab results")
-    stay = {
-        "resourceType": "Encounter",
-        "status": "in-progress",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-        "subject": {"reference": subject},
-        "period": {"start": (datetime.now(CHINA) - timedelta(days=30)).isoformat(timespec="seconds")},
-        "serviceProvider": {"reference": f"Organization/{department}"},
-    }
-    feeder.post("/fhir/Encounter", json=stay).raise_for_status()
-    log(f"admitted {subject} to {department} (its page listed no patient)")
+    for subject in chosen:
+        stay = {
+            "resourceType": "Encounter",
+            "status": "in-progress",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": subject},
+            "period": {"start": (datetime.now(CHINA) - timedelta(days=30)).isoformat(timespec="seconds")},
+            "serviceProvider": {"reference": f"Organization/{department}"},
+        }
+        feeder.post("/fhir/Encounter", json=stay).raise_for_status()
+        log(f"admitted {subject} to {department} (its page listed {len(listed)} patients)")
 
 
 def lab_heavy_patient(
@@ -247,8 +253,8 @@ def lab_heavy_patient(
         httpx.Client(base_url=base, headers={"Accept": "text/html"}, cookies={COOKIE: doctor_cookie}) as doctor,
     ):
         listed = listed_patients(doctor, "/doctor")
-        if not listed:
-            _admit(feeder, department, log)
+        if len(listed) < 2:  # one patient to load with results, one ordinary beside it (measured apart)
+            _admit(feeder, department, log, want=2 - len(listed), listed=listed)
             listed = listed_patients(doctor, "/doctor")
         patients = [feeder.get(f"/fhir/Patient/{pid}").json() for pid in listed[:20]]
         patient = next((p for p in patients if resident_id_of(p)), None)
