@@ -225,7 +225,7 @@ def _admit(feeder: httpx.Client, department: str, log: Log, *, want: int, listed
             chosen.append(subject)
             if len(chosen) == want:
                 break
-    if not chosen:
+    if not chosen and not listed:
         raise LabFeedError(f"no patient of {department} with a resident ID number to give a year of lab results")
     for subject in chosen:
         stay = {
