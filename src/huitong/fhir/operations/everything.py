@@ -153,8 +153,8 @@ def patient_record(
     if not archived:
         return record
     have = {(s.res_type, s.res_id) for s in record.live}
-    live_keys = _live_keys(conn, [(v.res_type, v.res_id) for v in archived])
-    fresh = [v for v in archived if (v.res_type, v.res_id) not in have and (v.res_type, v.res_id) not in live_keys]
+    in_live = live_keys(conn, [(v.res_type, v.res_id) for v in archived])
+    fresh = [v for v in archived if (v.res_type, v.res_id) not in have and (v.res_type, v.res_id) not in in_live]
     fresh.sort(key=lambda v: (v.res_type != "Patient", v.res_type, v.res_id))
     # What the archived resources refer to: live rows first, then the archive for the rest.
     refs = {key for v in fresh for key in _references(v.content)} - have - {(v.res_type, v.res_id) for v in fresh}
@@ -167,13 +167,13 @@ def patient_record(
         and (wanted is None or s.res_type in wanted)
         and (since is None or s.last_updated >= since)
     ][: max(limit - len(record.live), 0)]
-    missing = refs - {(s.res_type, s.res_id) for s in referenced_live} - live_keys
+    missing = refs - {(s.res_type, s.res_id) for s in referenced_live} - in_live
     others = read_current(archive_dir, sorted(k for k in missing if k[0] != "Patient")) if archive_dir else []
     room = max(limit - len(record.live), 0)
     for version in [*fresh, *others]:
         if len(record.archived) >= room:
             break
-        stored = _from_archive(version)
+        stored = from_archive(version)
         is_patient = stored.res_type == "Patient" and stored.res_id == patient_id
         if wanted is not None and stored.res_type not in wanted and not is_patient:
             continue
@@ -188,7 +188,7 @@ def _exists_live(conn: sa.Connection, rtype: str, rid: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def _live_keys(conn: sa.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def live_keys(conn: sa.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of ``keys`` have a row (deleted or not) in the live database."""
     found: set[tuple[str, str]] = set()
     for rtype in {k[0] for k in keys}:
@@ -253,7 +253,8 @@ def _stored(row: Any, content: str | None = None) -> StoredResource:
     )
 
 
-def _from_archive(version: ArchivedVersion) -> StoredResource:
+def from_archive(version: ArchivedVersion) -> StoredResource:
+    """An archived version as the store's :class:`StoredResource` (current, not deleted)."""
     return StoredResource(
         version.res_type,
         version.res_id,

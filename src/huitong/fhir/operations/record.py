@@ -34,7 +34,7 @@ def visible_record(
     archive_dir = Path(services.settings.archive.directory)
     record = patient_record(conn, patient_id, archive_dir=archive_dir, since=since, types=types, limit=limit)
     live = services.store.filter_visible(actor, conn, record.live)
-    return [*live, *_visible_archived(services, actor, conn, patient_id, record.archived)]
+    return [*live, *visible_archived(services, actor, conn, patient_id, record.archived)]
 
 
 def visible_records(
@@ -63,7 +63,7 @@ def visible_records(
     return list(found.values())[:limit]
 
 
-def _visible_archived(
+def visible_archived(
     services: Services, actor: Actor, conn: Any, patient_id: str, items: list[StoredResource]
 ) -> list[StoredResource]:
     """Archived resources ``actor`` may see: readable types, and only when the actor reaches the patient.

@@ -23,7 +23,11 @@ import sqlalchemy as sa
 
 from huitong.db.schema import resource
 from huitong.fhir import jsonio
+from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
+from huitong.fhir.operations.everything import from_archive, live_keys
+from huitong.fhir.operations.record import visible_archived
 from huitong.fhir.search.schema import search_date, search_number, search_reference, search_token
+from huitong.fhir.stored import StoredResource
 from huitong.ops.archive import patient_archive
 from huitong.security.actor import Actor
 from huitong.web.view_models import text_of, when_of
@@ -31,11 +35,6 @@ from huitong.web.view_models import text_of, when_of
 if TYPE_CHECKING:
     from huitong.services import Services
 
-#: The reference parameters that put an Observation in a Patient's compartment (R4 CompartmentDefinition).
-COMPARTMENT_PARAMS = ("subject", "performer")
-#: The index rows of the members are joined on ``resource_pk`` and ``param`` only: with ``res_type`` as well,
-#: SQLite seeks the lookup indexes (``res_type, param, …``) and reads every Observation's rows of the store
-#: (2 s for one patient's page); the rows of an Observation's key are an Observation's anyway.
 DAY_MS = 86_400_000
 CHINA_MS = 8 * 3_600_000
 OBS = "Observation"
@@ -84,7 +83,7 @@ def _members(services: Services, actor: Actor, patient_ids: list[str]) -> sa.Sel
         .join(ref, ref.c.resource_pk == resource.c.pk)
         .where(
             ref.c.res_type == OBS,
-            ref.c.param.in_(COMPARTMENT_PARAMS),
+            ref.c.param.in_(PATIENT_COMPARTMENT[OBS]),
             ref.c.target_type == "Patient",
             ref.c.target_id.in_(patient_ids),
             resource.c.res_type == OBS,
@@ -111,10 +110,16 @@ def _newest_first(conn: sa.Connection, pks: list[int]) -> list[int]:
 
 def _read(conn: sa.Connection, pks: list[int]) -> list[dict[str, Any]]:
     """The JSON of the resources ``pks``, in that order."""
+    bodies = _bodies(conn, pks)
+    return [bodies[pk] for pk in pks if pk in bodies]
+
+
+def _bodies(conn: sa.Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
+    """Key → parsed JSON of the live resources ``pks`` (a page, or one result per analyte: few)."""
     if not pks:
-        return []
-    rows = dict(conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(pks))).all())
-    return [jsonio.loads_fast(str(rows[pk])) for pk in pks if rows.get(pk) is not None]
+        return {}
+    query = sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(pks))
+    return {int(pk): jsonio.loads_fast(str(content)) for pk, content in conn.execute(query) if content is not None}
 
 
 def _trends(conn: sa.Connection, pks: list[int], archived: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
@@ -134,6 +139,9 @@ def _trends(conn: sa.Connection, pks: list[int], archived: list[dict[str, Any]])
 def _grouped(chunk: list[int]) -> sa.Select[Any]:
     """(series key, China day, sum, count, latest key) of the results ``chunk`` with a quantity and a date."""
     n, d, t = search_number, search_date, search_token
+    # Joined on ``resource_pk`` and ``param`` only: with ``res_type`` as well, SQLite seeks the lookup indexes
+    # (``res_type, param, …``) and reads every Observation's rows of the store (2 s for one patient's page); the
+    # rows of an Observation's key are an Observation's anyway.
     # one series key per result (a result coded in the LIS's code and in LOINC has two code rows)
     code_key = sa.func.coalesce(t.c.system, "") + "|" + sa.func.coalesce(t.c.code, "")
     codes = (
@@ -188,40 +196,21 @@ def _day(days: int) -> str:
 
 def _names(conn: sa.Connection, sample: dict[str, int]) -> dict[str, str]:
     """Series key → the name of its latest result's code (as the list shows it)."""
-    if not sample:
-        return {}
-    rows = dict(
-        conn.execute(sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(list(sample.values())))).all()
-    )
-    return {
-        key: text_of(jsonio.loads_fast(str(rows[pk])).get("code"))
-        for key, pk in sample.items()
-        if rows.get(pk) is not None
-    }
+    bodies = _bodies(conn, list(sample.values()))
+    return {key: text_of(bodies[pk].get("code")) for key, pk in sample.items() if pk in bodies}
 
 
 def _archived(services: Services, actor: Actor, conn: sa.Connection, patient_ids: list[str]) -> list[dict[str, Any]]:
     """The archived results of ``patient_ids`` that ``actor`` may see and the live database no longer holds,
-    newest first (as ``fhir.operations.record`` reads the cold tier)."""
+    newest first (the cold tier's access rule and live check, as ``fhir.operations.record`` reads a record)."""
     directory = Path(services.settings.archive.directory)
     if not directory.is_dir():
         return []
-    policy = services.store.policy
-    types = policy.readable_types(actor)
-    if types is not None and OBS not in types:
-        return []
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, StoredResource] = {}
     for patient_id in patient_ids:
-        versions = [v for v in patient_archive(directory, patient_id) if v.res_type == OBS]
-        if versions and policy.reached_ids(actor, conn, [patient_id]):
-            for v in versions:
-                if v.content is not None:
-                    found.setdefault(v.res_id, jsonio.loads_fast(v.content))
-    if found:
-        live = set(
-            conn.execute(
-                sa.select(resource.c.res_id).where(resource.c.res_type == OBS, resource.c.res_id.in_(list(found)))
-            ).scalars()
-        )
-        found = {k: v for k, v in found.items() if k not in live}
-    return sorted(found.values(), key=when_of, reverse=True)
+        versions = [from_archive(v) for v in patient_archive(directory, patient_id) if v.res_type == OBS and v.content]
+        for stored in visible_archived(services, actor, conn, patient_id, versions):
+            found.setdefault(stored.res_id, stored)
+    live = live_keys(conn, [(OBS, rid) for rid in found])
+    bodies = [jsonio.loads_fast(s.content or b"{}") for rid, s in found.items() if (OBS, rid) not in live]
+    return sorted(bodies, key=when_of, reverse=True)

@@ -110,14 +110,15 @@ def patient_record(
     those of the person's records in the other source systems (the LIS's, the PACS's …) — the Patients named
     together with it by the EMPI's golden Patient (``security.access.same_person``), as far as the actor may see.
 
-    Every list is one page (``pages``: section → page number, from 0): the results (``RESULTS_PAGE`` a page, read
-    from the index by :mod:`._results`, with the trend as an aggregate) and each other section (``SECTION_PAGE``)."""
+    Every list is one page (``pages``: a section's resource type → page number, from 0): the results
+    (``RESULTS_PAGE`` a page, read from the index by :mod:`._results`, with the trend as an aggregate) and each other
+    section (``SECTION_PAGE``)."""
     pages = pages or {}
     patient = services.store.read(actor, "Patient", patient_id).resource()  # access check + audit
     entry = AuditEntry(
         "operation", entity_type="Patient", entity_id=patient_id, query=f"$everything?_type={','.join(VIEW_TYPES)}"
     )
-    results_page = max(pages.get("results", 0), 0)
+    results_page = max(pages.get("Observation", 0), 0)
 
     def work() -> tuple[list[StoredResource], Results]:
         with services.db.read() as conn:  # live and archived (cold tier), as $everything reads it
@@ -222,11 +223,11 @@ PAGE_PARAMS = {
 
 
 def _pages(request: Request) -> dict[str, int]:
-    """Section → page number asked for (``?results=2&orders=1``; 0 when absent or not a number)."""
+    """Section (resource type) → page number asked for (``?results=2&orders=1``; 0 when absent or not a number)."""
     out: dict[str, int] = {}
     for rtype, param in PAGE_PARAMS.items():
         text = request.query_params.get(param, "")
-        out["results" if rtype == "Observation" else rtype] = int(text) if text.isdigit() else 0
+        out[rtype] = int(text) if text.isdigit() else 0
     return out
 
 
