@@ -24,12 +24,13 @@ from typing import Any
 import httpx
 
 from huitong.ingest.errors import MllpError
+from huitong.ingest.hl7v2.to_fhir.patient import RESIDENT_ID_SYSTEM
 from huitong.ingest.mllp.client import send_messages
 from huitong.synth.catalogues.lab import ANALYTE_BY_CODE, PANEL_BY_CODE, Analyte
+from huitong.synth.writers.hl7_messages import obx_parts
 
 Log = Callable[[str], None]
 CHINA = timezone(timedelta(hours=8))
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
 LIS_AUTHORITY = "LIS&2.16.156.10011.0.99999.2&ISO"
 #: The panels of a chronic renal/medical inpatient's year, in the order they recur (LOINC panel code first, so
 #: the results are categorised ``laboratory``, then the LIS's local code).
@@ -73,10 +74,6 @@ def _value(rng: random.Random, analyte: Analyte, sex: str, drift: float) -> tupl
     value = min(max(value, floor + span * 0.01), ceiling - span * 0.01)
     value = round(value, analyte.decimals)
     return value, ("H" if value > high else "L" if value < low else "N")
-
-
-def _number(value: float, decimals: int) -> str:
-    return f"{value:.{decimals}f}"
 
 
 def _pid(patient: dict[str, Any], mrn: str, resident: str) -> str:
@@ -137,14 +134,9 @@ def lab_messages(patient: dict[str, Any], observations: int, *, until: datetime,
             f"|||{_ts(drawn)}||||||||{panel.specimen}^^HL70487|||||||{_ts(reported)}|||F",
         ]
         for set_id, analyte_code in enumerate(panel.analytes[:left], start=1):
-            analyte = ANALYTE_BY_CODE[analyte_code]
-            value, flag = _value(rng, analyte, sex, drift)
-            low, high = analyte.reference(sex)
-            ref = f"{_number(low, analyte.decimals)}-{_number(high, analyte.decimals)}"
-            segments.append(
-                f"OBX|{set_id}|NM|{analyte.code}^{analyte.name_zh}^99HTLAB^{analyte.loinc}^{analyte.name_en}^LN||"
-                f"{_number(value, analyte.decimals)}|{analyte.unit}^^UCUM|{ref}|{flag}|||F|||{_ts(drawn)}"
-            )
+            value, flag = _value(rng, ANALYTE_BY_CODE[analyte_code], sex, drift)
+            ident, decimals, tail = obx_parts(analyte_code, sex)  # as the synthetic hospital's LIS writes them
+            segments.append(f"OBX|{set_id}|NM|{ident}||{value:.{decimals}f}|{tail}|{flag}|||F|||{_ts(drawn)}")
         left -= min(left, len(panel.analytes))
         messages.append("\r".join(segments).encode() + b"\r")
     return LabFeed(mrn=mrn, reports=len(panels), observations=observations, messages=messages)

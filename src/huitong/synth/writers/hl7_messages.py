@@ -227,7 +227,7 @@ def oru_lab(
     ]
     critical = False
     for i, r in enumerate(order.results, 1):
-        ident, decimals, tail = _obx_parts(r.analyte, sex)
+        ident, decimals, tail = obx_parts(r.analyte, sex)
         segments.append(f"OBX|{i}|NM|{ident}||{r.value:.{decimals}f}|{tail}|{r.flag}|||F|||{collected}")
         critical = critical or r.flag in ("HH", "LL")
     if critical:
@@ -236,7 +236,9 @@ def oru_lab(
 
 
 @cache
-def _obx_parts(code: str, sex: str) -> tuple[str, int, str]:
+def obx_parts(code: str, sex: str) -> tuple[str, int, str]:
+    """An analyte's OBX-3 (LIS code and LOINC), its decimals, and OBX-6 to OBX-7 (UCUM unit, reference range for
+    ``sex``), escaped: what every numeric lab OBX of the analyte repeats."""
     a = ANALYTE_BY_CODE[code]
     lo, hi = a.reference(sex)
     ident = f"{a.code}^{escape(a.name_zh)}^99HTLAB^{a.loinc}^{escape(a.name_en)}^LN"
