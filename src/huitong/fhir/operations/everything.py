@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from huitong.db.schema import resource
+from huitong.db.schema import BigKey, resource
 from huitong.fhir import errors
 from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
 from huitong.fhir.resource_types import RESOURCE_TYPES
@@ -32,10 +32,21 @@ from huitong.ops.archive import ArchivedVersion, patient_archive, read_current
 
 #: (type, ``param`` of the reference rows) of the Patient compartment — the rows that hold each compartment
 #: parameter (Encounter ``patient`` is held by ``subject`` rows; the queries keep references to a Patient).
-_COMPARTMENT_PAIRS = frozenset(
-    (rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in row_codes(rtype, codes)
+_COMPARTMENT_PAIRS = sorted(
+    {(rtype, code) for rtype, codes in PATIENT_COMPARTMENT.items() for code in row_codes(rtype, codes)}
 )
-_CODES = sorted({code for _rtype, code in _COMPARTMENT_PAIRS})
+
+
+def _pairs_sql(pairs: list[tuple[str, str]]) -> sa.TextClause:
+    """``(res_type, param)`` of reference rows is one of ``pairs``: constant SQL text, so the ~100 compartment pairs
+    are not bound as parameters on every execution. The names are the specification's (checked)."""
+    if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", part) for pair in pairs for part in pair):
+        raise ValueError(f"not a type or parameter name in {pairs}")
+    values = ", ".join(f"('{rtype}', '{code}')" for rtype, code in pairs)
+    return sa.text(f"(search_reference.res_type, search_reference.param) IN (VALUES {values})")
+
+
+_IS_COMPARTMENT_PAIR = _pairs_sql(_COMPARTMENT_PAIRS)
 _KEYS = (
     resource.c.pk,
     resource.c.res_type,
@@ -65,20 +76,25 @@ def patient_everything(
     ref = search_reference
     wanted = set(types) if types else None
     # With _type, the members are found without their JSON and only the wanted ones' is read (a long stay's
-    # thousands of administrations are not read for a page of results).
+    # thousands of administrations are not read for a page of results), and only members and referenced
+    # resources of the wanted types are looked up: the members' keys stay in the database (a subquery), so a
+    # lab-heavy record's thousands of results are never fetched to find the few resources they point at.
     columns = _KEYS if wanted is not None else _COLUMNS
+
+    def of_type(column: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+        return [column.in_(sorted(wanted))] if wanted is not None else []
+
     members: dict[int, Any] = {patient.pk: patient}
-    for row in _compartment_rows(conn, patient_id, columns):
+    for row in _compartment_rows(conn, patient_id, columns, where=of_type(resource.c.res_type)):
         members.setdefault(row.pk, row)
+    referring = sa.union_all(_member_keys(patient_id), sa.select(sa.literal(patient.pk, BigKey)))
+    targets = sa.select(ref.c.target_type, ref.c.target_id).where(
+        ref.c.resource_pk.in_(referring.scalar_subquery()), ref.c.target_type != "Patient", *of_type(ref.c.target_type)
+    )
     referenced = conn.execute(
-        sa.select(*columns)
-        .join(ref, sa.and_(ref.c.target_type == resource.c.res_type, ref.c.target_id == resource.c.res_id))
-        .where(
-            ref.c.resource_pk.in_(list(members)),
-            ref.c.target_type != "Patient",
-            resource.c.deleted.is_(False),
+        sa.select(*columns).where(
+            sa.tuple_(resource.c.res_type, resource.c.res_id).in_(targets), resource.c.deleted.is_(False)
         )
-        .distinct()
     ).all()
     for other in referenced:
         members.setdefault(other.pk, other)
@@ -225,25 +241,28 @@ def _live_members(
     return out
 
 
-def _compartment_rows(conn: sa.Connection, patient_id: str, columns: tuple[Any, ...] = _COLUMNS) -> list[Any]:
-    """The live resources in the patient's compartment (R4 Patient compartment parameters), each once, by pk."""
+def _member_keys(patient_id: str) -> sa.Select[Any]:
+    """The keys of the resources in the patient's compartment: those whose reference rows of a compartment
+    parameter of their type (R4 Patient compartment) point at the patient (the index holds rows of live resources
+    only)."""
     ref = search_reference
-    rows = conn.execute(
-        sa.select(*columns, ref.c.param)
-        .join(ref, ref.c.resource_pk == resource.c.pk)
-        .where(
-            ref.c.target_type == "Patient",
-            ref.c.target_id == patient_id,
-            ref.c.param.in_(_CODES),
-            resource.c.deleted.is_(False),
-        )
+    return sa.select(ref.c.resource_pk).where(
+        ref.c.target_type == "Patient",
+        ref.c.target_id == patient_id,
+        _IS_COMPARTMENT_PAIR,
+    )
+
+
+def _compartment_rows(
+    conn: sa.Connection, patient_id: str, columns: tuple[Any, ...] = _COLUMNS, *, where: Iterable[Any] = ()
+) -> list[Any]:
+    """The live resources in the patient's compartment, each once, by pk (``where``: further conditions)."""
+    query = (
+        sa.select(*columns)
+        .where(resource.c.pk.in_(_member_keys(patient_id).scalar_subquery()), resource.c.deleted.is_(False), *where)
         .order_by(resource.c.pk)
-    ).all()
-    out: dict[int, Any] = {}
-    for row in rows:
-        if (row.res_type, row.param) in _COMPARTMENT_PAIRS:
-            out.setdefault(row.pk, row)
-    return list(out.values())
+    )
+    return list(conn.execute(query).all())
 
 
 def _stored(row: Any, content: str | None = None) -> StoredResource:
