@@ -14,11 +14,11 @@ from typing import Any
 from huitong.empi.resident_id import build as build_resident_id
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.security.actor import Actor
 
 HOSPITAL_OID = "urn:oid:2.16.156.10011.0.99999"  # illustrative organisation OID for the demo hospital
 MRN_SYSTEM = "urn:huitong:demo:his:mrn"
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"  # WS 363 resident identity number identifier
 
 
 @dataclass(frozen=True)

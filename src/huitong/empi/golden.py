@@ -23,11 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from huitong.empi.normalise import SourceRecord
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.settings import EmpiSettings
 
 GOLDEN_TAG = {"system": "https://huitong.org/fhir/CodeSystem/empi", "code": "golden", "display": "EMPI golden record"}
-#: WS 363 resident identity number, as ingest and registration write it (so the store encrypts it at rest).
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
 SOURCE_SYSTEM_PREFIX = "urn:huitong:source:"
 FIELDS = ("name", "gender", "birth_date", "id_number", "phone", "address")
 _EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
@@ -102,7 +101,7 @@ def golden_patient(person_id: str, members: Sequence[MemberRecord], settings: Em
         {"use": "secondary", "system": SOURCE_SYSTEM_PREFIX + m.source.source_system, "value": m.source.record_id}
         for m in sorted(members, key=lambda m: m.source.key)
     ]
-    if value["id_number"]:
+    if value["id_number"]:  # the national system, as ingest and registration write it: encrypted at rest
         identifiers.insert(0, {"use": "official", "system": RESIDENT_ID_SYSTEM, "value": value["id_number"]})
     patient["identifier"] = identifiers
     if value["name"]:

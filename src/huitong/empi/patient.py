@@ -7,7 +7,7 @@ from typing import Any
 
 from huitong.empi import resident_id
 from huitong.empi.normalise import SourceRecord
-from huitong.security.fields import RESIDENT_ID_SYSTEMS
+from huitong.identifiers import RESIDENT_ID_SYSTEMS
 
 
 def _name(patient: dict[str, Any]) -> str | None:

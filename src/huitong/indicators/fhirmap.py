@@ -1,7 +1,8 @@
-"""Shared pieces of the mappings to FHIR: code systems, extension URLs, the source tag and small builders.
+"""Shared pieces of the mappings to FHIR: Huitong's own code systems, extension URLs, the source tag and small builders.
 
-Code systems are the WS/T 500 OIDs the national front page uses (as the synthetic EMR does). Front-page and
-HIS attributes without an R4 element are extensions under :data:`EXT`; ``docs/indicators.md`` lists them.
+The national identifier and code systems (the WS/T 500 OIDs the national front page uses, as the synthetic EMR
+does) are in :mod:`huitong.identifiers`. Front-page and HIS attributes without an R4 element are extensions under
+:data:`EXT`; ``docs/indicators.md`` lists them.
 """
 
 from __future__ import annotations
@@ -11,18 +12,7 @@ from typing import Any
 
 EXT = "https://huitong.org/fhir/StructureDefinition/"
 SOURCE_SYSTEM = "https://huitong.org/fhir/CodeSystem/record-source"
-MRN_SYSTEM = "urn:oid:2.16.156.10011.1.13"
-INPATIENT_NO_SYSTEM = "urn:oid:2.16.156.10011.1.12"
-OUTPATIENT_NO_SYSTEM = "urn:oid:2.16.156.10011.1.11"
 HIS_PATIENT_SYSTEM = "https://huitong.org/fhir/NamingSystem/his-patient-id"
-ICD10 = "urn:oid:2.16.156.10011.2.3.3.11"
-ICD9CM3 = "urn:oid:2.16.156.10011.2.3.3.12"
-ADMISSION_ROUTE = "urn:oid:2.16.156.10011.2.3.1.270"
-DISPOSITION = "urn:oid:2.16.156.10011.2.3.1.265"
-PRESENT_ON_ADMISSION = "urn:oid:2.16.156.10011.2.3.1.253"
-OPERATION_LEVEL = "urn:oid:2.16.156.10011.2.3.1.258"
-INCISION_CLASS = "urn:oid:2.16.156.10011.2.3.1.256"
-HEALING_GRADE = "urn:oid:2.16.156.10011.2.3.1.257"
 PAYMENT_METHOD = "https://huitong.org/fhir/CodeSystem/frontpage-payment-method"
 CHARGE_ITEM_SYSTEM = "https://huitong.org/fhir/CodeSystem/charge-item"
 INCOME_CATEGORY_SYSTEM = "https://huitong.org/fhir/CodeSystem/income-category"

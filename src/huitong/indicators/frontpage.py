@@ -14,6 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from huitong.identifiers import (
+    ADMISSION_ROUTE,
+    DISPOSITION,
+    HEALING_GRADE,
+    ICD9CM3,
+    ICD10,
+    INCISION_CLASS,
+    INPATIENT_NO_SYSTEM,
+    MRN_SYSTEM,
+    OPERATION_LEVEL,
+    PRESENT_ON_ADMISSION,
+)
 from huitong.indicators import fhirmap as fm
 
 OTHER_DIAGNOSES = 10
@@ -201,7 +213,7 @@ def _ext(name: str, value_key: str, value: Any) -> dict[str, Any]:
 
 
 def _subject(row: dict[str, str]) -> dict[str, Any]:
-    return {"identifier": {"system": fm.MRN_SYSTEM, "value": row["BAH"]}, "display": row["XM"]}
+    return {"identifier": {"system": MRN_SYSTEM, "value": row["BAH"]}, "display": row["XM"]}
 
 
 def _yes(value: str) -> bool:
@@ -229,7 +241,7 @@ def to_fhir(row: dict[str, str]) -> list[dict[str, Any]]:
                 "id": f"{enc_id}-dx{n}",
                 "meta": meta,
                 "extension": [
-                    _ext("present-on-admission", "valueCoding", {"system": fm.PRESENT_ON_ADMISSION, "code": poa})
+                    _ext("present-on-admission", "valueCoding", {"system": PRESENT_ON_ADMISSION, "code": poa})
                 ],
                 "verificationStatus": fm.coding(
                     "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"
@@ -237,7 +249,7 @@ def to_fhir(row: dict[str, str]) -> list[dict[str, Any]]:
                 "category": [
                     fm.coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis")
                 ],
-                "code": {**fm.coding(fm.ICD10, code, name), "text": name} if name else fm.coding(fm.ICD10, code),
+                "code": {**fm.coding(ICD10, code, name), "text": name} if name else fm.coding(ICD10, code),
                 "subject": subject,
                 "encounter": enc_ref,
             }
@@ -249,9 +261,9 @@ def to_fhir(row: dict[str, str]) -> list[dict[str, Any]]:
             continue
         extensions = []
         for column, name, system in (
-            (f"SSJB{i}", "operation-level", fm.OPERATION_LEVEL),
-            (f"QKDJ{i}", "incision-class", fm.INCISION_CLASS),
-            (f"QKYHLB{i}", "healing-grade", fm.HEALING_GRADE),
+            (f"SSJB{i}", "operation-level", OPERATION_LEVEL),
+            (f"QKDJ{i}", "incision-class", INCISION_CLASS),
+            (f"QKYHLB{i}", "healing-grade", HEALING_GRADE),
         ):
             if row.get(column):
                 extensions.append(_ext(name, "valueCoding", {"system": system, "code": row[column]}))
@@ -266,7 +278,7 @@ def to_fhir(row: dict[str, str]) -> list[dict[str, Any]]:
             "id": f"{enc_id}-op{i}",
             "meta": meta,
             "status": "completed",
-            "code": fm.coding(fm.ICD9CM3, code, row.get(f"SSJCZMC{i}", "")),
+            "code": fm.coding(ICD9CM3, code, row.get(f"SSJCZMC{i}", "")),
             "subject": subject,
             "encounter": enc_ref,
         }
@@ -294,7 +306,7 @@ def _encounter(
         "id": enc_id,
         "meta": meta,
         "extension": extensions,
-        "identifier": [{"system": fm.INPATIENT_NO_SYSTEM, "value": row["ZYH"]}],
+        "identifier": [{"system": INPATIENT_NO_SYSTEM, "value": row["ZYH"]}],
         "status": "finished",
         "class": {"system": fm.ACT_CODE, "code": "IMP", "display": "inpatient encounter"},
         "subject": subject,
@@ -304,8 +316,8 @@ def _encounter(
             {"condition": {"reference": f"Condition/{c['id']}"}, "rank": n + 1} for n, c in enumerate(conditions)
         ],
         "hospitalization": {
-            "admitSource": fm.coding(fm.ADMISSION_ROUTE, row["RYTJ"]),
-            "dischargeDisposition": fm.coding(fm.DISPOSITION, row["LYFS"]),
+            "admitSource": fm.coding(ADMISSION_ROUTE, row["RYTJ"]),
+            "dischargeDisposition": fm.coding(DISPOSITION, row["LYFS"]),
         },
         "serviceProvider": {"reference": f"Organization/dept-{fm.safe_id(row['CYKB'])}"},
     }

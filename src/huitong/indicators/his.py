@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from huitong.identifiers import ICD10, OUTPATIENT_NO_SYSTEM
 from huitong.indicators import fhirmap as fm
 from huitong.indicators.frontpage import RowCheck
 
@@ -97,7 +98,7 @@ def visit_to_fhir(row: dict[str, str]) -> dict[str, Any]:
         "id": f"his-{fm.safe_id(row['visit_no'])}",
         "meta": fm.source_tag("his"),
         "extension": extensions,
-        "identifier": [{"system": fm.OUTPATIENT_NO_SYSTEM, "value": row["visit_no"]}],
+        "identifier": [{"system": OUTPATIENT_NO_SYSTEM, "value": row["visit_no"]}],
         "status": "finished",
         "class": {"system": fm.ACT_CODE, "code": "EMER" if emergency else "AMB"},
         "subject": {"identifier": {"system": fm.HIS_PATIENT_SYSTEM, "value": row["his_patient_id"]}},
@@ -105,7 +106,7 @@ def visit_to_fhir(row: dict[str, str]) -> dict[str, Any]:
         "serviceProvider": {"reference": f"Organization/dept-{fm.safe_id(row['department'])}"},
     }
     if row.get("diagnosis_code"):
-        encounter["reasonCode"] = [fm.coding(fm.ICD10, row["diagnosis_code"], row.get("diagnosis_name", ""))]
+        encounter["reasonCode"] = [fm.coding(ICD10, row["diagnosis_code"], row.get("diagnosis_name", ""))]
     return encounter
 
 

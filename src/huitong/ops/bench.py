@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from huitong.db import migrate
 from huitong.db.database import dialect_of
 from huitong.fhir.transaction import Transaction
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.ops import pgtools
 from huitong.ops.backup import create_backup, redacted, sqlite_path
 from huitong.ops.cluster import LocalCluster, free_port, throwaway_server, workspace
@@ -62,7 +63,7 @@ def load(settings: Settings, resources: int) -> None:
                     patient = tx.create(
                         {
                             "resourceType": "Patient",
-                            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": f"MR{n:08d}"}],
+                            "identifier": [{"system": RESIDENT_ID_SYSTEM, "value": f"MR{n:08d}"}],
                             "name": [{"family": "王", "given": [f"患者{n}"]}],
                             "gender": "female" if n % 4 else "male",
                             "birthDate": f"19{50 + n % 50}-0{1 + n % 9}-1{n % 10}",

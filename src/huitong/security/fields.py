@@ -18,11 +18,10 @@ from typing import Any
 
 import orjson
 
+from huitong.identifiers import RESIDENT_ID_SYSTEMS
 from huitong.security.crypto import FieldCipher
 
 BLIND_INDEX_URL = "urn:huitong:blind-index"
-#: Identifier systems of the resident identity card number (as the quality rules use them).
-RESIDENT_ID_SYSTEMS = frozenset({"urn:oid:2.16.156.10011.1.3", "urn:oid:1.2.156.112606.1.1.1"})
 PERSON_TYPES = frozenset({"Patient", "RelatedPerson", "Person", "Practitioner"})
 PHONE_SYSTEMS = frozenset({"phone", "sms"})
 

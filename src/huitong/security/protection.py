@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from huitong.db import Database
 from huitong.db.schema import resource, resource_version
 from huitong.fhir import jsonio
+from huitong.identifiers import RESIDENT_ID_SYSTEMS
 from huitong.security import fields
 from huitong.security.actor import Actor
 from huitong.security.crypto import PREFIX, CryptoError, FieldCipher
@@ -243,7 +244,7 @@ class FieldProtector:
             system, code = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
             if not code:
                 continue
-            if param == "identifier" and system not in (None, *fields.RESIDENT_ID_SYSTEMS):
+            if param == "identifier" and system not in (None, *RESIDENT_ID_SYSTEMS):
                 continue
             if param != "identifier" and system not in (None, *fields.PHONE_SYSTEMS):
                 continue

@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.ingest.errors import MllpError
-from huitong.ingest.hl7v2.to_fhir.patient import RESIDENT_ID_SYSTEM
 from huitong.ingest.mllp.client import send_messages
 from huitong.synth.catalogues.lab import ANALYTE_BY_CODE, PANEL_BY_CODE, Analyte
 from huitong.synth.writers.hl7_messages import obx_parts

@@ -44,6 +44,7 @@ from huitong.empi.patient import record_from_patient
 from huitong.empi.phone import normalise_phone
 from huitong.fhir.errors import FhirError
 from huitong.fhir.transaction import Transaction
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.security import audit
 from huitong.security.accounts import AccountError
 from huitong.security.actor import Actor
@@ -58,7 +59,6 @@ from huitong.web.schema import portal_registration
 log = logging.getLogger(__name__)
 
 SOURCE_SYSTEM = "portal"
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"  # WS 363 resident identity number, as the hospital's systems use
 _NAME = re.compile(r"[\u3400-\u9fffA-Za-z·•.' -]{2,40}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _SHAPE_18 = re.compile(r"\d{17}[\dX]")

@@ -4,13 +4,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from huitong.identifiers import ICD10, ICD10_DIAGNOSIS_TABLE
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
 ICD10_SYSTEMS = {
     "http://hl7.org/fhir/sid/icd-10",
     "http://hl7.org/fhir/sid/icd-10-cn",
-    "urn:oid:2.16.156.10011.2.3.3.11",
-    "urn:oid:2.16.156.10011.2.3.3.11.3",
+    ICD10,
+    ICD10_DIAGNOSIS_TABLE,
 }
 SHAPE = re.compile(r"[A-Z]\d{2}(\.[0-9A-Z]{1,4})?(x\d{3})?(\+[A-Z]\d{2}(\.\d{1,3})?\*?)?\*?")
 

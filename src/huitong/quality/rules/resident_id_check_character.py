@@ -6,9 +6,9 @@ from functools import lru_cache
 from typing import Any
 
 from huitong.empi.resident_id import ResidentId, ResidentIdError, check_character, current_date, parse
+from huitong.identifiers import RESIDENT_ID_SYSTEMS
 from huitong.quality.rule import Context, Dimension, ResourceRule, Severity
 
-RESIDENT_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.3", "urn:oid:1.2.156.112606.1.1.1"}
 RESIDENT_ID_TYPES = {"NNCHN", "RI", "01"}
 
 

@@ -2,9 +2,9 @@
 Procedure), PUT with stable ids so that loading a bundle twice changes nothing; and one master-data bundle
 (Organization, Location, Practitioner).
 
-Code systems are the WS/T 500 OIDs (ICD-10 2.16.156.10011.2.3.3.11, ICD-9-CM 2.16.156.10011.2.3.3.12, 入院途径
-.2.3.1.270, 离院方式 .2.3.1.265, 入院病情 .2.3.1.253, 手术级别 .2.3.1.258, 切口类别 .2.3.1.256, 愈合等级
-.2.3.1.257). Front-page attributes without an R4 element are extensions under :data:`EXTENSION_BASE`, a
+Identifier and code systems are the WS/T 500 OIDs of :mod:`huitong.identifiers` (居民身份证号码, 住院号, 门（急）诊号,
+ICD-10, ICD-9-CM-3, 入院途径, 离院方式, 入院病情, 手术级别, 切口类别, 愈合等级; organisation, department, ward and
+staff codes). Front-page attributes without an R4 element are extensions under :data:`EXTENSION_BASE`, a
 placeholder namespace of this generator.
 """
 
@@ -12,6 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from huitong.identifiers import (
+    ADMISSION_ROUTE,
+    DEPARTMENT_ID_SYSTEM,
+    DISPOSITION,
+    HEALING_GRADE,
+    ICD9CM3,
+    ICD10,
+    INCISION_CLASS,
+    INPATIENT_NO_SYSTEM,
+    OPERATION_LEVEL,
+    ORGANIZATION_ID_SYSTEM,
+    OUTPATIENT_NO_SYSTEM,
+    PRESENT_ON_ADMISSION,
+    RESIDENT_ID_SYSTEM,
+    STAFF_ID_SYSTEM,
+    WARD_ID_SYSTEM,
+)
 from huitong.synth.catalogues.departments import (
     DEPARTMENTS,
     HOSPITAL_CODE,
@@ -26,12 +43,7 @@ from huitong.synth.model import Operation, Stay, Visit
 from huitong.synth.registration import Registration
 
 EXTENSION_BASE = "https://fhir.huitong.invalid/StructureDefinition/"
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
 EMR_PATIENT_SYSTEM = f"urn:oid:{HOSPITAL_OID}.4"
-INPATIENT_NO_SYSTEM = "urn:oid:2.16.156.10011.1.12"
-OUTPATIENT_NO_SYSTEM = "urn:oid:2.16.156.10011.1.11"
-ICD10 = "urn:oid:2.16.156.10011.2.3.3.11"
-ICD9CM = "urn:oid:2.16.156.10011.2.3.3.12"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 #: GB/T 8561 professional title codes, under the hospital's own (illustrative) OID.
 TITLE_SYSTEM = f"urn:oid:{HOSPITAL_OID}.20"
@@ -122,7 +134,7 @@ def _condition(cid: str, pid: str, eid: str, code: str, recorded: str, poa: str 
         resource["extension"] = [
             {
                 "url": EXTENSION_BASE + "present-on-admission",
-                "valueCoding": {"system": "urn:oid:2.16.156.10011.2.3.1.253", "code": poa, "display": _POA[poa]},
+                "valueCoding": {"system": PRESENT_ON_ADMISSION, "code": poa, "display": _POA[poa]},
             }
         ]
     return resource
@@ -135,7 +147,7 @@ def _procedure(rid: str, pid: str, eid: str, op: Operation, clock: Clock) -> dic
         ext.append(
             {
                 "url": EXTENSION_BASE + "operation-level",
-                "valueCoding": {"system": "urn:oid:2.16.156.10011.2.3.1.258", "code": str(p.level)},
+                "valueCoding": {"system": OPERATION_LEVEL, "code": str(p.level)},
             }
         )
     if p.incision in _INCISION:
@@ -143,7 +155,7 @@ def _procedure(rid: str, pid: str, eid: str, op: Operation, clock: Clock) -> dic
             {
                 "url": EXTENSION_BASE + "incision-class",
                 "valueCoding": {
-                    "system": "urn:oid:2.16.156.10011.2.3.1.256",
+                    "system": INCISION_CLASS,
                     "code": p.incision,
                     "display": _INCISION[p.incision],
                 },
@@ -153,7 +165,7 @@ def _procedure(rid: str, pid: str, eid: str, op: Operation, clock: Clock) -> dic
         ext.append(
             {
                 "url": EXTENSION_BASE + "healing-grade",
-                "valueCoding": {"system": "urn:oid:2.16.156.10011.2.3.1.257", "code": op.healing},
+                "valueCoding": {"system": HEALING_GRADE, "code": op.healing},
             }
         )
     ext.append({"url": EXTENSION_BASE + "elective", "valueBoolean": op.elective})
@@ -163,7 +175,7 @@ def _procedure(rid: str, pid: str, eid: str, op: Operation, clock: Clock) -> dic
         "id": rid,
         "extension": ext,
         "status": "completed",
-        "code": _coding(ICD9CM, p.code, p.name_zh),
+        "code": _coding(ICD9CM3, p.code, p.name_zh),
         "subject": {"reference": f"Patient/{pid}"},
         "encounter": {"reference": f"Encounter/{eid}"},
         "performedPeriod": {"start": clock.fhir(op.start), "end": clock.fhir(op.end)},
@@ -194,10 +206,8 @@ def stay_bundle(stay: Stay, reg: Registration, clock: Clock) -> dict[str, Any]:
         "subject": {"reference": f"Patient/{pid}"},
         "period": {"start": clock.fhir(stay.admit), "end": end},
         "hospitalization": {
-            "admitSource": _coding("urn:oid:2.16.156.10011.2.3.1.270", stay.route, _ROUTE[stay.route]),
-            "dischargeDisposition": _coding(
-                "urn:oid:2.16.156.10011.2.3.1.265", stay.disposition, _DISPOSITION[stay.disposition]
-            ),
+            "admitSource": _coding(ADMISSION_ROUTE, stay.route, _ROUTE[stay.route]),
+            "dischargeDisposition": _coding(DISPOSITION, stay.disposition, _DISPOSITION[stay.disposition]),
         },
         "location": [
             {
@@ -270,7 +280,7 @@ def master_bundle(staff: tuple[StaffMember, ...]) -> dict[str, Any]:
             {
                 "resourceType": "Organization",
                 "id": "hospital",
-                "identifier": [{"system": "urn:oid:2.16.156.10011.1.5", "value": HOSPITAL_CODE}],
+                "identifier": [{"system": ORGANIZATION_ID_SYSTEM, "value": HOSPITAL_CODE}],
                 "active": True,
                 "name": HOSPITAL_NAME_ZH,
             }
@@ -282,7 +292,7 @@ def master_bundle(staff: tuple[StaffMember, ...]) -> dict[str, Any]:
                 {
                     "resourceType": "Organization",
                     "id": f"dept-{d.code}",
-                    "identifier": [{"system": "urn:oid:2.16.156.10011.1.26", "value": d.code}],
+                    "identifier": [{"system": DEPARTMENT_ID_SYSTEM, "value": d.code}],
                     "active": True,
                     "name": d.name_zh,
                     "alias": [d.name_en],
@@ -298,7 +308,7 @@ def master_bundle(staff: tuple[StaffMember, ...]) -> dict[str, Any]:
                     "id": w.code,
                     "status": "active",
                     "name": w.name_zh,
-                    "identifier": [{"system": "urn:oid:2.16.156.10011.1.27", "value": w.code}],
+                    "identifier": [{"system": WARD_ID_SYSTEM, "value": w.code}],
                     "physicalType": _coding(
                         "http://terminology.hl7.org/CodeSystem/location-physical-type", "wa", "Ward"
                     ),
@@ -310,7 +320,7 @@ def master_bundle(staff: tuple[StaffMember, ...]) -> dict[str, Any]:
         resource: dict[str, Any] = {
             "resourceType": "Practitioner",
             "id": s.staff_id,
-            "identifier": [{"system": "urn:oid:2.16.156.10011.1.4", "value": s.staff_id}],
+            "identifier": [{"system": STAFF_ID_SYSTEM, "value": s.staff_id}],
             "active": True,
             "name": [{"text": s.name, "family": s.name[:1], "given": [s.name[1:]]}],
             "gender": "male" if s.sex == "M" else "female",

@@ -9,6 +9,7 @@ UTF-8 or in GB 18030).
 
 from __future__ import annotations
 
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.synth.catalogues.departments import HOSPITAL_OID, WARD_BY_CODE
 from huitong.synth.catalogues.staff import StaffMember
 from huitong.synth.people import Person
@@ -19,7 +20,8 @@ FACILITY = f"HUITONG^{HOSPITAL_OID}^ISO"
 #: MSH-18 values (HL7 table 0211) and the Python codec of each.
 CHARSETS = {"utf-8": "UNICODE UTF-8", "gb18030": "GB 18030-2000"}
 CODECS = {v: k for k, v in CHARSETS.items()}
-RESIDENT_ID_AUTHORITY = "CHN&2.16.156.10011.1.3&ISO"
+#: Assigning authority of resident identity numbers (PID-3.4): the national system's OID.
+RESIDENT_ID_AUTHORITY = f"CHN&{RESIDENT_ID_SYSTEM.removeprefix('urn:oid:')}&ISO"
 #: Assigning authority of each system's local patient IDs (PID-3.4).
 AUTHORITY = {
     "his": f"HIS&{HOSPITAL_OID}.1&ISO",

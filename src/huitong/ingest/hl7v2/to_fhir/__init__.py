@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.ingest.errors import MappingError, UnsupportedMessageError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.to_fhir.adt import EVENTS as ADT_EVENTS
@@ -22,7 +23,7 @@ from huitong.ingest.hl7v2.to_fhir.context import DEFAULT_TIMEZONE, MapContext
 from huitong.ingest.hl7v2.to_fhir.documents import map_mdm
 from huitong.ingest.hl7v2.to_fhir.orders import map_orders
 from huitong.ingest.hl7v2.to_fhir.oru import map_oru
-from huitong.ingest.hl7v2.to_fhir.patient import RESIDENT_ID_SYSTEM, PatientFacts
+from huitong.ingest.hl7v2.to_fhir.patient import PatientFacts
 from huitong.ingest.hl7v2.to_fhir.pharmacy import map_ras, map_rde
 from huitong.ingest.hl7v2.to_fhir.scheduling import map_siu
 

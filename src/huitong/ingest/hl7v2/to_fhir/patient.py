@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from huitong.empi import resident_id
+from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.ingest.errors import MappingError
 from huitong.ingest.hl7v2.message import Segment
 from huitong.ingest.hl7v2.to_fhir import datatypes as dt
 from huitong.ingest.hl7v2.to_fhir import vocabulary
 from huitong.ingest.hl7v2.to_fhir.context import MapContext, stable_id
 
-RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"  # WS 363: 居民身份证号码 (same as the demo data)
 _RESIDENT_TYPES = {"NNCHN", "NI", "NN", "CZ", "SFZ", "ID"}
 
 
