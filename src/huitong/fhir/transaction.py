@@ -373,6 +373,27 @@ class Transaction:
         stored = self._apply(writes, now) if writes else []
         return [(slot, False) if isinstance(slot, StoredResource) else (stored[slot[0]], slot[1]) for slot in slots]
 
+    def lock_for_writing(self, bodies: Sequence[dict[str, Any]], *, keep_source: bool = False) -> None:
+        """PostgreSQL: take now, in one sorted order, the lock that writing each of ``bodies`` later in this
+        transaction would take on its resource — the create lock of a new one, the same advisory lock for one whose
+        stored version differs — so that a transaction writing in several steps cannot deadlock with another
+        doing the same. (Each :meth:`put_many` takes its own locks in order; two transactions of several
+        ``put_many`` calls each could take them in crossing orders, e.g. two ingest batches naming the same two new
+        wards in different runs, and PostgreSQL would abort one after ``deadlock_timeout``.) Resources stored
+        unchanged are not locked, so shared ones that do not change (a ward, a doctor) never wait. No-op on SQLite.
+        """
+        if not self._lock or not bodies:
+            return
+        keys = [(str(body["resourceType"]), str(body.get("id"))) for body in bodies]
+        current = self._current_rows(keys, lock=False)
+        changing: set[str] = set()
+        for body, key in zip(bodies, keys, strict=True):
+            row = current.get(key)
+            if row is None or row.deleted or row.content is None or not _same_content(row.content, body, keep_source):
+                changing.add(f"{key[0]}/{key[1]}")
+        if changing:
+            self.conn.execute(_CREATE_LOCKS, {"b_space": _CREATE_LOCK_SPACE, "b_keys": sorted(changing)})
+
     def _current_rows(self, keys: Sequence[tuple[str, str]], *, lock: bool = True) -> dict[tuple[str, str], _Current]:
         """The current rows of the resources ``keys`` (type, id) that exist; on PostgreSQL locked with ``lock``,
         in (type, id) order so that concurrent writers take their locks in the same order (no deadlock)."""
