@@ -53,6 +53,22 @@ def _name(rng: random.Random) -> str:
     return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2)))
 
 
+def _doctor_names(count: int = 300) -> list[str]:
+    """Doctor ``D001`` … ``D300``'s names (index = number): one name per doctor in every message, as in a real HIS —
+    a new name per message made every message write a new version of a shared Practitioner."""
+    rng = random.Random(count)  # noqa: S311 - test data, not secrets
+    return ["", *(_name(rng) for _ in range(count))]
+
+
+_DOCTOR_NAMES = _doctor_names()
+
+
+def _doctor(rng: random.Random) -> str:
+    """A doctor as an XCN: number and name."""
+    number = rng.randint(1, len(_DOCTOR_NAMES) - 1)
+    return f"D{number:03d}^{_DOCTOR_NAMES[number]}"
+
+
 def _adt(rng: random.Random, n: int) -> str:
     event = rng.choice(("A01", "A01", "A08", "A03"))
     mrn, visit = f"{rng.randint(1, 999999):010d}", f"V2026{n:06d}"
@@ -68,8 +84,8 @@ def _adt(rng: random.Random, n: int) -> str:
         f"人民路{rng.randint(1, 999)}号^^东城区^北京市^100010^CHN^H||"
         f"^PRN^CP^^^^^^^^^138{rng.randint(10000000, 99999999)}|||M\r"
         f"PV1|1|I|{code}^{rng.randint(1, 40)}^{rng.randint(1, 3)}^SFYY||||"
-        f"D{rng.randint(1, 300):03d}^{_name(rng)}^^^^^^^SFYY|||{code}^{ward}^99DEPT||||1|||"
-        f"D{rng.randint(1, 300):03d}^{_name(rng)}^^^^^^^SFYY||{visit}^^^SFYY^VN"
+        f"{_doctor(rng)}^^^^^^^SFYY|||{code}^{ward}^99DEPT||||1|||"
+        f"{_doctor(rng)}^^^^^^^SFYY||{visit}^^^SFYY^VN"
         f"|||||||||||||||||||||||||20260105082500|{discharge}\r"
         "PV2|||I20.0^不稳定型心绞痛^I10\r"
     )
@@ -87,7 +103,7 @@ def _oru(rng: random.Random, n: int) -> str:
         f"PID|1||{mrn}^^^SFYY^MR||{_name(rng)}||{_born(rng)}|{rng.choice('MF')}",
         f"PV1|1|I|0301^12^2^SFYY||||||||||||||||V2026{n:06d}^^^SFYY^VN",
         f"ORC|RE|ORD{n}^HIS|L{n}^LIS||CM",
-        f"OBR|1|ORD{n}^HIS|L{n}^LIS|BMP^生化组合^99LAB|||20260105093000|||||||||D001^王医生|||||||20260105105500||CH|F",
+        f"OBR|1|ORD{n}^HIS|L{n}^LIS|BMP^生化组合^99LAB|||20260105093000|||||||||D001^{_DOCTOR_NAMES[1]}|||||||20260105105500||CH|F",
     ]
     for i, (code, label, unit, low, high) in enumerate(rng.sample(_TESTS, rng.randint(6, 20)), start=1):
         value = round(rng.uniform(low * 0.7, high * 1.3), 1)
