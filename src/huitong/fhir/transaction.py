@@ -394,6 +394,12 @@ class Transaction:
         if changing:
             self.conn.execute(_CREATE_LOCKS, {"b_space": _CREATE_LOCK_SPACE, "b_keys": sorted(changing)})
 
+    def absent(self, keys: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Which of ``keys`` (type, id) were never created (no row, not even a deleted one): what a write of them
+        would create. Keys only; nothing is read for a caller, so nothing is audited."""
+        current = self._current_rows(keys, lock=False)
+        return [key for key in dict.fromkeys(keys) if key not in current]
+
     def _current_rows(self, keys: Sequence[tuple[str, str]], *, lock: bool = True) -> dict[tuple[str, str], _Current]:
         """The current rows of the resources ``keys`` (type, id) that exist; on PostgreSQL locked with ``lock``,
         in (type, id) order so that concurrent writers take their locks in the same order (no deadlock)."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from huitong.fhir.errors import FhirError
+from huitong.fhir.resource_types import SHARED_DIRECTORY
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
 from huitong.ingest import inbox, prepare
@@ -380,6 +381,7 @@ class Pipeline:
             else:
                 ready.append(done)
         if len(ready) > 1:
+            self._create_directory(ready)
             try:
                 for outcome in self._store_together(ready):
                     outcomes[outcome.message_id] = outcome
@@ -445,6 +447,36 @@ class Pipeline:
         except ForwardError as exc:
             return self._finish(row, ERROR, str(exc))
         return _Prepared(row, msg, resources, merge, quality, index, context)
+
+    def _create_directory(self, batch: Sequence[_Prepared]) -> None:
+        """PostgreSQL with several workers: the shared directory entries (doctors, wards, departments) that
+        ``batch`` names and the repository has never held are first created in a short transaction of their own.
+
+        A new resource's create lock is held until its transaction commits. Without this, when the first messages
+        about a new doctor reach several workers at once, all but one wait for that one's whole batch (EMPI
+        included) to commit. Created only if absent: a worker that lost the race keeps what the winner wrote, and
+        the batch transaction then finds the entries unchanged, so it takes no lock on them. If this transaction
+        fails, the batch transaction writes the entries as before."""
+        if self.db.dialect != "postgresql" or self.workers < 2:
+            return
+        entries: dict[tuple[str, str], tuple[Resource, Any]] = {}
+        for p in batch:
+            for n, body in enumerate(p.resources):
+                if body["resourceType"] in SHARED_DIRECTORY:
+                    entries.setdefault((body["resourceType"], body["id"]), (body, p.index[n] if p.index else None))
+        if not entries:
+            return
+
+        def work(tx: Transaction) -> None:
+            new = tx.absent(list(entries))
+            if new:
+                bodies = [entries[key][0] for key in new]
+                tx.put_many(bodies, index=[entries[key][1] for key in new], keep_source=True, create_only=new)
+
+        try:
+            self.store.transaction(self.actor, work)
+        except Exception as exc:  # noqa: BLE001 - the batch transaction writes them (or reports the fault)
+            log.info("creating %d directory entries ahead failed (%s); the batch writes them", len(entries), exc)
 
     def _store_one(self, prepared: _Prepared) -> Outcome:
         try:

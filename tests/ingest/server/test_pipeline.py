@@ -373,3 +373,41 @@ def test_a_result_creates_the_visit_it_refers_to_and_the_adt_feed_then_owns_it(s
     assert _send_and_drain(services, [adt("V1", mrn="8"), DISCHARGE.format(mrn="8").encode()]) == ["AA", "AA"]
     version, encounter = _encounter(services)
     assert (version, encounter["status"]) == (3, "finished")
+
+
+def test_transaction_absent_names_the_keys_never_created(services: Services) -> None:
+    actor = Actor.system("tests")
+    services.store.update(actor, "Location", "kept", {"resourceType": "Location", "id": "kept", "name": "W1"})
+    services.store.update(actor, "Location", "gone", {"resourceType": "Location", "id": "gone", "name": "W2"})
+    services.store.delete(actor, "Location", "gone")
+    keys = [("Location", "new"), ("Location", "kept"), ("Location", "gone"), ("Practitioner", "kept")]
+    absent = services.store.transaction(actor, lambda tx: tx.absent([*keys, ("Location", "new")]))
+    assert absent == [("Location", "new"), ("Practitioner", "kept")]  # a deleted one was created once
+
+
+def test_new_directory_entries_are_created_ahead_in_their_own_transaction_on_postgresql(services: Services) -> None:
+    """With several workers on PostgreSQL a batch's new wards and doctors are committed before the batch (their
+    create locks are not held for the batch's whole transaction); on SQLite (one writer) the batch writes them."""
+    from huitong.ingest.pipeline import IdentityError
+
+    def refuse(_tx: object, _run: object) -> None:
+        raise IdentityError("the EMPI refused this one")
+
+    received = _store_received(services, [adt("D1", mrn="720"), adt("D2", mrn="721")])
+    pipeline = Pipeline(services.store, workers=2, store_batch=32, identify=refuse)  # type: ignore[arg-type]
+    assert [o.status for o in pipeline.process_many(received)] == [ERROR, ERROR]
+    locations = _resource(services, "Location")
+    patients = _resource(services, "Patient")
+    assert patients == []  # the refused batch left nothing of its own
+    if services.db.dialect == "postgresql":
+        assert locations and {loc["meta"]["versionId"] for loc in locations} == {"1"}  # type: ignore[index]
+    else:
+        assert locations == []
+    # the same messages again, accepted: one version of each ward, whoever created it
+    services.db.write(lambda conn: conn.execute(sa.update(inbox.ingest_message).values(status="received")))
+    accepted = Pipeline(services.store, workers=2, store_batch=32)
+    assert [o.status for o in accepted.process_many(inbox.pending(services.db, limit=100))] == [PROCESSED] * 2
+    again = _resource(services, "Location")
+    assert again and {loc["meta"]["versionId"] for loc in again} == {"1"}  # type: ignore[index]
+    if services.db.dialect == "postgresql":
+        assert again == locations
