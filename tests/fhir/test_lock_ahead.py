@@ -73,8 +73,9 @@ def test_locking_ahead_lets_both_crossing_writers_commit(services: Services) -> 
         assert stored.version_id == 1  # the second writer found them as written: unchanged, no new version
 
 
-def test_unchanged_resources_are_not_locked_ahead(services: Services) -> None:
-    """A shared ward that a batch restates unchanged takes no lock: another transaction holding it does not block."""
+def test_unchanged_and_kept_resources_are_not_locked_ahead(services: Services) -> None:
+    """A shared ward that a batch restates unchanged, or names as context only (``create_only``), takes no lock:
+    another transaction holding it does not block."""
     _require_postgres(services)
     actor = Actor.system("tests")
     services.store.update(actor, "Location", "ward-a", dict(WARD_A))
@@ -90,11 +91,14 @@ def test_unchanged_resources_are_not_locked_ahead(services: Services) -> None:
     holder.start()
     try:
         assert holding.wait(timeout=10)
-        # the same ward unchanged, and a new one: returns at once although ward-a's lock is held
+        # the same ward unchanged, or changed but only written if absent (it exists): no lock, so no wait
         done = threading.Event()
-        waiter = threading.Thread(
-            target=lambda: (services.store.transaction(actor, lambda tx: tx.lock_for_writing([WARD_A])), done.set())
-        )
+
+        def look(tx: Transaction) -> None:
+            tx.lock_for_writing([WARD_A])
+            tx.lock_for_writing([{**WARD_A, "name": "A, as a result names it"}], create_only={("Location", "ward-a")})
+
+        waiter = threading.Thread(target=lambda: (services.store.transaction(actor, look), done.set()))
         waiter.start()
         assert done.wait(timeout=5)
         waiter.join()

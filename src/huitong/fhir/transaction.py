@@ -373,14 +373,21 @@ class Transaction:
         stored = self._apply(writes, now) if writes else []
         return [(slot, False) if isinstance(slot, StoredResource) else (stored[slot[0]], slot[1]) for slot in slots]
 
-    def lock_for_writing(self, bodies: Sequence[dict[str, Any]], *, keep_source: bool = False) -> None:
+    def lock_for_writing(
+        self,
+        bodies: Sequence[dict[str, Any]],
+        *,
+        keep_source: bool = False,
+        create_only: Collection[tuple[str, str]] = (),
+    ) -> None:
         """PostgreSQL: take now, in one sorted order, the lock that writing each of ``bodies`` later in this
         transaction would take on its resource — the create lock of a new one, the same advisory lock for one whose
         stored version differs — so that a transaction writing in several steps cannot deadlock with another
         doing the same. (Each :meth:`put_many` takes its own locks in order; two transactions of several
         ``put_many`` calls each could take them in crossing orders, e.g. two ingest batches naming the same two new
         wards in different runs, and PostgreSQL would abort one after ``deadlock_timeout``.) Resources stored
-        unchanged are not locked, so shared ones that do not change (a ward, a doctor) never wait. No-op on SQLite.
+        unchanged are not locked, so shared ones that do not change (a ward, a doctor) never wait, nor are existing
+        ones of ``create_only`` (kept as they are, :meth:`put_many`). No-op on SQLite.
         """
         if not self._lock or not bodies:
             return
@@ -389,7 +396,11 @@ class Transaction:
         changing: set[str] = set()
         for body, key in zip(bodies, keys, strict=True):
             row = current.get(key)
-            if row is None or row.deleted or row.content is None or not _same_content(row.content, body, keep_source):
+            if row is None:
+                changing.add(f"{key[0]}/{key[1]}")
+            elif key in create_only:
+                continue
+            elif row.deleted or row.content is None or not _same_content(row.content, body, keep_source):
                 changing.add(f"{key[0]}/{key[1]}")
         if changing:
             self.conn.execute(_CREATE_LOCKS, {"b_space": _CREATE_LOCK_SPACE, "b_keys": sorted(changing)})

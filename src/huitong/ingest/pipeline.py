@@ -492,7 +492,9 @@ class Pipeline:
         def work(tx: Transaction) -> list[Outcome]:
             if len(batch) > 1:  # every lock up front, each kind in one order: batches written in runs never deadlock
                 self.lock_batch(tx, [(p.msg, p.resources) for p in batch])
-                tx.lock_for_writing([body for p in batch for body in p.resources], keep_source=True)
+                everything = [body for p in batch for body in p.resources]
+                context = frozenset().union(*(p.context for p in batch))
+                tx.lock_for_writing(everything, keep_source=True, create_only=context)
             for part in _runs(batch):
                 bodies = [body for p in part for body in p.resources]  # a few statements per table
                 index = [ix for p in part for ix in (p.index or [None] * len(p.resources))]
