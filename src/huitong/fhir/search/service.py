@@ -21,9 +21,10 @@ from huitong.fhir.search.errors import SearchError
 from huitong.fhir.search.fulltext import FULLTEXT
 from huitong.fhir.search.index import FulltextTypes
 from huitong.fhir.search.parse import parse_search
+from huitong.fhir.search.predicates import bounded, of_param
 from huitong.fhir.search.request import Include, SearchRequest
 from huitong.fhir.search.schema import search_reference
-from huitong.fhir.search.sql import SqlBuilder, bounded, of_param
+from huitong.fhir.search.sql import SqlBuilder
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.stored import StoredResource, utc
 from huitong.security.actor import Actor

@@ -10,16 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from huitong.db.schema import resource
-from huitong.fhir.search.errors import SearchError
 from huitong.fhir.search.fulltext import FULLTEXT, query_terms
-from huitong.fhir.search.params import SearchParam
-from huitong.fhir.search.parse import now_ms
+from huitong.fhir.search.predicates import (
+    Pred,
+    bounded,
+    cursor_key_value,
+    date_match,
+    escape_like,
+    moment,
+    normalise_text,
+    number_match,
+    of_param,
+    reference_match,
+    sort_column,
+    token_match,
+    token_set,
+    uri_ancestors,
+    widen,
+)
 from huitong.fhir.search.request import (
     CompositeValue,
     Criterion,
@@ -34,10 +47,6 @@ from huitong.fhir.search.request import (
     Value,
 )
 from huitong.fhir.search.schema import TABLE_OF_KIND, search_reference, search_string, search_token
-
-Pred = sa.ColumnElement[bool]
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 #: Index rows counted at most when estimating which criterion should drive a search (see SqlBuilder.where).
 ESTIMATE_CAP = 10_000
@@ -169,7 +178,7 @@ class SqlBuilder:
                 column = r.c.last_updated
             else:
                 table = TABLE_OF_KIND[param.type]
-                value = _sort_column(table, param.type, descending)
+                value = sort_column(table, param.type, descending)
                 agg = sa.func.max(value) if descending else sa.func.min(value)
                 column = sa.select(agg).where(table.c.resource_pk == r.c.pk, of_param(table, param)).scalar_subquery()
             keys.append(column.desc() if descending else column.asc())
@@ -194,7 +203,7 @@ class SqlBuilder:
         columns: list[tuple[str, bool]], key: tuple[Any, ...], *, before: bool, r: sa.FromClause = resource
     ) -> Pred:
         """Rows after ``key`` in the sort order (``before``: rows before it): the keyset condition."""
-        values = [_key_value(name, value) for (name, _desc), value in zip(columns, key, strict=True)]
+        values = [cursor_key_value(name, value) for (name, _desc), value in zip(columns, key, strict=True)]
         ors: list[Pred] = []
         for i, (name, descending) in enumerate(columns):
             equal = [r.c[n] == v for (n, _d), v in zip(columns[:i], values[:i], strict=True)]
@@ -262,7 +271,7 @@ class SqlBuilder:
         if crit.modifier == "and":  # merged ranges: every value on the same row
             return rows.where(*(self.value(table, param.type, crit, v) for v in crit.values))
         if param.type == "token" and crit.modifier in (None, "not") and len(crit.values) > 1:
-            return rows.where(_token_set(table, crit.values))
+            return rows.where(token_set(table, crit.values))
         return rows.where(sa.or_(*(self.value(table, param.type, crit, v) for v in crit.values)))
 
     def _fulltext(
@@ -344,8 +353,8 @@ class SqlBuilder:
         ors: list[Pred] = []
         for v in crit.values:
             assert isinstance(v, RangeValue)  # noqa: S101 - dates parse to ranges
-            low, high = _widen(v) if v.prefix == "ap" else (v.low, v.high)
-            lo, hi = _moment(low), _moment(high)
+            low, high = widen(v) if v.prefix == "ap" else (v.low, v.high)
+            lo, hi = moment(low), moment(high)
             ors.append(
                 {
                     "eq": sa.and_(column >= lo, column < hi),
@@ -365,46 +374,46 @@ class SqlBuilder:
 
     def value(self, table: sa.Table, kind: str, crit: Criterion, v: Value) -> Pred:
         if crit.modifier == "text" and isinstance(v, str):
-            return self._prefix(table.c.norm, _normalise(v))
+            return self._prefix(table.c.norm, normalise_text(v))
         if kind == "token":
             assert isinstance(v, TokenValue)  # noqa: S101
-            return _token(table, v)
+            return token_match(table, v)
         if kind == "string":
             assert isinstance(v, str)  # noqa: S101
             if crit.modifier == "exact":
                 return table.c.exact == v
             if crit.modifier == "contains":
-                return table.c.norm.like(f"%{_escape_like(_normalise(v))}%", escape="\\")
+                return table.c.norm.like(f"%{escape_like(normalise_text(v))}%", escape="\\")
             if crit.modifier == "filter-eq":
-                return table.c.norm == _normalise(v)
+                return table.c.norm == normalise_text(v)
             if crit.modifier == "filter-ew":
-                return table.c.norm.like(f"%{_escape_like(_normalise(v))}", escape="\\")
-            return self._prefix(table.c.norm, _normalise(v))
+                return table.c.norm.like(f"%{escape_like(normalise_text(v))}", escape="\\")
+            return self._prefix(table.c.norm, normalise_text(v))
         if kind == "uri":
             assert isinstance(v, str)  # noqa: S101
             if crit.modifier == "below":
-                return table.c.value.like(f"{_escape_like(v)}%", escape="\\")
+                return table.c.value.like(f"{escape_like(v)}%", escape="\\")
             if crit.modifier == "above":
-                return table.c.value.in_(_uri_ancestors(v))
+                return table.c.value.in_(uri_ancestors(v))
             return table.c.value == v
         if kind == "date":
             assert isinstance(v, RangeValue)  # noqa: S101
-            return _date(table, v)
+            return date_match(table, v)
         if kind in ("number", "quantity"):
             assert isinstance(v, RangeValue)  # noqa: S101
-            return _number(table.c.value, table.c.system, table.c.code, v)
+            return number_match(table.c.value, table.c.system, table.c.code, v)
         if kind == "composite":
             assert isinstance(v, CompositeValue)  # noqa: S101
-            return sa.and_(_token(table, v.first), self._second(table, crit.param.components[1][2], v.second))
+            return sa.and_(token_match(table, v.first), self._second(table, crit.param.components[1][2], v.second))
         assert isinstance(v, ReferenceValue)  # noqa: S101
-        return _reference(table, crit, v)
+        return reference_match(table, crit, v)
 
     def _second(self, table: sa.Table, kind: str, v: Value) -> Pred:
         """The second component of a composite, on the composite table's columns."""
         if isinstance(v, RangeValue) and kind == "date":
-            return _date(table, v)
+            return date_match(table, v)
         if isinstance(v, RangeValue):
-            return _number(table.c.value, table.c.vsystem, table.c.vcode, v)
+            return number_match(table.c.value, table.c.vsystem, table.c.vcode, v)
         if isinstance(v, TokenValue):
             conds: list[Pred] = []
             if v.code is not None:
@@ -418,11 +427,11 @@ class SqlBuilder:
             by_id: Pred = table.c.vcode == v.target_id
             return sa.and_(by_id, table.c.vsystem == v.target_type) if v.target_type else by_id
         assert isinstance(v, str)  # noqa: S101 - strings are the one kind left
-        return self._prefix(table.c.vcode, _normalise(v))
+        return self._prefix(table.c.vcode, normalise_text(v))
 
     def _prefix(self, column: Any, text: str) -> Pred:
         if self.dialect == "postgresql":
-            return column.like(f"{_escape_like(text)}%", escape="\\")  # type: ignore[no-any-return]
+            return column.like(f"{escape_like(text)}%", escape="\\")  # type: ignore[no-any-return]
         return sa.and_(column >= text, column < text + "\U0010ffff")
 
 
@@ -477,27 +486,6 @@ def _merge_ranges(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
-def _normalise(text: str) -> str:
-    from huitong.fhir.search.values import normalise
-
-    return normalise(text)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _token(table: sa.Table, v: TokenValue) -> Pred:
-    conds: list[Pred] = []
-    if v.code is not None:
-        conds.append(table.c.code == v.code)
-    if v.system == "":
-        conds.append(table.c.system.is_(None))
-    elif v.system is not None:
-        conds.append(table.c.system == v.system)
-    return sa.and_(*conds) if conds else sa.true()
-
-
 def _unique_in_pk_order(crit: Criterion) -> bool:
     """Whether ``crit``'s index rows are one per resource under one index key: a plain token ``system|code``
     (the indexer keeps one row per resource, parameter, system and code)."""
@@ -509,135 +497,3 @@ def _unique_in_pk_order(crit: Criterion) -> bool:
         return False
     value = crit.values[0]
     return isinstance(value, TokenValue) and value.code is not None and value.system is not None
-
-
-def of_param(table: sa.FromClause, param: SearchParam, suffix: str = "") -> Pred:
-    """``table``'s rows of ``param`` (``suffix``: its ``:text``/``:of-type`` rows) — those of the parameters that
-    hold its values when it has no rows of its own (:func:`huitong.fhir.search.params.aliases`)."""
-    codes = [code + suffix for code in param.row_codes]
-    cond: Pred = table.c.param == codes[0] if len(codes) == 1 else table.c.param.in_(codes)
-    if param.stored_target is not None and "target_type" in table.c:
-        cond = sa.and_(cond, table.c.target_type == param.stored_target)
-    return cond
-
-
-def bounded(column: Any, pk_bound: tuple[int, bool] | None) -> list[Pred]:
-    """``column > pk`` (``< pk`` before it) for a keyset bound, else nothing."""
-    if pk_bound is None:
-        return []
-    pk, before = pk_bound
-    return [column < pk if before else column > pk]
-
-
-def _token_set(table: sa.Table, values: tuple[Value, ...]) -> Pred:
-    """Many tokens (an expanded value set, a long OR list) as ``system = s AND code IN (…)`` per system."""
-    by_system: dict[str | None, set[str]] = {}
-    others: list[Pred] = []
-    for v in values:
-        assert isinstance(v, TokenValue)  # noqa: S101
-        if v.code is None or v.system == "":
-            others.append(_token(table, v))
-        else:
-            by_system.setdefault(v.system, set()).add(v.code)
-    for system, codes in by_system.items():
-        in_codes: Pred = table.c.code.in_(sorted(codes))
-        others.append(in_codes if system is None else sa.and_(table.c.system == system, in_codes))
-    return sa.or_(*others)
-
-
-def _uri_ancestors(uri: str) -> list[str]:
-    """``uri`` and every path above it (``http://x.org/fhir/ValueSet/1`` → ``…/ValueSet``, ``…/fhir``, …)."""
-    scheme, sep, rest = uri.partition("://")
-    head, parts = (scheme + sep, rest.split("/")) if sep else ("", uri.split("/"))
-    out = [uri]
-    for i in range(len(parts) - 1, 0, -1):
-        prefix = head + "/".join(parts[:i])
-        out += [prefix, prefix + "/"]
-    return list(dict.fromkeys(out))
-
-
-def _key_value(name: str, value: Any) -> Any:
-    """A cursor's key value as the column compares it (``last_updated`` travels as ISO text)."""
-    if name == "last_updated":
-        if not isinstance(value, str):
-            raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are") from exc
-    if name == "pk" and not isinstance(value, int):
-        raise SearchError("_cursor is damaged: follow the next/previous links of a search as they are")
-    return value
-
-
-def _widen(v: RangeValue) -> tuple[float, float]:
-    """``ap``: the range widened by 10% of its distance from now (at least its own width)."""
-    gap = abs(now_ms() - v.low) * 0.1
-    return v.low - gap, v.high + gap
-
-
-def _date(table: sa.Table, v: RangeValue) -> Pred:
-    low, high = table.c.low, table.c.high
-    pl, ph = (int(x) for x in (_widen(v) if v.prefix == "ap" else (v.low, v.high)))
-    return {
-        "eq": sa.and_(low >= pl, high <= ph),
-        "ne": sa.or_(low < pl, high > ph),
-        "gt": high > ph,
-        "lt": low < pl,
-        "ge": high > pl,
-        "le": low < ph,
-        "sa": low >= ph,
-        "eb": high <= pl,
-        "ap": sa.and_(low < ph, high > pl),
-    }[v.prefix]
-
-
-def _number(column: Any, system: Any, code: Any, v: RangeValue) -> Pred:
-    exact = float(v.value) if v.value is not None else v.low
-    if v.prefix == "ap":
-        gap = abs(exact) * 0.1
-        cond: Pred = sa.and_(column >= exact - gap, column <= exact + gap)
-    else:
-        cond = {
-            "eq": sa.and_(column >= v.low, column < v.high),
-            "ne": sa.or_(column < v.low, column >= v.high),
-            "gt": column > exact,
-            "sa": column > exact,
-            "lt": column < exact,
-            "eb": column < exact,
-            "ge": column >= exact,
-            "le": column <= exact,
-        }[v.prefix]
-    conds = [cond]
-    if v.system is not None:
-        conds.append(system == v.system)
-    if v.code is not None:
-        conds.append(code == v.code)
-    return sa.and_(*conds)
-
-
-def _reference(table: sa.Table, crit: Criterion, v: ReferenceValue) -> Pred:
-    if v.target_id is None:
-        return table.c.url == v.url
-    conds: list[Pred] = [table.c.target_id == v.target_id]
-    rtype = v.target_type or crit.target_type
-    if rtype is not None:
-        conds.append(table.c.target_type == rtype)
-    by_id = sa.and_(*conds)
-    return sa.or_(by_id, table.c.url == v.url) if v.url else by_id
-
-
-def _sort_column(table: sa.Table, kind: str, descending: bool) -> Any:
-    if kind == "date":
-        return table.c.high if descending else table.c.low
-    if kind == "string":
-        return table.c.norm
-    if kind == "token":
-        return table.c.code
-    if kind == "reference":
-        return table.c.target_id
-    return table.c.value
-
-
-def _moment(ms: float) -> datetime:
-    return _EPOCH + timedelta(milliseconds=max(min(ms, 253402300799000), -62135596800000))
