@@ -71,15 +71,17 @@ def test_postgres_lookup_uses_the_unique_index_after_an_import_into_a_new_databa
             "SELECT analyze_count, autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'resource'"
         ).one()
         assert analysed[0] >= 2 and analysed[1] == 0  # by the importer, not autovacuum
+        keys = sorted([("Observation", i) for i in ids] + [("Patient", "obs-00005")])  # a second type, not there
+        params = {"b_types": [k[0] for k in keys], "b_ids": [k[1] for k in keys]}
         for statement in (_CURRENT_PG, _CURRENT_PG_LOCKED):
             plan = "\n".join(
                 row[0]
                 for row in conn.execute(
                     sa.text(f"EXPLAIN (ANALYZE, COSTS OFF) {statement.text}"),
-                    {"b_type": "Observation", "b_ids": sorted(ids)},
+                    params,
                 )
             )
             assert "uq_resource_res_type_res_id" in plan, plan
             assert "Rows Removed by Filter" not in plan, plan
-            found = conn.execute(statement, {"b_type": "Observation", "b_ids": sorted(ids)}).all()
+            found = conn.execute(statement, params).all()
             assert sorted(r.res_id for r in found) == sorted(i for i in ids if i.startswith("obs-"))

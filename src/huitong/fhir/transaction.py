@@ -62,26 +62,26 @@ _CURRENT_LOCKED = _CURRENT.order_by(resource.c.res_id).with_for_update()
 
 
 def _current_pg(lock: bool) -> sa.TextClause:
-    """PostgreSQL: the ids as one array parameter — one statement text whatever their number, which the driver
-    parses once (an expanded IN list of 500 placeholders was parsed again on every chunk of an import) — each looked
-    up by the unique (type, id) index in a nested loop over the array, in the array's order (sorted: concurrent
-    writers lock in the same order). ``LIMIT 1`` (the key is unique) and ``FOR UPDATE`` keep the subquery from being
-    flattened into a join. With ``res_id = ANY(:ids)`` the planner, on a table whose statistics were older than its
-    rows (a new database during its first import), took the type's other index and compared every row of the type
-    with the whole array: 13–22 ms per chunk and type, growing with the table, half the server's time of an NDJSON
-    import. This form costs less where the plan is right, but without statistics the planner may still pick another
-    index of the type for each look-up (seen with chunks of 5,000), so the importer keeps the table's statistics
-    fresh as it fills it (``Importer._keep_statistics``; docs/fhir-store.md)."""
+    """PostgreSQL: the keys as two array parameters (types, ids) — one statement text whatever their number or
+    types, which the driver parses once (an expanded IN list of 500 placeholders was parsed again on every chunk of
+    an import), and one round trip for a write of many types (a lab message's Patient, Encounter, report and results
+    took one per type) — each looked up by the unique (type, id) index in a nested loop over the arrays, in their
+    order (sorted: concurrent writers lock in the same order). ``LIMIT 1`` (the key is unique) and ``FOR UPDATE``
+    keep the subquery from being flattened into a join. With ``res_id = ANY(:ids)`` the planner, on a table whose
+    statistics were older than its rows (a new database during its first import), took the type's other index and
+    compared every row of the type with the whole array: 13–22 ms per chunk and type, growing with the table, half
+    the server's time of an NDJSON import. This form costs less where the plan is right, but without statistics the
+    planner may still pick another index of the type for each look-up (seen with chunks of 5,000), so the importer
+    keeps the table's statistics fresh as it fills it (``Importer._keep_statistics``; docs/fhir-store.md)."""
     statement = (
-        "SELECT r.res_id, r.pk, r.version_id, r.deleted, r.content"
-        " FROM unnest(CAST(:b_ids AS varchar[])) AS k(id) CROSS JOIN LATERAL"
-        " (SELECT res_id, pk, version_id, deleted, content FROM resource"
-        " WHERE res_type = :b_type AND res_id = k.id "
+        "SELECT r.res_type, r.res_id, r.pk, r.version_id, r.deleted, r.content"
+        " FROM unnest(CAST(:b_types AS varchar[]), CAST(:b_ids AS varchar[])) AS k(t, id) CROSS JOIN LATERAL"
+        " (SELECT res_type, res_id, pk, version_id, deleted, content FROM resource"
+        " WHERE res_type = k.t AND res_id = k.id "
     )
+    types = sa.bindparam("b_types", type_=postgresql.ARRAY(sa.String))
     ids = sa.bindparam("b_ids", type_=postgresql.ARRAY(sa.String))
-    return sa.text(statement + ("FOR UPDATE) AS r" if lock else "LIMIT 1) AS r")).bindparams(
-        ids, sa.bindparam("b_type", type_=sa.String)
-    )
+    return sa.text(statement + ("FOR UPDATE) AS r" if lock else "LIMIT 1) AS r")).bindparams(types, ids)
 
 
 _CURRENT_PG = _current_pg(lock=False)
@@ -414,18 +414,23 @@ class Transaction:
     def _current_rows(self, keys: Sequence[tuple[str, str]], *, lock: bool = True) -> dict[tuple[str, str], _Current]:
         """The current rows of the resources ``keys`` (type, id) that exist; on PostgreSQL locked with ``lock``,
         in (type, id) order so that concurrent writers take their locks in the same order (no deadlock)."""
-        query: sa.Executable
-        if self.conn.dialect.name == "postgresql":
-            query = _CURRENT_PG_LOCKED if self._lock and lock else _CURRENT_PG
-        else:
-            query = _CURRENT_LOCKED if self._lock and lock else _CURRENT
-        by_type: dict[str, list[str]] = {}
-        for rtype, rid in sorted(set(keys)):
-            by_type.setdefault(rtype, []).append(rid)
         out: dict[tuple[str, str], _Current] = {}
+        ordered = sorted(set(keys))
+        if self.conn.dialect.name == "postgresql":  # every type in one statement
+            query = _CURRENT_PG_LOCKED if self._lock and lock else _CURRENT_PG
+            for start in range(0, len(ordered), _CHUNK):
+                part = ordered[start : start + _CHUNK]
+                params = {"b_types": [k[0] for k in part], "b_ids": [k[1] for k in part]}
+                for row in self.conn.execute(query, params):
+                    out[(row.res_type, row.res_id)] = _Current(row.pk, row.version_id, row.deleted, row.content)
+            return out
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in ordered:
+            by_type.setdefault(rtype, []).append(rid)
         for rtype, ids in by_type.items():
             for start in range(0, len(ids), _CHUNK):
-                for row in self.conn.execute(query, {"b_type": rtype, "b_ids": ids[start : start + _CHUNK]}):
+                chunk = {"b_type": rtype, "b_ids": ids[start : start + _CHUNK]}
+                for row in self.conn.execute(_CURRENT_LOCKED if self._lock and lock else _CURRENT, chunk):
                     out[(rtype, row.res_id)] = _Current(row.pk, row.version_id, row.deleted, row.content)
         return out
 
