@@ -36,13 +36,18 @@ def escape_like(text: str) -> str:
 
 def token_match(table: sa.Table, v: TokenValue) -> Pred:
     """A token row matching ``[system]|[code]`` (``|code``: no system; ``system|``: any code of it)."""
+    return token_on(table.c.system, table.c.code, v)
+
+
+def token_on(system: Any, code: Any, v: TokenValue) -> Pred:
+    """:func:`token_match` on the given system and code columns (a composite's second component has its own)."""
     conds: list[Pred] = []
     if v.code is not None:
-        conds.append(table.c.code == v.code)
+        conds.append(code == v.code)
     if v.system == "":
-        conds.append(table.c.system.is_(None))
+        conds.append(system.is_(None))
     elif v.system is not None:
-        conds.append(table.c.system == v.system)
+        conds.append(system == v.system)
     return sa.and_(*conds) if conds else sa.true()
 
 

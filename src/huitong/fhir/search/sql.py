@@ -29,6 +29,7 @@ from huitong.fhir.search.predicates import (
     reference_match,
     sort_column,
     token_match,
+    token_on,
     token_set,
     uri_ancestors,
     widen,
@@ -415,14 +416,7 @@ class SqlBuilder:
         if isinstance(v, RangeValue):
             return number_match(table.c.value, table.c.vsystem, table.c.vcode, v)
         if isinstance(v, TokenValue):
-            conds: list[Pred] = []
-            if v.code is not None:
-                conds.append(table.c.vcode == v.code)
-            if v.system == "":
-                conds.append(table.c.vsystem.is_(None))
-            elif v.system is not None:
-                conds.append(table.c.vsystem == v.system)
-            return sa.and_(*conds) if conds else sa.true()
+            return token_on(table.c.vsystem, table.c.vcode, v)
         if isinstance(v, ReferenceValue):
             by_id: Pred = table.c.vcode == v.target_id
             return sa.and_(by_id, table.c.vsystem == v.target_type) if v.target_type else by_id
