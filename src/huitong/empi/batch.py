@@ -16,10 +16,12 @@ Steps 3–4 run on DuckDB by default, or on Apache Spark (``engine="spark"``, Py
 
 from __future__ import annotations
 
+import atexit
 import csv
 import dataclasses
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -124,7 +126,9 @@ def _spark_api() -> Any:
     except Exception as exc:  # Java missing or failing to start
         raise EngineUnavailableError(f"Spark did not start: {exc}") from exc
     spark.sparkContext.setLogLevel("ERROR")
-    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="huitong-spark-"))
+    checkpoints = tempfile.mkdtemp(prefix="huitong-spark-")
+    atexit.register(shutil.rmtree, checkpoints, ignore_errors=True)  # Spark leaves its checkpoints behind
+    spark.sparkContext.setCheckpointDir(checkpoints)
     return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
 
 
