@@ -120,6 +120,10 @@ class _Current:
     deleted: bool
     content: str | None
 
+    def holds(self, body: dict[str, Any], keep_source: bool) -> bool:
+        """Whether this version is live and already holds ``body``: writing it would make no new version."""
+        return not self.deleted and self.content is not None and _same_content(self.content, body, keep_source)
+
 
 class Transaction:
     """Writes and reads within one database transaction. Obtain one from ``ResourceStore.transaction``.
@@ -317,12 +321,7 @@ class Transaction:
                 for (body, _rid), key in zip(pairs, keys, strict=True)
                 if (row := current.get(key)) is not None
                 and key not in create_only
-                and (
-                    if_match is not None
-                    or row.deleted
-                    or row.content is None
-                    or not _same_content(row.content, body, keep_source)
-                )
+                and (if_match is not None or not row.holds(body, keep_source))
             ]
             if changing:
                 current.update(self._current_rows(changing, lock=True))
@@ -357,7 +356,7 @@ class Transaction:
                 raise errors.precondition_failed(
                     f"{rtype}/{rid} is at version {row.version}, not {if_match}: read it again and re-apply the change"
                 )
-            if not row.deleted and row.content is not None and _same_content(row.content, body, keep_source):
+            if row.content is not None and row.holds(body, keep_source):  # (narrows content for the type checker)
                 self.audit_entries.append(
                     AuditEntry(
                         "update", entity_type=rtype, entity_id=rid, entity_version=row.version, outcome_desc="no change"
@@ -396,11 +395,7 @@ class Transaction:
         changing: set[str] = set()
         for body, key in zip(bodies, keys, strict=True):
             row = current.get(key)
-            if row is None:
-                changing.add(f"{key[0]}/{key[1]}")
-            elif key in create_only:
-                continue
-            elif row.deleted or row.content is None or not _same_content(row.content, body, keep_source):
+            if row is None or (key not in create_only and not row.holds(body, keep_source)):
                 changing.add(f"{key[0]}/{key[1]}")
         if changing:
             self.conn.execute(_CREATE_LOCKS, {"b_space": _CREATE_LOCK_SPACE, "b_keys": sorted(changing)})

@@ -109,14 +109,14 @@ def patient_everything(
             break
     if wanted is None:
         return [_stored(row) for row in chosen]
-    content = _contents(conn, [row.pk for row in chosen if row.pk != patient.pk])
+    content = contents(conn, [row.pk for row in chosen if row.pk != patient.pk])
     content[patient.pk] = patient.content
     # a resource deleted between the two reads (PostgreSQL reads each statement afresh) is left out
     return [_stored(row, content[row.pk]) for row in chosen if content.get(row.pk) is not None]
 
 
-def _contents(conn: sa.Connection, pks: list[int]) -> dict[int, str]:
-    """The JSON of the resources ``pks`` (read in slices of 5,000 keys)."""
+def contents(conn: sa.Connection, pks: list[int]) -> dict[int, str]:
+    """The JSON of the live resources ``pks`` (read in slices of 5,000 keys)."""
     out: dict[int, str] = {}
     for start in range(0, len(pks), 5000):
         part = pks[start : start + 5000]

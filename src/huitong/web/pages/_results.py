@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from huitong.db.schema import resource
 from huitong.fhir import jsonio
 from huitong.fhir.operations._patient_compartment import PATIENT_COMPARTMENT
-from huitong.fhir.operations.everything import from_archive, live_keys
+from huitong.fhir.operations.everything import contents, from_archive, live_keys
 from huitong.fhir.operations.record import visible_archived
 from huitong.fhir.search.schema import search_date, search_number, search_reference, search_token
 from huitong.fhir.stored import StoredResource
@@ -116,10 +116,7 @@ def _read(conn: sa.Connection, pks: list[int]) -> list[dict[str, Any]]:
 
 def _bodies(conn: sa.Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
     """Key → parsed JSON of the live resources ``pks`` (a page, or one result per analyte: few)."""
-    if not pks:
-        return {}
-    query = sa.select(resource.c.pk, resource.c.content).where(resource.c.pk.in_(pks))
-    return {int(pk): jsonio.loads_fast(str(content)) for pk, content in conn.execute(query) if content is not None}
+    return {pk: jsonio.loads_fast(text) for pk, text in contents(conn, pks).items()}
 
 
 def _trends(conn: sa.Connection, pks: list[int], archived: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
