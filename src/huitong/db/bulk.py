@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,18 +45,38 @@ def _statement(
     return sql, columns, processors
 
 
+@lru_cache(maxsize=256)
+def _tuples(
+    table: sa.Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], Callable[[Sequence[dict[str, Any]]], list[tuple[Any, ...]]]]:
+    """The INSERT for ``columns``, the order of its parameters, and a function turning row dicts into parameter
+    tuples in that order: :func:`operator.itemgetter` (in C), then the bind processors of the few columns that have
+    one (a Boolean's check, a Numeric's conversion) — a generator over every column of every row cost a tenth of
+    an import."""
+    sql, order, processors = _statement(table, columns, dialect)
+    getter = itemgetter(*order)
+    single = len(order) == 1
+    converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+
+    def tuples(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        params: list[tuple[Any, ...]] = [(getter(row),) for row in rows] if single else list(map(getter, rows))
+        if converted:
+            for n, values in enumerate(params):
+                items = list(values)
+                for i, process in converted:
+                    items[i] = process(items[i])
+                params[n] = tuple(items)
+        return params
+
+    return sql, order, tuples
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table`` with one driver-level ``executemany``."""
     if not rows:
         return
-    sql, columns, processors = _statement(table, tuple(rows[0]), conn.dialect)
-    if any(processors):
-        params = [
-            tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True))
-            for row in rows
-        ]
-    else:
-        params = [tuple(row[c] for c in columns) for row in rows]
+    sql, columns, tuples = _tuples(table, tuple(rows[0]), conn.dialect)
+    params = tuples(rows)
     if conn.dialect.name == "postgresql" and len(params) >= COPY_MIN_ROWS:
         _copy(conn, table, columns, params)
     else:
