@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from huitong import __version__
+from huitong import __version__, heap
 from huitong.fhir import jsonio
 from huitong.fhir.api import router as fhir_router
 from huitong.fhir.errors import FhirError, Issue
@@ -67,17 +66,6 @@ def _warn_if_indexes_aside(services: Services) -> None:
         )
 
 
-def _freeze_startup_heap() -> None:
-    """Move what start-up built into the collector's permanent generation (``gc.freeze``).
-
-    The server holds ~360,000 long-lived objects once started (pypinyin's phrase dictionary alone is ~200,000
-    lists). A full (generation 2) collection walks all of them: 110–180 ms on this project's 2-core machine, about
-    every dozen requests that allocate much, such as a lab-heavy patient's page, whose p95 it set (docs/apps.md).
-    Frozen objects are never walked, and never collected — start-up's garbage is collected first."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """The Huitong web application. ``services`` may be given by a caller that already opened them."""
     if settings.logging.json_format:
@@ -96,11 +84,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             engine = Engine(settings, opened.store)  # MLLP listeners, watched folders, pipeline workers
             await engine.start()
             app.state.ingest = engine
-        _freeze_startup_heap()
+        heap.freeze()  # start-up's survivors out of the collector's way while serving (huitong.heap)
         try:
             yield
         finally:
-            gc.unfreeze()  # back to the collector for shutdown (native extensions check their objects are freed)
+            heap.unfreeze()  # back to the collector for shutdown (native extensions check their objects are freed)
             if engine is not None:
                 await engine.stop()
             app.state.security.close()

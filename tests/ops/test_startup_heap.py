@@ -18,3 +18,19 @@ def test_startup_objects_are_frozen_while_serving_and_released_at_shutdown(setti
         assert frozen > 100_000
         assert client.get("/healthz").status_code == 200
     assert gc.get_freeze_count() == 0
+
+
+def test_a_bulk_job_freezes_what_was_alive_at_its_start_pinyin_tables_included() -> None:
+    import sys
+
+    from huitong import heap
+
+    gc.unfreeze()
+    with heap.frozen_heap():
+        assert "pypinyin" in sys.modules  # loaded before the freeze, so frozen with the rest
+        frozen = gc.get_freeze_count()
+        assert frozen > 100_000
+        made_inside = [[n] for n in range(1000)]
+        assert gc.get_freeze_count() == frozen  # the block's own objects stay with the collector
+        del made_inside
+    assert gc.get_freeze_count() == 0

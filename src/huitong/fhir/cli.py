@@ -99,6 +99,7 @@ def import_command(
     """Import FHIR NDJSON files and transaction/batch/collection Bundles (e.g. Synthea output)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from huitong import heap
     from huitong.db import migrate
     from huitong.fhir.bulk.importer import Importer, ImportState, expand_paths
     from huitong.fhir.search import lookup_indexes
@@ -117,7 +118,7 @@ def import_command(
             set_aside = lookup_indexes.set_aside(services.db)
             typer.echo(f"search lookup indexes set aside until the end: {len(set_aside)}", err=True)
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-        with Progress(*columns) as progress:
+        with Progress(*columns) as progress, heap.frozen_heap():  # start-up's objects out of the collector's way
             task = progress.add_task(f"importing {len(files)} files", total=sum(f.stat().st_size for f in files))
             for file in files:
                 progress.update(task, description=file.name[:40])
