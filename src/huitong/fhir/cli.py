@@ -120,9 +120,11 @@ def import_command(
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress(*columns) as progress, heap.frozen_heap():  # start-up's objects out of the collector's way
             task = progress.add_task(f"importing {len(files)} files", total=sum(f.stat().st_size for f in files))
-            for file in files:
-                progress.update(task, description=file.name[:40])
-                importer.import_path(file, lambda n: progress.advance(task, n))
+            importer.import_paths(
+                files,
+                lambda n: progress.advance(task, n),
+                starting=lambda file: progress.update(task, description=file.name[:40]),
+            )
     finally:
         importer.close()
         try:

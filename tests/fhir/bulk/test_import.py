@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from huitong.cli import app
+from huitong.db.schema import audit_event
 from huitong.fhir.bulk.importer import Importer, ImportState
 from huitong.fhir.search.reindex import reindex
 from huitong.fhir.search.schema import INDEX_TABLES
@@ -101,6 +102,84 @@ def test_bundles_import_and_cli(services: Services, actor: Actor, tmp_path: Path
     assert "imported 4 resources from 2 files" in result.output
     assert orjson.loads((tmp_path / "r.ndjson").read_bytes().splitlines()[0])["line"] == 3
     assert sorted(_find(services, actor, "Patient")) == ["p0", "p1", "p2", "p3"]
+
+
+def _transaction(*resources: dict[str, object]) -> dict[str, object]:
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:{n:08d}-0000-4000-8000-000000000000",
+            "resource": r,
+            "request": {"method": "POST", "url": str(r["resourceType"])},
+        }
+        for n, r in enumerate(resources)
+    ]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def test_small_transaction_bundles_are_written_together_each_still_all_or_nothing(
+    services: Services, actor: Actor, tmp_path: Path
+) -> None:
+    files = []
+    for n in range(5):  # one patient with one observation per bundle, the observation pointing at the urn:uuid
+        patient = {"resourceType": "Patient", "identifier": [{"system": "urn:test:mrn", "value": f"G{n}"}]}
+        observation = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": f"group {n}"},
+            "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000000"},
+        }
+        if n == 2:  # this bundle fails as a whole: its conditional reference matches nothing
+            observation["performer"] = [{"reference": "Practitioner?identifier=urn:test:staff|nobody"}]
+        files.append(tmp_path / f"b{n}.json")
+        files[-1].write_text(json.dumps(_transaction(patient, observation)))
+    # a batch after them creates only if absent what the bundles before it created: it must see them written
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:test:mrn", "value": "G0"}]},
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:test:mrn|G0"},
+            }
+        ],
+    }
+    files.append(tmp_path / "later-batch.json")
+    files[-1].write_text(json.dumps(batch))
+    state = ImportState(tmp_path / "state.json")
+    importer = Importer(services, actor, chunk=100, state=state)
+    importer.import_paths(files)
+    report = importer.report
+    assert report.resources == 4 * 2 + 1 and report.rejected == 1
+    assert report.rejects[0]["file"].endswith("b2.json") and "matches no" in report.rejects[0]["reason"]
+    for n in (0, 1, 3, 4):
+        [patient_id] = _find(services, actor, "Patient", identifier=f"urn:test:mrn|G{n}")
+        [obs] = _find(services, actor, "Observation", subject=f"Patient/{patient_id}")
+        assert services.store.read(actor, "Observation", obs).resource()["code"]["text"] == f"group {n}"
+    assert _find(services, actor, "Patient", identifier="urn:test:mrn|G2") == []  # nothing of the failed bundle
+    assert _find(services, actor, "Observation", code="group 2") == []
+    assert all(state.get(f) == -1 for f in files)  # every file finished once written (or rejected)
+    again = Importer(services, actor, chunk=100, state=ImportState(tmp_path / "state.json"))
+    again.import_paths(files)
+    assert again.report.skipped_files == len(files) and again.report.resources == 0
+
+
+def test_a_group_of_good_bundles_commits_once_and_audits_each_bundle(
+    services: Services, actor: Actor, tmp_path: Path
+) -> None:
+    files = []
+    for n in range(3):
+        files.append(tmp_path / f"g{n}.json")
+        files[-1].write_text(json.dumps(_transaction({"resourceType": "Patient", "name": [{"family": f"Grp{n}"}]})))
+    importer = Importer(services, actor, chunk=100)
+    importer.import_paths(files)
+    assert importer.report.resources == 3 and importer.report.rejected == 0
+    with services.db.read() as conn:
+        times = (
+            conn.execute(sa.select(audit_event.c.recorded).where(audit_event.c.interaction == "transaction"))
+            .scalars()
+            .all()
+        )
+    assert len(times) == 3 and len(set(times)) == 1  # an audit entry per bundle, all in one commit
 
 
 def test_reindex_rebuilds_missing_index_rows(services: Services, actor: Actor) -> None:

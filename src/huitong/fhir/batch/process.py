@@ -32,6 +32,18 @@ from huitong.security.audit import AuditEntry, Outcome
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
 
+def bundle_entries(bundle: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The type (``transaction`` or ``batch``) and entries of ``bundle``; an error when it is neither or its entries
+    are not objects."""
+    kind = bundle.get("type")
+    entries = bundle.get("entry") or []
+    if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
+        raise errors.invalid("POST /fhir takes a Bundle of type transaction or batch")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise errors.invalid("Bundle.entry must be a list of objects")
+    return str(kind), entries
+
+
 @dataclass
 class EntryResult:
     """The response of one entry."""
@@ -51,12 +63,7 @@ class BundleProcessor:
 
     def process(self, actor: Actor, bundle: dict[str, Any], *, base_url: str = "") -> dict[str, Any]:
         """The ``transaction-response`` or ``batch-response`` Bundle for ``bundle``."""
-        kind = bundle.get("type")
-        entries = bundle.get("entry") or []
-        if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
-            raise errors.invalid("POST /fhir takes a Bundle of type transaction or batch")
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise errors.invalid("Bundle.entry must be a list of objects")
+        kind, entries = bundle_entries(bundle)
         if kind == "transaction":
             results = self.store.transaction(
                 actor, lambda tx: self.run_transaction(tx, entries), interaction="transaction"
@@ -64,6 +71,21 @@ class BundleProcessor:
         else:
             results = self.store.transaction(actor, lambda tx: self.run_batch(tx, entries), interaction="batch")
         return response_bundle(f"{kind}-response", results, base_url)
+
+    def process_transactions(self, actor: Actor, bundles: list[list[dict[str, Any]]]) -> list[list[EntryResult]]:
+        """Several transaction bundles' entries (:func:`bundle_entries`) in one database transaction — one commit,
+        index rows inserted together — for ``huitong import`` of many small bundles. All or nothing for the whole
+        group: a caller that gets an error runs the bundles one by one (:meth:`process`) to find the one that fails,
+        so that each bundle keeps its own all-or-nothing meaning. Audited as :meth:`process` audits each bundle."""
+
+        def work(tx: Transaction) -> list[list[EntryResult]]:
+            results = []
+            for entries in bundles:
+                tx.audit_entries.append(AuditEntry("transaction"))
+                results.append(self.run_transaction(tx, entries))
+            return results
+
+        return self.store.transaction(actor, work)
 
     # -- transaction --------------------------------------------------------------------------------
 
@@ -73,33 +95,33 @@ class BundleProcessor:
         Consecutive plain creates (``POST`` without ``ifNoneExist``) and plain updates (``PUT Type/id`` without
         ``ifMatch``) are written together (:meth:`Transaction.create_many`, :meth:`Transaction.put_many`): a
         Synthea bundle of hundreds of entries costs a few statements per table, with the same outcome as
-        writing them one by one.
+        writing them one by one. Index rows go in when the store's transaction ends (its deferred block), or
+        before a conditional's search inside it.
         """
         ids = self._assign_ids(tx, entries)
         self._resolve_conditional(tx, entries, ids)
         order = sorted(range(len(entries)), key=lambda i: _ORDER.get(_method(entries[i], i), 9))
         results: dict[int, EntryResult] = {}
         group: list[_PlainWrite] = []
-        with tx.deferred():
-            for i in order:
-                try:
-                    plain = _plain_write(entries[i], i, ids)
-                except FhirError as exc:
-                    _in_entries(exc, [i])
-                    raise
-                if group and (plain is None or not _joins(group, plain)):
-                    results.update(_write_group(tx, group))
-                    group = []
-                if plain is not None:
-                    group.append(plain)
-                    continue
-                try:
-                    results[i] = self._entry(tx, entries[i], i, ids)
-                except FhirError as exc:
-                    _in_entries(exc, [i])
-                    raise
-            if group:
+        for i in order:
+            try:
+                plain = _plain_write(entries[i], i, ids)
+            except FhirError as exc:
+                _in_entries(exc, [i])
+                raise
+            if group and (plain is None or not _joins(group, plain)):
                 results.update(_write_group(tx, group))
+                group = []
+            if plain is not None:
+                group.append(plain)
+                continue
+            try:
+                results[i] = self._entry(tx, entries[i], i, ids)
+            except FhirError as exc:
+                _in_entries(exc, [i])
+                raise
+        if group:
+            results.update(_write_group(tx, group))
         return [results[i] for i in range(len(entries))]
 
     def run_batch(self, tx: Transaction, entries: list[dict[str, Any]]) -> list[EntryResult]:

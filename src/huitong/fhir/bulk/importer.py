@@ -15,7 +15,7 @@ import collections
 import contextlib
 import gzip
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import IO, Any
 import orjson
 
 from huitong.fhir import jsonio
-from huitong.fhir.batch.process import BundleProcessor
+from huitong.fhir.batch.process import BundleProcessor, EntryResult, bundle_entries
 from huitong.fhir.bulk.lines import Line, parse_line, prepare_lines
 from huitong.fhir.errors import FhirError
 from huitong.fhir.search.index import PreparedIndex
@@ -100,21 +100,36 @@ class Importer:
         self._pool: ProcessPoolExecutor | None = None
         #: resources written since the ``resource`` table's statistics were last sampled (PostgreSQL)
         self._since_statistics = 0
+        #: transaction bundles read but not yet written (:meth:`import_paths`)
+        self._queued: list[_QueuedBundle] = []
 
     def import_path(self, path: Path, progress: Progress | None = None) -> None:
         """Import one file (``.ndjson``, ``.ndjson.gz``, ``.json`` bundle or resource)."""
-        self.report.files += 1
-        if self.state.get(path) == FINISHED:
-            self.report.skipped_files += 1
-            if progress:
-                progress(path.stat().st_size)
-            return
-        name = path.name.lower()
-        if name.endswith((".ndjson", ".ndjson.gz", ".jsonl")):
-            self._ndjson(path, progress)
-        else:
-            self._json(path, progress)
-        self.state.set(path, FINISHED)
+        self.import_paths([path], progress)
+
+    def import_paths(
+        self, paths: Iterable[Path], progress: Progress | None = None, *, starting: Callable[[Path], None] | None = None
+    ) -> None:
+        """Import files in turn (``starting`` is told of each). Consecutive transaction bundles of fewer than
+        ``chunk`` entries in all are written in one database transaction (:meth:`_write_bundles`); a file counts as
+        finished in the state file only once its resources are committed."""
+        for path in paths:
+            if starting is not None:
+                starting(path)
+            self.report.files += 1
+            if self.state.get(path) == FINISHED:
+                self.report.skipped_files += 1
+                if progress:
+                    progress(path.stat().st_size)
+                continue
+            name = path.name.lower()
+            if name.endswith((".ndjson", ".ndjson.gz", ".jsonl")):
+                self._write_bundles()
+                self._ndjson(path, progress)
+            elif self._json(path, progress):
+                continue  # a transaction bundle, written with the next ones (and then marked finished)
+            self.state.set(path, FINISHED)
+        self._write_bundles()
 
     # -- NDJSON -------------------------------------------------------------------------------------
 
@@ -241,28 +256,42 @@ class Importer:
 
     # -- JSON bundles and single resources ----------------------------------------------------------
 
-    def _json(self, path: Path, progress: Progress | None) -> None:
+    def _json(self, path: Path, progress: Progress | None) -> bool:
+        """Import a JSON file; a transaction bundle is queued to be written with the next ones (then True). The
+        bundles queued before are written before anything else is, so files are written in the order given."""
         raw = path.read_bytes()
         try:
             document = jsonio.loads(raw)
         except jsonio.JsonError as exc:
             self._reject(path, 0, str(exc))
-            return
+            return False
         finally:
             if progress:
                 progress(len(raw))
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             kind = document.get("type")
-            if kind in ("transaction", "batch"):
+            if kind == "transaction":
+                try:
+                    self._queued.append(_QueuedBundle(path, bundle_entries(document)[1]))
+                except FhirError as exc:
+                    self._reject(path, 0, f"bundle rejected: {exc}")
+                    return False
+                if sum(len(q.entries) for q in self._queued) >= self.chunk:
+                    self._write_bundles()
+                return True
+        self._write_bundles()
+        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+            if document.get("type") == "batch":
                 self._bundle(path, document)
-                return
+                return False
             entries = [e.get("resource") for e in document.get("entry") or [] if isinstance(e, dict)]
             batch = [(i, r) for i, r in enumerate(entries, 1) if isinstance(r, dict) and self._checked(path, i, r)]
             for at in range(0, len(batch), self.chunk):
                 self._write_chunk(path, batch[at : at + self.chunk])
-            return
+            return False
         if self._checked(path, 1, document):
             self._write_chunk(path, [(1, document)])
+        return False
 
     def _checked(self, path: Path, number: int, resource: Any) -> bool:
         try:
@@ -272,6 +301,26 @@ class Importer:
             return False
         return True
 
+    def _write_bundles(self) -> None:
+        """Write the queued transaction bundles — together in one database transaction when there are several, else
+        (or when that fails: one of them is at fault) each in its own, so that a failing bundle is rejected alone —
+        then mark their files finished. Many small bundles (one per patient) paid a commit, an audit append and an
+        insert per index table each; together, once per group (docs/fhir-api.md, "Import")."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        results: list[list[EntryResult]] | None = None
+        processor = BundleProcessor(self.services.search)
+        if len(queued) > 1:
+            with contextlib.suppress(FhirError):
+                results = processor.process_transactions(self.actor, [q.entries for q in queued])
+        for n, item in enumerate(queued):
+            if results is not None:
+                self._count(item.path, [r.status for r in results[n]])
+            else:
+                self._bundle(item.path, {"resourceType": "Bundle", "type": "transaction", "entry": item.entries})
+            self.state.set(item.path, FINISHED)
+
     def _bundle(self, path: Path, bundle: dict[str, Any]) -> None:
         processor = BundleProcessor(self.services.search)
         try:
@@ -279,8 +328,10 @@ class Importer:
         except FhirError as exc:
             self._reject(path, 0, f"bundle rejected: {exc}")
             return
-        for i, entry in enumerate(response["entry"], 1):
-            status = entry["response"]["status"]
+        self._count(path, [entry["response"]["status"] for entry in response["entry"]])
+
+    def _count(self, path: Path, statuses: list[str]) -> None:
+        for i, status in enumerate(statuses, 1):
             if status[:1] in ("2",):
                 self.report.resources += 1
             else:
@@ -290,6 +341,14 @@ class Importer:
         self.report.rejected += 1
         if len(self.report.rejects) < 100_000:
             self.report.rejects.append({"file": str(path), "line": number, "reason": reason[:500]})
+
+
+@dataclass(slots=True)
+class _QueuedBundle:
+    """A transaction bundle read, waiting to be written with the next ones."""
+
+    path: Path
+    entries: list[dict[str, Any]]
 
 
 def _store(tx: Transaction, resource: dict[str, Any]) -> None:
