@@ -296,6 +296,7 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
     """Process ``count`` stored messages into FHIR resources, then re-insert the same rows raw."""
     import sqlalchemy as sa
 
+    from huitong import heap
     from huitong.db.schema import metadata
     from huitong.ingest import inbox
     from huitong.ingest.engine import build_pipeline
@@ -330,7 +331,8 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
             await pipeline.stop()
             return elapsed
 
-        elapsed = asyncio.run(process())
+        with heap.frozen_heap():  # as in ``huitong serve``, whose start-up freezes the heap (huitong.heap)
+            elapsed = asyncio.run(process())
         with services.db.read() as conn:
             statuses: dict[str, int] = dict(
                 conn.execute(
