@@ -148,37 +148,69 @@ _SQLITE_COLUMNS = (
     "received_at", "channel", "sender_app", "sender_facility", "control_id", "dedup_key", "message_type", "version",
     "charset", "patient_ids", "raw", "ack_code", "status", "error", "attempts",
 )  # fmt: skip
-_SQLITE_INSERT = (
-    f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "  # noqa: S608 - fixed column names
-    "ON CONFLICT DO NOTHING RETURNING id"
-)
+_STORED = Stored()
+_SQLITE_ROWS_MAX = 64  # rows per statement: 64 × 15 parameters stays under every SQLite build's limit (999)
+_SQLITE_ROW = f"({', '.join('?' * len(_SQLITE_COLUMNS))})"
 _SQLITE_ORIGINAL = "SELECT id FROM ingest_message WHERE sender_app = ? AND sender_facility = ? AND dedup_key = ?"
 _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a moment (UTC, no offset)
 
 
+def _sqlite_insert(rows: int) -> str:
+    """``INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING`` for ``rows`` rows (sqlite3 caches the statements)."""
+    values = ", ".join([_SQLITE_ROW] * rows)
+    return f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES {values} ON CONFLICT DO NOTHING"  # noqa: S608 - fixed column names
+
+
 def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    """One multi-row statement per 64 messages. When it stored every row (the usual case) nothing else runs;
+    when the unique key refused some (repeated control ids), each accepted message's row is looked up: an id
+    from this statement (new rows get the next ids in order, one writer) means stored, an older one is the
+    original."""
+    dbapi = conn.connection.driver_connection
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
     try:
         results: list[Stored] = []
+        rows: list[tuple[Any, ...]] = []
+        row_keys: list[tuple[str, str, str] | None] = []  # per row: its dedup key, if accepted
+        row_result: list[int] = []  # per row: its place in ``results``
         seen: set[tuple[str, str, str]] = set()
         for m in batch:
             app, facility = m.sender_app[:227], m.sender_facility[:227]
             dedup = m.control_id[:199] if m.accepted and m.control_id else None
+            key = None
             if dedup is not None:
                 key = (app, facility, dedup)
                 if key in seen:  # repeated within this batch: the first one is being stored
                     results.append(Stored(duplicate=True))
                     continue
                 seen.add(key)
-            row = _row(m, dedup)
             at = m.received_at
-            row["received_at"] = (at.astimezone(UTC) if at.tzinfo is not None else at).strftime(_SQLITE_STAMP)
-            cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _SQLITE_COLUMNS))
-            if cursor.fetchone() is not None:
-                results.append(Stored())
+            rows.append(
+                (
+                    (at.astimezone(UTC) if at.tzinfo is not None else at).strftime(_SQLITE_STAMP),
+                    m.channel[:64], app, facility, m.control_id[:199] or None, dedup, m.message_type[:32],
+                    m.version[:16], m.charset[:32], m.patient_ids, m.raw, m.ack_code,
+                    RECEIVED if m.accepted else ERROR, m.error, 0,
+                )
+            )  # fmt: skip
+            row_keys.append(key)
+            row_result.append(len(results))
+            results.append(_STORED)
+        for start in range(0, len(rows), _SQLITE_ROWS_MAX):
+            part = rows[start : start + _SQLITE_ROWS_MAX]
+            before = dbapi.total_changes  # type: ignore[union-attr]
+            cursor.execute(_sqlite_insert(len(part)), [v for row in part for v in row])
+            stored = dbapi.total_changes - before  # type: ignore[union-attr]
+            if stored == len(part):
                 continue
-            original = cursor.execute(_SQLITE_ORIGINAL, (app, facility, dedup)).fetchone()
-            results.append(Stored(duplicate=True, original_id=int(original[0]) if original else None))
+            first_new = int(cursor.lastrowid or 0) - stored + 1 if stored else None
+            for i in range(start, start + len(part)):
+                key = row_keys[i]
+                if key is None:
+                    continue
+                found = cursor.execute(_SQLITE_ORIGINAL, key).fetchone()
+                if found is not None and (first_new is None or int(found[0]) < first_new):
+                    results[row_result[i]] = Stored(duplicate=True, original_id=int(found[0]))
         return results
     finally:
         cursor.close()

@@ -62,6 +62,33 @@ def test_duplicates_within_one_batch_and_across_batches(services: Services) -> N
     assert len(rows(services)) == 1
 
 
+def test_a_large_batch_with_repeats_and_refusals(services: Services) -> None:
+    """More rows than one SQLite statement takes (64), with repeats of stored messages in different statements,
+    a repeat within the batch, refused messages in between, and a statement of repeats only."""
+    _store(services, [examine(oru("X1"), "lis").incoming, examine(oru("X2"), "lis").incoming])
+    originals = {r.control_id: r.id for r in rows(services)}
+    cids = [f"N{i}" for i in range(150)]
+    cids[10], cids[100], cids[120] = "X1", "X2", "N5"
+    batch = [examine(b"junk" if i in (3, 70) else oru(cid), "lis").incoming for i, cid in enumerate(cids)]
+    results = _store(services, batch)
+    expected = [Stored()] * 150
+    expected[10] = Stored(duplicate=True, original_id=originals["X1"])
+    expected[100] = Stored(duplicate=True, original_id=originals["X2"])
+    expected[120] = Stored(duplicate=True)  # the first N5 of this very batch is being stored with it
+    assert results == expected
+    stored = rows(services)
+    assert len(stored) == 2 + 147
+    assert [r.status for r in stored].count(ERROR) == 2
+    assert [r.control_id for r in stored[2:] if r.status != ERROR] == [
+        c for i, c in enumerate(cids) if i not in (3, 10, 70, 100, 120)
+    ]
+    again = [i for i in range(11, 100) if i != 70]  # 88 repeats of stored messages: two statements of them
+    assert _store(services, [examine(oru(f"N{i}"), "lis").incoming for i in again]) == [
+        Stored(duplicate=True, original_id=next(r.id for r in stored if r.control_id == f"N{i}")) for i in again
+    ]
+    assert len(rows(services)) == 2 + 147
+
+
 def test_replay_and_retention(services: Services) -> None:
     old = examine(adt("R1"), "his").incoming
     old.received_at = datetime.now(UTC) - timedelta(days=400)
