@@ -13,7 +13,9 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -93,6 +95,12 @@ def ack_for(payload: bytes, examined: Examined, stored: Stored | None, *, applic
     return build_ack(source, "AA", application=application)
 
 
+_Outcome = asyncio.Future[list[Stored]] | Future[list[Stored]]
+
+#: Called on the event loop once a queued message's fate is known: what the store said, or why it failed.
+Done = Callable[[Stored | None, StorageFailedError | None], None]
+
+
 class Committer:
     """Group commit for received messages: ``await submit(incoming)`` returns once it is durable.
 
@@ -100,6 +108,11 @@ class Committer:
     when it *starts*, not when it was queued: everything that arrives while the previous transaction is
     syncing to disk rides in the next one. An idle server writes each message at once; a busy one writes
     many per disk sync.
+
+    The hand-offs are kept short, because a sender that waits for its ACK sends nothing meanwhile: on SQLite the
+    job goes to the database writer straight from :meth:`enqueue` (no task), and when its commit returns the writer
+    thread wakes the loop once for the whole batch, which calls every message's ``done`` in that same callback (no
+    future, task or loop iteration per message). PostgreSQL's writes run in the loop's executor, as before.
     """
 
     def __init__(
@@ -113,36 +126,40 @@ class Committer:
         self.batch_max = batch_max
         self.on_commit = on_commit
         self._lock = threading.Lock()
-        self._pending: list[tuple[Incoming, asyncio.Future[Stored]]] = []
+        self._pending: list[tuple[Incoming, Done]] = []
         self._queued_jobs = 0  # submitted to the writer, not started yet
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._running = 0  # jobs submitted whose outcome the loop has not handled yet
         self.batches = 0
         self.messages = 0
 
     async def submit(self, incoming: Incoming) -> Stored:
         """Store ``incoming``; raises :class:`StorageFailedError` when the write fails."""
-        return await self.enqueue(incoming)
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
 
-    def enqueue(self, incoming: Incoming) -> asyncio.Future[Stored]:
-        """Queue ``incoming`` (from the running loop); the future resolves once it is durable, as :meth:`submit`."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Stored] = loop.create_future()
+        def done(stored: Stored | None, error: StorageFailedError | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(stored if stored is not None else Stored())
+
+        self.enqueue(incoming, done)
+        return await future
+
+    def enqueue(self, incoming: Incoming, done: Done) -> None:
+        """Queue ``incoming`` (from the running loop); ``done`` is called on the loop once it is durable or failed."""
         with self._lock:
-            self._pending.append((incoming, future))
+            self._pending.append((incoming, done))
             launch = self._queued_jobs == 0
             if launch:
                 self._queued_jobs += 1
         if launch:
-            self._launch(loop)
-        return future
+            self._launch(asyncio.get_running_loop())
 
     def _launch(self, loop: asyncio.AbstractEventLoop) -> None:
-        task = loop.create_task(self._write(loop))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _write(self, loop: asyncio.AbstractEventLoop) -> None:
-        taken: list[tuple[Incoming, asyncio.Future[Stored]]] = []
+        """Submit one write job (on the loop thread); it takes what is pending when it starts."""
+        taken: list[tuple[Incoming, Done]] = []
 
         def job(conn: sa.Connection) -> list[Stored]:
             with self._lock:
@@ -155,37 +172,53 @@ class Committer:
                 loop.call_soon_threadsafe(self._launch, loop)
             return inbox.insert_batch(conn, [m for m, _ in taken])
 
+        self._running += 1
+        if not self.db.is_sqlite:  # PostgreSQL's writer runs the job in the calling thread: not the loop's
+            loop.run_in_executor(None, self.db.write, job).add_done_callback(lambda f: self._finish(taken, f))
+            return
         try:
-            results = await self.db.write_async(job)
-        except Exception as exc:  # every waiting sender is told, none is ACKed
+            written = self.db.writer.submit(job)
+        except Exception as exc:  # noqa: BLE001 - the writer is closed: every waiting sender is told
+            self._finish(taken, exc)
+            return
+        written.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finish, taken, f))
+
+    def _finish(self, taken: list[tuple[Incoming, Done]], outcome: _Outcome | Exception) -> None:
+        """On the loop: tell every message of a job what became of it."""
+        self._running -= 1
+        exc = outcome if isinstance(outcome, Exception) else outcome.exception()
+        if exc is not None:  # every waiting sender is told, none is ACKed
             if not taken:  # the job never ran (the writer is closed): fail everything pending
                 with self._lock:
                     taken, self._pending = self._pending, []
                     self._queued_jobs = 0
-            log.exception("storing %d received messages failed", len(taken))
+            log.error("storing %d received messages failed", len(taken), exc_info=exc)
             error = StorageFailedError(f"the message could not be stored ({type(exc).__name__}); send it again")
-            for _, future in taken:
-                if not future.done():
-                    future.set_exception(error)
+            for _, done in taken:
+                self._call(done, None, error)
             return
+        results = cast(_Outcome, outcome).result()
         self.batches += 1
         self.messages += len(taken)
-        for (_, future), result in zip(taken, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        for (_, done), result in zip(taken, results, strict=True):
+            self._call(done, result, None)
         if self.on_commit is not None:
             self.on_commit(len(taken))
+
+    @staticmethod
+    def _call(done: Done, stored: Stored | None, error: StorageFailedError | None) -> None:
+        try:
+            done(stored, error)
+        except Exception:  # one sender's answer must not keep the others from theirs
+            log.exception("answering a received message failed")
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait (at most ``timeout`` seconds) until every submitted message has been written."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (self._tasks or self._pending) and loop.time() < deadline:
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - loop.time()))
-            else:
-                await asyncio.sleep(0.01)
-        if self._tasks or self._pending:
+        while (self._running or self._pending) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        if self._running or self._pending:
             log.warning("%d received messages still being written at shutdown", len(self._pending))
 
 

@@ -44,7 +44,7 @@ def server_ssl_context(cert: Path, key: Path, client_ca: Path | None = None) -> 
 
 
 class _Answer:
-    """One answer a connection owes, in arrival order; ``ack`` is set once the message's fate is known."""
+    """One answer a connection owes, in arrival order; ``ack`` (framed) is set once the message's fate is known."""
 
     __slots__ = ("ack",)
 
@@ -91,7 +91,8 @@ class _Connection(asyncio.Protocol):
                     f"the message is {oversized.size} bytes, more than the limit of {server.max_frame_size}",
                     error_code="104",
                 )
-                self.answers.append(_Answer(build_ack(oversized.head, error=error, application=server.application)))
+                ack = build_ack(oversized.head, error=error, application=server.application)
+                self.answers.append(_Answer(frame(ack)))
             self._flush()
         if len(self.answers) >= _MAX_IN_FLIGHT:
             self._pause_reading()
@@ -124,18 +125,29 @@ class _Connection(asyncio.Protocol):
         examined = examine(payload, self.server.channel)
         answer = _Answer()
         self.answers.append(answer)
-        future = self.server.committer.enqueue(examined.incoming)
-        future.add_done_callback(lambda f: self._stored(f, answer, payload, examined))
+        # The answer for a message stored as sent (or refused), framed now while the writer is busy: after the
+        # commit only a repeated control id or a failed write needs another one.
+        usual = frame(ack_for(payload, examined, None, application=self.server.application))
+        self.server.committer.enqueue(
+            examined.incoming, lambda stored, error: self._stored(stored, error, answer, usual, payload, examined)
+        )
 
-    def _stored(self, future: asyncio.Future[Stored], answer: _Answer, payload: bytes, examined: Examined) -> None:
-        application = self.server.application
-        error = future.exception() if not future.cancelled() else StorageFailedError("the listener is shutting down")
-        if error is None:
-            answer.ack = ack_for(payload, examined, future.result(), application=application)
+    def _stored(
+        self,
+        stored: Stored | None,
+        error: StorageFailedError | None,
+        answer: _Answer,
+        usual: bytes,
+        payload: bytes,
+        examined: Examined,
+    ) -> None:
+        if error is None and (stored is None or not stored.duplicate):
+            answer.ack = usual
+        elif error is None:
+            answer.ack = frame(ack_for(payload, examined, stored, application=self.server.application))
         else:
-            failed = error if isinstance(error, StorageFailedError) else StorageFailedError(str(error))
             source: Header | bytes = examined.header if examined.header is not None else payload
-            answer.ack = build_ack(source, error=failed, application=application)
+            answer.ack = frame(build_ack(source, error=error, application=self.server.application))
         if self.answers and self.answers[0] is answer:
             self._flush()
 
@@ -144,7 +156,7 @@ class _Connection(asyncio.Protocol):
         answers = self.answers
         ready: list[bytes] = []
         while answers and answers[0].ack is not None:
-            ready.append(frame(cast(bytes, answers.popleft().ack)))
+            ready.append(cast(bytes, answers.popleft().ack))
         transport = self.transport
         if ready and transport is not None and not transport.is_closing():
             transport.write(ready[0] if len(ready) == 1 else b"".join(ready))
