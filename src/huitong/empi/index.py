@@ -104,8 +104,13 @@ def find_candidates(conn: sa.Connection, record: NormalisedRecord, per_key: int,
 #: Statements built once: the real-time link runs them for every Patient an HL7 message brings.
 _RECORD = sa.select(empi_record).where(empi_record.c.record_key == sa.bindparam("b_key"))
 _PERSON = sa.select(empi_person).where(empi_person.c.person_id == sa.bindparam("b_pid"))
-_MEMBERS = sa.select(empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields).where(
-    empi_record.c.person_id == sa.bindparam("b_pid")
+_MEMBER_COLUMNS = (empi_record.c.person_id, empi_record.c.source, empi_record.c.patient_id, empi_record.c.fields)
+#: The persons and members of many persons at once (:func:`refresh_goldens`), members in the order they were indexed.
+_PERSONS = sa.select(empi_person).where(empi_person.c.person_id.in_(sa.bindparam("b_pids", expanding=True)))
+_MEMBERS_OF_MANY = (
+    sa.select(*_MEMBER_COLUMNS)
+    .where(empi_record.c.person_id.in_(sa.bindparam("b_pids", expanding=True)))
+    .order_by(empi_record.c.pk)
 )
 _NEW_PERSON = empi_person.insert()
 _NEW_RECORD = empi_record.insert()
@@ -227,11 +232,10 @@ def set_person_status(conn: sa.Connection, person_id: str, status: str, merged_i
     )
 
 
-def members_of(conn: sa.Connection, person_id: str, sealer: Sealer = PLAIN) -> list[MemberRecord]:
-    return [
-        MemberRecord(source_from_json(r.source, sealer), r.patient_id, bool(orjson.loads(r.fields).get("id_valid")))
-        for r in conn.execute(_MEMBERS, {"b_pid": person_id})
-    ]
+def _member(row: Any, sealer: Sealer) -> MemberRecord:  # a row of _MEMBER_COLUMNS
+    return MemberRecord(
+        source_from_json(row.source, sealer), row.patient_id, bool(orjson.loads(row.fields).get("id_valid"))
+    )
 
 
 def refresh_golden(tx: Transaction, person_id: str, settings: EmpiSettings) -> None:
@@ -243,23 +247,38 @@ def refresh_goldens(tx: Transaction, person_ids: Iterable[str], settings: EmpiSe
     """Rewrite the golden Patients of ``person_ids`` (each once, in id order): new ones created under the person's
     id (whether or not the FHIR API allows update-as-create), the others updated with one ``put_many`` — a batch
     of linked records costs one write of each golden Patient however many of its records it linked."""
+    ids = sorted(set(person_ids))
+    persons: dict[str, sa.Row[Any]] = {}
+    members: dict[str, list[MemberRecord]] = {person_id: [] for person_id in ids}
+    sealer = sealer_of(tx)
+    for start in range(0, len(ids), 500):  # the persons and their records in two statements, not two per person
+        part = {"b_pids": ids[start : start + 500]}
+        persons.update((row.person_id, row) for row in tx.conn.execute(_PERSONS, part))
+        for row in tx.conn.execute(_MEMBERS_OF_MANY, part):
+            members[row.person_id].append(_member(row, sealer))
+    absent = set(tx.absent([("Patient", person_id) for person_id in ids]))
     new: list[dict[str, Any]] = []
     known: list[dict[str, Any]] = []
-    for person_id in sorted(set(person_ids)):
-        body = golden_body(tx, person_id, settings)
-        (new if tx.read("Patient", person_id) is None else known).append(body)
+    for person_id in ids:
+        person = persons.get(person_id)
+        if person is None:
+            raise NotFoundError(f"person {person_id!r} does not exist")
+        body = _golden_of(person_id, person, members[person_id], settings)
+        (new if ("Patient", person_id) in absent else known).append(body)
     if new:
         tx.create_many(new, ids=[body["id"] for body in new])
     if known:
         tx.put_many(known)
 
 
-def golden_body(tx: Transaction, person_id: str, settings: EmpiSettings) -> dict[str, Any]:
-    """The golden Patient of ``person_id`` as its records now make it (a retired one after a merge)."""
-    person = require_person(tx.conn, person_id)
+def _golden_of(
+    person_id: str, person: sa.Row[Any], members: Sequence[MemberRecord], settings: EmpiSettings
+) -> dict[str, Any]:
+    """The golden Patient of a person as its records (in the order they were indexed) make it; a retired one after
+    a merge."""
     if person.status == "merged":
         return retired_patient(person_id, person.merged_into)
-    body = golden_patient(person_id, members_of(tx.conn, person_id, sealer_of(tx)), settings)
+    body = golden_patient(person_id, members, settings)
     if not body.get("identifier"):
         body["active"] = False  # a person without records (all moved away)
     return body
