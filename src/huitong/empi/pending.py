@@ -74,10 +74,17 @@ class PendingHook:
 
 def dequeue(conn: sa.Connection, patient_id: str) -> None:
     """Drop the queue rows of ``patient_id``: it is being linked in this transaction."""
-    conn.execute(_DEQUEUE, {"b_pid": patient_id})
+    dequeue_many(conn, [patient_id])
 
 
-_DEQUEUE = sa.delete(empi_pending).where(empi_pending.c.patient_id == sa.bindparam("b_pid"))
+def dequeue_many(conn: sa.Connection, patient_ids: Sequence[str]) -> None:
+    """Drop the queue rows of ``patient_ids`` (one statement per 500): they are being linked in this transaction."""
+    unique = sorted(set(patient_ids))
+    for start in range(0, len(unique), 500):
+        conn.execute(_DEQUEUE, {"b_pids": unique[start : start + 500]})
+
+
+_DEQUEUE = sa.delete(empi_pending).where(empi_pending.c.patient_id.in_(sa.bindparam("b_pids", expanding=True)))
 
 
 def pending_ids(conn: sa.Connection, *, limit: int, retry: bool = False) -> list[str]:

@@ -71,9 +71,8 @@ class Empi:
         they touched rewritten once at the end (the ingest pipeline's messages stored together)."""
         touched: set[str] = set()
         results = []
+        pending.dequeue_many(tx.conn, [patient_id for _record, patient_id in records if patient_id])
         for record, patient_id in records:
-            if patient_id:
-                pending.dequeue(tx.conn, patient_id)
             results.append(
                 link_record(tx, self.model, self.settings, record, patient_id=patient_id, golden_later=touched)
             )
