@@ -46,7 +46,7 @@ ingest_message = sa.Table(
     # Each index is written for every message received, before its ACK: only those a query needs (ingest_0003).
     sa.Index(None, "status", "id"),  # the pipeline's pending rows; searches by status, newest first
     sa.Index(None, "control_id"),  # search by control id
-    sa.Index(None, "received_at"),  # time windows: searches, the dashboard's rates and chart, retention
+    sa.Index(None, "received_at", "channel"),  # time windows: searches, retention, the dashboard's counts (index only)
     sa.Index(  # the dashboard's processing rates; a received message has no entry yet
         None,
         "processed_at",
