@@ -102,10 +102,10 @@ class MessageRow:
 def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
     """Store ``batch`` (one write job); repeats of accepted messages are reported, not stored again.
 
-    On SQLite the rows go in through the writer's own sqlite3 connection with one prepared statement
-    (``INSERT … ON CONFLICT DO NOTHING RETURNING id``): the unique key itself finds repeats, with no
-    look-up before the insert and no SQLAlchemy statement built per batch. PostgreSQL looks the control
-    ids up first and inserts the new rows in one statement.
+    On SQLite the rows go in through the writer's own sqlite3 connection, 64 to a multi-row
+    ``INSERT … ON CONFLICT DO NOTHING``: the unique key itself finds repeats, with no look-up before the insert
+    (only after it, when it stored fewer rows than it was given) and no SQLAlchemy statement built per batch.
+    PostgreSQL looks the control ids up first and inserts the new rows in one statement.
     """
     if conn.dialect.name == "sqlite":
         return _insert_batch_sqlite(conn, batch)
