@@ -76,7 +76,8 @@ class BundleProcessor:
         """Several transaction bundles' entries (:func:`bundle_entries`) in one database transaction — one commit,
         index rows inserted together — for ``huitong import`` of many small bundles. All or nothing for the whole
         group: a caller that gets an error runs the bundles one by one (:meth:`process`) to find the one that fails,
-        so that each bundle keeps its own all-or-nothing meaning. Audited as :meth:`process` audits each bundle."""
+        so that each bundle keeps its own all-or-nothing meaning. Audited as :meth:`process` audits each bundle; a
+        group that fails leaves one failed ``transaction`` entry of its own (the attempt, rolled back)."""
 
         def work(tx: Transaction) -> list[list[EntryResult]]:
             results = []
