@@ -15,7 +15,7 @@ from huitong.db.schema import audit_event
 from huitong.empi import Empi, SourceRecord
 from huitong.empi.errors import ConflictError
 from huitong.empi.model import default_model
-from huitong.empi.schema import empi_event, empi_person
+from huitong.empi.schema import empi_event, empi_person, empi_record
 from huitong.security.actor import Actor
 from huitong.services import Services, open_services
 from huitong.settings import EmpiSettings
@@ -94,6 +94,20 @@ def test_linking_many_writes_each_golden_once_as_one_by_one_would(
             assert len(a.get("link", [])) == len(b.get("link", []))
     finally:
         other_services.close()
+
+
+def test_a_record_named_twice_in_one_run_is_indexed_once_and_updated(
+    services: Services, empi: Empi, actor: Actor
+) -> None:
+    moved = replace(ZHANG, address="上海市徐汇区")  # the same record (source, id) with a new address
+    records = [(ZHANG, "src-1"), (moved, "src-1")]
+    results = services.store.transaction(actor, lambda tx: empi.link_many_in(tx, records))
+    assert [r.decision for r in results] == ["new", "update"]
+    assert results[0].person_id == results[1].person_id
+    with services.db.read() as conn:
+        rows = conn.execute(sa.select(empi_record.c.person_id).where(empi_record.c.record_id == ZHANG.record_id)).all()
+    assert len(rows) == 1
+    assert golden(services, results[0].person_id)["address"] == [{"text": "上海市徐汇区"}]
 
 
 def test_twins_stay_two_persons(empi: Empi, actor: Actor) -> None:
