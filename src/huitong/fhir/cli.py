@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import orjson
 import typer
 
+from huitong.fhir.bulk import DEFAULT_CHUNK
 from huitong.settings import load_settings
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def import_command(
         Path("var/import-state.json"), help="Resume points; an interrupted import continues from here."
     ),
     rejects: Path = typer.Option(Path("var/import-rejects.ndjson"), help="Report of rejected lines (NDJSON)."),
-    chunk: int = typer.Option(1000, min=1, help="Resources per transaction for NDJSON."),
+    chunk: int = typer.Option(
+        DEFAULT_CHUNK, min=1, help="Resources per transaction for NDJSON (and bundles written together)."
+    ),
     restart: bool = typer.Option(False, help="Ignore the state file and import everything again."),
     processes: int | None = typer.Option(
         None, min=0, help="Worker processes parsing and indexing NDJSON (default: setting fhir.import_processes)."

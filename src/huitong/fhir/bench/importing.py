@@ -26,6 +26,7 @@ from huitong.db import bulk, migrate
 from huitong.db.schema import resource, resource_version
 from huitong.fhir.batch.references import rewrite_references
 from huitong.fhir.bench.dataset import PER_PATIENT, patient_resources, synthetic_resources
+from huitong.fhir.bulk import DEFAULT_CHUNK
 from huitong.fhir.bulk.importer import Importer
 from huitong.fhir.search.index import Rows, index_rows, insert_rows
 from huitong.fhir.stored import instant
@@ -69,7 +70,7 @@ def _timed_import(url: str, paths: list[Path]) -> tuple[int, float]:
     services = open_services(settings)
     try:
         importer = Importer(
-            services, Actor.system("bench-import"), chunk=1000, processes=settings.fhir.import_processes
+            services, Actor.system("bench-import"), chunk=DEFAULT_CHUNK, processes=settings.fhir.import_processes
         )
         try:
             with heap.frozen_heap():  # as ``huitong import`` does; the freeze itself is start-up, not timed
@@ -100,7 +101,7 @@ def _timed_raw(url: str, resources: int) -> tuple[int, float]:
         rows.append({"pk": pk, "res_id": res["id"], "version_id": 1, **common})
         versions.append({"resource_pk": pk, "version_id": 1, "method": "PUT", **common, "content": None})
         index_rows(pk, res["resourceType"], doc, index)
-        if len(rows) >= 1000:
+        if len(rows) >= DEFAULT_CHUNK:  # the importer's transactions
             chunks.append((rows, versions, index))
             rows, versions, index = [], [], {}
     if rows:

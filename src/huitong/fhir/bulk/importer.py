@@ -25,6 +25,7 @@ import orjson
 
 from huitong.fhir import jsonio
 from huitong.fhir.batch.process import BundleProcessor, EntryResult, bundle_entries
+from huitong.fhir.bulk import DEFAULT_CHUNK
 from huitong.fhir.bulk.lines import Line, parse_line, prepare_lines
 from huitong.fhir.errors import FhirError
 from huitong.fhir.search.index import PreparedIndex
@@ -86,7 +87,7 @@ class Importer:
         services: Services,
         actor: Actor,
         *,
-        chunk: int = 1000,
+        chunk: int = DEFAULT_CHUNK,
         state: ImportState | None = None,
         processes: int = 0,
     ):
