@@ -25,11 +25,11 @@ _Processor = Callable[[Any], Any] | None
 COPY_MIN_ROWS = 16
 
 
-@lru_cache(maxsize=256)
 def _statement(
     table: sa.Table, columns: tuple[str, ...], dialect: Dialect
 ) -> tuple[str, tuple[str, ...], tuple[_Processor, ...]]:
-    """The INSERT for ``columns``, the order its parameters take, and their bind processors."""
+    """The INSERT for ``columns``, the order its parameters take, and their bind processors (built once per table,
+    dialect and column set: :func:`_tuples` is cached)."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
     order = compiled.positiontup if compiled.positional else None
     if order is None:  # named paramstyle (psycopg: %(name)s): rebuild it positional for executemany of tuples

@@ -269,22 +269,22 @@ class Importer:
         finally:
             if progress:
                 progress(len(raw))
-        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-            kind = document.get("type")
-            if kind == "transaction":
-                try:
-                    self._queued.append(_QueuedBundle(path, bundle_entries(document)[1]))
-                except FhirError as exc:
-                    self._reject(path, 0, f"bundle rejected: {exc}")
-                    return False
-                if sum(len(q.entries) for q in self._queued) >= self.chunk:
-                    self._write_bundles()
-                return True
-        self._write_bundles()
-        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-            if document.get("type") == "batch":
-                self._bundle(path, document)
+        bundle = isinstance(document, dict) and document.get("resourceType") == "Bundle"
+        kind = document.get("type") if bundle else None
+        if kind == "transaction":
+            try:
+                self._queued.append(_QueuedBundle(path, bundle_entries(document)[1]))
+            except FhirError as exc:
+                self._reject(path, 0, f"bundle rejected: {exc}")
                 return False
+            if sum(len(q.entries) for q in self._queued) >= self.chunk:
+                self._write_bundles()
+            return True
+        self._write_bundles()
+        if kind == "batch":
+            self._bundle(path, document)
+            return False
+        if bundle:
             entries = [e.get("resource") for e in document.get("entry") or [] if isinstance(e, dict)]
             batch = [(i, r) for i, r in enumerate(entries, 1) if isinstance(r, dict) and self._checked(path, i, r)]
             for at in range(0, len(batch), self.chunk):
