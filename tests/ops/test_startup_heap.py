@@ -31,6 +31,8 @@ def test_a_bulk_job_freezes_what_was_alive_at_its_start_pinyin_tables_included()
         frozen = gc.get_freeze_count()
         assert frozen > 100_000
         made_inside = [[n] for n in range(1000)]
-        assert gc.get_freeze_count() == frozen  # the block's own objects stay with the collector
+        # the block's own objects stay with the collector: the count does not grow (a frozen object freed meanwhile,
+        # e.g. by another thread, makes it smaller)
+        assert gc.get_freeze_count() <= frozen
         del made_inside
     assert gc.get_freeze_count() == 0
