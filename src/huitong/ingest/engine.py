@@ -3,7 +3,9 @@
 :class:`Engine` is started by the app's lifespan (``huitong serve`` with ``HUITONG_MLLP__ENABLED=true``)
 or on its own by ``huitong hl7 listen``; one hospital process runs one engine. It opens an MLLP listener
 for the settings (channel ``default`` unless configured otherwise) and one per channel whose source is
-``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store.
+``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store. While the
+pipeline runs, the engine also folds the message store's counts (:func:`huitong.ingest.inbox.fold_tally`) once a
+minute when they have grown, so the tally stays small whether or not anyone opens the dashboard.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from huitong.fhir.store import ResourceStore
+from huitong.ingest import inbox
 from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import split_messages
@@ -38,6 +41,9 @@ from huitong.ingest.receive import Committer, receive
 from huitong.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Seconds between the engine's looks at the message store's tally (folded when longer than TALLY_FOLD_AT rows).
+TALLY_FOLD_EVERY_S = 60.0
 
 
 def quality_cleanser(settings: Settings) -> Cleanser:
@@ -140,6 +146,7 @@ class Engine:
                 await server.start()
         if self._process:
             await self.pipeline.start()
+            self._tasks.append(asyncio.create_task(self._fold_tally()))
 
     async def stop(self) -> None:
         """Close listeners (finishing writes in flight), folders, then the pipeline."""
@@ -159,6 +166,19 @@ class Engine:
             except OSError:
                 log.exception("reading the folder %s of channel %r failed", source.path, channel)
             await asyncio.sleep(source.poll_seconds)
+
+    async def _fold_tally(self) -> None:
+        db = self.store.db
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(TALLY_FOLD_EVERY_S)
+            try:
+                with db.read() as conn:
+                    length = inbox.tally_length(conn)
+                if length > inbox.TALLY_FOLD_AT:
+                    await loop.run_in_executor(None, db.write, inbox.fold_tally)
+            except Exception:  # a failed fold is retried at the next look; the counts stay right meanwhile
+                log.exception("folding the message store's counts failed")
 
     async def ingest_folder(self, channel: str, folder: Path, pattern: str, done: Path) -> int:
         """Store every message of every file matching ``pattern`` in ``folder``, then move the file to ``done``.

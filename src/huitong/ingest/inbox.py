@@ -7,6 +7,11 @@ The pipeline reads ``received`` rows with :func:`pending`, and records each outc
 :func:`mark` in the same transaction as the resources it wrote. Operators search with :func:`search`,
 list the dead letters (:func:`dead_letters`) and :func:`replay` messages, which puts them back to
 ``received``; :func:`purge` enforces the retention setting.
+
+Built for a hospital's volume (tens of millions of messages): every search criterion is answered by an index —
+the patient identifiers through ``ingest_message_patient``, written with each message — and the totals per
+channel and status (:func:`counts`) are sums of the small ``ingest_tally`` table, which triggers keep (migration
+``ingest_0004``) and :func:`fold_tally` compacts.
 """
 
 from __future__ import annotations
@@ -20,9 +25,32 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.db import Database
-from huitong.ingest.schema import ERROR, FILTERED, RECEIVED, STATUSES, UNSUPPORTED, ingest_message
+from huitong.ingest.hl7v2.message import Message
+from huitong.ingest.schema import (
+    ERROR,
+    FILTERED,
+    RECEIVED,
+    STATUSES,
+    UNSUPPORTED,
+    ingest_message,
+    ingest_message_patient,
+    ingest_tally,
+)
 
 DEAD = (ERROR, UNSUPPORTED)
+
+_ID_MAX = 255  # characters of a patient identifier kept in the search index (``ingest_message_patient``)
+
+
+def patient_ids_of(msg: Message) -> str | None:
+    """The PID-3 identifiers (first component) of ``msg``, space-separated with spaces inside one as ``_``."""
+    ids = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
+    return " ".join(i.replace(" ", "_") for i in ids if i) or None
+
+
+def id_tokens(patient_ids: str | None) -> list[str]:
+    """The identifiers of a ``patient_ids`` value as the search index keeps them (each once, in order)."""
+    return list(dict.fromkeys(token[:_ID_MAX] for token in patient_ids.split())) if patient_ids else []
 
 
 @dataclass(slots=True)
@@ -103,9 +131,10 @@ def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]
     """Store ``batch`` (one write job); repeats of accepted messages are reported, not stored again.
 
     On SQLite the rows go in through the writer's own sqlite3 connection, 64 to a multi-row
-    ``INSERT … ON CONFLICT DO NOTHING``: the unique key itself finds repeats, with no look-up before the insert
-    (only after it, when it stored fewer rows than it was given) and no SQLAlchemy statement built per batch.
-    PostgreSQL looks the control ids up first and inserts the new rows in one statement.
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the unique key itself finds repeats, with no look-up before the
+    insert (only after it, when it stored fewer rows than it was given) and no SQLAlchemy statement built per batch.
+    PostgreSQL looks the control ids up first and inserts the new rows in one statement. Either way the stored
+    messages' patient identifiers go into ``ingest_message_patient`` in the same transaction.
     """
     if conn.dialect.name == "sqlite":
         return _insert_batch_sqlite(conn, batch)
@@ -156,9 +185,31 @@ _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime store
 
 
 def _sqlite_insert(rows: int) -> str:
-    """``INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING`` for ``rows`` rows (sqlite3 caches the statements)."""
+    """``INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING RETURNING`` for ``rows`` rows (sqlite3 caches them)."""
     values = ", ".join([_SQLITE_ROW] * rows)
-    return f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES {values} ON CONFLICT DO NOTHING"  # noqa: S608 - fixed column names
+    return (
+        f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES {values} "  # noqa: S608 - fixed names
+        "ON CONFLICT DO NOTHING RETURNING id, patient_ids"
+    )
+
+
+_PAIRS_MAX = 400  # (identifier, message) pairs per statement: 800 parameters, under every SQLite build's limit
+
+
+def _sqlite_index_patients(cursor: Any, pairs: list[tuple[str, int]]) -> None:
+    """Add ``(patient_id, message_id)`` pairs to the search index (a pair already there is kept)."""
+    for start in range(0, len(pairs), _PAIRS_MAX):
+        part = pairs[start : start + _PAIRS_MAX]
+        values = ", ".join(["(?, ?)"] * len(part))
+        cursor.execute(
+            f"INSERT INTO ingest_message_patient (patient_id, message_id) VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608 - placeholders only
+            [v for pair in part for v in pair],
+        )
+
+
+def _pairs(stored: Iterable[tuple[int, str | None]]) -> list[tuple[str, int]]:
+    """``(patient_id, message_id)`` for every identifier of the stored ``(id, patient_ids)`` rows."""
+    return [(token, int(message_id)) for message_id, ids in stored if ids for token in id_tokens(ids)]
 
 
 def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
@@ -196,21 +247,23 @@ def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list
             row_keys.append(key)
             row_result.append(len(results))
             results.append(_STORED)
+        pairs: list[tuple[str, int]] = []
         for start in range(0, len(rows), _SQLITE_ROWS_MAX):
             part = rows[start : start + _SQLITE_ROWS_MAX]
-            before = dbapi.total_changes  # type: ignore[union-attr]
-            cursor.execute(_sqlite_insert(len(part)), [v for row in part for v in row])
-            stored = dbapi.total_changes - before  # type: ignore[union-attr]
-            if stored == len(part):
+            stored = cursor.execute(_sqlite_insert(len(part)), [v for row in part for v in row]).fetchall()
+            pairs += _pairs(stored)
+            if len(stored) == len(part):
                 continue
-            first_new = int(cursor.lastrowid or 0) - stored + 1 if stored else None
+            new_ids = {int(r[0]) for r in stored}
             for i in range(start, start + len(part)):
                 key = row_keys[i]
                 if key is None:
                     continue
                 found = cursor.execute(_SQLITE_ORIGINAL, key).fetchone()
-                if found is not None and (first_new is None or int(found[0]) < first_new):
+                if found is not None and int(found[0]) not in new_ids:
                     results[row_result[i]] = Stored(duplicate=True, original_id=int(found[0]))
+        if pairs:
+            _sqlite_index_patients(cursor, pairs)
         return results
     finally:
         cursor.close()
@@ -237,13 +290,28 @@ def _row(m: Incoming, dedup: str | None) -> dict[str, Any]:
 
 
 def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """The new rows (PostgreSQL), with their patient identifiers in the search index."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
     t = ingest_message
+    stored = conn.execute(pg_insert(t).on_conflict_do_nothing().returning(t.c.id, t.c.patient_ids), rows).all()
+    _index_patients(conn, _pairs((r.id, r.patient_ids) for r in stored))
+
+
+def _index_patients(conn: sa.Connection, pairs: list[tuple[str, int]]) -> None:
+    """Add ``(patient_id, message_id)`` pairs to the search index through SQLAlchemy (either backend)."""
+    if not pairs:
+        return
+    mp = ingest_message_patient
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        conn.execute(pg_insert(t).on_conflict_do_nothing(), rows)
+        statement: Any = pg_insert(mp).on_conflict_do_nothing()
     else:
-        conn.execute(t.insert().prefix_with("OR IGNORE"), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(mp).on_conflict_do_nothing()
+    conn.execute(statement, [{"patient_id": p, "message_id": m} for p, m in pairs])
 
 
 def pending(db: Database, *, limit: int, exclude: Iterable[int] = ()) -> list[MessageRow]:
@@ -280,7 +348,7 @@ class Mark:
     status: str
     error: str | None = None
     resources: tuple[str, ...] = ()
-    patient_ids: str | None = None  # None keeps the ids recorded on receipt
+    patient_ids: str | None = None  # None keeps the ids recorded on receipt; give them only when they differ
 
 
 _MARK = (
@@ -305,6 +373,7 @@ def mark_many(conn: sa.Connection, marks: Sequence[Mark]) -> None:
     for m in marks:
         if m.status not in STATUSES:
             raise ValueError(f"unknown message status {m.status!r}")
+    _reindex_patients(conn, {m.message_id: m.patient_ids for m in marks if m.patient_ids is not None})
     conn.execute(
         _MARK,
         [
@@ -319,6 +388,30 @@ def mark_many(conn: sa.Connection, marks: Sequence[Mark]) -> None:
             for m in marks
         ],
     )
+
+
+def _reindex_patients(conn: sa.Connection, changed: dict[int, str]) -> None:
+    """Bring the search index of the messages in ``changed`` (id → new ``patient_ids``) up to date."""
+    if not changed:
+        return
+    t, mp = ingest_message, ingest_message_patient
+    ids = list(changed)
+    before = {
+        int(r.id): id_tokens(r.patient_ids)
+        for start in range(0, len(ids), 500)
+        for r in conn.execute(sa.select(t.c.id, t.c.patient_ids).where(t.c.id.in_(ids[start : start + 500])))
+    }
+    gone = [
+        {"p": token, "m": message_id}
+        for message_id, tokens in before.items()
+        for token in tokens
+        if token not in id_tokens(changed[message_id])
+    ]
+    if gone:
+        conn.execute(
+            mp.delete().where(mp.c.patient_id == sa.bindparam("p"), mp.c.message_id == sa.bindparam("m")), gone
+        )
+    _index_patients(conn, _pairs((message_id, changed[message_id]) for message_id in before))
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,9 +436,10 @@ def search(db: Database, q: Query, *, with_raw: bool = False) -> list[MessageRow
     query = sa.select(*cols)
     if q.control_id:
         query = query.where(t.c.control_id == q.control_id)
-    if q.patient_id:
-        escaped = q.patient_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where((" " + t.c.patient_ids + " ").like(f"% {escaped} %", escape="\\"))
+    if q.patient_id:  # an identifier as sent (a space in it stored as ``_``), matched whole through the index
+        token = q.patient_id.strip().replace(" ", "_")[:_ID_MAX]
+        mp = ingest_message_patient
+        query = query.where(t.c.id.in_(sa.select(mp.c.message_id).where(mp.c.patient_id == token)))
     if q.message_type:
         mt = q.message_type.upper()
         query = query.where(t.c.message_type == mt if "^" in mt else t.c.message_type.like(f"{mt}^%"))
@@ -401,29 +495,106 @@ def replay(db: Database, ids: Sequence[int] = (), *, q: Query | None = None) -> 
     return db.write(job)
 
 
+_PURGE_CHUNK = 5000  # messages deleted per write job: the listener's commits are never held up for long
+
+
 def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
-    """Delete messages received before ``older_than`` that are finished (retention); returns how many."""
-    t = ingest_message
+    """Delete messages received before ``older_than`` that are finished (retention); returns how many.
+
+    A few thousand messages per transaction, each with its search index rows, so a purge of millions runs
+    while the listeners go on storing (each of their commits waits at most for one chunk)."""
+    t, mp = ingest_message, ingest_message_patient
     finished = [s for s in STATUSES if s != RECEIVED and not (keep_dead and s in DEAD)]
+    chosen = (
+        sa.select(t.c.id, t.c.patient_ids)
+        .where(t.c.received_at < older_than, t.c.status.in_(finished))
+        .order_by(t.c.received_at)
+        .limit(_PURGE_CHUNK)
+    )
 
     def job(conn: sa.Connection) -> int:
-        result = conn.execute(t.delete().where(t.c.received_at < older_than, t.c.status.in_(finished)))
-        return result.rowcount
+        rows = conn.execute(chosen).all()
+        if not rows:
+            return 0
+        pairs = [{"p": p, "m": m} for p, m in _pairs((r.id, r.patient_ids) for r in rows)]
+        if pairs:
+            conn.execute(
+                mp.delete().where(mp.c.patient_id == sa.bindparam("p"), mp.c.message_id == sa.bindparam("m")), pairs
+            )
+        return int(conn.execute(t.delete().where(t.c.id.in_([r.id for r in rows]))).rowcount)
 
-    return db.write(job)
+    total = 0
+    while deleted := db.write(job):
+        total += deleted
+    if total:
+        db.write(fold_tally)
+    return total
+
+
+#: Unfolded ``ingest_tally`` rows above which :func:`counts` folds them first (a write, then a short read).
+TALLY_FOLD_AT = 10_000
 
 
 def counts(db: Database, *, since: datetime | None = None) -> dict[str, dict[str, int]]:
-    """Messages per channel and status (received in ``since`` or later, when given)."""
-    t = ingest_message
-    query = sa.select(t.c.channel, t.c.status, sa.func.count()).group_by(t.c.channel, t.c.status)
-    if since is not None:
-        query = query.where(t.c.received_at >= since)
+    """Messages per channel and status (received in ``since`` or later, when given).
+
+    The totals are the sums of ``ingest_tally`` (folded first when it has grown long); with ``since`` the
+    messages of the window are counted instead."""
+    t, tally = ingest_message, ingest_tally
+    if since is None:
+        with db.read() as conn:
+            unfolded = tally_length(conn)
+        if unfolded > TALLY_FOLD_AT:
+            db.write(fold_tally)
+        query = sa.select(tally.c.channel, tally.c.status, sa.func.sum(tally.c.n)).group_by(
+            tally.c.channel, tally.c.status
+        )
+    else:
+        query = (
+            sa.select(t.c.channel, t.c.status, sa.func.count())
+            .where(t.c.received_at >= since)
+            .group_by(t.c.channel, t.c.status)
+        )
     out: dict[str, dict[str, int]] = {}
     with db.read() as conn:
         for channel, status, n in conn.execute(query):
-            out.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = int(n)
+            if n:
+                out.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = int(n)
     return out
+
+
+def tally_length(conn: sa.Connection) -> int:
+    """About how many rows ``ingest_tally`` holds (from its first and last key: two index look-ups)."""
+    tally = ingest_tally
+    low, high = conn.execute(sa.select(sa.func.min(tally.c.id), sa.func.max(tally.c.id))).one()
+    return 0 if low is None else int(high) - int(low) + 1
+
+
+def fold_tally(conn: sa.Connection) -> int:
+    """Replace the ``ingest_tally`` rows written so far by one per channel and status (their sums); returns how
+    many rows were folded. Safe beside concurrent writers: only rows this statement saw are removed."""
+    tally = ingest_tally
+    if conn.dialect.name == "postgresql":
+        folded = conn.execute(
+            sa.text(
+                "WITH gone AS (DELETE FROM ingest_tally RETURNING channel, status, n), "
+                "summed AS (INSERT INTO ingest_tally (channel, status, n) "
+                "SELECT channel, status, sum(n) FROM gone GROUP BY channel, status HAVING sum(n) <> 0) "
+                "SELECT count(*) FROM gone"
+            )
+        ).scalar_one()
+        return int(folded)
+    last = conn.execute(sa.select(sa.func.max(tally.c.id))).scalar_one()  # SQLite: the one writer is this one
+    if last is None:
+        return 0
+    sums = (
+        sa.select(tally.c.channel, tally.c.status, sa.func.sum(tally.c.n))
+        .where(tally.c.id <= last)
+        .group_by(tally.c.channel, tally.c.status)
+        .having(sa.func.sum(tally.c.n) != 0)
+    )
+    conn.execute(tally.insert().from_select(["channel", "status", "n"], sums))
+    return int(conn.execute(tally.delete().where(tally.c.id <= last)).rowcount)
 
 
 def _message(r: Any, *, with_raw: bool) -> MessageRow:

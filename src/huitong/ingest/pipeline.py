@@ -508,7 +508,8 @@ class Pipeline:
             for p in batch:
                 written = tuple(f"{body['resourceType']}/{body['id']}" for body in p.resources)
                 note = _quality_note(p.quality) if p.quality is not None else None
-                marks.append(inbox.Mark(p.row.id, PROCESSED, note, written, _patient_ids(p.msg)))
+                ids = inbox.patient_ids_of(p.msg)  # given only when they differ from those of the receipt
+                marks.append(inbox.Mark(p.row.id, PROCESSED, note, written, ids if ids != p.row.patient_ids else None))
                 outcomes.append(Outcome(p.row.id, PROCESSED, written))
             inbox.mark_many(tx.conn, marks)
             return outcomes
@@ -535,8 +536,3 @@ def forward_all(channel: Channel, raw: bytes) -> None:
     """Send ``raw`` to every forwarding destination of ``channel`` (each with its retries)."""
     for destination in channel.destinations:
         destination.send(raw)
-
-
-def _patient_ids(msg: Message) -> str | None:
-    ids: Sequence[str] = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
-    return " ".join(i.replace(" ", "_") for i in ids if i) or None

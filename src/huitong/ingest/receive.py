@@ -46,9 +46,8 @@ def examine(payload: bytes, channel: str) -> Examined:
     except Hl7ParseError as exc:
         return _refused(payload, channel, exc)
     header = header_of(msg.msh)
-    ids = [rep.get(1) for pid in msg.segments("PID") for rep in pid.repetitions(3)]
     incoming = _incoming(payload, channel, header)
-    incoming.patient_ids = " ".join(i.replace(" ", "_") for i in ids if i) or None
+    incoming.patient_ids = inbox.patient_ids_of(msg)
     return Examined(incoming, header, None)
 
 

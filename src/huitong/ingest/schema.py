@@ -1,10 +1,12 @@
-"""The message store's table, declared once with SQLAlchemy Core; migration ``ingest_0001`` creates it.
+"""The message store's tables, declared once with SQLAlchemy Core; migrations ``ingest_0001`` … ``ingest_0004``.
 
 One row per message received, whatever became of it: the raw bytes exactly as framed, what the MSH says
 (sender, type, control id, version, character set), the receive-time ACK, and the pipeline's outcome
 (status, errors, the FHIR resources it produced). ``dedup_key`` is the control id (MSH-10) of an
 *accepted* message; with the sender it is unique, so a repeated control id is acknowledged but never
 stored or processed twice. Rejected messages keep ``dedup_key`` NULL, so a sender may fix and resend one.
+Beside it: ``ingest_tally`` (the counts per channel and status, kept by triggers) and ``ingest_message_patient``
+(each message's patient identifiers, for search).
 """
 
 from __future__ import annotations
@@ -53,4 +55,25 @@ ingest_message = sa.Table(
         sqlite_where=sa.text("processed_at IS NOT NULL"),
         postgresql_where=sa.text("processed_at IS NOT NULL"),
     ),
+)
+
+#: Changes in the number of messages per channel and status, written by triggers (migration ``ingest_0004``) when a
+#: message is stored, changes status or is deleted; the totals are their sums (:func:`huitong.ingest.inbox.counts`),
+#: and :func:`huitong.ingest.inbox.fold_tally` now and then replaces them with one row per channel and status.
+ingest_tally = sa.Table(
+    "ingest_tally",
+    metadata,
+    sa.Column("id", BigKey, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False, comment="+k or -k messages"),
+)
+
+#: One row per PID-3 identifier of a stored message: the search by patient identifier (written with the message).
+ingest_message_patient = sa.Table(
+    "ingest_message_patient",
+    metadata,
+    sa.Column("patient_id", sa.String(255), primary_key=True, comment="PID-3.1, spaces as underscores"),
+    sa.Column("message_id", BigKey, primary_key=True),
+    sqlite_with_rowid=False,
 )
