@@ -8,8 +8,9 @@ embedded SQLite default to PostgreSQL (a PostgreSQL source works too, e.g. to mo
    every table and column matches.
 3. In **one transaction**, every table (in foreign-key order) is filled with ``COPY … FROM STDIN``, rows
    streamed from the source in batches; secondary indexes are dropped before and built after the load (as
-   ``pg_restore`` does), and the tables' serial sequences are moved past the copied keys. Either everything
-   lands or nothing does.
+   ``pg_restore`` does), the tables' own triggers are off meanwhile (the rows they would derive are copied
+   too), and the tables' serial sequences are moved past the copied keys. Either everything lands or nothing
+   does.
 4. The row count of every table in the target is compared with the source's snapshot; then the target is
    migrated to this release's heads (so an older source arrives up to date) and ``ANALYZE``\\ d.
 
@@ -414,6 +415,10 @@ def _copy_all(
         indexes = _secondary_indexes(conn)
         for name, _definition in indexes:
             conn.exec_driver_sql(f"DROP INDEX {name}")
+        # The rows arrive as they are: the triggers that keep derived rows (the message store's tally) must not
+        # fire again for them, or the copied tally would be counted twice.
+        for table in tables:
+            conn.exec_driver_sql(f"ALTER TABLE {_quote(table)} DISABLE TRIGGER USER")
         with raw.cursor() as cursor:
             for table, columns in tables.items():
                 copied[table] = 0
@@ -427,6 +432,8 @@ def _copy_all(
                             copy.write_row(row)
                         copied[table] += len(rows)
                         progress.advance(len(rows))
+        for table in tables:
+            conn.exec_driver_sql(f"ALTER TABLE {_quote(table)} ENABLE TRIGGER USER")
         progress.stage(f"building {len(indexes)} indexes")
         for _name, definition in indexes:
             conn.exec_driver_sql(definition)
