@@ -58,6 +58,11 @@ BENCHMARKS: dict[str, Lazy] = {
         "Messages/s processed into stored FHIR resources, against the raw insert rate of the same rows.",
         "command",
     ),
+    "message-store": Lazy(
+        "huitong.ingest.bench_store:message_store_bench",
+        "Message store at volume: dashboard totals and searches (patient, control id, type, status) vs full scans.",
+        "command",
+    ),
     "backup": Lazy(
         "huitong.ops.bench:backup_bench",
         "Backup, verify and restore seconds and bytes on SQLite and PostgreSQL, against a plain copy / pg_dump.",

@@ -21,3 +21,25 @@ def test_durable_ingest_run_stores_and_reports(tmp_path: Path) -> None:
     assert [r["connections"] for r in result["runs"]] == [1, 8]
     assert [r["messages"] for r in result["runs"]] == [10, 40]
     assert all(r["msgs_per_s"] > 0 and r["server_cpu_ms_per_msg"] > 0 for r in result["runs"])
+
+
+def test_message_store_bench_builds_a_store_and_times_its_queries(tmp_path: Path) -> None:
+    """The store is built once (then cached), its tally agrees with the messages, and every field is reported."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from huitong.cli import app
+
+    runner = CliRunner()
+    args = ["bench", "message-store", "--messages", "3000", "--cache", str(tmp_path), "--repeat", "1", "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    result = json.loads(first.output.strip().splitlines()[-1])
+    assert result["benchmark"] == "message-store" and result["messages"] == 3000
+    assert result["patient_messages"] == 1  # MRN0001500: the index found what the pattern match found
+    assert result["counts_ms"] > 0 and result["counts_scan_ms"] > 0 and result["ratio_counts"] > 0
+    assert set(result["search_ms"]) == {"control_id", "type", "status_error", "dead_letters", "pending_100"}
+    built = (tmp_path / "inbox-3000.db").stat().st_mtime_ns
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and (tmp_path / "inbox-3000.db").stat().st_mtime_ns == built  # cached

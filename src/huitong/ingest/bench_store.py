@@ -1,0 +1,177 @@
+"""``huitong bench message-store``: the message store's queries at a hospital's volume.
+
+A store of ``--messages`` messages (cached between runs; the HL7 benchmark's ADT/ORU mix on two channels,
+200,000 patients, three seconds apart, all processed but the newest 500, one in 997 failed) is built once. Then
+each query the dashboard and the operators make is timed (median of ``--repeat`` runs): the totals per channel and
+status (:func:`huitong.ingest.inbox.counts`, from the tally), the dashboard's whole ``stats``, a search by patient
+identifier (through ``ingest_message_patient``), by control id, by type, by status, the dead letters and the
+pipeline's next batch.
+
+The baselines, in the same run and on the same store: what the totals and the patient search cost before
+migration ``ingest_0004`` — a ``GROUP BY`` over every message, and a pattern match over every message's identifiers.
+``ratio_counts`` and ``ratio_patient`` are baseline time ÷ our time (how many times faster).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+
+_CHUNK = 2000
+_PATIENTS = 200_000
+
+
+def _build(url: str, messages: int, progress: Callable[[int], None]) -> None:
+    """Fill the (migrated, empty) store at ``url``; see the module docstring."""
+    import sqlalchemy as sa
+
+    from huitong.db import open_database
+    from huitong.ingest import inbox
+    from huitong.ingest.bench import _messages, _migrated
+    from huitong.ingest.receive import examine
+    from huitong.ingest.schema import ingest_message
+
+    settings = _migrated(url)
+    db = open_database(settings.database)
+    try:
+        base = [examine(raw, "lis").incoming for raw in _messages(_CHUNK, None, "S")]
+        now = datetime.now(UTC)
+        for start in range(0, messages, _CHUNK):
+            batch = [
+                replace(
+                    base[k % _CHUNK],
+                    channel="lis" if k % 3 else "his",
+                    control_id=f"C{k}",
+                    patient_ids=f"MRN{k % _PATIENTS:07d}",
+                    received_at=now - timedelta(seconds=(messages - k) * 3),
+                )
+                for k in range(start, min(start + _CHUNK, messages))
+            ]
+            db.write(functools.partial(inbox.insert_batch, batch=batch))
+            progress(len(batch))
+        t = ingest_message
+
+        def settle(conn: sa.Connection) -> None:
+            conn.execute(
+                t.update().where(t.c.id <= messages - 500).values(status="processed", processed_at=t.c.received_at)
+            )
+            conn.execute(t.update().where(t.c.id % 997 == 0).values(status="error", error="mapping failed (bench)"))
+            inbox.fold_tally(conn)
+
+        db.write(settle)
+    finally:
+        db.close()
+
+
+def _median_ms(run: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def measure(url: str, repeat: int) -> dict[str, Any]:
+    """Time the store's queries and the two baselines on the store at ``url``."""
+    import sqlalchemy as sa
+
+    from huitong.db import open_database
+    from huitong.ingest import api, inbox
+    from huitong.ingest.inbox import Query
+    from huitong.ingest.schema import ingest_message as t
+    from huitong.settings import load_settings
+
+    db = open_database(load_settings(database={"url": url}).database)
+    try:
+
+        def scan_counts() -> object:
+            with db.read() as conn:
+                return conn.execute(
+                    sa.select(t.c.channel, t.c.status, sa.func.count()).group_by(t.c.channel, t.c.status)
+                ).all()
+
+        def like_patient() -> object:
+            with db.read() as conn:
+                pattern = (" " + t.c.patient_ids + " ").like(f"% {patient} %")
+                return conn.execute(sa.select(t.c.id).where(pattern).order_by(t.c.id.desc()).limit(100)).all()
+
+        with db.read() as conn:
+            total = int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+        patient = f"MRN{total // 2 % _PATIENTS:07d}"  # a patient with total ÷ 200,000 messages (one at least)
+        found = len(inbox.search(db, Query(patient_id=patient)))
+        if found != len(like_patient()):  # type: ignore[arg-type]
+            raise RuntimeError("the patient index and the pattern match disagree")
+        if inbox.counts(db) != _by_channel(scan_counts()):  # type: ignore[arg-type]
+            raise RuntimeError("the tally and the count of the messages disagree")
+        result: dict[str, Any] = {
+            "messages": total,
+            "counts_ms": _median_ms(lambda: inbox.counts(db), repeat),
+            "counts_scan_ms": _median_ms(scan_counts, repeat),
+            "stats_ms": _median_ms(lambda: api.stats(db), repeat),
+            "patient_search_ms": _median_ms(lambda: inbox.search(db, Query(patient_id=patient)), repeat),
+            "patient_like_ms": _median_ms(like_patient, repeat),
+            "patient_messages": found,
+            "search_ms": {
+                "control_id": _median_ms(lambda: inbox.search(db, Query(control_id="C4242")), repeat),
+                "type": _median_ms(lambda: inbox.search(db, Query(message_type="ORU")), repeat),
+                "status_error": _median_ms(lambda: inbox.search(db, Query(status="error")), repeat),
+                "dead_letters": _median_ms(lambda: inbox.dead_letters(db), repeat),
+                "pending_100": _median_ms(lambda: inbox.pending(db, limit=100), repeat),
+            },
+        }
+    finally:
+        db.close()
+    result["ratio_counts"] = round(result["counts_scan_ms"] / max(result["counts_ms"], 0.01), 1)
+    result["ratio_patient"] = round(result["patient_like_ms"] / max(result["patient_search_ms"], 0.01), 1)
+    return result
+
+
+def _by_channel(rows: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
+    from huitong.ingest.schema import STATUSES
+
+    out: dict[str, dict[str, int]] = {}
+    for channel, status, n in rows:
+        out.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = int(n)
+    return out
+
+
+def message_store_bench(
+    messages: int = typer.Option(1_000_000, help="Messages in the store (built once, then cached)."),
+    cache: Path = typer.Option(Path("var/bench"), help="Folder of cached stores."),
+    repeat: int = typer.Option(5, help="Runs of each query; the median is reported."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
+) -> None:
+    """The message store's searches and the dashboard's totals at volume, against full scans of the same store."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"inbox-{messages}.db"
+    done = path.with_suffix(".done")
+    url = f"sqlite:///{path.resolve()}"
+    if not done.exists():
+        for stale in path.parent.glob(path.name + "*"):
+            stale.unlink()
+        columns = (TextColumn("building the message store"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=as_json, transient=True) as bar:
+            task = bar.add_task("build", total=messages)
+            _build(url, messages, lambda n: bar.advance(task, n))
+        done.touch()
+    result = {"benchmark": "message-store", "database": "sqlite", **measure(url, repeat)}
+    if not as_json:
+        r = result
+        typer.echo(
+            f"{r['messages']:,} messages: totals {r['counts_ms']} ms (full count {r['counts_scan_ms']} ms), "
+            f"patient search {r['patient_search_ms']} ms (pattern match {r['patient_like_ms']} ms), "
+            f"dashboard stats {r['stats_ms']} ms"
+        )
+    typer.echo(json.dumps(result))
