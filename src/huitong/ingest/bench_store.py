@@ -149,11 +149,16 @@ def message_store_bench(
     messages: int = typer.Option(1_000_000, help="Messages in the store (built once, then cached)."),
     cache: Path = typer.Option(Path("var/bench"), help="Folder of cached stores."),
     repeat: int = typer.Option(5, help="Runs of each query; the median is reported."),
+    postgres: str | None = typer.Option(
+        None, "--postgres", help="Also measure on PostgreSQL: an empty database URL, or `local` (a throwaway cluster)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
 ) -> None:
     """The message store's searches and the dashboard's totals at volume, against full scans of the same store."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if postgres is not None and not _empty_or_local(postgres):
+        raise typer.BadParameter("the PostgreSQL database must be empty (or say `local` for a throwaway cluster)")
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"inbox-{messages}.db"
     done = path.with_suffix(".done")
@@ -166,12 +171,60 @@ def message_store_bench(
             task = bar.add_task("build", total=messages)
             _build(url, messages, lambda n: bar.advance(task, n))
         done.touch()
-    result = {"benchmark": "message-store", "database": "sqlite", **measure(url, repeat)}
+    result: dict[str, Any] = {"benchmark": "message-store", "database": "sqlite", **measure(url, repeat)}
+    if postgres is not None:
+        result["postgresql"] = _postgres(postgres, messages, repeat, as_json)
     if not as_json:
-        r = result
-        typer.echo(
-            f"{r['messages']:,} messages: totals {r['counts_ms']} ms (full count {r['counts_scan_ms']} ms), "
-            f"patient search {r['patient_search_ms']} ms (pattern match {r['patient_like_ms']} ms), "
-            f"dashboard stats {r['stats_ms']} ms"
-        )
+        for name, r in (("sqlite", result), ("postgresql", result.get("postgresql"))):
+            if r is not None:
+                typer.echo(
+                    f"{name:<10} {r['messages']:,} messages: totals {r['counts_ms']} ms (full count "
+                    f"{r['counts_scan_ms']} ms), patient search {r['patient_search_ms']} ms (pattern match "
+                    f"{r['patient_like_ms']} ms), dashboard stats {r['stats_ms']} ms"
+                )
     typer.echo(json.dumps(result))
+
+
+def _empty_or_local(postgres: str) -> bool:
+    if postgres == "local":
+        return True
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return "ingest_message" not in sa.inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def _postgres(postgres: str, messages: int, repeat: int, quiet: bool) -> dict[str, Any]:
+    """Build the store in PostgreSQL (a throwaway cluster for ``local``; not cached) and measure it there."""
+    import contextlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with contextlib.ExitStack() as stack:
+        url = postgres
+        if postgres == "local":
+            from huitong.ops.cluster import throwaway_server
+
+            url = stack.enter_context(throwaway_server())("message_store")
+        columns = (TextColumn("building it in PostgreSQL"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=quiet, transient=True) as bar:
+            task = bar.add_task("build", total=messages)
+            _build(url, messages, lambda n: bar.advance(task, n))
+        _analyze(url)
+        return {"database": "postgresql", **measure(url, repeat)}
+
+
+def _analyze(url: str) -> None:
+    """Planner statistics, as autovacuum would have them on a store that grew over months."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        engine.dispose()
