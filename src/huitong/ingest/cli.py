@@ -84,7 +84,7 @@ def _open_db(settings: Settings) -> Database:
 @app.command("messages")
 def messages(
     control_id: str | None = typer.Option(None, "--control-id", help="MSH-10."),
-    patient: str | None = typer.Option(None, help="A patient identifier (PID-3 ID)."),
+    patient: str | None = typer.Option(None, help="A patient identifier (PID-3 ID, matched whole)."),
     message_type: str | None = typer.Option(None, "--type", help="ADT, ADT^A01, ORU^R01, …"),
     status: str | None = typer.Option(None, help="received, processed, error, filtered, unsupported or dead."),
     channel: str | None = typer.Option(None, help="Channel name."),
