@@ -3,7 +3,8 @@
 :class:`Engine` is started by the app's lifespan (``huitong serve`` with ``HUITONG_MLLP__ENABLED=true``)
 or on its own by ``huitong hl7 listen``; one hospital process runs one engine. It opens an MLLP listener
 for the settings (channel ``default`` unless configured otherwise) and one per channel whose source is
-``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store. While the
+``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store — while it holds
+the processing lease (:mod:`huitong.ingest.lease`): engines on one database take turns, the others stand by. While the
 pipeline runs, the engine also folds the message store's counts (:func:`huitong.ingest.inbox.fold_tally`) once a
 minute when they have grown, so the tally stays small whether or not anyone opens the dashboard.
 """
@@ -21,6 +22,7 @@ from huitong.ingest import inbox
 from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import split_messages
+from huitong.ingest.lease import ProcessingLease
 from huitong.ingest.mapping import Resource
 from huitong.ingest.mllp.server import MllpServer, server_ssl_context
 from huitong.ingest.pipeline import (
@@ -108,6 +110,7 @@ class Engine:
         self.store = store
         self.channels: ChannelSet = load_channels(settings.ingest.channels_file)
         self.pipeline = build_pipeline(settings, store, self.channels)
+        self.pipeline.lease = ProcessingLease(store.db)  # engines on one database take turns processing it
         self.committer = Committer(store.db, batch_max=settings.ingest.batch_max, on_commit=self.pipeline.wake)
         self.servers: list[MllpServer] = []
         self._listen = listen

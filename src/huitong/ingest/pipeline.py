@@ -41,6 +41,7 @@ from huitong.ingest.errors import IngestError
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.ingest.inbox import MessageRow
+from huitong.ingest.lease import ProcessingLease
 from huitong.ingest.mapping import Resource
 from huitong.ingest.prepare import Cleansed, Cleanser, MapResult, MessageMapper, set_departments
 from huitong.ingest.schema import ERROR, FILTERED, PROCESSED, UNSUPPORTED
@@ -233,6 +234,7 @@ class Pipeline:
         actor: Actor | None = None,
         processes: int = 0,
         process_settings: Settings | None = None,
+        lease: ProcessingLease | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -253,6 +255,8 @@ class Pipeline:
         self.processes = processes if process_settings is not None else 0
         self._process_settings = process_settings
         self._pool: ProcessPoolExecutor | None = None
+        #: With a lease, messages are taken only while this engine holds it (engines on one database take turns).
+        self.lease = lease
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -270,6 +274,8 @@ class Pipeline:
         queues: list[asyncio.Queue[MessageRow]] = [asyncio.Queue(self.queue_size) for _ in range(self.workers)]
         self._tasks = [asyncio.create_task(self._worker(q)) for q in queues]
         self._tasks.append(asyncio.create_task(self._dispatch(queues)))
+        if self.lease is not None:
+            self._tasks.append(asyncio.create_task(self._keep_lease(self.lease)))
 
     def wake(self, _count: int = 0) -> None:
         """Tell the dispatcher that new messages were stored."""
@@ -293,6 +299,11 @@ class Pipeline:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+        if self.lease is not None and self.lease.held:
+            try:
+                await asyncio.to_thread(self.lease.release)
+            except Exception:  # it expires on its own: a standby waits a little longer
+                log.exception("releasing the processing lease failed")
 
     def _start_pool(self) -> None:
         if self.processes > 0 and self._pool is None and self._process_settings is not None:
@@ -311,10 +322,33 @@ class Pipeline:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"the pipeline did not drain within {timeout:g} s")
 
+    async def _keep_lease(self, lease: ProcessingLease) -> None:
+        """Take or renew the lease every third of its length; the dispatcher takes messages only while it is held."""
+        loop = asyncio.get_running_loop()
+        while True:
+            was = lease.held
+            try:
+                held = await loop.run_in_executor(self._executor, lease.hold)
+            except Exception:  # the database is unreachable: this engine can no longer be sure it is the one
+                log.exception("renewing the processing lease failed")
+                lease.held = held = False
+            if held and not was:
+                log.info("processing the message store (lease %r held by %s)", lease.name, lease.holder)
+                self.wake()
+            elif was and not held:
+                log.warning("processing lease %r lost: another engine processes the message store now", lease.name)
+            elif not held and not was and lease.seconds > 0:
+                log.debug("standing by: another engine holds the processing lease %r", lease.name)
+            await asyncio.sleep(lease.seconds / 3)
+
     async def _dispatch(self, queues: list[asyncio.Queue[MessageRow]]) -> None:
         batch = max(64, self.queue_size * self.workers // 2)
         while True:
             self._wake.clear()
+            if self.lease is not None and not self.lease.held:  # standing by: another engine processes
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                continue
             try:
                 rows = await asyncio.get_running_loop().run_in_executor(
                     self._executor, functools.partial(inbox.pending, self.db, limit=batch, exclude=set(self._in_flight))

@@ -1,4 +1,4 @@
-"""The message store's tables, declared once with SQLAlchemy Core; migrations ``ingest_0001`` … ``ingest_0004``.
+"""The message store's tables, declared once with SQLAlchemy Core; migrations ``ingest_0001`` … ``ingest_0005``.
 
 One row per message received, whatever became of it: the raw bytes exactly as framed, what the MSH says
 (sender, type, control id, version, character set), the receive-time ACK, and the pipeline's outcome
@@ -76,4 +76,13 @@ ingest_message_patient = sa.Table(
     sa.Column("patient_id", sa.String(255), primary_key=True, comment="PID-3.1, spaces as underscores"),
     sa.Column("message_id", BigKey, primary_key=True),
     sqlite_with_rowid=False,
+)
+
+#: Who processes the message store now (``name`` ``pipeline``): :class:`huitong.ingest.lease.ProcessingLease`.
+ingest_lease = sa.Table(
+    "ingest_lease",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(255), nullable=False, comment="host:pid:token of the engine holding it"),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )

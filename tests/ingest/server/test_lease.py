@@ -1,0 +1,90 @@
+"""The processing lease, on both backends: one engine processes a message store while others stand by, and a
+standby takes over when the holder stops, crashes (its lease expires) or its process is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from huitong.ingest import inbox
+from huitong.ingest.engine import Engine
+from huitong.ingest.lease import ProcessingLease
+from huitong.ingest.receive import examine
+from huitong.ingest.schema import PROCESSED, ingest_lease
+from huitong.services import Services
+from tests.ingest.server.conftest import oru, rows
+
+
+def _set(services: Services, **values: object) -> None:
+    services.db.write(lambda conn: conn.execute(ingest_lease.update().values(**values)))
+
+
+def _dead_pid() -> int:
+    process = multiprocessing.get_context("spawn").Process(target=int)
+    process.start()
+    process.join()
+    assert process.pid is not None
+    return process.pid
+
+
+def test_one_holder_at_a_time_and_every_way_to_take_over(services: Services) -> None:
+    a, b = ProcessingLease(services.db), ProcessingLease(services.db)
+    assert a.hold() and not b.hold()
+    assert a.hold() and a.current() is not None and a.current()[0] == a.holder  # type: ignore[index]
+    a.release()
+    assert b.hold() and not a.hold()  # released: the standby takes it at once
+
+    _set(services, expires_at=datetime.now(UTC) - timedelta(seconds=1))  # b stopped renewing (a crash)
+    assert a.hold() and not b.hold() and not b.held
+
+    _set(
+        services, holder=f"{socket.gethostname()}:{_dead_pid()}:gone", expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    assert b.hold()  # its process is gone from this machine: no need to wait for the expiry
+
+    _set(services, holder="another-host:1:x", expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert not a.hold() and not b.hold()  # alive elsewhere, for all this machine can tell: wait for the expiry
+
+
+def test_a_standby_engine_takes_over_when_the_active_one_stops(services: Services) -> None:
+    active = Engine(services.settings, services.store, listen=False)
+    standby = Engine(services.settings, services.store, listen=False)
+    for engine in (active, standby):
+        engine.pipeline.lease = ProcessingLease(services.db, seconds=0.3)
+        engine.pipeline.poll_interval = 0.05
+
+    async def processed(count: int) -> None:
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if sum(r.status == PROCESSED for r in rows(services)) == count:
+                return
+        raise AssertionError(f"{count} messages were not processed")
+
+    async def run() -> tuple[int, int, int]:
+        await active.start()
+        await asyncio.sleep(0.2)  # the active engine takes the lease first
+        await standby.start()
+        try:
+            services.db.write(
+                lambda c: inbox.insert_batch(c, [examine(oru(f"L{i}"), "lis").incoming for i in range(6)])
+            )
+            await processed(6)
+            before = standby.pipeline.processed
+            await active.stop()  # a clean stop releases the lease
+            services.db.write(
+                lambda c: inbox.insert_batch(c, [examine(oru(f"M{i}"), "lis").incoming for i in range(4)])
+            )
+            await processed(10)
+            return active.pipeline.processed, before, standby.pipeline.processed
+        finally:
+            await standby.stop()
+            await active.stop()
+
+    by_active, standby_before, by_standby = asyncio.run(run())
+    assert (by_active, standby_before, by_standby) == (6, 0, 4)
+    with services.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ingest_lease)).scalar_one() == 0  # all released
