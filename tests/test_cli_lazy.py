@@ -54,6 +54,7 @@ BENCH_COMMANDS = [
     "hl7-parse",
     "ingest",
     "pipeline",
+    "message-store",
     "backup",
     "synth",
     "indicators",

@@ -60,7 +60,7 @@ BENCHMARKS: dict[str, Lazy] = {
     ),
     "message-store": Lazy(
         "huitong.ingest.bench_store:message_store_bench",
-        "Message store at volume: dashboard totals and searches (patient, control id, type, status) vs full scans.",
+        "The message store's searches and the dashboard's totals at volume, against full scans of the same store.",
         "command",
     ),
     "backup": Lazy(
