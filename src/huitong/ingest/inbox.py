@@ -523,20 +523,23 @@ def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
     """Delete messages received before ``older_than`` that are finished (retention); returns how many.
 
     A few thousand messages per transaction, each with its search index rows, so a purge of millions runs
-    while the listeners go on storing (each of their commits waits at most for one chunk)."""
+    while the listeners go on storing (each of their commits waits at most for one chunk). Each chunk starts
+    where the last one ended (in time), so the messages a purge keeps (dead letters, messages still queued) are
+    read once, not once per chunk."""
     t, mp = ingest_message, ingest_message_patient
     finished = [s for s in STATUSES if s != RECEIVED and not (keep_dead and s in DEAD)]
-    chosen = (
-        sa.select(t.c.id, t.c.patient_ids)
-        .where(t.c.received_at < older_than, t.c.status.in_(finished))
-        .order_by(t.c.received_at)
-        .limit(_PURGE_CHUNK)
-    )
+    start: list[datetime | None] = [None]  # the received_at the next chunk starts from
 
     def job(conn: sa.Connection) -> int:
-        rows = conn.execute(chosen).all()
+        chosen = sa.select(t.c.id, t.c.patient_ids, t.c.received_at).where(
+            t.c.received_at < older_than, t.c.status.in_(finished)
+        )
+        if start[0] is not None:
+            chosen = chosen.where(t.c.received_at >= start[0])
+        rows = conn.execute(chosen.order_by(t.c.received_at).limit(_PURGE_CHUNK)).all()
         if not rows:
             return 0
+        start[0] = rows[-1].received_at
         pairs = [{"p": p, "m": m} for p, m in _pairs((r.id, r.patient_ids) for r in rows)]
         if pairs:
             conn.execute(

@@ -160,3 +160,31 @@ def test_the_running_engine_folds_the_tally(services: Services, monkeypatch: pyt
     assert _truth(services)["lis"][PROCESSED] == 20
     assert _tally_rows(services) <= 5
     assert inbox.counts(services.db) == _truth(services)
+
+
+def test_purge_in_chunks_keeps_dead_letters_and_queued_messages(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox, "_PURGE_CHUNK", 3)
+    old = datetime.now(UTC) - timedelta(days=400)
+    messages = [examine(oru(f"Q{i}", mrn=f"P{i}"), "lis").incoming for i in range(20)]
+    for i, m in enumerate(messages):
+        m.received_at = old + timedelta(seconds=i // 5)  # five at a time share a moment, across chunk boundaries
+    _store(services, messages)
+    by_id = {r.control_id: r.id for r in rows(services)}
+    dead = {f"Q{i}" for i in (0, 4, 7, 13, 19)}
+    queued = {"Q2", "Q11"}
+    services.db.write(
+        lambda conn: inbox.mark_many(
+            conn,
+            [
+                Mark(by_id[c], ERROR if c in dead else PROCESSED, "x" if c in dead else None)
+                for c in by_id
+                if c not in queued
+            ],
+        )
+    )
+    assert inbox.purge(services.db, datetime.now(UTC) - timedelta(days=365)) == 13
+    assert {r.control_id for r in rows(services)} == dead | queued
+    assert _index(services) == _expected_index(services)
+    assert inbox.counts(services.db) == _truth(services)
