@@ -1,7 +1,8 @@
 """``/api/ingest/…``: the integration engine's dashboard API (JSON) and its HTTP message source.
 
 * ``GET  /api/ingest/stats`` — per channel: messages by status, queued, and received/processed/errored
-  rates over the last 1, 5 and 60 minutes, plus 12 five-minute buckets for charts.
+  rates over the last 1, 5 and 60 minutes, plus 12 five-minute buckets for charts; and ``processing``: which
+  engine holds the processing lease (:mod:`huitong.ingest.lease`), until when, and whether it is this server's.
 * ``GET  /api/ingest/messages`` — search the message store (control id, patient, type, status, channel,
   time); ``GET /api/ingest/messages/{id}`` — one message with its raw text.
 * ``GET  /api/ingest/errors`` — the latest dead letters with their raw text.
@@ -30,6 +31,7 @@ from huitong.deps import ActorDep, ServicesDep
 from huitong.ingest import inbox
 from huitong.ingest.hl7v2.parse import split_messages
 from huitong.ingest.inbox import Query
+from huitong.ingest.lease import lease_state
 from huitong.ingest.receive import Committer, receive
 from huitong.ingest.schema import ERROR, PROCESSED, STATUSES, UNSUPPORTED, ingest_message
 from huitong.security import audit
@@ -53,8 +55,11 @@ def _audit(db: Database, actor: Actor, ids: list[int], query: str | None = None)
         db.write(lambda conn: audit.record(conn, actor, entries))
 
 
-def stats(db: Database, queued_in_memory: int = 0, now: datetime | None = None) -> dict[str, Any]:
-    """Counts and rates per channel; see the module docstring."""
+def stats(
+    db: Database, queued_in_memory: int = 0, now: datetime | None = None, holder: str | None = None
+) -> dict[str, Any]:
+    """Counts and rates per channel, and who processes (``holder``: this server's engine, if it runs one); see the
+    module docstring."""
     now = now or datetime.now(UTC)
     t = ingest_message
     totals = inbox.counts(db)
@@ -97,26 +102,33 @@ def stats(db: Database, queued_in_memory: int = 0, now: datetime | None = None) 
             ).all()
             for name, n in rows:
                 series.setdefault(name, [0] * 12)[i] = int(n)
+        processing = lease_state(conn, now, holder)
     for entry in channels.values():
         entry.setdefault("rates_per_min", {k: {"received": 0.0, "processed": 0.0, "errored": 0.0} for k in windows})
     return {
         "generated_at": now.isoformat(),
         "in_flight": queued_in_memory,
+        "processing": processing,
         "channels": sorted(channels.values(), key=lambda c: c["channel"]),
         "received_per_5min": {"starts": [b.isoformat() for b in buckets[:12]], "series": series},
     }
 
 
-def _engine_in_flight(request: Request) -> int:
+def engine_state(request: Request) -> tuple[int, str | None]:
+    """This server's engine, if it runs one: the messages its pipeline has in flight and its lease holder name."""
     engine = getattr(request.app.state, "ingest", None)
-    return int(engine.pipeline.queued) if engine is not None else 0
+    if engine is None:
+        return 0, None
+    lease = engine.pipeline.lease
+    return int(engine.pipeline.queued), lease.holder if lease is not None else None
 
 
 @router.get("/stats")
 async def get_stats(request: Request, services: ServicesDep, actor: ActorDep) -> dict[str, Any]:
     """Per channel counts and rates (no patient data)."""
     require_operator(actor)
-    return await run_in_threadpool(stats, services.db, _engine_in_flight(request))
+    in_flight, holder = engine_state(request)
+    return await run_in_threadpool(stats, services.db, in_flight, None, holder)
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -22,6 +22,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -94,6 +95,24 @@ class ProcessingLease:
         if row is None:
             return None
         return str(row.holder), row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+
+
+def lease_state(
+    conn: sa.Connection, now: datetime, holder: str | None = None, name: str = "pipeline"
+) -> dict[str, Any]:
+    """Who processes the message store, for the dashboard: ``holder`` and ``until`` (or ``None``), ``active``
+    (the lease has not expired) and ``this_engine`` (``holder`` is the one given)."""
+    t = ingest_lease
+    row = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.name == name)).first()
+    if row is None:
+        return {"holder": None, "until": None, "active": False, "this_engine": False}
+    until = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    return {
+        "holder": str(row.holder),
+        "until": until.isoformat(),
+        "active": until > now,
+        "this_engine": holder is not None and row.holder == holder,
+    }
 
 
 def _insert_new(conn: sa.Connection, name: str, holder: str, until: datetime) -> sa.Insert:

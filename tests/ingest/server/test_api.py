@@ -24,6 +24,7 @@ def test_http_source_stats_search_errors_and_replay(client: TestClient) -> None:
     assert read_ack(bad.content).code == "AR"
 
     stats = client.get("/api/ingest/stats").json()
+    assert stats["processing"] == {"holder": None, "until": None, "active": False, "this_engine": False}  # no engine
     [lab] = stats["channels"]
     assert lab["channel"] == "lab"
     assert lab["counts"]["received"] == 1 and lab["counts"]["error"] == 1
@@ -75,9 +76,15 @@ def test_the_engine_runs_in_the_app_and_the_page_shows_it(engine_client: TestCli
         time.sleep(0.2)
     assert (counts["processed"], counts["unsupported"], counts["received"]) == (2, 1, 0)
 
+    processing = engine_client.get("/api/ingest/stats").json()["processing"]
+    assert processing["active"] and processing["this_engine"]  # this server's engine holds the processing lease
+    assert processing["holder"] == engine_client.app.state.ingest.pipeline.lease.holder  # type: ignore[attr-defined]
+
     engine_client.headers.pop("Authorization")  # the page, as the anonymous development user
     page = engine_client.get("/ingest")
     assert page.status_code == 200 and "集成引擎" in page.text and "ZZZ^Z01" in page.text
-    assert "Integration engine" in engine_client.get("/ingest?lang=en").text
+    assert "本服务器的集成引擎正在处理消息" in page.text
+    english = engine_client.get("/ingest?lang=en").text
+    assert "Integration engine" in english and "integration engine is processing messages" in english
     replayed = engine_client.post("/ingest/replay", data={"all_errors": "true"}, follow_redirects=False)
     assert replayed.status_code == 303 and "replayed=1" in replayed.headers["location"]

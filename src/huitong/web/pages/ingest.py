@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from huitong.deps import ServicesDep
 from huitong.ingest import inbox
-from huitong.ingest.api import _audit, stats
+from huitong.ingest.api import _audit, engine_state, stats
 from huitong.web.access import PageActor, require_area
 from huitong.web.render import language, render, script_json
 
@@ -42,6 +42,9 @@ TEXT: dict[str, dict[str, str]] = {
         "replay_all": "重放全部错误消息",
         "empty": "暂无消息。",
         "replayed": "已重新排队 {n} 条消息。",
+        "this_engine": "本服务器的集成引擎正在处理消息（{holder}）。",
+        "other_engine": "由集成引擎 {holder} 处理消息（租约至 {until}）；本服务器待命。",
+        "nobody": "当前没有集成引擎在处理消息：排队的消息不会被处理。请检查集成引擎是否在运行。",
     },
     "en": {
         "title": "Integration engine",
@@ -64,12 +67,17 @@ TEXT: dict[str, dict[str, str]] = {
         "replay_all": "Replay every failed message",
         "empty": "No messages yet.",
         "replayed": "{n} message(s) queued again.",
+        "this_engine": "This server's integration engine is processing messages ({holder}).",
+        "other_engine": "Engine {holder} is processing messages (lease until {until}); this server stands by.",
+        "nobody": "No integration engine is processing messages: queued messages wait. Check that the engine runs.",
     },
 }
 
 
-def _page_data(services: Any, actor: Any, in_flight: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    data = stats(services.db, in_flight)
+def _page_data(
+    services: Any, actor: Any, in_flight: int, holder: str | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    data = stats(services.db, in_flight, None, holder)
     errors = inbox.dead_letters(services.db, limit=20)
     _audit(services.db, actor, [r.id for r in errors])
     return data, [r.as_json(with_raw=True) for r in errors]
@@ -79,10 +87,15 @@ def _page_data(services: Any, actor: Any, in_flight: int) -> tuple[dict[str, Any
 async def board(request: Request, services: ServicesDep, actor: PageActor, replayed: int | None = None) -> Response:
     """Counts and rates per channel, the latest errors with their raw text, replay buttons."""
     require_area(actor, "operations")
-    engine = getattr(request.app.state, "ingest", None)
-    in_flight = int(engine.pipeline.queued) if engine is not None else 0
-    data, errors = await run_in_threadpool(_page_data, services, actor, in_flight)
+    in_flight, holder = engine_state(request)
+    data, errors = await run_in_threadpool(_page_data, services, actor, in_flight, holder)
     x = TEXT[language(request)]
+    state = data["processing"]
+    if not state["active"]:
+        processing = x["nobody"]
+    else:
+        key = "this_engine" if state["this_engine"] else "other_engine"
+        processing = x[key].format(holder=state["holder"], until=state["until"][11:19])
     chart = data["received_per_5min"]
     chart_json = script_json({"starts": [s[11:16] for s in chart["starts"]], "series": chart["series"]})
     return render(
@@ -94,6 +107,8 @@ async def board(request: Request, services: ServicesDep, actor: PageActor, repla
             "errors": errors,
             "chart_json": chart_json,
             "replayed": x["replayed"].format(n=replayed) if replayed is not None else None,
+            "processing": processing,
+            "processing_ok": bool(state["active"]),
         },
         actor=actor,
     )
