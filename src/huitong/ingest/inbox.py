@@ -8,10 +8,10 @@ The pipeline reads ``received`` rows with :func:`pending`, and records each outc
 list the dead letters (:func:`dead_letters`) and :func:`replay` messages, which puts them back to
 ``received``; :func:`purge` enforces the retention setting.
 
-Built for a hospital's volume (tens of millions of messages): every search criterion is answered by an index —
-the patient identifiers through ``ingest_message_patient``, written with each message — and the totals per
-channel and status (:func:`counts`) are sums of the small ``ingest_tally`` table, which triggers keep (migration
-``ingest_0004``) and :func:`fold_tally` compacts.
+Built for a hospital's volume (tens of millions of messages): the search by patient identifier reads the index
+``ingest_message_patient``, which the pipeline's marks fill (so receiving writes nothing more before its ACK), and
+the messages still queued; the totals per channel and status (:func:`counts`) are sums of the small
+``ingest_tally`` table, which triggers keep (migration ``ingest_0004``) and :func:`fold_tally` compacts.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def insert_batch(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]
     On SQLite the rows go in through the writer's own sqlite3 connection, 64 to a multi-row
     ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the unique key itself finds repeats, with no look-up before the
     insert (only after it, when it stored fewer rows than it was given) and no SQLAlchemy statement built per batch.
-    PostgreSQL looks the control ids up first and inserts the new rows in one statement. Either way the stored
-    messages' patient identifiers go into ``ingest_message_patient`` in the same transaction.
+    PostgreSQL looks the control ids up first and inserts the new rows in one statement. (The patient index is
+    written later, by the pipeline's marks: nothing more is written before the ACK.)
     """
     if conn.dialect.name == "sqlite":
         return _insert_batch_sqlite(conn, batch)
@@ -189,22 +189,8 @@ def _sqlite_insert(rows: int) -> str:
     values = ", ".join([_SQLITE_ROW] * rows)
     return (
         f"INSERT INTO ingest_message ({', '.join(_SQLITE_COLUMNS)}) VALUES {values} "  # noqa: S608 - fixed names
-        "ON CONFLICT DO NOTHING RETURNING id, patient_ids"
+        "ON CONFLICT DO NOTHING RETURNING id"
     )
-
-
-_PAIRS_MAX = 400  # (identifier, message) pairs per statement: 800 parameters, under every SQLite build's limit
-
-
-def _sqlite_index_patients(cursor: Any, pairs: list[tuple[str, int]]) -> None:
-    """Add ``(patient_id, message_id)`` pairs to the search index (a pair already there is kept)."""
-    for start in range(0, len(pairs), _PAIRS_MAX):
-        part = pairs[start : start + _PAIRS_MAX]
-        values = ", ".join(["(?, ?)"] * len(part))
-        cursor.execute(
-            f"INSERT INTO ingest_message_patient (patient_id, message_id) VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608 - placeholders only
-            [v for pair in part for v in pair],
-        )
 
 
 def _pairs(stored: Iterable[tuple[int, str | None]]) -> list[tuple[str, int]]:
@@ -247,11 +233,9 @@ def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list
             row_keys.append(key)
             row_result.append(len(results))
             results.append(_STORED)
-        pairs: list[tuple[str, int]] = []
         for start in range(0, len(rows), _SQLITE_ROWS_MAX):
             part = rows[start : start + _SQLITE_ROWS_MAX]
             stored = cursor.execute(_sqlite_insert(len(part)), [v for row in part for v in row]).fetchall()
-            pairs += _pairs(stored)
             if len(stored) == len(part):
                 continue
             new_ids = {int(r[0]) for r in stored}
@@ -262,8 +246,6 @@ def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list
                 found = cursor.execute(_SQLITE_ORIGINAL, key).fetchone()
                 if found is not None and int(found[0]) not in new_ids:
                     results[row_result[i]] = Stored(duplicate=True, original_id=int(found[0]))
-        if pairs:
-            _sqlite_index_patients(cursor, pairs)
         return results
     finally:
         cursor.close()
@@ -290,12 +272,10 @@ def _row(m: Incoming, dedup: str | None) -> dict[str, Any]:
 
 
 def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    """The new rows (PostgreSQL), with their patient identifiers in the search index."""
+    """The new rows (PostgreSQL)."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    t = ingest_message
-    stored = conn.execute(pg_insert(t).on_conflict_do_nothing().returning(t.c.id, t.c.patient_ids), rows).all()
-    _index_patients(conn, _pairs((r.id, r.patient_ids) for r in stored))
+    conn.execute(pg_insert(ingest_message).on_conflict_do_nothing(), rows)
 
 
 def _index_patients(conn: sa.Connection, pairs: list[tuple[str, int]]) -> None:
@@ -373,7 +353,7 @@ def mark_many(conn: sa.Connection, marks: Sequence[Mark]) -> None:
     for m in marks:
         if m.status not in STATUSES:
             raise ValueError(f"unknown message status {m.status!r}")
-    _reindex_patients(conn, {m.message_id: m.patient_ids for m in marks if m.patient_ids is not None})
+    _index_marked(conn, {m.message_id: m.patient_ids for m in marks})
     params = [
         {
             "b_id": m.message_id,
@@ -411,28 +391,29 @@ _MARK_UNNEST = sa.text(
 ).bindparams(sa.bindparam("at", type_=sa.DateTime(timezone=True)))
 
 
-def _reindex_patients(conn: sa.Connection, changed: dict[int, str]) -> None:
-    """Bring the search index of the messages in ``changed`` (id → new ``patient_ids``) up to date."""
-    if not changed:
-        return
+def _index_marked(conn: sa.Connection, marks: dict[int, str | None]) -> None:
+    """The patient index of the messages being marked (id → new ``patient_ids``, or ``None`` to keep those of the
+    receipt): their identifiers added, and those no longer theirs removed."""
     t, mp = ingest_message, ingest_message_patient
-    ids = list(changed)
-    before = {
-        int(r.id): id_tokens(r.patient_ids)
+    ids = list(marks)
+    stored = {
+        int(r.id): r.patient_ids
         for start in range(0, len(ids), 500)
         for r in conn.execute(sa.select(t.c.id, t.c.patient_ids).where(t.c.id.in_(ids[start : start + 500])))
     }
-    gone = [
-        {"p": token, "m": message_id}
-        for message_id, tokens in before.items()
-        for token in tokens
-        if token not in id_tokens(changed[message_id])
-    ]
+    gone: list[dict[str, Any]] = []
+    now: dict[int, str | None] = {}
+    for message_id, before in stored.items():
+        after = marks[message_id] if marks[message_id] is not None else before
+        now[message_id] = after
+        if after != before:
+            kept = set(id_tokens(after))
+            gone += [{"p": token, "m": message_id} for token in id_tokens(before) if token not in kept]
     if gone:
         conn.execute(
             mp.delete().where(mp.c.patient_id == sa.bindparam("p"), mp.c.message_id == sa.bindparam("m")), gone
         )
-    _index_patients(conn, _pairs((message_id, changed[message_id]) for message_id in before))
+    _index_patients(conn, _pairs(now.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,10 +438,6 @@ def search(db: Database, q: Query, *, with_raw: bool = False) -> list[MessageRow
     query = sa.select(*cols)
     if q.control_id:
         query = query.where(t.c.control_id == q.control_id)
-    if q.patient_id:  # an identifier as sent (a space in it stored as ``_``), matched whole through the index
-        token = q.patient_id.strip().replace(" ", "_")[:_ID_MAX]
-        mp = ingest_message_patient
-        query = query.where(t.c.id.in_(sa.select(mp.c.message_id).where(mp.c.patient_id == token)))
     if q.message_type:
         mt = q.message_type.upper()
         query = query.where(t.c.message_type == mt if "^" in mt else t.c.message_type.like(f"{mt}^%"))
@@ -472,9 +449,25 @@ def search(db: Database, q: Query, *, with_raw: bool = False) -> list[MessageRow
         query = query.where(t.c.received_at >= q.since)
     if q.until:
         query = query.where(t.c.received_at < q.until)
-    query = query.order_by(t.c.id.desc()).limit(min(q.limit, 10_000)).offset(max(q.offset, 0))
+    limit, offset = min(q.limit, 10_000), max(q.offset, 0)
+    if not q.patient_id:
+        with db.read() as conn:
+            rows = conn.execute(query.order_by(t.c.id.desc()).limit(limit).offset(offset)).all()
+        return [_message(r, with_raw=with_raw) for r in rows]
+    # A patient identifier, matched whole (a space in it as ``_``): through the index for the messages the pipeline
+    # has marked, and in the identifiers of the queued ones (the index is written by the marks, not on receipt).
+    wanted = q.patient_id.strip().replace(" ", "_")
+    mp = ingest_message_patient
+    indexed = query.where(t.c.id.in_(sa.select(mp.c.message_id).where(mp.c.patient_id == wanted[:_ID_MAX])))
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    queued = query.where(t.c.status == RECEIVED, (" " + t.c.patient_ids + " ").like(f"% {escaped} %", escape="\\"))
+    found: dict[int, Any] = {}
     with db.read() as conn:
-        return [_message(r, with_raw=with_raw) for r in conn.execute(query)]
+        for part in (indexed, queued):
+            for r in conn.execute(part.order_by(t.c.id.desc()).limit(limit + offset)):
+                found[int(r.id)] = r
+    rows = [found[i] for i in sorted(found, reverse=True)[offset : offset + limit]]
+    return [_message(r, with_raw=with_raw) for r in rows]
 
 
 def get(db: Database, message_id: int) -> MessageRow | None:

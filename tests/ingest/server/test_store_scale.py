@@ -51,7 +51,8 @@ def _index(services: Services) -> set[tuple[str, int]]:
 
 
 def _expected_index(services: Services) -> set[tuple[str, int]]:
-    return {(token, int(r.id)) for r in rows(services) for token in inbox.id_tokens(r.patient_ids)}
+    """The identifiers of every message the pipeline has marked at least once (receipt writes no index rows)."""
+    return {(token, int(r.id)) for r in rows(services) if r.attempts for token in inbox.id_tokens(r.patient_ids)}
 
 
 def _tally_rows(services: Services) -> int:
@@ -111,30 +112,42 @@ def test_totals_follow_receipt_marks_replay_purge_and_folding(
     assert _tally_rows(services) == 2  # channels and statuses with no messages left are gone
 
 
-def test_patient_identifiers_are_searched_through_the_index(services: Services) -> None:
+def test_patient_identifiers_are_found_in_the_queue_and_through_the_index(services: Services) -> None:
     _store(services, [examine(_multi("M1"), "his").incoming, examine(_multi("M2"), "his").incoming])
     _store(services, [examine(oru("O1", mrn="P-1"), "lis").incoming, examine(b"junk", "lis").incoming])
     _store(services, [examine(_multi("M1"), "his").incoming])  # a repeat adds nothing
+    assert _index(services) == set()  # receiving writes no index rows: the queued messages are searched as they are
+
+    def found(patient_id: str, **criteria: object) -> list[str | None]:
+        query = Query(patient_id=patient_id, **criteria)  # type: ignore[arg-type]
+        return [r.control_id for r in inbox.search(services.db, query)]
+
+    def everything() -> None:
+        assert found("MRN 7") == found("MRN_7") == ["M2", "M1"]  # newest first; a space as sent, or as stored
+        assert found("ID-M1") == ["M1"] and found("P-1") == ["O1"] and found("MRN") == [] and found("7") == []
+        assert found("MRN 7", limit=1) == ["M2"] and found("MRN 7", limit=1, offset=1) == ["M1"]
+        assert found("MRN 7", channel="lis") == [] and found("P-1", message_type="ORU") == ["O1"]
+
+    everything()
+    by_id = {r.control_id: r.id for r in rows(services)}
+    services.db.write(lambda conn: inbox.mark_many(conn, [Mark(by_id["M2"], PROCESSED), Mark(by_id["O1"], ERROR, "x")]))
     assert _index(services) == _expected_index(services)
-    assert len(_index(services)) == 2 * 3 + 1  # MRN 7 once per message, its own NI, the long id cut to 255
+    assert len(_index(services)) == 3 + 1  # M2: MRN 7 once, its own NI, the long id cut to 255; O1: P-1
+    everything()  # M2 and O1 through the index, M1 still in the queue
+    assert found("L" * 300) == ["M2", "M1"] and found("L" * 255) == ["M2"]  # the index keeps 255 characters
+    assert found("MRN 7", status=RECEIVED) == ["M1"] and found("MRN 7", status=PROCESSED) == ["M2"]
 
-    def found(patient_id: str) -> list[str | None]:
-        return [r.control_id for r in inbox.search(services.db, Query(patient_id=patient_id))]
-
-    assert found("MRN 7") == found("MRN_7") == ["M2", "M1"]  # newest first; a space as sent, or as stored
-    assert found("ID-M1") == ["M1"] and found("P-1") == ["O1"] and found("MRN") == [] and found("7") == []
-    assert found("L" * 300) == found("L" * 255) == ["M2", "M1"]
-    assert inbox.search(services.db, Query(patient_id="MRN 7", status=RECEIVED, limit=1))[0].control_id == "M2"
-
-    m1 = next(r.id for r in rows(services) if r.control_id == "M1")  # re-processed with other identifiers
+    m1 = by_id["M1"]  # processed with other identifiers than receipt read (a message refused, then replayed)
     services.db.write(lambda conn: inbox.mark_many(conn, [Mark(m1, PROCESSED, patient_ids="ID-M1 NEW-9")]))
     assert _index(services) == _expected_index(services)
     assert found("NEW-9") == ["M1"] and found("MRN 7") == ["M2"] and found("ID-M1") == ["M1"]
+    assert inbox.replay(services.db, [m1]) == 1  # queued again: found once, through the index and the queue
+    assert found("NEW-9") == ["M1"]
 
     services.db.write(lambda conn: inbox.mark(conn, m1, PROCESSED))
-    assert inbox.purge(services.db, datetime.now(UTC) + timedelta(days=1)) == 1
-    assert found("NEW-9") == [] and found("ID-M1") == []
-    assert _index(services) == _expected_index(services)
+    assert inbox.purge(services.db, datetime.now(UTC) + timedelta(days=1)) == 2
+    assert found("NEW-9") == [] and found("ID-M1") == [] and found("MRN 7") == []
+    assert _index(services) == _expected_index(services) == {("P-1", by_id["O1"])}  # the dead letter is kept
 
 
 def test_the_running_engine_folds_the_tally(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
