@@ -97,3 +97,15 @@ def _copy(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], params
                 copy.write_row(row)
     except psycopg.Error as exc:  # the same SQLAlchemy exception an INSERT would have raised (IntegrityError …)
         raise sa.exc.DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+
+def insert_ignoring_conflicts(conn: sa.Connection, table: sa.Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` for the connection's dialect (rows a unique key already
+    holds are skipped, not an error); add ``.values(…)``/``.returning(…)`` or execute it with many rows."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.db import Database
+from huitong.db.bulk import insert_ignoring_conflicts
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.schema import (
     ERROR,
@@ -282,15 +283,7 @@ def _index_patients(conn: sa.Connection, pairs: list[tuple[str, int]]) -> None:
     """Add ``(patient_id, message_id)`` pairs to the search index through SQLAlchemy (either backend)."""
     if not pairs:
         return
-    mp = ingest_message_patient
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement: Any = pg_insert(mp).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(mp).on_conflict_do_nothing()
+    statement = insert_ignoring_conflicts(conn, ingest_message_patient)
     conn.execute(statement, [{"patient_id": p, "message_id": m} for p, m in pairs])
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from huitong.db import Database
+from huitong.db.bulk import insert_ignoring_conflicts
 from huitong.ingest.schema import ingest_lease
 
 #: Seconds a lease lasts without renewal (renewed every third of it): how long a standby waits after a crash.
@@ -70,7 +71,9 @@ class ProcessingLease:
         until = now + timedelta(seconds=self.seconds)
         row = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.name == self.name)).first()
         if row is None:
-            return conn.execute(_insert_new(conn, self.name, self.holder, until)).first() is not None
+            first = {"name": self.name, "holder": self.holder, "expires_at": until}  # two starting together: one wins
+            taken = insert_ignoring_conflicts(conn, t).values(first).returning(t.c.name)
+            return conn.execute(taken).first() is not None
         expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
         if row.holder != self.holder and expires > now and _alive_here(row.holder):
             return False
@@ -113,15 +116,3 @@ def lease_state(
         "active": until > now,
         "this_engine": holder is not None and row.holder == holder,
     }
-
-
-def _insert_new(conn: sa.Connection, name: str, holder: str, until: datetime) -> sa.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` of a first lease (two engines starting together: one wins)."""
-    values = {"name": name, "holder": holder, "expires_at": until}
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(ingest_lease).values(values).on_conflict_do_nothing().returning(ingest_lease.c.name)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(ingest_lease).values(values).on_conflict_do_nothing().returning(ingest_lease.c.name)
