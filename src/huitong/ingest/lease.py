@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from huitong.db import Database
 from huitong.db.bulk import insert_ignoring_conflicts
+from huitong.fhir.stored import utc
 from huitong.ingest.schema import ingest_lease
 
 #: Seconds a lease lasts without renewal (renewed every third of it): how long a standby waits after a crash.
@@ -74,8 +75,7 @@ class ProcessingLease:
             first = {"name": self.name, "holder": self.holder, "expires_at": until}  # two starting together: one wins
             taken = insert_ignoring_conflicts(conn, t).values(first).returning(t.c.name)
             return conn.execute(taken).first() is not None
-        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-        if row.holder != self.holder and expires > now and _alive_here(row.holder):
+        if row.holder != self.holder and utc(row.expires_at) > now and _alive_here(row.holder):
             return False
         taken = conn.execute(  # only if nobody changed it since it was read (another engine taking it meanwhile)
             t.update()
@@ -90,15 +90,6 @@ class ProcessingLease:
         self.db.write(lambda conn: conn.execute(t.delete().where(t.c.name == self.name, t.c.holder == self.holder)))
         self.held = False
 
-    def current(self) -> tuple[str, datetime] | None:
-        """Who holds the lease and until when (whether or not it has expired), or ``None``."""
-        t = ingest_lease
-        with self.db.read() as conn:
-            row = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.name == self.name)).first()
-        if row is None:
-            return None
-        return str(row.holder), row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-
 
 def lease_state(
     conn: sa.Connection, now: datetime, holder: str | None = None, name: str = "pipeline"
@@ -109,7 +100,7 @@ def lease_state(
     row = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.name == name)).first()
     if row is None:
         return {"holder": None, "until": None, "active": False, "this_engine": False}
-    until = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    until = utc(row.expires_at)
     return {
         "holder": str(row.holder),
         "until": until.isoformat(),

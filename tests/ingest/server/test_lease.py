@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from huitong.ingest import inbox
 from huitong.ingest.engine import Engine
-from huitong.ingest.lease import ProcessingLease
+from huitong.ingest.lease import ProcessingLease, lease_state
 from huitong.ingest.receive import examine
 from huitong.ingest.schema import PROCESSED, ingest_lease
 from huitong.services import Services
@@ -34,7 +34,10 @@ def _dead_pid() -> int:
 def test_one_holder_at_a_time_and_every_way_to_take_over(services: Services) -> None:
     a, b = ProcessingLease(services.db), ProcessingLease(services.db)
     assert a.hold() and not b.hold()
-    assert a.hold() and a.current() is not None and a.current()[0] == a.holder  # type: ignore[index]
+    with services.db.read() as conn:
+        assert lease_state(conn, datetime.now(UTC), a.holder) | {"until": None} == {
+            "holder": a.holder, "until": None, "active": True, "this_engine": True,
+        }  # fmt: skip
     a.release()
     assert b.hold() and not a.hold()  # released: the standby takes it at once
 
