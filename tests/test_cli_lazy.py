@@ -131,7 +131,7 @@ def test_listed_help_is_the_commands_own(name: str, entry: Lazy) -> None:
 def test_hl7_has_the_tools_and_the_engine() -> None:
     result = runner.invoke(app, ["hl7", "--help"])
     assert result.exit_code == 0, result.output
-    for command in ("check", "convert", "send", "listen", "messages", "replay", "dead", "purge"):
+    for command in ("check", "convert", "send", "listen", "messages", "replay", "dead", "status", "purge"):
         assert f"│ {command} " in result.output
     assert runner.invoke(app, ["hl7", "dead", "--help"]).exit_code == 0
 

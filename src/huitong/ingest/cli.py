@@ -158,6 +158,44 @@ def dead(limit: int = typer.Option(20, help="Most messages listed.")) -> None:
         typer.echo(f"{row.id:>8} {row.message_type:<9} {row.control_id or '-':<20} {row.status}: {row.error}")
 
 
+@app.command("status")
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print the dashboard's JSON (GET /api/ingest/stats)."),
+) -> None:
+    """Messages per channel and status, the rates of the last 5 minutes, and which engine processes.
+
+    Exits 3 when messages are queued and no engine holds the processing lease (nothing will process them): a check
+    for a monitoring system."""
+    from huitong.ingest.api import stats
+
+    settings = load_settings()
+    db = _open_db(settings)
+    try:
+        data = stats(db)
+    finally:
+        db.close()
+    processing = data["processing"]
+    queued = sum(int(c["queued"]) for c in data["channels"])
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        typer.echo(f"{'channel':<16} {'received':>10} {'processed':>10} {'error':>8} {'filtered':>9} {'unsupp.':>8} "
+                   f"{'queued':>8}  per min (5 min) in/done/err")  # fmt: skip
+        for c in data["channels"]:
+            n, r = c["counts"], c["rates_per_min"]["5m"]
+            typer.echo(
+                f"{c['channel']:<16} {sum(n.values()):>10} {n['processed']:>10} {n['error']:>8} {n['filtered']:>9} "
+                f"{n['unsupported']:>8} {c['queued']:>8}  {r['received']}/{r['processed']}/{r['errored']}"
+            )
+        if processing["active"]:
+            typer.echo(f"processing: engine {processing['holder']} (lease until {processing['until']})")
+        else:
+            typer.echo("processing: no engine holds the lease — queued messages wait (start `huitong serve` with the "
+                       "engine on, or `huitong hl7 listen`)")  # fmt: skip
+    if queued and not processing["active"]:
+        raise typer.Exit(3)
+
+
 @app.command("purge")
 def purge(
     days: int | None = typer.Option(None, help="Keep this many days (default HUITONG_INGEST__RETENTION_DAYS)."),

@@ -4,10 +4,12 @@ standby takes over when the holder stops, crashes (its lease expires) or its pro
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import socket
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from huitong.ingest import inbox
@@ -91,3 +93,27 @@ def test_a_standby_engine_takes_over_when_the_active_one_stops(services: Service
     assert (by_active, standby_before, by_standby) == (6, 0, 4)
     with services.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(ingest_lease)).scalar_one() == 0  # all released
+
+
+def test_hl7_status_says_who_processes_and_exits_3_when_nobody_does(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from huitong.cli import app
+
+    monkeypatch.setenv("HUITONG_DATABASE__URL", services.settings.database.url)
+    runner = CliRunner()
+    empty = runner.invoke(app, ["hl7", "status"])
+    assert empty.exit_code == 0 and "no engine holds the lease" in empty.output  # nothing queued: nothing waits
+    services.db.write(lambda c: inbox.insert_batch(c, [examine(oru("S1"), "lis").incoming]))
+    waiting = runner.invoke(app, ["hl7", "status"])
+    assert waiting.exit_code == 3, waiting.output  # a message waits and nobody will process it
+    assert "lis" in waiting.output and "no engine holds the lease" in waiting.output
+    lease = ProcessingLease(services.db)
+    assert lease.hold()
+    held = runner.invoke(app, ["hl7", "status", "--json"])
+    assert held.exit_code == 0, held.output
+    data = json.loads(held.output)
+    assert data["processing"]["holder"] == lease.holder and data["processing"]["active"]
+    assert data["channels"][0]["queued"] == 1
