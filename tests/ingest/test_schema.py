@@ -16,7 +16,7 @@ INDEXES = {  # name → whether it is partial (``WHERE processed_at IS NOT NULL`
     "ix_ingest_message_status_id": False,
     "ix_ingest_message_control_id": False,
     "ix_ingest_message_received_at_channel": False,
-    "ix_ingest_message_processed_at": True,
+    "ix_ingest_message_processed_at_channel_status": True,
 }
 
 

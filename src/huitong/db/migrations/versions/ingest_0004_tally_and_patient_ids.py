@@ -11,6 +11,9 @@ every row. This revision adds:
   each); PostgreSQL's fire once per statement and read the statement's transition tables. Only inserts are made,
   never an update of a shared counter row, so concurrent writers never wait on one another here.
 * ``ingest_message_patient`` — one row per PID-3 identifier of a message, keyed ``(patient_id, message_id)``.
+* The partial index of processed messages holds ``(processed_at, channel, status)``, so the dashboard counts what
+  was processed in the last hour from the index alone (a backlog caught up after an outage is many rows). Its
+  entries are written by the pipeline's marks, never on receipt.
 
 Both are filled from the messages already stored; on a large store this revision reads every message once.
 
@@ -72,6 +75,7 @@ _POSTGRES_TRIGGERS = (
 )
 
 _BACKFILL_CHUNK = 50_000
+PROCESSED = sa.text("processed_at IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -96,6 +100,14 @@ def upgrade() -> None:
         )
     )
     _backfill_patient_ids(bind)
+    op.drop_index("ix_ingest_message_processed_at", table_name="ingest_message")
+    op.create_index(
+        "ix_ingest_message_processed_at_channel_status",
+        "ingest_message",
+        ["processed_at", "channel", "status"],
+        sqlite_where=PROCESSED,
+        postgresql_where=PROCESSED,
+    )
     for ddl in _SQLITE_TRIGGERS if bind.dialect.name == "sqlite" else _POSTGRES_TRIGGERS:
         bind.execute(sa.text(ddl))
 
@@ -124,5 +136,13 @@ def downgrade() -> None:
         bind.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}{on_table}"))
     if bind.dialect.name != "sqlite":
         bind.execute(sa.text("DROP FUNCTION IF EXISTS ingest_tally_count()"))
+    op.drop_index("ix_ingest_message_processed_at_channel_status", table_name="ingest_message")
+    op.create_index(
+        "ix_ingest_message_processed_at",
+        "ingest_message",
+        ["processed_at"],
+        sqlite_where=PROCESSED,
+        postgresql_where=PROCESSED,
+    )
     op.drop_table("ingest_message_patient")
     op.drop_table("ingest_tally")
