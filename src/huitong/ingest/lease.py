@@ -77,12 +77,13 @@ class ProcessingLease:
             return conn.execute(taken).first() is not None
         if row.holder != self.holder and utc(row.expires_at) > now and _alive_here(row.holder):
             return False
-        taken = conn.execute(  # only if nobody changed it since it was read (another engine taking it meanwhile)
+        taken = (  # only if nobody changed it since it was read (another engine taking it meanwhile)
             t.update()
             .where(t.c.name == self.name, t.c.holder == row.holder)
             .values(holder=self.holder, expires_at=until)
+            .returning(t.c.name)  # not ``rowcount``: PostgreSQL's driver may not know it here (see the first insert)
         )
-        return taken.rowcount == 1
+        return conn.execute(taken).first() is not None
 
     def release(self) -> None:
         """Let go (a clean stop): a standby takes over at its next try, without waiting for the expiry."""
