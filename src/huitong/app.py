@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         if settings.mllp.enabled or settings.ingest.channels_file is not None:
             engine = Engine(settings, opened.store)  # MLLP listeners, watched folders, pipeline workers
             await engine.start()
+            engine.register_metrics(opened.metrics)
             app.state.ingest = engine
         heap.freeze()  # start-up's survivors out of the collector's way while serving (huitong.heap)
         try:

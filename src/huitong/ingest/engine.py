@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huitong.fhir.store import ResourceStore
 from huitong.ingest import inbox
@@ -41,6 +41,9 @@ from huitong.ingest.pipeline import (
 )
 from huitong.ingest.receive import Committer, receive
 from huitong.settings import Settings
+
+if TYPE_CHECKING:
+    from huitong.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +172,31 @@ class Engine:
             except OSError:
                 log.exception("reading the folder %s of channel %r failed", source.path, channel)
             await asyncio.sleep(source.poll_seconds)
+
+    def register_metrics(self, metrics: Metrics) -> None:
+        """The engine's gauges at ``/metrics`` (read at scrape time): the backlog in the message store, what this
+        process's pipeline has in flight, whether it holds the processing lease, its listeners' connections and the
+        messages they received."""
+        db = self.store.db
+        metrics.queue("ingest_received", lambda: inbox.queued(db))  # no limit: a backlog does not stop HTTP
+        metrics.queue("ingest_in_flight", lambda: self.pipeline.queued)
+        lease = self.pipeline.lease
+        metrics.gauge(
+            "huitong_ingest_processing",
+            "1 while this process's engine holds the processing lease (it processes the message store), else 0.",
+            lambda: 1.0 if lease is not None and lease.held else 0.0,
+        )
+        metrics.gauge(
+            "huitong_mllp_connections",
+            "Open connections to this process's MLLP listeners.",
+            lambda: float(sum(len(server._connections) for server in self.servers)),
+        )
+        metrics.gauge(
+            "huitong_mllp_received_total",
+            "Messages framed by this process's MLLP listeners since it started.",
+            lambda: float(sum(server.received for server in self.servers)),
+            counter=True,
+        )
 
     async def _fold_tally(self) -> None:
         db = self.store.db

@@ -573,6 +573,14 @@ def counts(db: Database, *, since: datetime | None = None) -> dict[str, dict[str
     return out
 
 
+def queued(db: Database) -> int:
+    """Messages stored and not processed yet (``received``), on every channel: one read of the small tally."""
+    tally = ingest_tally
+    with db.read() as conn:
+        total = conn.execute(sa.select(sa.func.sum(tally.c.n)).where(tally.c.status == RECEIVED)).scalar_one()
+    return int(total or 0)
+
+
 def tally_length(conn: sa.Connection) -> int:
     """About how many rows ``ingest_tally`` holds (from its first and last key: two index look-ups)."""
     tally = ingest_tally

@@ -76,6 +76,14 @@ def test_the_engine_runs_in_the_app_and_the_page_shows_it(engine_client: TestCli
         time.sleep(0.2)
     assert (counts["processed"], counts["unsupported"], counts["received"]) == (2, 1, 0)
 
+    metrics = engine_client.get("/metrics").text  # the engine's gauges, read at scrape time
+    for line in (
+        "huitong_ingest_processing 1.0",
+        'huitong_queue_depth{queue="ingest_received"} 0.0',
+        'huitong_queue_depth{queue="ingest_in_flight"} 0.0',
+        "huitong_mllp_received_total 3.0",
+    ):
+        assert line in metrics, line
     processing = engine_client.get("/api/ingest/stats").json()["processing"]
     assert processing["active"] and processing["this_engine"]  # this server's engine holds the processing lease
     assert processing["holder"] == engine_client.app.state.ingest.pipeline.lease.holder  # type: ignore[attr-defined]
