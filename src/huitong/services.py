@@ -60,6 +60,13 @@ class Services:
         if self.empi_pending is not None and self._empi_linker is None:
             wake, poll = self.empi_pending.wake, self.settings.empi.pending_poll_seconds
             self._empi_linker = PendingLinker(self.empi, wake, poll).start()
+            self.metrics.queue("empi_pending", self._empi_pending_depth)  # Patients written, not linked yet
+
+    def _empi_pending_depth(self) -> int:
+        from huitong.empi.pending import pending_count
+
+        with self.db.read() as conn:
+            return pending_count(conn)
 
     def close(self) -> None:
         """Finish queued writes and close the database."""

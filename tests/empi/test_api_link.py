@@ -121,6 +121,9 @@ def test_two_api_patients_of_one_person_become_one_person(api: TestClient) -> No
     with _services(api).db.read() as conn:
         rows = conn.execute(sa.select(empi_record.c.record_key).where(empi_record.c.patient_id == "api-2")).all()
     assert [r.record_key for r in rows] == ["FHIR|api-2"]
+    # the queue of Patients to link is watched: empty now that every one is linked
+    assert 'huitong_queue_depth{queue="empi_pending"} 0.0' in api.get("/metrics").text
+    assert api.get("/readyz").json()["checks"]["queue:empi_pending"] == {"ok": True, "depth": 0, "limit": None}
 
 
 def test_patients_of_a_transaction_bundle_are_linked(api: TestClient) -> None:
