@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from huitong.db import Database
 from huitong.deps import ActorDep, ServicesDep
-from huitong.ingest import inbox
+from huitong.ingest import inbox, tally
 from huitong.ingest.hl7v2.parse import split_messages
 from huitong.ingest.inbox import Query
 from huitong.ingest.lease import lease_state
@@ -62,7 +62,7 @@ def stats(
     module docstring."""
     now = now or datetime.now(UTC)
     t = ingest_message
-    totals = inbox.counts(db)
+    totals = tally.counts(db)
     windows = {"1m": 60, "5m": 300, "60m": 3600}
     channels: dict[str, dict[str, Any]] = {
         name: {"channel": name, "counts": by_status, "queued": by_status.get("received", 0)}

@@ -35,7 +35,7 @@ def _build(url: str, messages: int, progress: Callable[[int], None]) -> None:
     import sqlalchemy as sa
 
     from huitong.db import open_database
-    from huitong.ingest import inbox
+    from huitong.ingest import inbox, tally
     from huitong.ingest.bench import _messages, _migrated
     from huitong.ingest.receive import examine
     from huitong.ingest.schema import ERROR, PROCESSED, ingest_message
@@ -75,7 +75,7 @@ def _build(url: str, messages: int, progress: Callable[[int], None]) -> None:
                 t.update().where(t.c.processed_at.is_not(None)).values(processed_at=t.c.received_at)
             )
         )
-        db.write(inbox.fold_tally)
+        db.write(tally.fold_tally)
     finally:
         db.close()
 
@@ -94,7 +94,7 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from huitong.db import open_database
-    from huitong.ingest import api, inbox
+    from huitong.ingest import api, inbox, tally
     from huitong.ingest.inbox import Query
     from huitong.ingest.schema import ingest_message as t
     from huitong.settings import load_settings
@@ -119,11 +119,11 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
         found = len(inbox.search(db, Query(patient_id=patient)))
         if found != len(like_patient()):  # type: ignore[arg-type]
             raise RuntimeError("the patient index and the pattern match disagree")
-        if inbox.counts(db) != _by_channel(scan_counts()):  # type: ignore[arg-type]
+        if tally.counts(db) != _by_channel(scan_counts()):  # type: ignore[arg-type]
             raise RuntimeError("the tally and the count of the messages disagree")
         result: dict[str, Any] = {
             "messages": total,
-            "counts_ms": _median_ms(lambda: inbox.counts(db), repeat),
+            "counts_ms": _median_ms(lambda: tally.counts(db), repeat),
             "counts_scan_ms": _median_ms(scan_counts, repeat),
             "stats_ms": _median_ms(lambda: api.stats(db), repeat),
             "patient_search_ms": _median_ms(lambda: inbox.search(db, Query(patient_id=patient)), repeat),

@@ -5,8 +5,9 @@ or on its own by ``huitong hl7 listen``; one hospital process runs one engine. I
 for the settings (channel ``default`` unless configured otherwise) and one per channel whose source is
 ``mllp``, polls the folder of each ``folder`` channel, and runs the pipeline over the message store — while it holds
 the processing lease (:mod:`huitong.ingest.lease`): engines on one database take turns, the others stand by. While the
-pipeline runs, the engine also folds the message store's counts (:func:`huitong.ingest.inbox.fold_tally`) once a
-minute when they have grown, so the tally stays small whether or not anyone opens the dashboard.
+pipeline runs, the engine also folds the message store's counts once a
+minute when they have grown (:func:`huitong.ingest.tally.fold_if_long`), so the tally stays small whether or not anyone
+opens the dashboard.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from huitong.fhir.store import ResourceStore
-from huitong.ingest import inbox
+from huitong.ingest import tally
 from huitong.ingest.channels import ChannelSet, FolderSource, MllpSource, load_channels
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.hl7v2.parse import split_messages
@@ -178,7 +179,7 @@ class Engine:
         process's pipeline has in flight, whether it holds the processing lease, its listeners' connections and the
         messages they received."""
         db = self.store.db
-        metrics.queue("ingest_received", lambda: inbox.queued(db))  # no limit: a backlog does not stop HTTP
+        metrics.queue("ingest_received", lambda: tally.queued(db))  # no limit: a backlog does not stop HTTP
         metrics.queue("ingest_in_flight", lambda: self.pipeline.queued)
         lease = self.pipeline.lease
         metrics.gauge(
@@ -189,7 +190,7 @@ class Engine:
         metrics.gauge(
             "huitong_mllp_connections",
             "Open connections to this process's MLLP listeners.",
-            lambda: float(sum(len(server._connections) for server in self.servers)),
+            lambda: float(sum(server.open_connections for server in self.servers)),
         )
         metrics.gauge(
             "huitong_mllp_received_total",
@@ -199,15 +200,10 @@ class Engine:
         )
 
     async def _fold_tally(self) -> None:
-        db = self.store.db
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(TALLY_FOLD_EVERY_S)
-            try:
-                with db.read() as conn:
-                    length = inbox.tally_length(conn)
-                if length > inbox.TALLY_FOLD_AT:
-                    await loop.run_in_executor(None, db.write, inbox.fold_tally)
+            try:  # off the loop: it serves the listeners
+                await asyncio.to_thread(tally.fold_if_long, self.store.db)
             except Exception:  # a failed fold is retried at the next look; the counts stay right meanwhile
                 log.exception("folding the message store's counts failed")
 

@@ -10,8 +10,7 @@ list the dead letters (:func:`dead_letters`) and :func:`replay` messages, which 
 
 Built for a hospital's volume (tens of millions of messages): the search by patient identifier reads the index
 ``ingest_message_patient``, which the pipeline's marks fill (so receiving writes nothing more before its ACK), and
-the messages still queued; the totals per channel and status (:func:`counts`) are sums of the small
-``ingest_tally`` table, which triggers keep (migration ``ingest_0004``) and :func:`fold_tally` compacts.
+the messages still queued. The totals per channel and status are in :mod:`huitong.ingest.tally`.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 
 from huitong.db import Database
 from huitong.db.bulk import insert_ignoring_conflicts
+from huitong.ingest import tally
 from huitong.ingest.hl7v2.message import Message
 from huitong.ingest.schema import (
     ERROR,
@@ -35,7 +35,6 @@ from huitong.ingest.schema import (
     UNSUPPORTED,
     ingest_message,
     ingest_message_patient,
-    ingest_tally,
 )
 
 DEAD = (ERROR, UNSUPPORTED)
@@ -194,18 +193,11 @@ def _sqlite_insert(rows: int) -> str:
     )
 
 
-def _pairs(stored: Iterable[tuple[int, str | None]]) -> list[tuple[str, int]]:
-    """``(patient_id, message_id)`` for every identifier of the stored ``(id, patient_ids)`` rows."""
-    return [(token, int(message_id)) for message_id, ids in stored if ids for token in id_tokens(ids)]
-
-
 def _insert_batch_sqlite(conn: sa.Connection, batch: Sequence[Incoming]) -> list[Stored]:
     """One multi-row statement per 64 messages. When it stored every row (the usual case) nothing else runs;
-    when the unique key refused some (repeated control ids), each accepted message's row is looked up: an id
-    from this statement (new rows get the next ids in order, one writer) means stored, an older one is the
-    original."""
-    dbapi = conn.connection.driver_connection
-    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    when the unique key refused some (repeated control ids), each accepted message's row is looked up: an id the
+    statement returned means stored, any other is the original."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         results: list[Stored] = []
         rows: list[tuple[Any, ...]] = []
@@ -279,6 +271,17 @@ def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(pg_insert(ingest_message).on_conflict_do_nothing(), rows)
 
 
+def _pairs(stored: Iterable[tuple[int, str | None]]) -> list[tuple[str, int]]:
+    """``(patient_id, message_id)`` for every identifier of the stored ``(id, patient_ids)`` rows."""
+    return [(token, int(message_id)) for message_id, ids in stored if ids for token in id_tokens(ids)]
+
+
+#: Removes ``(patient_id, message_id)`` pairs (parameters ``p`` and ``m``) from the search index.
+_UNINDEX = ingest_message_patient.delete().where(
+    ingest_message_patient.c.patient_id == sa.bindparam("p"), ingest_message_patient.c.message_id == sa.bindparam("m")
+)
+
+
 def _index_patients(conn: sa.Connection, pairs: list[tuple[str, int]]) -> None:
     """Add ``(patient_id, message_id)`` pairs to the search index through SQLAlchemy (either backend)."""
     if not pairs:
@@ -347,31 +350,25 @@ def mark_many(conn: sa.Connection, marks: Sequence[Mark]) -> None:
         if m.status not in STATUSES:
             raise ValueError(f"unknown message status {m.status!r}")
     _index_marked(conn, {m.message_id: m.patient_ids for m in marks})
-    params = [
-        {
-            "b_id": m.message_id,
-            "b_status": m.status,
-            "b_error": m.error,
-            "b_resources": json.dumps(list(m.resources)) if m.resources else None,
-            "b_at": now,
-            "b_patients": m.patient_ids,
-        }
-        for m in marks
-    ]
+    resources = [json.dumps(list(m.resources)) if m.resources else None for m in marks]
     if conn.dialect.name == "postgresql" and len(marks) > 1:  # one statement: its trigger fires once, not per row
-        conn.execute(
-            _MARK_UNNEST,
-            {
-                "ids": [p["b_id"] for p in params],
-                "statuses": [p["b_status"] for p in params],
-                "errors": [p["b_error"] for p in params],
-                "resources": [p["b_resources"] for p in params],
-                "patients": [p["b_patients"] for p in params],
-                "at": now,
-            },
-        )
-    else:
-        conn.execute(_MARK, params)
+        columns = {
+            "ids": [m.message_id for m in marks],
+            "statuses": [m.status for m in marks],
+            "errors": [m.error for m in marks],
+            "resources": resources,
+            "patients": [m.patient_ids for m in marks],
+        }
+        conn.execute(_MARK_UNNEST, {**columns, "at": now})
+        return
+    conn.execute(
+        _MARK,
+        [
+            {"b_id": m.message_id, "b_status": m.status, "b_error": m.error, "b_resources": r, "b_at": now,
+             "b_patients": m.patient_ids}
+            for m, r in zip(marks, resources, strict=True)
+        ],
+    )  # fmt: skip
 
 
 #: :data:`_MARK` for many rows in one statement (PostgreSQL): the columns as arrays, ``unnest``-ed into rows.
@@ -387,7 +384,7 @@ _MARK_UNNEST = sa.text(
 def _index_marked(conn: sa.Connection, marks: dict[int, str | None]) -> None:
     """The patient index of the messages being marked (id → new ``patient_ids``, or ``None`` to keep those of the
     receipt): their identifiers added, and those no longer theirs removed."""
-    t, mp = ingest_message, ingest_message_patient
+    t = ingest_message
     ids = list(marks)
     stored = {
         int(r.id): r.patient_ids
@@ -403,9 +400,7 @@ def _index_marked(conn: sa.Connection, marks: dict[int, str | None]) -> None:
             kept = set(id_tokens(after))
             gone += [{"p": token, "m": message_id} for token in id_tokens(before) if token not in kept]
     if gone:
-        conn.execute(
-            mp.delete().where(mp.c.patient_id == sa.bindparam("p"), mp.c.message_id == sa.bindparam("m")), gone
-        )
+        conn.execute(_UNINDEX, gone)
     _index_patients(conn, _pairs(now.items()))
 
 
@@ -453,10 +448,10 @@ def search(db: Database, q: Query, *, with_raw: bool = False) -> list[MessageRow
     mp = ingest_message_patient
     indexed = query.where(t.c.id.in_(sa.select(mp.c.message_id).where(mp.c.patient_id == wanted[:_ID_MAX])))
     escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    queued = query.where(t.c.status == RECEIVED, (" " + t.c.patient_ids + " ").like(f"% {escaped} %", escape="\\"))
+    waiting = query.where(t.c.status == RECEIVED, (" " + t.c.patient_ids + " ").like(f"% {escaped} %", escape="\\"))
     found: dict[int, Any] = {}
     with db.read() as conn:
-        for part in (indexed, queued):
+        for part in (indexed, waiting):
             for r in conn.execute(part.order_by(t.c.id.desc()).limit(limit + offset)):
                 found[int(r.id)] = r
     rows = [found[i] for i in sorted(found, reverse=True)[offset : offset + limit]]
@@ -512,7 +507,7 @@ def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
     while the listeners go on storing (each of their commits waits at most for one chunk). Each chunk starts
     where the last one ended (in time), so the messages a purge keeps (dead letters, messages still queued) are
     read once, not once per chunk."""
-    t, mp = ingest_message, ingest_message_patient
+    t = ingest_message
     finished = [s for s in STATUSES if s != RECEIVED and not (keep_dead and s in DEAD)]
     start: list[datetime | None] = [None]  # the received_at the next chunk starts from
 
@@ -528,91 +523,15 @@ def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
         start[0] = rows[-1].received_at
         pairs = [{"p": p, "m": m} for p, m in _pairs((r.id, r.patient_ids) for r in rows)]
         if pairs:
-            conn.execute(
-                mp.delete().where(mp.c.patient_id == sa.bindparam("p"), mp.c.message_id == sa.bindparam("m")), pairs
-            )
+            conn.execute(_UNINDEX, pairs)
         return int(conn.execute(t.delete().where(t.c.id.in_([r.id for r in rows]))).rowcount)
 
     total = 0
     while deleted := db.write(job):
         total += deleted
     if total:
-        db.write(fold_tally)
+        db.write(tally.fold_tally)
     return total
-
-
-#: Unfolded ``ingest_tally`` rows above which :func:`counts` folds them first (a write, then a short read).
-TALLY_FOLD_AT = 10_000
-
-
-def counts(db: Database, *, since: datetime | None = None) -> dict[str, dict[str, int]]:
-    """Messages per channel and status (received in ``since`` or later, when given).
-
-    The totals are the sums of ``ingest_tally`` (folded first when it has grown long); with ``since`` the
-    messages of the window are counted instead."""
-    t, tally = ingest_message, ingest_tally
-    if since is None:
-        with db.read() as conn:
-            unfolded = tally_length(conn)
-        if unfolded > TALLY_FOLD_AT:
-            db.write(fold_tally)
-        query = sa.select(tally.c.channel, tally.c.status, sa.func.sum(tally.c.n)).group_by(
-            tally.c.channel, tally.c.status
-        )
-    else:
-        query = (
-            sa.select(t.c.channel, t.c.status, sa.func.count())
-            .where(t.c.received_at >= since)
-            .group_by(t.c.channel, t.c.status)
-        )
-    out: dict[str, dict[str, int]] = {}
-    with db.read() as conn:
-        for channel, status, n in conn.execute(query):
-            if n:
-                out.setdefault(channel, dict.fromkeys(STATUSES, 0))[status] = int(n)
-    return out
-
-
-def queued(db: Database) -> int:
-    """Messages stored and not processed yet (``received``), on every channel: one read of the small tally."""
-    tally = ingest_tally
-    with db.read() as conn:
-        total = conn.execute(sa.select(sa.func.sum(tally.c.n)).where(tally.c.status == RECEIVED)).scalar_one()
-    return int(total or 0)
-
-
-def tally_length(conn: sa.Connection) -> int:
-    """About how many rows ``ingest_tally`` holds (from its first and last key: two index look-ups)."""
-    tally = ingest_tally
-    low, high = conn.execute(sa.select(sa.func.min(tally.c.id), sa.func.max(tally.c.id))).one()
-    return 0 if low is None else int(high) - int(low) + 1
-
-
-def fold_tally(conn: sa.Connection) -> int:
-    """Replace the ``ingest_tally`` rows written so far by one per channel and status (their sums); returns how
-    many rows were folded. Safe beside concurrent writers: only rows this statement saw are removed."""
-    tally = ingest_tally
-    if conn.dialect.name == "postgresql":
-        folded = conn.execute(
-            sa.text(
-                "WITH gone AS (DELETE FROM ingest_tally RETURNING channel, status, n), "
-                "summed AS (INSERT INTO ingest_tally (channel, status, n) "
-                "SELECT channel, status, sum(n) FROM gone GROUP BY channel, status HAVING sum(n) <> 0) "
-                "SELECT count(*) FROM gone"
-            )
-        ).scalar_one()
-        return int(folded)
-    last = conn.execute(sa.select(sa.func.max(tally.c.id))).scalar_one()  # SQLite: the one writer is this one
-    if last is None:
-        return 0
-    sums = (
-        sa.select(tally.c.channel, tally.c.status, sa.func.sum(tally.c.n))
-        .where(tally.c.id <= last)
-        .group_by(tally.c.channel, tally.c.status)
-        .having(sa.func.sum(tally.c.n) != 0)
-    )
-    conn.execute(tally.insert().from_select(["channel", "status", "n"], sums))
-    return int(conn.execute(tally.delete().where(tally.c.id <= last)).rowcount)
 
 
 def _message(r: Any, *, with_raw: bool) -> MessageRow:

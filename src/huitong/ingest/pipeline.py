@@ -234,7 +234,6 @@ class Pipeline:
         actor: Actor | None = None,
         processes: int = 0,
         process_settings: Settings | None = None,
-        lease: ProcessingLease | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -255,8 +254,9 @@ class Pipeline:
         self.processes = processes if process_settings is not None else 0
         self._process_settings = process_settings
         self._pool: ProcessPoolExecutor | None = None
-        #: With a lease, messages are taken only while this engine holds it (engines on one database take turns).
-        self.lease = lease
+        #: With a lease (the engine sets one), messages are taken only while this engine holds it: engines on one
+        #: database take turns.
+        self.lease: ProcessingLease | None = None
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -337,7 +337,7 @@ class Pipeline:
                 self.wake()
             elif was and not held:
                 log.warning("processing lease %r lost: another engine processes the message store now", lease.name)
-            elif not held and not was and lease.seconds > 0:
+            elif not held:
                 log.debug("standing by: another engine holds the processing lease %r", lease.name)
             await asyncio.sleep(lease.seconds / 3)
 

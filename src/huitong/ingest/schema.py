@@ -60,8 +60,8 @@ ingest_message = sa.Table(
 )
 
 #: Changes in the number of messages per channel and status, written by triggers (migration ``ingest_0004``) when a
-#: message is stored, changes status or is deleted; the totals are their sums (:func:`huitong.ingest.inbox.counts`),
-#: and :func:`huitong.ingest.inbox.fold_tally` now and then replaces them with one row per channel and status.
+#: message is stored, changes status or is deleted; the totals are their sums (:func:`huitong.ingest.tally.counts`),
+#: and :func:`huitong.ingest.tally.fold_tally` now and then replaces them with one row per channel and status.
 ingest_tally = sa.Table(
     "ingest_tally",
     metadata,

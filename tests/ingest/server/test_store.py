@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from huitong.ingest import inbox
+from huitong.ingest import inbox, tally
 from huitong.ingest.channels import ChannelConfigError, load_channels
 from huitong.ingest.engine import Engine
 from huitong.ingest.hl7v2.ack import read_ack
@@ -44,7 +44,7 @@ def test_search_by_control_id_patient_type_status_and_time(services: Services) -
     assert found(since=old + timedelta(hours=1)) == [None, "S2"]
     assert found(until=old + timedelta(hours=1)) == ["S1"]
     assert inbox.get(services.db, ids["S1"]).raw == adt("S1", mrn="P-1")  # type: ignore[union-attr]
-    assert inbox.counts(services.db)["lis"] == {
+    assert tally.counts(services.db)["lis"] == {
         "received": 1,
         "processed": 0,
         "error": 1,

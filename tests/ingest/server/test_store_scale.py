@@ -11,11 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from huitong.ingest import inbox
+from huitong.ingest import inbox, tally
 from huitong.ingest.inbox import Incoming, Mark, Query
 from huitong.ingest.receive import examine
-from huitong.ingest.schema import ERROR, PROCESSED, RECEIVED, STATUSES, ingest_message, ingest_message_patient
-from huitong.ingest.schema import ingest_tally as tally
+from huitong.ingest.schema import (
+    ERROR,
+    PROCESSED,
+    RECEIVED,
+    STATUSES,
+    ingest_message,
+    ingest_message_patient,
+    ingest_tally,
+)
 from huitong.services import Services
 from tests.ingest.server.conftest import adt, oru, rows
 
@@ -57,7 +64,7 @@ def _expected_index(services: Services) -> set[tuple[str, int]]:
 
 def _tally_rows(services: Services) -> int:
     with services.db.read() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(tally)).scalar_one())
+        return int(conn.execute(sa.select(sa.func.count()).select_from(ingest_tally)).scalar_one())
 
 
 def test_totals_follow_receipt_marks_replay_purge_and_folding(
@@ -69,8 +76,8 @@ def test_totals_follow_receipt_marks_replay_purge_and_folding(
         m.received_at = old
     _store(services, first)
     _store(services, [examine(oru(f"O{i}"), "lis").incoming for i in range(4)] + [examine(oru("O1"), "lis").incoming])
-    assert inbox.counts(services.db) == _truth(services)
-    assert inbox.counts(services.db)["lis"][RECEIVED] == 4  # the repeat of O1 is not stored, nor counted
+    assert tally.counts(services.db) == _truth(services)
+    assert tally.counts(services.db)["lis"][RECEIVED] == 4  # the repeat of O1 is not stored, nor counted
     by_id = {r.control_id: r.id for r in rows(services)}
     services.db.write(
         lambda conn: inbox.mark_many(
@@ -79,12 +86,12 @@ def test_totals_follow_receipt_marks_replay_purge_and_folding(
     )
     services.db.write(lambda conn: inbox.mark(conn, by_id["O3"], PROCESSED))
     services.db.write(lambda conn: inbox.mark(conn, by_id["O3"], PROCESSED))  # the same status again: no change
-    assert inbox.counts(services.db) == _truth(services)
+    assert tally.counts(services.db) == _truth(services)
     assert inbox.replay(services.db, q=Query(status="dead", channel="lis")) == 1
-    assert inbox.counts(services.db) == _truth(services)
+    assert tally.counts(services.db) == _truth(services)
     assert inbox.purge(services.db, datetime.now(UTC) - timedelta(days=365)) == 3
     assert (
-        inbox.counts(services.db)
+        tally.counts(services.db)
         == _truth(services)
         == {
             "his": {"received": 2, "processed": 0, "error": 1, "filtered": 0, "unsupported": 0},
@@ -95,14 +102,14 @@ def test_totals_follow_receipt_marks_replay_purge_and_folding(
     for i in range(30):  # one statement each (PostgreSQL's triggers write a row per statement, SQLite's per row)
         _store(services, [examine(oru(f"P{i}"), "lis").incoming])
     assert _tally_rows(services) > 30
-    monkeypatch.setattr(inbox, "TALLY_FOLD_AT", 10)  # counts() folds a long tally before it sums it
-    assert inbox.counts(services.db) == _truth(services)
+    monkeypatch.setattr(tally, "TALLY_FOLD_AT", 10)  # counts() folds a long tally before it sums it
+    assert tally.counts(services.db) == _truth(services)
     assert _tally_rows(services) <= 2 * len(STATUSES)
-    assert services.db.write(inbox.fold_tally) <= 2 * len(STATUSES)  # folding again changes nothing
-    assert inbox.counts(services.db) == _truth(services)
+    assert services.db.write(tally.fold_tally) <= 2 * len(STATUSES)  # folding again changes nothing
+    assert tally.counts(services.db) == _truth(services)
     assert inbox.purge(services.db, datetime.now(UTC) + timedelta(days=1), keep_dead=False) == 3  # not the queued
     assert (
-        inbox.counts(services.db)
+        tally.counts(services.db)
         == _truth(services)
         == {
             "his": dict.fromkeys(STATUSES, 0) | {"received": 2},
@@ -154,7 +161,7 @@ def test_the_running_engine_folds_the_tally(services: Services, monkeypatch: pyt
     from huitong.ingest import engine as engine_module
 
     monkeypatch.setattr(engine_module, "TALLY_FOLD_EVERY_S", 0.05)
-    monkeypatch.setattr(inbox, "TALLY_FOLD_AT", 5)
+    monkeypatch.setattr(tally, "TALLY_FOLD_AT", 5)
     for i in range(20):
         _store(services, [examine(oru(f"E{i}"), "lis").incoming])
     engine = engine_module.Engine(services.settings, services.store, listen=False)
@@ -172,7 +179,7 @@ def test_the_running_engine_folds_the_tally(services: Services, monkeypatch: pyt
     asyncio.run(run())
     assert _truth(services)["lis"][PROCESSED] == 20
     assert _tally_rows(services) <= 5
-    assert inbox.counts(services.db) == _truth(services)
+    assert tally.counts(services.db) == _truth(services)
 
 
 def test_purge_in_chunks_keeps_dead_letters_and_queued_messages(
@@ -200,4 +207,4 @@ def test_purge_in_chunks_keeps_dead_letters_and_queued_messages(
     assert inbox.purge(services.db, datetime.now(UTC) - timedelta(days=365)) == 13
     assert {r.control_id for r in rows(services)} == dead | queued
     assert _index(services) == _expected_index(services)
-    assert inbox.counts(services.db) == _truth(services)
+    assert tally.counts(services.db) == _truth(services)

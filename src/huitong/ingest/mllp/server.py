@@ -227,6 +227,11 @@ class MllpServer:
         self.connections_total = 0
         self.received = 0
 
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (served or waiting for a slot)."""
+        return len(self._connections)
+
     async def start(self) -> None:
         """Bind and start accepting; ``port`` then holds the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()

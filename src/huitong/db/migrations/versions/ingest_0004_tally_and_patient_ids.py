@@ -6,7 +6,7 @@ every row. This revision adds:
 
 * ``ingest_tally`` — rows of ``(channel, status, n)``, each a change in the count of messages with that channel
   and status. Triggers write them whenever a message is stored, changes status (or channel) or is deleted, so no
-  path that writes messages can forget them; :func:`huitong.ingest.inbox.fold_tally` sums them into one row per
+  path that writes messages can forget them; :func:`huitong.ingest.tally.fold_tally` sums them into one row per
   channel and status now and then. The totals are the sums. SQLite fires its trigger per row (one small insert
   each); PostgreSQL's fire once per statement and read the statement's transition tables. Only inserts are made,
   never an update of a shared counter row, so concurrent writers never wait on one another here.
