@@ -1,10 +1,16 @@
-"""The demo feed waits as the server's rate limit asks instead of losing bundles."""
+"""The demo feed waits as the server's rate limit asks instead of losing bundles, and ends quietly when the server
+stops."""
 
 from __future__ import annotations
 
+import http.server
+import socket
+import threading
+from pathlib import Path
+
 import httpx
 
-from huitong.demo.feed import post_paced
+from huitong.demo.feed import feed, post_paced
 
 
 def test_a_429_is_waited_out_and_the_bundle_sent_again() -> None:
@@ -33,3 +39,44 @@ def test_a_server_that_keeps_refusing_is_reported_not_retried_forever() -> None:
     with httpx.Client(transport=httpx.MockTransport(server), base_url="http://feed.test") as client:
         assert post_paced(client, "/fhir", b"{}", attempts=3).status_code == 429
     assert calls == 4
+
+
+def test_a_server_that_stops_mid_feed_ends_the_feed_with_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Ctrl+C on ``huitong demo`` closes the MLLP listener while the feed is sending: the feed says so and returns."""
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    listener = socket.create_server(("127.0.0.1", 0))  # takes the message, then hangs up without an ACK
+
+    def hang_up() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+
+    (tmp_path / "hl7" / "his").mkdir(parents=True)
+    (tmp_path / "hl7" / "his" / "adt.hl7").write_bytes(
+        b"MSH|^~\\&|HIS|H|HUITONG|H|20260101120000||ADT^A04|C1|P|2.5\rPID|1||P1^^^H^MR||Zhang^San\r"
+    )
+    http_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threads = [threading.Thread(target=http_server.serve_forever, daemon=True), threading.Thread(target=hang_up)]
+    for t in threads:
+        t.start()
+    lines: list[str] = []
+    try:
+        feed(f"http://127.0.0.1:{http_server.server_port}", "token", listener.getsockname(), tmp_path, lines.append)
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+        threads[1].join(5)
+        listener.close()
+    assert lines[0] == "EMR (FHIR): 0 bundles stored, 0 refused"
+    assert lines[-1].startswith("stopped before the end: ")
+    assert "closed the connection before sending an ACK" in lines[-1]
+    assert not any(line.startswith("HL7:") for line in lines)

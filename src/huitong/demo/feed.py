@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from huitong.ingest.errors import MllpError
 from huitong.ingest.hl7v2.parse import split_messages
 from huitong.ingest.mllp.client import send_messages
 
@@ -93,12 +94,21 @@ def send_hl7(host: str, port: int, data_dir: Path, log: Log, *, batch: int = 500
 
 
 def feed(base_url: str, token: str, mllp: tuple[str, int], data_dir: Path, log: Log) -> None:
-    """Everything, in order; logs a line per stream and a summary."""
-    wait_until_ready(base_url)
-    started = time.monotonic()
-    ok, refused = post_bundles(base_url, token, data_dir, log)
-    log(f"EMR (FHIR): {ok} bundles stored, {refused} refused")
-    accepted, other = send_hl7(mllp[0], mllp[1], data_dir, log)
+    """Everything, in order; logs a line per stream and a summary.
+
+    The feed runs beside the server it feeds: when the server stops (Ctrl+C) or cannot be reached, the feed ends
+    with one line saying so, not a traceback. What was acknowledged is stored; a later ``huitong demo`` sends the
+    rest again, and the messages already stored are answered as repeats (their control ids are known).
+    """
+    try:
+        wait_until_ready(base_url)
+        started = time.monotonic()
+        ok, refused = post_bundles(base_url, token, data_dir, log)
+        log(f"EMR (FHIR): {ok} bundles stored, {refused} refused")
+        accepted, other = send_hl7(mllp[0], mllp[1], data_dir, log)
+    except (MllpError, httpx.TransportError, TimeoutError) as exc:
+        log(f"stopped before the end: {exc}. What was acknowledged is stored; `huitong demo` again sends the rest.")
+        return
     log(
         f"HL7: {accepted} messages acknowledged AA, {other} AE/AR (kept for replay; see /ingest) "
         f"in {time.monotonic() - started:.0f} s"
