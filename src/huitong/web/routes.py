@@ -51,6 +51,11 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def register_web(app: FastAPI) -> None:
     """Static files, the role pages and their error handling."""
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    async def favicon(_request: Request) -> Response:  # what browsers ask for where a page names no icon
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    app.add_route("/favicon.ico", favicon, include_in_schema=False)
     for router in (
         doctor_router,
         nurse_router,

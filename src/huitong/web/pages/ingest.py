@@ -31,7 +31,7 @@ TEXT: dict[str, dict[str, str]] = {
         "filtered": "已过滤",
         "unsupported": "不支持",
         "queued": "排队中",
-        "rate": "每分钟（近5分钟）",
+        "rate": "每分钟 接收/处理/出错（近5分钟）",
         "chart": "近一小时接收量（每5分钟）",
         "errors": "最近的错误",
         "type": "类型",
@@ -56,7 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "filtered": "Filtered",
         "unsupported": "Unsupported",
         "queued": "Queued",
-        "rate": "Per minute (last 5 min)",
+        "rate": "Per minute: received / processed / errors (last 5 min)",
         "chart": "Received in the last hour (per 5 minutes)",
         "errors": "Latest errors",
         "type": "Type",
@@ -97,7 +97,7 @@ async def board(request: Request, services: ServicesDep, actor: PageActor, repla
         key = "this_engine" if state["this_engine"] else "other_engine"
         processing = x[key].format(holder=state["holder"], until=state["until"][11:19])
     chart = data["received_per_5min"]
-    chart_json = script_json({"starts": [s[11:16] for s in chart["starts"]], "series": chart["series"]})
+    chart_json = script_json({"labels": [s[11:16] for s in chart["starts"]], "series": chart["series"]})
     return render(
         request,
         "ingest/board.html",

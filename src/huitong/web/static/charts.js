@@ -3,6 +3,7 @@
    - "trend":  {"series name": [["2026-01-01 08:00", 5.4], ...], ...}   time axis, one line per series
    - "bar":    {"labels": [...], "values": [...], "max": 100}
    - "hourly": {"values": [24 numbers]}                                  visits per hour of the day
+   - "stacked": {"labels": [...], "series": {"name": [numbers], ...}}    stacked bars, one colour per series
    - "tpr":    {"labels": {key: name}, "series": {key: [["2026-11-21 06:00", 37.2], ...]}}   the 体温单:
                temperature (°C, left) with pulse and respiration (/min, right) above, blood pressure below */
 (function () {
@@ -24,6 +25,12 @@
       var hours = []; for (var h = 0; h < 24; h++) { hours.push(h + ":00"); }
       option = { tooltip: {}, xAxis: { type: "category", data: hours }, yAxis: { type: "value" },
                  series: [{ type: "line", areaStyle: {}, data: data.values }] };
+    } else if (kind === "stacked") {
+      option = { animation: false, tooltip: { trigger: "axis" }, legend: {},
+                 xAxis: { type: "category", data: data.labels }, yAxis: { type: "value", minInterval: 1 },
+                 series: Object.keys(data.series).map(function (name) {
+                   return { name: name, type: "bar", stack: "all", data: data.series[name] };
+                 }) };
     } else if (kind === "tpr") {
       var s = data.series, l = data.labels;
       function line(key, grid, axis, color, symbol) {
