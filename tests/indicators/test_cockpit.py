@@ -50,7 +50,7 @@ def test_cockpit_pages_and_exports(sqlite_url: str, tmp_path: Path) -> None:
         text = page.text
         assert "院长驾驶舱" in text and "出院患者四级手术比例" in text
         assert text.index("出院患者四级手术比例") < text.index("门诊人次数与出院人次数比")  # ▲ first
-        assert 'data-chart="trend"' in text
+        assert 'data-chart="months"' in text and '"2024-01"' in text and '"2024-12"' in text  # the whole year
         english = client.get("/cockpit?year=2024&lang=en").text
         assert "Share of level-4 (most complex) surgery among discharged surgical patients" in english
 

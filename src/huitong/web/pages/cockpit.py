@@ -30,8 +30,14 @@ def _year(request: Request, services: Services) -> int:
     return values.latest_year(services.db, HOSPITAL) or date.today().year
 
 
-def _trend(line: report.ReportLine) -> str:
-    return script_json({line.id: [[f"{m}-01", v] for m, v in line.months]})
+def _trend(line: report.ReportLine, year: int) -> str:
+    """The year's twelve months on the axis, whatever months have values (a gap where one has none), and the target
+    line where there is one: the ``months`` chart of ``static/charts.js``."""
+    by_month = dict(line.months)
+    labels = [f"{year}-{m:02d}" for m in range(1, 13)]
+    return script_json(
+        {"labels": labels, "series": {line.id: [by_month.get(m) for m in labels]}, "target": line.target}
+    )
 
 
 @router.get("")
@@ -40,7 +46,7 @@ def overview(request: Request, services: ServicesDep, actor: PageActor) -> Respo
     require_area(actor, "cockpit")
     year = _year(request, services)
     lines = report.build(services.db, year, services.settings.indicators.targets, departments=False)
-    charts = [(line, _trend(line)) for line in lines if line.national and line.months and "." not in line.id]
+    charts = [(line, _trend(line, year)) for line in lines if line.national and line.months and "." not in line.id]
     return render(
         request,
         "cockpit/overview.html",
@@ -79,7 +85,7 @@ def indicator(request: Request, indicator_id: str, services: ServicesDep, actor:
             "definition": definition,
             "ranked": ranked,
             "fmt": report.fmt,
-            "trend_json": _trend(line),
+            "trend_json": _trend(line, year),
             "ranking_json": script_json(ranking),
             "directions": report.DIRECTION_ZH if language(request) == "zh" else report.DIRECTION_EN,
             "drillable": definition is not None and not definition.growth_of,

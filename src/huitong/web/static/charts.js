@@ -4,6 +4,8 @@
    - "bar":    {"labels": [...], "values": [...], "max": 100}
    - "hourly": {"values": [24 numbers]}                                  visits per hour of the day
    - "stacked": {"labels": [...], "series": {"name": [numbers], ...}}    stacked bars, one colour per series
+   - "months": {"labels": ["2024-01", ...], "series": {"name": [number or null, ...]}, "target": number or null}
+               one line per series over a year's months (a gap where a month has no value), the target dashed
    - "tpr":    {"labels": {key: name}, "series": {key: [["2026-11-21 06:00", 37.2], ...]}}   the 体温单:
                temperature (°C, left) with pulse and respiration (/min, right) above, blood pressure below */
 (function () {
@@ -30,6 +32,20 @@
                  xAxis: { type: "category", data: data.labels }, yAxis: { type: "value", minInterval: 1 },
                  series: Object.keys(data.series).map(function (name) {
                    return { name: name, type: "bar", stack: "all", data: data.series[name] };
+                 }) };
+    } else if (kind === "months") {
+      var names = Object.keys(data.series);
+      option = { animation: false, tooltip: { trigger: "axis" }, legend: { show: names.length > 1, top: 0 },
+                 grid: { left: 56, right: 24, top: names.length > 1 ? 36 : 16, bottom: 28 },
+                 xAxis: { type: "category", data: data.labels.map(function (m) { return m.slice(5); }) },
+                 yAxis: { type: "value", scale: true },
+                 series: names.map(function (name, i) {
+                   var line = { name: name, type: "line", data: data.series[name], symbolSize: 7 };
+                   if (i === 0 && data.target !== null && data.target !== undefined) {
+                     line.markLine = { symbol: "none", lineStyle: { type: "dashed", color: "#b42318" },
+                                       label: { formatter: "{c}" }, data: [{ yAxis: data.target }] };
+                   }
+                   return line;
                  }) };
     } else if (kind === "tpr") {
       var s = data.series, l = data.labels;
