@@ -21,8 +21,13 @@ def test_administrator_manages_accounts(app_client: tuple[TestClient, SecuritySe
     assert client.get("/admin/users").status_code == 200
     form = {"csrf": csrf, "action": "create", "user_id": "dr.li", "display_name": "李医生", "role": "doctor"}
     assert client.post("/admin/users", data={**form, "password": "weak"}).status_code == 400
+    for name in ("", "dr li", "dr\tli"):  # what the form's pattern keeps out, kept out by the server too
+        unnamed = client.post("/admin/users", data={**form, "user_id": name, "password": "Strong-Pass-2026"})
+        assert unnamed.status_code == 400 and "cannot be a login name" in unnamed.text, name
     created = client.post("/admin/users", data={**form, "password": "Strong-Pass-2026", "department": "cardiology"})
     assert created.status_code == 200 and "dr.li" in created.text
+    first = sec.accounts.authenticate("dr.li", "Strong-Pass-2026")
+    assert first.account is not None and first.password_expired  # the administrator's choice: replaced at login
     assert client.post("/admin/users", data={**form, "csrf": "forged"}).status_code == 403
     role = {"csrf": csrf, "action": "role", "user_id": "dr.li", "role": "nurse", "department": "oncology"}
     assert client.post("/admin/users", data=role).status_code == 200

@@ -8,10 +8,13 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from huitong.security import totp
+from huitong.security.access import AccessPolicy
 from huitong.security.deps import csrf_token_of
-from huitong.security.runtime import SecurityServices
+from huitong.security.runtime import SecurityServices, open_security
 from huitong.security.sessions import COOKIE
-from tests.security.conftest import PASSWORD, Clock, make_user
+from huitong.services import Services
+from huitong.settings import Settings
+from tests.security.conftest import ADMIN, DEPARTMENT, PASSWORD, Clock, make_user
 
 
 def _login_form(client: TestClient) -> str:
@@ -139,6 +142,25 @@ def test_expired_password_must_be_changed(app_client: tuple[TestClient, Security
     )
     assert done.status_code == 303
     assert _login(client, "zhang.wei", "Brand-New-Pass-77")[0] == 303
+
+
+def test_a_password_somebody_else_chose_is_changed_at_the_first_login_even_without_a_maximum_age(
+    services: Services, settings: Settings, clock: Clock
+) -> None:
+    """An administrator's initial or reset password is the user's to replace — also where the hospital turned the
+    periodic change off (``password_max_age_days = 0``), which once let a reset password stand for good."""
+    no_max_age = settings.security.model_copy(update={"password_max_age_days": 0})
+    policy = AccessPolicy(services.db, clock=clock)
+    sec = open_security(settings.model_copy(update={"security": no_max_age}), services.db, policy, clock)
+    sec.accounts.create(
+        ADMIN, user_id="dr.new", display_name="dr.new", role="doctor", password=PASSWORD, department=DEPARTMENT,
+        temporary=True,
+    )  # fmt: skip
+    assert sec.accounts.authenticate("dr.new", PASSWORD).password_expired
+    make_user(sec, "dr.own", "doctor")  # a password of one's own (the CLI, self-registration) stays
+    assert not sec.accounts.authenticate("dr.own", PASSWORD).password_expired
+    sec.accounts.reset_credentials(ADMIN, "dr.own", "Temporary-Pass-99")
+    assert sec.accounts.authenticate("dr.own", "Temporary-Pass-99").password_expired
 
 
 def test_login_rate_limit(app_client: tuple[TestClient, SecurityServices]) -> None:

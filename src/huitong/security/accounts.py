@@ -24,6 +24,10 @@ from huitong.security.roles import GRANTS, Role, grant_of, needs_mfa
 from huitong.security.schema import sec_care_team, sec_password_history, sec_patient_department, sec_user
 from huitong.settings import SecuritySettings
 
+#: ``password_changed`` of a password somebody else chose (a credentials reset; an account an administrator created
+#: with ``temporary=True``): it must be changed at the next login, whatever ``password_max_age_days`` says.
+MUST_CHANGE = datetime(2000, 1, 1, tzinfo=UTC)
+
 
 class AccountError(Exception):
     """An account operation that cannot be carried out; the message is safe to show."""
@@ -129,8 +133,10 @@ class Accounts:
         department: str | None = None,
         patient_id: str | None = None,
         expires: datetime | None = None,
+        temporary: bool = False,
     ) -> Account:
-        """Create an account (audited as ``user-create``)."""
+        """Create an account (audited as ``user-create``). ``temporary``: the password was chosen by somebody else
+        (an administrator) and must be changed at the first login."""
         _require_admin(by)
         _check_role(role, patient_id)
         if password is not None:
@@ -147,6 +153,7 @@ class Accounts:
                 department=department,
                 patient_id=patient_id,
                 expires=expires,
+                temporary=temporary,
             )
         )
         account = self.get(user_id)
@@ -165,6 +172,7 @@ class Accounts:
         department: str | None = None,
         patient_id: str | None = None,
         expires: datetime | None = None,
+        temporary: bool = False,
     ) -> None:
         """Insert an account in the caller's write transaction (audited as ``user-create`` in it).
 
@@ -174,6 +182,8 @@ class Accounts:
         """
         _require_admin(by)
         _check_role(role, patient_id)
+        if not user_id or len(user_id) > 64 or any(c.isspace() or not c.isprintable() for c in user_id):
+            raise AccountError(f"{user_id!r} cannot be a login name: 1 to 64 characters, no spaces")
         now = self.clock()
         if conn.execute(sa.select(sec_user.c.user_id).where(sec_user.c.user_id == user_id)).first():
             raise AccountError(f"the login name {user_id!r} is taken (login names are never reused)")
@@ -185,7 +195,7 @@ class Accounts:
                 department=department,
                 patient_id=patient_id,
                 password_hash=password_hash,
-                password_changed=now if password_hash else None,
+                password_changed=(MUST_CHANGE if temporary else now) if password_hash else None,
                 failed_logins=0,
                 is_active=True,
                 expires=expires,
@@ -224,7 +234,6 @@ class Accounts:
         _require_admin(by, user_id)
         self.policy.check(temporary_password, user_id=user_id)
         pw_hash = hash_password(temporary_password)
-        expired = datetime(2000, 1, 1, tzinfo=UTC)
 
         def job(conn: sa.Connection) -> None:
             conn.execute(
@@ -232,7 +241,7 @@ class Accounts:
                 .where(sec_user.c.user_id == user_id)
                 .values(
                     password_hash=pw_hash,
-                    password_changed=expired,
+                    password_changed=MUST_CHANGE,
                     totp_secret=None,
                     totp_last_step=None,
                     failed_logins=0,
@@ -331,7 +340,9 @@ class Accounts:
         )
         max_age = self.settings.password_max_age_days
         changed = account.password_changed
-        expired = bool(max_age) and changed is not None and now - changed > timedelta(days=max_age)
+        expired = changed is not None and (
+            changed <= MUST_CHANGE or (bool(max_age) and now - changed > timedelta(days=max_age))
+        )
         _audit(self.db, actor, "login", user_id)
         return LoginResult(account, needs_mfa=self.requires_mfa(account), password_expired=expired)
 

@@ -77,6 +77,7 @@ async def users_change(request: Request) -> Response:
                     password=field.get("password") or None,
                     department=field.get("department") or None,
                     patient_id=field.get("patient_id") or None,
+                    temporary=True,  # the administrator chose it: the user chooses their own at the first login
                 )
             )
         elif action == "role":

@@ -48,6 +48,9 @@ def create_user(
     name: str = typer.Option(..., help="Display name."),
     department: str | None = typer.Option(None, help="Home department (Organization id)."),
     patient_id: str | None = typer.Option(None, help="For patient accounts: the Patient id."),
+    temporary: bool = typer.Option(
+        False, "--temporary", help="The password is chosen for someone else: they must change it at the first login."
+    ),
 ) -> None:
     """Create an account; the password is asked for (the command acts as system:cli, audited)."""
     from huitong.security.actor import Actor
@@ -68,6 +71,7 @@ def create_user(
             password=password,
             department=department,
             patient_id=patient_id,
+            temporary=temporary,
         )
     except PasswordPolicyError as exc:
         typer.echo(f"refused: {exc}")
