@@ -55,6 +55,11 @@ def _audit(db: Database, actor: Actor, ids: list[int], query: str | None = None)
         db.write(lambda conn: audit.record(conn, actor, entries))
 
 
+def _no_rates(windows: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Every window at zero: a channel quiet in the last minutes but busy within the hour has all three windows."""
+    return {k: {"received": 0.0, "processed": 0.0, "errored": 0.0} for k in windows}
+
+
 def stats(
     db: Database, queued_in_memory: int = 0, now: datetime | None = None, holder: str | None = None
 ) -> dict[str, Any]:
@@ -83,7 +88,7 @@ def stats(
             ).all()
             for name in set(received) | {r[0] for r in done}:
                 entry = channels.setdefault(name, {"channel": name, "counts": dict.fromkeys(STATUSES, 0), "queued": 0})
-                rates = entry.setdefault("rates_per_min", {})
+                rates = entry.setdefault("rates_per_min", _no_rates(windows))
                 processed = sum(n for c, s, n in done if c == name and s == PROCESSED)
                 errored = sum(n for c, s, n in done if c == name and s in (ERROR, UNSUPPORTED))
                 rates[label] = {
@@ -104,7 +109,7 @@ def stats(
                 series.setdefault(name, [0] * 12)[i] = int(n)
         processing = lease_state(conn, now, holder)
     for entry in channels.values():
-        entry.setdefault("rates_per_min", {k: {"received": 0.0, "processed": 0.0, "errored": 0.0} for k in windows})
+        entry.setdefault("rates_per_min", _no_rates(windows))
     return {
         "generated_at": now.isoformat(),
         "in_flight": queued_in_memory,

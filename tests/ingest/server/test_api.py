@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import hl7.client
 import pytest
@@ -42,6 +43,20 @@ def test_http_source_stats_search_errors_and_replay(client: TestClient) -> None:
     assert len(errors) == 1 and errors[0]["raw"] == "not hl7 at all" and "no MSH" in errors[0]["error"]
     assert client.post("/api/ingest/replay", json={"status": "error"}).json() == {"replayed": 1}
     assert client.post("/api/ingest/replay", json={}).status_code == 400
+
+
+def test_a_channel_quiet_for_minutes_but_busy_within_the_hour_has_every_rate_and_the_page_shows(
+    client: TestClient,
+) -> None:
+    """Five to sixty minutes after a burst the 60-minute window had the channel and the others did not: the
+    JSON lacked the 1- and 5-minute rates and the dashboard page failed (500) on them."""
+    from huitong.ingest.api import stats
+
+    assert client.post("/api/ingest/channels/lab/messages", content=oru("Q1", mrn="4712")).status_code == 200
+    later = stats(client.app.state.services.db, now=datetime.now(UTC) + timedelta(minutes=10))  # type: ignore[attr-defined]
+    [lab] = later["channels"]
+    assert lab["rates_per_min"]["60m"]["received"] > 0
+    assert lab["rates_per_min"]["5m"] == lab["rates_per_min"]["1m"] == {"received": 0, "processed": 0, "errored": 0}
 
 
 def test_the_api_needs_credentials(client: TestClient) -> None:
