@@ -4,13 +4,20 @@ stops."""
 from __future__ import annotations
 
 import http.server
+import shutil
 import socket
 import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
-from huitong.demo.feed import feed, post_paced
+from huitong.db import open_database
+from huitong.demo.feed import feed, import_files, post_paced
+from huitong.indicators import values
+from huitong.indicators.engine import HOSPITAL
+from huitong.synth import generate
+from tests.conftest import make_settings
 
 
 def test_a_429_is_waited_out_and_the_bundle_sent_again() -> None:
@@ -80,3 +87,28 @@ def test_a_server_that_stops_mid_feed_ends_the_feed_with_one_line_not_a_tracebac
     assert lines[-1].startswith("stopped before the end: ")
     assert "closed the connection before sending an ACK" in lines[-1]
     assert not any(line.startswith("HL7:") for line in lines)
+
+
+def test_the_hospitals_file_exports_are_imported_and_the_year_computed_for_the_cockpit(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's last step, with the operator's commands in their own processes, on a real database."""
+    data = tmp_path / "synth"
+    generate("tiny", 3, 2025, data)
+    database = tmp_path / "demo.db"
+    shutil.copyfile(sqlite_template, database)
+    monkeypatch.setenv("HUITONG_DATABASE__URL", f"sqlite:///{database}")
+    monkeypatch.setenv("HUITONG_INDICATORS__DUCKDB_PATH", str(tmp_path / "indicators.duckdb"))
+    lines: list[str] = []
+    stored = import_files(data, lines.append)
+    assert stored > 0
+    assert [line.split(":")[0] for line in lines] == [
+        "master", "frontpage/frontpage.csv", "his/outpatient_visits.csv", "his/charges.csv", "indicators 2025",
+    ]  # fmt: skip
+    assert lines[-1] == f"indicators 2025: {stored} values stored for 2025; see /cockpit"
+    settings = make_settings(f"sqlite:///{database}")
+    db = open_database(settings.database)
+    try:
+        assert values.latest_year(db, HOSPITAL) == 2025  # what the cockpit opens on
+    finally:
+        db.close()

@@ -103,6 +103,7 @@ def demo(
     typer.echo(f"  Open {base}/                 home page (中文 / English)")
     typer.echo(f"  Open {base}/fhir/metadata    FHIR CapabilityStatement")
     typer.echo(f"  Open {base}/ingest           integration engine: watch the synthetic hospital's HL7 arrive")
+    typer.echo(f"  Open {base}/cockpit          leadership cockpit: the indicators, once the feed has computed them")
     typer.echo(f"  Try  curl {base}/fhir/Patient/demo-p001")
     typer.echo("  Anonymous access is on for this demo (development mode only); or sign in at /login (above).")
     typer.echo("")

@@ -1,13 +1,19 @@
 """Feeding the synthetic hospital into a running Huitong through the paths a hospital uses.
 
 The EMR's FHIR transaction bundles go to ``POST /fhir`` over HTTP (full validation, as any outside system); the
-HIS, LIS and PACS HL7 v2 streams go to the MLLP listener, message by message, each acknowledged only once stored.
-Nothing is written to the database directly: what the demo shows is what the integration engine made of the feed.
+HIS, LIS and PACS HL7 v2 streams go to the MLLP listener, message by message, each acknowledged only once stored;
+the files a hospital exports (reference data, the inpatient front page 病案首页, the HIS's outpatient visits and
+charges) are imported with the operator's own commands (``huitong indicators import-…``), and the indicators of
+the synthetic year computed (``huitong indicators compute``), so the leadership cockpit has a year to show.
+Nothing is written to the database directly: what the demo shows is what the platform made of the feed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,6 +99,42 @@ def send_hl7(host: str, port: int, data_dir: Path, log: Log, *, batch: int = 500
     return accepted, other
 
 
+#: The hospital's file exports, after the message streams: (``huitong indicators`` command, file in the data folder).
+FILE_FEEDS = (
+    ("import-master", "master"),
+    ("import-frontpage", "frontpage/frontpage.csv"),
+    ("import-visits", "his/outpatient_visits.csv"),
+    ("import-charges", "his/charges.csv"),
+)
+
+
+def _huitong(*args: str) -> tuple[int, str]:
+    """Run ``huitong ARGS…`` as the operator would (same interpreter, same settings); its exit code and last line."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module, arguments from FILE_FEEDS
+        [sys.executable, "-m", "huitong", *args], capture_output=True, text=True, check=False
+    )
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    return done.returncode, lines[-1].strip() if lines else ""
+
+
+def import_files(data_dir: Path, log: Log) -> int:
+    """Import the hospital's file exports and compute the synthetic year's indicators; the number of values stored.
+
+    The front page carries the synthetic hospital's deliberate defects, so its import reports rejected rows (exit
+    code 1): that is logged, not an error of the demo.
+    """
+    for command, relative in FILE_FEEDS:
+        path = data_dir / relative
+        if path.exists():
+            code, last = _huitong("indicators", command, str(path))
+            log(f"{relative}: {last}" + (" (rows with defects were rejected, as a hospital's would be)" * (code == 1)))
+    year = int(json.loads((data_dir / "manifest.json").read_text(encoding="utf-8")).get("year", 2026))
+    code, last = _huitong("indicators", "compute", "--from", f"{year}-01-01", "--to", f"{year}-12-31")
+    log(f"indicators {year}: {last}" + ("; see /cockpit" if code == 0 else f" (exit code {code})"))
+    words = last.split()
+    return int(words[0]) if code == 0 and words and words[0].isdigit() else 0
+
+
 def feed(base_url: str, token: str, mllp: tuple[str, int], data_dir: Path, log: Log) -> None:
     """Everything, in order; logs a line per stream and a summary.
 
@@ -113,3 +155,4 @@ def feed(base_url: str, token: str, mllp: tuple[str, int], data_dir: Path, log: 
         f"HL7: {accepted} messages acknowledged AA, {other} AE/AR (kept for replay; see /ingest) "
         f"in {time.monotonic() - started:.0f} s"
     )
+    import_files(data_dir, log)
