@@ -124,7 +124,7 @@ def test_doctor_signs_in_with_mfa_and_acknowledges_a_critical_value(server: dict
     _sign_in(page, server["base"], "dr.liu", server["totp"])
     page.goto(f"{server['base']}/doctor")
     row = page.locator("#alert-demo-p004-glu1")
-    assert "11.8" in row.inner_text()
+    assert "11.8" in row.inner_text() and "刘强" in row.inner_text()
     page.screenshot(path=str(SHOTS / "doctor-workbench.png"), full_page=True)
     with page.expect_response(lambda r: "/acknowledge" in r.url) as answer:
         row.locator("button").click()

@@ -21,6 +21,8 @@ def test_doctor_workbench_lists_inpatients_and_open_critical_values(demo_client:
     assert page.status_code == 200
     assert "王秀英" in page.text and "刘强" in page.text
     assert 'id="alert-demo-p004-glu1"' in page.text  # glucose 11.8 mmol/L flagged HH by the LIS
+    row = page.text.split('id="alert-demo-p004-glu1"')[1].split("</tr>")[0]
+    assert ">刘强</a>" in row and "男" in row  # the patient's name, not an id
 
 
 def test_critical_value_acknowledgement_closes_the_loop(demo_client: TestClient) -> None:

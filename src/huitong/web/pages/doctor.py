@@ -55,6 +55,16 @@ def _resources(found: list[StoredResource]) -> list[dict[str, Any]]:
     return [jsonio.loads_fast(s.content or b"{}") for s in found]
 
 
+def _patients_of(services: Services, actor: Actor, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The Patients ``ids`` (one search, audited like any), by id: a critical value is read with its patient's name
+    and record number, not an id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    found = services.search.search(actor, "Patient", [("_id", ",".join(wanted)), ("_count", str(len(wanted)))])
+    return {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.matches}
+
+
 def my_patients(services: Services, actor: Actor, *, page: int) -> dict[str, Any]:
     """Inpatients in progress and today's outpatients the actor may see, with their patients."""
     search = services.search
@@ -173,6 +183,7 @@ def workbench(request: Request, services: ServicesDep, actor: PageActor, page: i
         {
             **data,
             "alerts": alerts,
+            "alert_patients": _patients_of(services, actor, [a.patient_id for a in alerts if a.patient_id]),
             "page": max(page, 0),
             "age_of": age_of,
             "gender_of": gender_of,
