@@ -4,6 +4,7 @@ stops."""
 from __future__ import annotations
 
 import http.server
+import re
 import shutil
 import socket
 import threading
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from huitong.db import open_database
-from huitong.demo.feed import feed, import_files, post_paced
+from huitong.demo.feed import feed, load_files_and_compute, post_paced
 from huitong.indicators import values
 from huitong.indicators.engine import HOSPITAL
 from huitong.synth import generate
@@ -89,7 +90,7 @@ def test_a_server_that_stops_mid_feed_ends_the_feed_with_one_line_not_a_tracebac
     assert not any(line.startswith("HL7:") for line in lines)
 
 
-def test_the_hospitals_file_exports_are_imported_and_the_year_computed_for_the_cockpit(
+def test_the_hospitals_file_exports_are_imported_the_year_computed_and_the_quality_rules_run(
     tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo's last step, with the operator's commands in their own processes, on a real database."""
@@ -100,12 +101,14 @@ def test_the_hospitals_file_exports_are_imported_and_the_year_computed_for_the_c
     monkeypatch.setenv("HUITONG_DATABASE__URL", f"sqlite:///{database}")
     monkeypatch.setenv("HUITONG_INDICATORS__DUCKDB_PATH", str(tmp_path / "indicators.duckdb"))
     lines: list[str] = []
-    stored = import_files(data, lines.append)
+    stored = load_files_and_compute(data, lines.append)
     assert stored > 0
     assert [line.split(":")[0] for line in lines] == [
         "master", "frontpage/frontpage.csv", "his/outpatient_visits.csv", "his/charges.csv", "indicators 2025",
+        "data quality",
     ]  # fmt: skip
-    assert lines[-1] == f"indicators 2025: {stored} values stored for 2025; see /cockpit"
+    assert lines[-2] == f"indicators 2025: {stored} values stored for 2025; see /cockpit"
+    assert re.fullmatch(r"data quality: \d+ findings; see /quality", lines[-1]), lines[-1]
     settings = make_settings(f"sqlite:///{database}")
     db = open_database(settings.database)
     try:

@@ -3,8 +3,9 @@
 The EMR's FHIR transaction bundles go to ``POST /fhir`` over HTTP (full validation, as any outside system); the
 HIS, LIS and PACS HL7 v2 streams go to the MLLP listener, message by message, each acknowledged only once stored;
 the files a hospital exports (reference data, the inpatient front page 病案首页, the HIS's outpatient visits and
-charges) are imported with the operator's own commands (``huitong indicators import-…``), and the indicators of
-the synthetic year computed (``huitong indicators compute``), so the leadership cockpit has a year to show.
+charges) are imported with the operator's own commands (``huitong indicators import-…``), the indicators of the
+synthetic year computed (``huitong indicators compute``) and the data-quality rules run (``huitong quality run``),
+so the leadership cockpit has a year to show and the quality scorecard its findings.
 Nothing is written to the database directly: what the demo shows is what the platform made of the feed.
 """
 
@@ -117,8 +118,9 @@ def _huitong(*args: str) -> tuple[int, str]:
     return done.returncode, lines[-1].strip() if lines else ""
 
 
-def import_files(data_dir: Path, log: Log) -> int:
-    """Import the hospital's file exports and compute the synthetic year's indicators; the number of values stored.
+def load_files_and_compute(data_dir: Path, log: Log) -> int:
+    """Import the hospital's file exports, compute the synthetic year's indicators and run the data-quality rules;
+    the number of indicator values stored.
 
     The front page carries the synthetic hospital's deliberate defects, so its import reports rejected rows (exit
     code 1): that is logged, not an error of the demo.
@@ -132,7 +134,10 @@ def import_files(data_dir: Path, log: Log) -> int:
     code, last = _huitong("indicators", "compute", "--from", f"{year}-01-01", "--to", f"{year}-12-31")
     log(f"indicators {year}: {last}" + ("; see /cockpit" if code == 0 else f" (exit code {code})"))
     words = last.split()
-    return int(words[0]) if code == 0 and words and words[0].isdigit() else 0
+    stored = int(words[0]) if code == 0 and words and words[0].isdigit() else 0
+    code, last = _huitong("quality", "run")
+    log(f"data quality: {last.split(';')[0]}" + ("; see /quality" if code == 0 else f" (exit code {code})"))
+    return stored
 
 
 def feed(base_url: str, token: str, mllp: tuple[str, int], data_dir: Path, log: Log) -> None:
@@ -155,4 +160,4 @@ def feed(base_url: str, token: str, mllp: tuple[str, int], data_dir: Path, log: 
         f"HL7: {accepted} messages acknowledged AA, {other} AE/AR (kept for replay; see /ingest) "
         f"in {time.monotonic() - started:.0f} s"
     )
-    import_files(data_dir, log)
+    load_files_and_compute(data_dir, log)
