@@ -32,7 +32,9 @@ from typing import Any, cast
 import typer
 
 
-def _messages(count: int, hl7_file: Path | None, tag: str) -> list[bytes]:
+def tagged_messages(count: int, hl7_file: Path | None, tag: str) -> list[bytes]:
+    """``count`` messages (the built-in mix, or ``hl7_file``'s, repeated) with control ids ``TAG-0``, ``TAG-1``, …:
+    a run's messages are never repeats of an earlier run's."""
     if hl7_file is not None:
         from huitong.ingest.hl7v2.parse import split_messages
 
@@ -193,7 +195,8 @@ def _echo_server(kind: str = "protocol") -> Any:
     return asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
 
 
-def _migrated(url: str) -> Any:
+def migrated_settings(url: str) -> Any:
+    """The settings of a benchmark database at ``url``, migrated to the newest revision."""
     from huitong.db import migrate
     from huitong.settings import load_settings
 
@@ -208,7 +211,7 @@ def ingest_run(url: str, count: int, hl7_file: Path | None) -> dict[str, Any]:
     from huitong.ingest.mllp.server import MllpServer
     from huitong.ingest.receive import Committer
 
-    settings = _migrated(url)
+    settings = migrated_settings(url)
     db = open_database(settings.database)
     bg = _Background()
     runs = []
@@ -221,10 +224,10 @@ def ingest_run(url: str, count: int, hl7_file: Path | None) -> dict[str, Any]:
 
         server = bg.run(start())
         stamp = str(int(time.time()))
-        _drive(server.port, _messages(200, hl7_file, f"W{stamp}"), 8)  # warm-up
+        _drive(server.port, tagged_messages(200, hl7_file, f"W{stamp}"), 8)  # warm-up
         for connections in (1, 8):
             n = count // 4 if connections == 1 else count
-            runs.append(_drive(server.port, _messages(n, hl7_file, f"B{stamp}-{connections}"), connections))
+            runs.append(_drive(server.port, tagged_messages(n, hl7_file, f"B{stamp}-{connections}"), connections))
         bg.run(server.close())
     finally:
         bg.close()
@@ -242,8 +245,8 @@ def echo_run(count: int, hl7_file: Path | None, kind: str = "protocol") -> dict[
 
         server = bg.run(start())
         port = server.sockets[0].getsockname()[1]
-        _drive(port, _messages(200, hl7_file, "EW"), 8)
-        result = _drive(port, _messages(count, hl7_file, "E"), 8)
+        _drive(port, tagged_messages(200, hl7_file, "EW"), 8)
+        result = _drive(port, tagged_messages(count, hl7_file, "E"), 8)
         server.close()
     finally:
         bg.close()
@@ -305,13 +308,13 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
     from huitong.ingest.schema import PROCESSED, ingest_message
     from huitong.services import open_services
 
-    settings = _migrated(url)
+    settings = migrated_settings(url)
     settings = settings.model_copy(
         update={"ingest": settings.ingest.model_copy(update={"workers": workers, "store_batch": store_batch})}
     )
     services = open_services(settings)
     try:
-        examined = [examine(m, "bench") for m in _messages(count, hl7_file, f"P{int(time.time())}")]
+        examined = [examine(m, "bench") for m in tagged_messages(count, hl7_file, f"P{int(time.time())}")]
         for start in range(0, count, 1000):
             part = [e.incoming for e in examined[start : start + 1000]]
 

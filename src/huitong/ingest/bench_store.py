@@ -36,14 +36,14 @@ def _build(url: str, messages: int, progress: Callable[[int], None]) -> None:
 
     from huitong.db import open_database
     from huitong.ingest import inbox, tally
-    from huitong.ingest.bench import _messages, _migrated
+    from huitong.ingest.bench import migrated_settings, tagged_messages
     from huitong.ingest.receive import examine
     from huitong.ingest.schema import ERROR, PROCESSED, ingest_message
 
-    settings = _migrated(url)
+    settings = migrated_settings(url)
     db = open_database(settings.database)
     try:
-        base = [examine(raw, "lis").incoming for raw in _messages(_CHUNK, None, "S")]
+        base = [examine(raw, "lis").incoming for raw in tagged_messages(_CHUNK, None, "S")]
         now = datetime.now(UTC)
         for start in range(0, messages, _CHUNK):
             batch = [
