@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from huitong.fhir.resource_types import stamp_source
 from huitong.identifiers import (
     ADMISSION_ROUTE,
     DEPARTMENT_ID_SYSTEM,
@@ -67,7 +68,13 @@ def _coding(system: str, code: str, display: str = "") -> dict[str, Any]:
     return {"coding": [coding], **({"text": display} if display else {})}
 
 
+#: The sending system the EMR's interface names in ``meta.source`` (the HL7 feeds name theirs in MSH-3), so that
+#: the data-quality scorecard counts the EMR's records as the EMR's; shared directory entries name none.
+EMR_SOURCE = "EMR"
+
+
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    stamp_source([resource], EMR_SOURCE)
     return {"resource": resource, "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}}
 
 
