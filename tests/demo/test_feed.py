@@ -107,6 +107,7 @@ def test_the_hospitals_file_exports_are_imported_the_year_computed_and_the_quali
         "master", "frontpage/frontpage.csv", "his/outpatient_visits.csv", "his/charges.csv", "indicators 2025",
         "data quality",
     ]  # fmt: skip
+    assert re.fullmatch(r"his/charges\.csv: .*charges\.csv: \d+ rows, \d+ accepted, 0 rejected, .*", lines[3]), lines[3]
     assert lines[-2] == f"indicators 2025: {stored} values stored for 2025; see /cockpit"
     assert re.fullmatch(r"data quality: \d+ findings; see /quality", lines[-1]), lines[-1]
     settings = make_settings(f"sqlite:///{database}")

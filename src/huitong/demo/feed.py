@@ -109,13 +109,16 @@ FILE_FEEDS = (
 )
 
 
-def _huitong(*args: str) -> tuple[int, str]:
-    """Run ``huitong ARGS…`` as the operator would (same interpreter, same settings); its exit code and last line."""
+def _huitong(*args: str, summary_on_stderr: bool = False) -> tuple[int, str]:
+    """Run ``huitong ARGS…`` as the operator would (same interpreter, same settings): its exit code and its summary,
+    the last line it prints that is not an indented detail (on stdout; the progress bars are on stderr, where
+    ``indicators compute`` also writes its summary)."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and module, arguments from FILE_FEEDS
         [sys.executable, "-m", "huitong", *args], capture_output=True, text=True, check=False
     )
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    return done.returncode, lines[-1].strip() if lines else ""
+    text = done.stderr if summary_on_stderr else done.stdout
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line[:1].isspace()]
+    return done.returncode, lines[-1] if lines else ""
 
 
 def load_files_and_compute(data_dir: Path, log: Log) -> int:
@@ -131,7 +134,9 @@ def load_files_and_compute(data_dir: Path, log: Log) -> int:
             code, last = _huitong("indicators", command, str(path))
             log(f"{relative}: {last}" + (" (rows with defects were rejected, as a hospital's would be)" * (code == 1)))
     year = int(json.loads((data_dir / "manifest.json").read_text(encoding="utf-8")).get("year", 2026))
-    code, last = _huitong("indicators", "compute", "--from", f"{year}-01-01", "--to", f"{year}-12-31")
+    code, last = _huitong(
+        "indicators", "compute", "--from", f"{year}-01-01", "--to", f"{year}-12-31", summary_on_stderr=True
+    )
     log(f"indicators {year}: {last}" + ("; see /cockpit" if code == 0 else f" (exit code {code})"))
     words = last.split()
     stored = int(words[0]) if code == 0 and words and words[0].isdigit() else 0
