@@ -13,8 +13,9 @@ import pytest
 
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.security.sessions import COOKIE
+from huitong.times import CHINA
 from huitong.web.bench import _free_port, mllp_env, prepare, serve
-from huitong.web.bench_labs import CHINA, lab_heavy_patient, lab_messages
+from huitong.web.bench_labs import lab_heavy_patient, lab_messages
 
 pytestmark = pytest.mark.slow
 RESULTS = 130  # more than one page of results (100)

@@ -14,7 +14,7 @@ again through this hook. Migration ``clinical_0002`` fills the table for Encount
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,8 +23,7 @@ from huitong.clinical.schema import outpatient_visit
 from huitong.db import bulk
 from huitong.fhir.hooks import ResourceChange
 from huitong.fhir.stored import moment_of
-
-CHINA = timezone(timedelta(hours=8))
+from huitong.times import CHINA
 
 
 def _instant(text: object) -> datetime | None:

@@ -18,7 +18,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,9 +28,9 @@ from huitong.ingest.errors import MllpError
 from huitong.ingest.mllp.client import send_messages
 from huitong.synth.catalogues.lab import ANALYTE_BY_CODE, PANEL_BY_CODE, Analyte
 from huitong.synth.writers.hl7_messages import obx_parts
+from huitong.times import CHINA
 
 Log = Callable[[str], None]
-CHINA = timezone(timedelta(hours=8))
 LIS_AUTHORITY = "LIS&2.16.156.10011.0.99999.2&ISO"
 #: The panels of a chronic renal/medical inpatient's year, in the order they recur (LOINC panel code first, so
 #: the results are categorised ``laboratory``, then the LIS's local code).

@@ -8,7 +8,7 @@ version with status ``inactive``, so the history shows when consent was given an
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Form
@@ -21,12 +21,12 @@ from huitong.fhir import errors, jsonio
 from huitong.fhir.stored import instant
 from huitong.security.actor import Actor
 from huitong.services import Services
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages.portal import patient_of, portal_context
 from huitong.web.render import language, render
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-CHINA = timezone(timedelta(hours=8))
 CONSENT_PURPOSE = "urn:huitong:consent-purpose"
 #: The consents a patient manages: key, zh, en, what the consent permits (FHIR ``Consent.provision.purpose``).
 CONSENT_PURPOSES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from huitong.security.access import same_person
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages._results import Results, patient_results
 from huitong.web.pages.nurse import china_day_bounds
@@ -47,7 +48,6 @@ LISTED_TYPES = [t for t in VIEW_TYPES if t != "Observation"]
 #: Results a page (the list under the trend chart), and entries a page of each other section.
 RESULTS_PAGE = 100
 SECTION_PAGE = 50
-CHINA = timezone(timedelta(hours=8))
 PAGE = 20
 
 

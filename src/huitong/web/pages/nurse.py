@@ -4,7 +4,7 @@ in :mod:`huitong.web.pages.nurse_tasks`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -19,13 +19,13 @@ from huitong.fhir.stored import StoredResource, instant
 from huitong.fhir.transaction import Transaction
 from huitong.security.actor import Actor
 from huitong.services import Services
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.render import render
 from huitong.web.view_models import name_of
 
 router = APIRouter(prefix="/nurse", include_in_schema=False)
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
-CHINA = timezone(timedelta(hours=8))
 STATUS_CLASS = {"O": "occupied", "U": "free", "K": "cleaning", "C": "reserved", "H": "reserved", "I": "cleaning"}
 
 

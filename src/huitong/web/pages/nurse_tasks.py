@@ -18,7 +18,7 @@ department applies.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,13 +33,13 @@ from huitong.fhir import errors, jsonio
 from huitong.fhir.stored import StoredResource, instant, moment_of
 from huitong.security.actor import Actor
 from huitong.services import Services
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages.nurse import VITALS, VitalsForm, bed_board, every, record_vitals
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, gender_of, name_of, short_time, text_of
 
 router = APIRouter(prefix="/nurse", include_in_schema=False)
-CHINA = timezone(timedelta(hours=8))
 ROUNDS = (6, 10, 14, 18)  # vital-sign rounds, hours of the day (China time)
 ROUND_GRACE = timedelta(hours=1)  # a reading this long before the round counts for it
 SOON = timedelta(hours=2)  # doses due within this time are listed as "due soon"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,12 +23,12 @@ from huitong.fhir import errors, jsonio
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
 from huitong.services import Services
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.pages.nurse import bed_board, china_day_bounds, every
 from huitong.web.render import render, script_json
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
-CHINA = timezone(timedelta(hours=8))
 THEATRE_TYPE = "urn:huitong:location-type|theatre"
 SESSION_MINUTES = 480  # a theatre's planned session per working day (08:00–16:00), the utilisation denominator
 UNASSIGNED = "—"
