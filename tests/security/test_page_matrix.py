@@ -35,6 +35,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/nurse/patient/{patient_id}": frozenset({"nurse"}),
     "/operations": MANAGEMENT,
     "/ingest": MANAGEMENT,
+    "/ingest/messages": MANAGEMENT,
+    "/ingest/messages/{message_id}": MANAGEMENT,
     "/cockpit": MANAGEMENT,
     "/cockpit/indicator/{indicator_id}": MANAGEMENT,
     "/cockpit/indicator/{indicator_id}/cases": MANAGEMENT,

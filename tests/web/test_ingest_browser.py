@@ -132,6 +132,15 @@ def test_an_operator_replays_a_merge_once_the_registration_it_needed_has_arrived
     assert page.locator("tr[data-control-id='MERGE-1']").count() == 0
     assert page.locator("tr[data-control-id='']").count() == 1  # the unreadable one stays a dead letter
 
+    page.click("a[href='/ingest/messages']")  # find it in the message store, and read what became of it
+    page.fill("input[name=control_id]", "MERGE-1")
+    page.click("form.filters button")
+    page.click("#found a[href^='/ingest/messages/']")
+    assert "已处理" in page.locator("#status").inner_text()
+    assert "Patient/" in page.locator("#resources").inner_text()  # the merged records it wrote
+    assert "MRG|42^^^HOSP^MR" in page.locator("#raw").inner_text()
+    page.screenshot(path=str(SHOTS / "ingest-message.png"), full_page=True)
+
     page.goto(f"{base}/ingest?lang=en")
     assert page.locator("h1").inner_text() == "Integration engine"
     context.close()  # the browser fixture checks that no page logged a script error

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import hl7.client
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
 from huitong.ingest.hl7v2.ack import read_ack
 from huitong.ingest.mllp.framing import MllpDecoder
+from huitong.security.schema import audit_log
 from tests.conftest import AUTH, make_settings
 from tests.ingest.server.conftest import adt, oru
 
@@ -111,3 +114,43 @@ def test_the_engine_runs_in_the_app_and_the_page_shows_it(engine_client: TestCli
     assert "Integration engine" in english and "integration engine is processing messages" in english
     replayed = engine_client.post("/ingest/replay", data={"all_errors": "true"}, follow_redirects=False)
     assert replayed.status_code == 303 and "replayed=1" in replayed.headers["location"]
+
+
+def test_an_operator_finds_a_message_reads_it_and_replays_it_from_its_page(engine_client: TestClient) -> None:
+    for body in (oru("S1", mrn="4713"), oru("S2", mrn="4714"), b"MSH|^~\\&|LIS|H|||||ORU^R01|||2.5\r"):
+        assert engine_client.post("/api/ingest/channels/lab/messages", content=body).status_code == 200
+    engine_client.headers.pop("Authorization")  # the pages, as the anonymous development user
+
+    by_control_id = engine_client.get("/ingest/messages", params={"control_id": "S1"}).text
+    assert 'data-control-id="S1"' in by_control_id and 'data-control-id="S2"' not in by_control_id
+    by_patient = engine_client.get("/ingest/messages", params={"patient": "4714"}).text
+    assert 'data-control-id="S2"' in by_patient and 'data-control-id="S1"' not in by_patient
+    dead = engine_client.get("/ingest/messages", params={"status": "dead", "lang": "en"}).text
+    assert "MSH-10 (message control id) is empty" in dead and 'data-control-id="S1"' not in dead
+    later = engine_client.get("/ingest/messages", params={"since": "2099-01-01T00:00"}).text
+    assert "data-control-id" not in later  # nothing received after that
+    bad = engine_client.get("/ingest/messages", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "yesterday" in bad.text
+
+    message_id = int(re.search(r'<tr id="message-(\d+)" data-control-id="S1"', by_control_id).group(1))  # type: ignore[union-attr]
+    page = engine_client.get(f"/ingest/messages/{message_id}")
+    assert page.status_code == 200 and "MSH|^~\\&amp;|LIS" in page.text and "ORU^R01" in page.text
+    assert engine_client.get("/ingest/messages/999999").status_code == 404
+    replayed = engine_client.post(
+        "/ingest/replay", data={"message_id": str(message_id), "from_message": "true"}, follow_redirects=False
+    )
+    assert replayed.status_code == 303 and replayed.headers["location"].startswith(f"/ingest/messages/{message_id}?")
+    assert "1 message(s) queued again" in engine_client.get(replayed.headers["location"]).text  # lang=en, remembered
+
+    services = engine_client.app.state.services  # type: ignore[attr-defined]
+    with services.db.read() as conn:
+        searched = (
+            conn.execute(
+                sa.select(audit_log.c.query).where(
+                    audit_log.c.entity_type == "Hl7Message", audit_log.c.query.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert "patient=4714" in searched  # who looked for whose messages

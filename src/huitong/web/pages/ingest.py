@@ -5,7 +5,9 @@ message, replay buttons. Server-rendered (zh-CN by default, ``?lang=en``), data 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form
 from starlette.concurrency import run_in_threadpool
@@ -15,8 +17,13 @@ from starlette.responses import RedirectResponse, Response
 from huitong.deps import ServicesDep
 from huitong.ingest import inbox
 from huitong.ingest.api import _audit, engine_state, stats
+from huitong.ingest.schema import STATUSES
+from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.render import language, render, script_json
+
+#: Messages per page of a search.
+PAGE = 50
 
 router = APIRouter(prefix="/ingest", include_in_schema=False)
 
@@ -45,6 +52,27 @@ TEXT: dict[str, dict[str, str]] = {
         "this_engine": "本服务器的集成引擎正在处理消息（{holder}）。",
         "other_engine": "由集成引擎 {holder} 处理消息（租约至 {until}）；本服务器待命。",
         "nobody": "当前没有集成引擎在处理消息：排队的消息不会被处理。请检查集成引擎是否在运行。",
+        "search": "消息检索",
+        "patient": "患者标识",
+        "status": "状态",
+        "any": "全部",
+        "since": "接收时间自",
+        "until": "至",
+        "find": "检索",
+        "received_at": "接收时间",
+        "results": "检索结果（最新在前）",
+        "next": "下一页",
+        "message": "消息",
+        "sender": "发送方",
+        "version": "版本",
+        "ack": "应答",
+        "attempts": "处理次数",
+        "processed_at": "处理时间",
+        "resources": "生成的FHIR资源",
+        "patient_ids": "患者标识",
+        "back": "返回集成引擎",
+        "bad_time": "时间格式不正确：{text}",
+        "dead": "死信（出错及不支持）",
     },
     "en": {
         "title": "Integration engine",
@@ -70,6 +98,27 @@ TEXT: dict[str, dict[str, str]] = {
         "this_engine": "This server's integration engine is processing messages ({holder}).",
         "other_engine": "Engine {holder} is processing messages (lease until {until}); this server stands by.",
         "nobody": "No integration engine is processing messages: queued messages wait. Check that the engine runs.",
+        "search": "Find messages",
+        "patient": "Patient identifier",
+        "status": "Status",
+        "any": "Any",
+        "since": "Received from",
+        "until": "to",
+        "find": "Find",
+        "received_at": "Received",
+        "results": "Messages found (newest first)",
+        "next": "Next page",
+        "message": "Message",
+        "sender": "Sender",
+        "version": "Version",
+        "ack": "ACK",
+        "attempts": "Attempts",
+        "processed_at": "Processed",
+        "resources": "FHIR resources produced",
+        "patient_ids": "Patient identifiers",
+        "back": "Back to the integration engine",
+        "bad_time": "Not a time: {text}",
+        "dead": "Dead letters (errors, unsupported)",
     },
 }
 
@@ -121,8 +170,9 @@ async def replay(
     actor: PageActor,
     message_id: int | None = Form(None),
     all_errors: bool = Form(False),
+    from_message: bool = Form(False),
 ) -> Response:
-    """Replay one message or every dead letter, then show the board again."""
+    """Replay one message or every dead letter, then show the board (or, from a message's page, that page) again."""
     require_area(actor, "operations")
     if all_errors:
         count = await run_in_threadpool(lambda: inbox.replay(services.db, q=inbox.Query(status="dead", limit=10_000)))
@@ -133,4 +183,84 @@ async def replay(
     engine = getattr(request.app.state, "ingest", None)
     if engine is not None:
         engine.pipeline.wake()
+    if from_message and message_id is not None:
+        return RedirectResponse(f"/ingest/messages/{message_id}?replayed={count}&lang={language(request)}", 303)
     return RedirectResponse(f"/ingest?replayed={count}&lang={language(request)}", status_code=303)
+
+
+def _local(text: str) -> datetime | None:
+    """A time typed into the form (``datetime-local``: no offset, so the hospital's clock); ``ValueError`` when it
+    cannot be read."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=CHINA)
+
+
+def _search(services: Any, actor: Any, q: inbox.Query) -> list[dict[str, Any]]:
+    found = inbox.search(services.db, q)
+    if q.patient_id:  # who looked for whose messages: audited like the API's search
+        _audit(services.db, actor, [r.id for r in found], f"patient={q.patient_id}")
+    return [{**r.as_json(), "received_local": r.received_at.astimezone(CHINA)} for r in found]
+
+
+@router.get("/messages")
+async def messages(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+    """Search the message store: control id, patient identifier, type, status, channel, time; a page at a time."""
+    require_area(actor, "operations")
+    x = TEXT[language(request)]
+    form = {k: request.query_params.get(k, "").strip()[:64] for k in ("control_id", "patient", "type", "status",
+                                                                          "channel", "since", "until")}  # fmt: skip
+    asked = request.query_params.get("offset", "")
+    offset = int(asked) if asked.isdigit() else 0
+    error, found = "", []
+    try:
+        q = inbox.Query(
+            control_id=form["control_id"] or None,
+            patient_id=form["patient"] or None,
+            message_type=form["type"] or None,
+            status=form["status"] if form["status"] in (*STATUSES, "dead") else None,
+            channel=form["channel"] or None,
+            since=_local(form["since"]),
+            until=_local(form["until"]),
+            limit=PAGE + 1,
+            offset=offset,
+        )
+    except ValueError:
+        error = x["bad_time"].format(text=form["since"] or form["until"])
+    else:
+        found = await run_in_threadpool(_search, services, actor, q)
+    more = len(found) > PAGE
+    query = urlencode({**{k: v for k, v in form.items() if v}, "offset": offset + PAGE, "lang": language(request)})
+    return render(
+        request,
+        "ingest/messages.html",
+        {
+            "x": x,
+            "form": form,
+            "statuses": (*STATUSES, "dead"),
+            "found": found[:PAGE],
+            "error": error,
+            "next_page": f"/ingest/messages?{query}" if more else None,
+        },
+        actor=actor,
+        status=400 if error else 200,
+    )
+
+
+@router.get("/messages/{message_id}")
+async def message(message_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
+    """One message: what was received, what became of it (status, ACK, error, resources), the raw text, Replay.
+    (``message_id`` is read after the access check: a refused role learns nothing, not even a malformed id.)"""
+    require_area(actor, "operations")
+    row = await run_in_threadpool(inbox.get, services.db, int(message_id)) if message_id.isdigit() else None
+    if row is None:
+        return render(request, "error.html", {"status": 404, "message": f"#{message_id}"}, actor=actor, status=404)
+    await run_in_threadpool(_audit, services.db, actor, [row.id])
+    shown = {**row.as_json(with_raw=True), "received_local": row.received_at.astimezone(CHINA)}
+    if row.processed_at is not None:
+        shown["processed_local"] = row.processed_at.astimezone(CHINA)
+    x = TEXT[language(request)]
+    asked = request.query_params.get("replayed", "")
+    replayed = x["replayed"].format(n=int(asked)) if asked.isdigit() else None
+    return render(request, "ingest/message.html", {"x": x, "m": shown, "replayed": replayed}, actor=actor)
