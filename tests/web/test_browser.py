@@ -6,7 +6,6 @@ absent. Screenshots of each main page are written to ``test-artifacts/screenshot
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -22,7 +21,7 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -95,13 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     finally:
         services.close()
     port = _free_port()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-    }
+    env = served_env(url)
     with huitong_serving(env, port) as base:
         yield {"base": base, "totp": totp}
 

@@ -6,7 +6,6 @@ open it. Screenshot: ``test-artifacts/screenshots/cockpit.png``."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,7 @@ from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
 from tests.indicators.test_ward import _load
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -53,15 +52,13 @@ def cockpit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     finally:
         services.close()
     port = _free_port()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-        "HUITONG_INDICATORS__DUCKDB_PATH": str(duckdb),
-        "HUITONG_INDICATORS__TARGETS": '{"6": 25.0}',  # drawn as a dashed line on indicator 6's trend
-    }
+    env = served_env(
+        url,
+        **{
+            "HUITONG_INDICATORS__DUCKDB_PATH": str(duckdb),
+            "HUITONG_INDICATORS__TARGETS": '{"6": 25.0}',  # drawn as a dashed line on indicator 6's trend
+        },
+    )
     with huitong_serving(env, port) as base:
         yield {"base": base, "totp": totp}
 

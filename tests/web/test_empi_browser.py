@@ -4,7 +4,6 @@ CSRF-protected POST) and sees the queue shrink. Skipped where Debian's chromium 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from huitong.db import migrate
 from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 from tests.web.test_empi_page import queue_two_pairs, review_settings
 
@@ -44,15 +43,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     finally:
         services.close()
     port = _free_port()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-        "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
-        "HUITONG_EMPI__AUTO_LINK_THRESHOLD": "0.999999999",
-    }
+    env = served_env(
+        url,
+        **{
+            "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
+            "HUITONG_EMPI__AUTO_LINK_THRESHOLD": "0.999999999",
+        },
+    )
     with huitong_serving(env, port) as base:
         yield {"base": base, "totp": totp}
 

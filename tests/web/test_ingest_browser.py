@@ -10,7 +10,6 @@ arrived, the operator presses Replay and the merge goes through. A message that 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -62,15 +61,13 @@ def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     finally:
         services.close()
     port, mllp_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-        "HUITONG_MLLP__ENABLED": "true",
-        "HUITONG_MLLP__PORT": str(mllp_port),
-    }
+    env = served_env(
+        url,
+        **{
+            "HUITONG_MLLP__ENABLED": "true",
+            "HUITONG_MLLP__PORT": str(mllp_port),
+        },
+    )
     with huitong_serving(env, port) as base:
         yield {"base": base, "mllp": mllp_port}
 

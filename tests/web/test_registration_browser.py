@@ -4,7 +4,6 @@ Skipped where Debian's chromium is absent; screenshots go to ``test-artifacts/sc
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -17,7 +16,7 @@ from huitong.demo.seed import load_demo
 from huitong.empi.resident_id import build
 from huitong.services import open_services
 from tests.conftest import make_settings
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 from tests.web.test_browser import CHROMIUM, SHOTS, _free_port
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -37,14 +36,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         load_demo(services.store)
     finally:
         services.close()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-        "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
-    }
+    env = served_env(
+        url,
+        **{
+            "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
+        },
+    )
     with huitong_serving(env, _free_port()) as base:
         yield base
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.conftest import make_settings
-from tests.web.serving import huitong_serving
+from tests.web.serving import huitong_serving, served_env
 from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -48,13 +47,7 @@ def security_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     finally:
         services.close()
     port = _free_port()
-    env = {
-        **os.environ,
-        "HUITONG_DATABASE__URL": url,
-        "HUITONG_ENV": "development",
-        "HUITONG_SECURITY__COOKIE_SECURE": "false",
-        "HUITONG_SECURITY__SECRET_KEY": "x" * 48,
-    }
+    env = served_env(url)
     with huitong_serving(env, port) as base:
         yield {"base": base, **secrets}
 
