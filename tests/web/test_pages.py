@@ -258,3 +258,33 @@ def test_operations_board_shows_appointment_rate_and_waiting_time(demo_client: T
     assert re.search(r'id="appointment-rate">100.0<', today) and re.search(r'id="waiting-median">15.0<', today)
     december = demo_client.get("/operations", params={"day": "2026-12-01"}).text
     assert re.search(r'data-appointment-status="arrived"><td>arrived</td><td class="num">1<', december)
+
+
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+
+def test_a_critical_value_of_a_patient_in_no_bed_is_named_on_the_nurses_list(demo_client: TestClient) -> None:
+    """A result for someone not (or not yet) in a bed of the nurse's wards — an outpatient, a patient the LIS knows
+    under its own record — names the patient, not a resource id."""
+    store = demo_client.app.state.services.store  # type: ignore[attr-defined]
+    lab = Actor.system("tests-lis")
+    store.transaction(
+        lab,
+        lambda tx: [
+            tx.update(
+                {"resourceType": "Patient", "id": "walk-in", "name": [{"family": "周", "given": ["敏"]}],
+                 "gender": "female", "birthDate": "1990-05-01"},
+                "walk-in",
+            ),
+            tx.update(
+                {"resourceType": "Observation", "id": "walk-in-k", "status": "final",
+                 "code": {"text": "血钾"}, "subject": {"reference": "Patient/walk-in"},
+                 "valueQuantity": {"value": 6.9, "unit": "mmol/L"}, "issued": "2026-11-21T08:00:00+08:00",
+                 "interpretation": [{"coding": [{"system": INTERPRETATION, "code": "HH"}]}]},
+                "walk-in-k",
+            ),
+        ],
+    )  # fmt: skip
+    page = demo_client.get("/nurse/tasks").text
+    row = page.split('id="task-alert-walk-in-k"')[1].split("</tr>")[0]
+    assert "周敏" in row and "女" in row and "walk-in" not in row.split("<td")[1]

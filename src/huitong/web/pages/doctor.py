@@ -25,6 +25,7 @@ from huitong.security.audit import AuditEntry
 from huitong.services import Services
 from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
+from huitong.web.pages._patients import patients_of
 from huitong.web.pages._results import Results, patient_results
 from huitong.web.pages.nurse import china_day_bounds
 from huitong.web.render import language, render, script_json
@@ -53,16 +54,6 @@ PAGE = 20
 
 def _resources(found: list[StoredResource]) -> list[dict[str, Any]]:
     return [jsonio.loads_fast(s.content or b"{}") for s in found]
-
-
-def _patients_of(services: Services, actor: Actor, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The Patients ``ids`` (one search, audited like any), by id: a critical value is read with its patient's name
-    and record number, not an id."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    found = services.search.search(actor, "Patient", [("_id", ",".join(wanted)), ("_count", str(len(wanted)))])
-    return {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.matches}
 
 
 def my_patients(services: Services, actor: Actor, *, page: int) -> dict[str, Any]:
@@ -183,7 +174,7 @@ def workbench(request: Request, services: ServicesDep, actor: PageActor, page: i
         {
             **data,
             "alerts": alerts,
-            "alert_patients": _patients_of(services, actor, [a.patient_id for a in alerts if a.patient_id]),
+            "alert_patients": patients_of(services, actor, [a.patient_id for a in alerts]),
             "page": max(page, 0),
             "age_of": age_of,
             "gender_of": gender_of,

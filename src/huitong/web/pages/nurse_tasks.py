@@ -35,6 +35,7 @@ from huitong.security.actor import Actor
 from huitong.services import Services
 from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
+from huitong.web.pages._patients import patients_of
 from huitong.web.pages.nurse import VITALS, VitalsForm, bed_board, every, record_vitals
 from huitong.web.render import language, render, script_json
 from huitong.web.view_models import age_of, gender_of, name_of, short_time, text_of
@@ -160,7 +161,14 @@ def nurse_tasks(services: Services, actor: Actor, now: datetime | None = None) -
     order = {"overdue": 0, "soon": 1, "later": 2}
     tasks.sort(key=lambda t: (order[t["state"]], t["due"], t["ward"], t["bed"]))
     alerts = list_alerts(services.store, actor, open_only=True, limit=50)
-    return {"tasks": tasks, "alerts": alerts, "beds": beds, "now": now.astimezone(CHINA)}
+    unplaced = [a.patient_id for a in alerts if a.patient_id not in beds]  # not in a bed of the nurse's wards
+    return {
+        "tasks": tasks,
+        "alerts": alerts,
+        "beds": beds,
+        "alert_patients": patients_of(services, actor, unplaced),
+        "now": now.astimezone(CHINA),
+    }
 
 
 def give_medication(services: Services, actor: Actor, request_id: str) -> str:
@@ -235,7 +243,15 @@ def _tasks_page(request: Request, services: Services, actor: Actor, message: str
     return render(
         request,
         "nurse/tasks.html",
-        {**data, "message": message, "section": "tasks", "short_time": short_time},
+        {
+            **data,
+            "message": message,
+            "section": "tasks",
+            "short_time": short_time,
+            "name_of": name_of,
+            "gender_of": gender_of,
+            "age_of": age_of,
+        },
         actor=actor,
     )
 
