@@ -75,3 +75,21 @@ def test_accept_and_reject_shrink_the_queue(page: tuple[TestClient, list[int]]) 
     assert again.status_code == 200 and "already decided" in again.text  # says why nothing happened
     assert client.post("/empi/review/999999/accept", data={}).status_code == 404
     assert client.post(f"/empi/review/{first}/maybe", data={}).status_code == 404
+
+
+def test_a_newborns_placeholder_name_is_said_to_be_one(db_url: str, tmp_path: Path) -> None:
+    """李娜之女 ("Li Na's daughter") is how a ward registers a newborn without a name: the model compares no name
+    there, and the page says why rather than calling the name missing."""
+    settings = review_settings(db_url, tmp_path, env="development", security={"allow_anonymous": True})
+    services = open_services(settings)
+    try:
+        actor = Actor.system("tests")
+        services.empi.link(actor, LI)
+        newborn = SourceRecord("N1", "EMR", "李娜之女", "F", "2026-04-30", None, LI.phone, LI.address)
+        assert services.empi.link(actor, newborn).decision == "review"
+    finally:
+        services.close()
+    with TestClient(create_app(settings)) as client:
+        html = client.get("/empi/review").text
+        assert "新生儿占位名" in html and "李娜之女" in html
+        assert "placeholder name (such as 王芳之子)" in client.get("/empi/review?lang=en").text

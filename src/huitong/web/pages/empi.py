@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from huitong.deps import ServicesDep
 from huitong.empi.errors import ConflictError, NotFoundError
+from huitong.empi.names import is_newborn_placeholder
 from huitong.empi.review import steward_actor
 from huitong.security.actor import Actor
 from huitong.security.audit import AuditEntry
@@ -62,6 +63,7 @@ TEXT: dict[str, dict[str, str]] = {
         "source_system": "来源系统",
         "record_id": "来源编号",
         "name": "姓名",
+        "newborn": "新生儿占位名（如“王芳之子”），不作姓名比对",
         "gender": "性别",
         "birth_date": "出生日期",
         "id_number": "身份证号",
@@ -101,6 +103,7 @@ TEXT: dict[str, dict[str, str]] = {
         "source_system": "Source system",
         "record_id": "Source id",
         "name": "Name",
+        "newborn": "a newborn's placeholder name (such as 王芳之子): not compared as a name",
         "gender": "Sex",
         "birth_date": "Birth date",
         "id_number": "Resident ID",
@@ -170,9 +173,12 @@ async def review_queue(
     x = TEXT[lang]
     items = await run_in_threadpool(_queue, services, actor, status)
     for item in items:
+        placeholder = any(is_newborn_placeholder(str(r.get("name") or "")) for r in (item["record"], item["candidate"]))
         for evidence in item["evidence"]:
             evidence["label"] = x.get(evidence["comparison"], evidence["comparison"])
             evidence["level_text"] = _level(evidence["level"], lang)
+            if evidence["comparison"] == "name" and evidence["level"] == "null" and placeholder:
+                evidence["level_text"] = x["newborn"]  # a placeholder is no name: why the name weighed nothing
     message = x["decided"].format(what=x[done]) if done in ("accepted", "rejected") else None
     return render(
         request,
