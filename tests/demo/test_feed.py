@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from huitong.db import open_database
-from huitong.demo.feed import feed, load_files_and_compute, post_paced
+from huitong.demo.feed import feed, import_files_and_compute, post_paced, run_quality
 from huitong.indicators import values
 from huitong.indicators.engine import HOSPITAL
 from huitong.synth import generate
@@ -101,7 +101,8 @@ def test_the_hospitals_file_exports_are_imported_the_year_computed_and_the_quali
     monkeypatch.setenv("HUITONG_DATABASE__URL", f"sqlite:///{database}")
     monkeypatch.setenv("HUITONG_INDICATORS__DUCKDB_PATH", str(tmp_path / "indicators.duckdb"))
     lines: list[str] = []
-    stored = load_files_and_compute(data, lines.append)
+    stored = import_files_and_compute(data, lines.append)
+    run_quality(lines.append)
     assert stored > 0
     assert [line.split(":")[0] for line in lines] == [
         "master", "frontpage/frontpage.csv", "his/outpatient_visits.csv", "his/charges.csv", "indicators 2025",
