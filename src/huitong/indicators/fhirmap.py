@@ -52,8 +52,10 @@ def ext_url(name: str) -> str:
 
 
 def source_tag(source: str) -> dict[str, Any]:
-    """``meta`` marking where a resource came from (``frontpage`` or ``his``); views filter on it."""
-    return {"tag": [{"system": SOURCE_SYSTEM, "code": source}]}
+    """``meta`` marking where a resource came from (``frontpage`` or ``his``): the tag the views filter on, and the
+    sending system in ``meta.source`` (``FRONTPAGE``, ``HIS``) that the data-quality scorecard is kept by, as the
+    HL7 feeds name theirs (MSH-3)."""
+    return {"source": source.upper(), "tag": [{"system": SOURCE_SYSTEM, "code": source}]}
 
 
 def coding(system: str, code: str, display: str = "") -> dict[str, Any]:
