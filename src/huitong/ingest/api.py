@@ -194,13 +194,14 @@ async def latest_errors(
 
 
 class ReplayRequest(BaseModel):
-    """Message ids, or a search whose results are all replayed."""
+    """Message ids, or a search whose results are all replayed (the newest ``limit`` of them)."""
 
     ids: list[int] = Field(default_factory=list, max_length=10_000)
     status: str | None = None
     type: str | None = None
     channel: str | None = None
     since: str | None = None
+    limit: int = Field(10_000, ge=1, le=100_000)
 
 
 @router.post("/replay")
@@ -209,7 +210,13 @@ async def replay(body: ReplayRequest, request: Request, services: ServicesDep, a
     require_operator(actor)
     q = None
     if body.status or body.type or body.channel or body.since:
-        q = Query(message_type=body.type, status=body.status, channel=body.channel, since=_parse_time(body.since))
+        q = Query(
+            message_type=body.type,
+            status=body.status,
+            channel=body.channel,
+            since=_parse_time(body.since),
+            limit=body.limit,  # not the search's page of 100: a replay by search takes every match, up to this
+        )
     if not body.ids and q is None:
         raise HTTPException(400, "give ids or a search (status, type, channel, since)")
     count = await run_in_threadpool(lambda: inbox.replay(services.db, body.ids, q=q))

@@ -141,6 +141,13 @@ def test_an_operator_finds_a_message_reads_it_and_replays_it_from_its_page(engin
     )
     assert replayed.status_code == 303 and replayed.headers["location"].startswith(f"/ingest/messages/{message_id}?")
     assert "1 message(s) queued again" in engine_client.get(replayed.headers["location"]).text  # lang=en, remembered
+    everything = engine_client.post(
+        "/ingest/replay", data={"found": "true", "status": "dead", "channel": "lab"}, follow_redirects=False
+    )  # every dead letter of the lab channel the browser found, from its page
+    assert everything.status_code == 303
+    back = everything.headers["location"]
+    assert back.startswith("/ingest/messages?") and "status=dead" in back and "replayed=1" in back
+    assert "1 message(s) queued again" in engine_client.get(back).text
 
     services = engine_client.app.state.services  # type: ignore[attr-defined]
     with services.db.read() as conn:
@@ -154,3 +161,13 @@ def test_an_operator_finds_a_message_reads_it_and_replays_it_from_its_page(engin
             .all()
         )
     assert "patient=4714" in searched  # who looked for whose messages
+
+
+def test_a_replay_by_search_takes_every_match_not_a_page_of_them(client: TestClient) -> None:
+    """``{"status": "error"}`` replayed the newest 100 only (the search's default page), and said 100."""
+    for i in range(130):
+        client.post("/api/ingest/channels/lab/messages", content=f"unreadable {i}".encode())
+    assert client.post("/api/ingest/replay", json={"status": "error"}).json() == {"replayed": 130}
+    for i in range(3):
+        client.post("/api/ingest/channels/lab/messages", content=f"unreadable again {i}".encode())
+    assert client.post("/api/ingest/replay", json={"status": "error", "limit": 2}).json() == {"replayed": 2}

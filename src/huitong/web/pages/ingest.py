@@ -73,6 +73,7 @@ TEXT: dict[str, dict[str, str]] = {
         "back": "返回集成引擎",
         "bad_time": "时间格式不正确：{text}",
         "dead": "死信（出错及不支持）",
+        "replay_found": "重放检索到的全部消息（最新的至多 {n} 条）",
     },
     "en": {
         "title": "Integration engine",
@@ -119,6 +120,7 @@ TEXT: dict[str, dict[str, str]] = {
         "back": "Back to the integration engine",
         "bad_time": "Not a time: {text}",
         "dead": "Dead letters (errors, unsupported)",
+        "replay_found": "Replay every message found (the newest {n} at most)",
     },
 }
 
@@ -163,6 +165,13 @@ async def board(request: Request, services: ServicesDep, actor: PageActor, repla
     )
 
 
+def _wake(request: Request) -> None:
+    """Tell this server's pipeline (if it runs one) that messages are waiting."""
+    engine = getattr(request.app.state, "ingest", None)
+    if engine is not None:
+        engine.pipeline.wake()
+
+
 @router.post("/replay")
 async def replay(
     request: Request,
@@ -171,18 +180,27 @@ async def replay(
     message_id: int | None = Form(None),
     all_errors: bool = Form(False),
     from_message: bool = Form(False),
+    found: bool = Form(False),
 ) -> Response:
     """Replay one message or every dead letter, then show the board (or, from a message's page, that page) again."""
     require_area(actor, "operations")
+    if found:  # everything the browser's search finds (its fields came with the form)
+        form = _criteria(await request.form())
+        try:
+            q = _query(form, limit=REPLAY_MAX)
+        except ValueError:
+            q = None
+        count = await run_in_threadpool(lambda: inbox.replay(services.db, q=q)) if q is not None else 0
+        _wake(request)
+        back = urlencode({**{k: v for k, v in form.items() if v}, "replayed": count, "lang": language(request)})
+        return RedirectResponse(f"/ingest/messages?{back}", status_code=303)
     if all_errors:
         count = await run_in_threadpool(lambda: inbox.replay(services.db, q=inbox.Query(status="dead", limit=10_000)))
     elif message_id is not None:
         count = await run_in_threadpool(lambda: inbox.replay(services.db, [message_id]))
     else:
         count = 0
-    engine = getattr(request.app.state, "ingest", None)
-    if engine is not None:
-        engine.pipeline.wake()
+    _wake(request)
     if from_message and message_id is not None:
         return RedirectResponse(f"/ingest/messages/{message_id}?replayed={count}&lang={language(request)}", 303)
     return RedirectResponse(f"/ingest?replayed={count}&lang={language(request)}", status_code=303)
@@ -197,6 +215,32 @@ def _local(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=CHINA)
 
 
+#: The search fields of the message browser (query string of the search, form fields of its replay).
+CRITERIA = ("control_id", "patient", "type", "status", "channel", "since", "until")
+
+#: Most messages one "replay what was found" puts back into the pipeline (the newest ones).
+REPLAY_MAX = 10_000
+
+
+def _criteria(source: Any) -> dict[str, str]:
+    return {k: str(source.get(k) or "").strip()[:64] for k in CRITERIA}
+
+
+def _query(form: dict[str, str], *, limit: int, offset: int = 0) -> inbox.Query:
+    """The store's query for the browser's fields; ``ValueError`` when a time cannot be read."""
+    return inbox.Query(
+        control_id=form["control_id"] or None,
+        patient_id=form["patient"] or None,
+        message_type=form["type"] or None,
+        status=form["status"] if form["status"] in (*STATUSES, "dead") else None,
+        channel=form["channel"] or None,
+        since=_local(form["since"]),
+        until=_local(form["until"]),
+        limit=limit,
+        offset=offset,
+    )
+
+
 def _search(services: Any, actor: Any, q: inbox.Query) -> list[dict[str, Any]]:
     found = inbox.search(services.db, q)
     if q.patient_id:  # who looked for whose messages: audited like the API's search
@@ -209,28 +253,18 @@ async def messages(request: Request, services: ServicesDep, actor: PageActor) ->
     """Search the message store: control id, patient identifier, type, status, channel, time; a page at a time."""
     require_area(actor, "operations")
     x = TEXT[language(request)]
-    form = {k: request.query_params.get(k, "").strip()[:64] for k in ("control_id", "patient", "type", "status",
-                                                                          "channel", "since", "until")}  # fmt: skip
+    form = _criteria(request.query_params)
     asked = request.query_params.get("offset", "")
     offset = int(asked) if asked.isdigit() else 0
     error, found = "", []
     try:
-        q = inbox.Query(
-            control_id=form["control_id"] or None,
-            patient_id=form["patient"] or None,
-            message_type=form["type"] or None,
-            status=form["status"] if form["status"] in (*STATUSES, "dead") else None,
-            channel=form["channel"] or None,
-            since=_local(form["since"]),
-            until=_local(form["until"]),
-            limit=PAGE + 1,
-            offset=offset,
-        )
+        q = _query(form, limit=PAGE + 1, offset=offset)
     except ValueError:
         error = x["bad_time"].format(text=form["since"] or form["until"])
     else:
         found = await run_in_threadpool(_search, services, actor, q)
     more = len(found) > PAGE
+    asked_replayed = request.query_params.get("replayed", "")
     query = urlencode({**{k: v for k, v in form.items() if v}, "offset": offset + PAGE, "lang": language(request)})
     return render(
         request,
@@ -242,6 +276,8 @@ async def messages(request: Request, services: ServicesDep, actor: PageActor) ->
             "found": found[:PAGE],
             "error": error,
             "next_page": f"/ingest/messages?{query}" if more else None,
+            "replayed": x["replayed"].format(n=int(asked_replayed)) if asked_replayed.isdigit() else None,
+            "replay_max": REPLAY_MAX,
         },
         actor=actor,
         status=400 if error else 200,
