@@ -1,6 +1,7 @@
-"""The integration engine's dashboard page: per channel counts and rates, latest errors with the raw
-message, replay buttons. Server-rendered (zh-CN by default, ``?lang=en``), data from
-:func:`huitong.ingest.api.stats` and the message store; ECharts draws the received-per-5-minutes chart.
+"""The integration engine's pages: the dashboard (per channel counts and rates, latest errors with the raw
+message, replay buttons; ECharts draws the received-per-5-minutes chart) and the message browser (search the
+message store, read one message, replay one, what was found, or every dead letter). Server-rendered (zh-CN by
+default, ``?lang=en``), from :func:`huitong.ingest.api.stats` and the message store.
 """
 
 from __future__ import annotations
@@ -125,6 +126,49 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
+def _local(text: str) -> datetime | None:
+    """A time typed into the form (``datetime-local``: no offset, so the hospital's clock); ``ValueError`` when it
+    cannot be read."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=CHINA)
+
+
+#: The search fields of the message browser (query string of the search, form fields of its replay).
+CRITERIA = ("control_id", "patient", "type", "status", "channel", "since", "until")
+
+#: Most messages one replay by search from a page (every dead letter, or what the browser found) puts back into the
+#: pipeline: the newest ones.
+REPLAY_MAX = 10_000
+
+
+def _criteria(source: Any) -> dict[str, str]:
+    return {k: str(source.get(k) or "").strip()[:64] for k in CRITERIA}
+
+
+def _query(form: dict[str, str], *, limit: int, offset: int = 0) -> inbox.Query:
+    """The store's query for the browser's fields; ``ValueError`` when a time cannot be read."""
+    return inbox.Query(
+        control_id=form["control_id"] or None,
+        patient_id=form["patient"] or None,
+        message_type=form["type"] or None,
+        status=form["status"] if form["status"] in (*STATUSES, "dead") else None,
+        channel=form["channel"] or None,
+        since=_local(form["since"]),
+        until=_local(form["until"]),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _search(services: Any, actor: Any, q: inbox.Query) -> list[dict[str, Any]]:
+    found = inbox.search(services.db, q)
+    if q.patient_id:  # who looked for whose messages: audited like the API's search
+        _audit(services.db, actor, [r.id for r in found], f"patient={q.patient_id}")
+    return [{**r.as_json(), "received_local": r.received_at.astimezone(CHINA)} for r in found]
+
+
 def _page_data(
     services: Any, actor: Any, in_flight: int, holder: str | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -195,7 +239,8 @@ async def replay(
         back = urlencode({**{k: v for k, v in form.items() if v}, "replayed": count, "lang": language(request)})
         return RedirectResponse(f"/ingest/messages?{back}", status_code=303)
     if all_errors:
-        count = await run_in_threadpool(lambda: inbox.replay(services.db, q=inbox.Query(status="dead", limit=10_000)))
+        dead = inbox.Query(status="dead", limit=REPLAY_MAX)
+        count = await run_in_threadpool(lambda: inbox.replay(services.db, q=dead))
     elif message_id is not None:
         count = await run_in_threadpool(lambda: inbox.replay(services.db, [message_id]))
     else:
@@ -204,48 +249,6 @@ async def replay(
     if from_message and message_id is not None:
         return RedirectResponse(f"/ingest/messages/{message_id}?replayed={count}&lang={language(request)}", 303)
     return RedirectResponse(f"/ingest?replayed={count}&lang={language(request)}", status_code=303)
-
-
-def _local(text: str) -> datetime | None:
-    """A time typed into the form (``datetime-local``: no offset, so the hospital's clock); ``ValueError`` when it
-    cannot be read."""
-    if not text:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=CHINA)
-
-
-#: The search fields of the message browser (query string of the search, form fields of its replay).
-CRITERIA = ("control_id", "patient", "type", "status", "channel", "since", "until")
-
-#: Most messages one "replay what was found" puts back into the pipeline (the newest ones).
-REPLAY_MAX = 10_000
-
-
-def _criteria(source: Any) -> dict[str, str]:
-    return {k: str(source.get(k) or "").strip()[:64] for k in CRITERIA}
-
-
-def _query(form: dict[str, str], *, limit: int, offset: int = 0) -> inbox.Query:
-    """The store's query for the browser's fields; ``ValueError`` when a time cannot be read."""
-    return inbox.Query(
-        control_id=form["control_id"] or None,
-        patient_id=form["patient"] or None,
-        message_type=form["type"] or None,
-        status=form["status"] if form["status"] in (*STATUSES, "dead") else None,
-        channel=form["channel"] or None,
-        since=_local(form["since"]),
-        until=_local(form["until"]),
-        limit=limit,
-        offset=offset,
-    )
-
-
-def _search(services: Any, actor: Any, q: inbox.Query) -> list[dict[str, Any]]:
-    found = inbox.search(services.db, q)
-    if q.patient_id:  # who looked for whose messages: audited like the API's search
-        _audit(services.db, actor, [r.id for r in found], f"patient={q.patient_id}")
-    return [{**r.as_json(), "received_local": r.received_at.astimezone(CHINA)} for r in found]
 
 
 @router.get("/messages")
