@@ -35,6 +35,7 @@ from huitong.fhir.http import (
 from huitong.fhir.operations.person import router as person_router
 from huitong.fhir.operations.routes import router as operations_router
 from huitong.fhir.outcome import information
+from huitong.fhir.resource_types import stamp_client_source
 from huitong.fhir.search.routes import router as search_router
 from huitong.fhir.store import HistoryPage, ResourceStore
 from huitong.fhir.stored import StoredResource
@@ -102,6 +103,7 @@ async def create(rtype: str, request: Request, services: ServicesDep, actor: Act
     body = await read_resource_body(request)
     warnings = await run_in_threadpool(_validate, services, body, rtype)
     body.pop("id", None)
+    stamp_client_source(services.settings.fhir.client_sources, actor.id, [body])
     stored = await run_in_threadpool(services.store.create, actor, body)
     return _write_response(stored, request, services, status=201, warnings=warnings)
 
@@ -116,6 +118,7 @@ async def update(rtype: str, res_id: str, request: Request, services: ServicesDe
         raise errors.invalid(f"the resource in a PUT must carry id {res_id!r}, as in the URL", f"{rtype}.id")
     if_match = parse_if_match(request)
     warnings = await run_in_threadpool(_validate, services, body, rtype)
+    stamp_client_source(services.settings.fhir.client_sources, actor.id, [body])
     stored, created = await run_in_threadpool(
         lambda: services.store.update(actor, rtype, res_id, body, if_match=if_match)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 RESOURCE_TYPES: frozenset[str] = frozenset(
@@ -174,6 +175,14 @@ def stamp_source(bodies: list[dict[str, Any]], source: str) -> None:
         meta = body.setdefault("meta", {})
         if isinstance(meta, dict) and not meta.get("source"):
             meta["source"] = source
+
+
+def stamp_client_source(sources: Mapping[str, str], actor_id: str, bodies: Iterable[Any]) -> None:
+    """Name the sending system of a client of the FHIR API (``fhir.client_sources``, by actor id) in the bodies it
+    writes that name none (:func:`stamp_source`); nothing for a client the setting does not name."""
+    source = sources.get(actor_id)
+    if source:
+        stamp_source([b for b in bodies if isinstance(b, dict)], source)
 
 
 def is_resource_type(name: str) -> bool:

@@ -28,6 +28,16 @@ class FhirSettings(BaseModel):
         default=50, ge=1, le=1000, description="Entries per page of history when `_count` is absent."
     )
     max_page_size: int = Field(default=1000, ge=1, le=10_000, description="Largest `_count` accepted.")
+    client_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The source system a client's writes through the FHIR API name in `meta.source` when they name none, by "
+            "the client's actor id: `system:<name>` for a token of `security.api_tokens`, `client:<id>` for an OAuth "
+            'client, e.g. `{"system:emr": "EMR"}`. The data-quality scorecard is kept per source system; the HL7 '
+            "feeds name theirs from MSH-3, and a FHIR-speaking system that does not is otherwise counted as "
+            "`unknown`. Shared directory entries (Practitioner, Location, Organization …) are never stamped."
+        ),
+    )
     search_default_count: int = Field(
         default=20, ge=1, le=1000, description="Entries per page of search results when `_count` is absent."
     )

@@ -13,6 +13,7 @@ from huitong.deps import ActorDep, ServicesDep
 from huitong.fhir.batch.process import BundleProcessor
 from huitong.fhir.errors import FhirError
 from huitong.fhir.http import base_url, check_format, json_body, read_resource_body
+from huitong.fhir.resource_types import stamp_client_source
 from huitong.fhir.validate import check_full
 from huitong.services import Services
 
@@ -37,6 +38,14 @@ async def batch_or_transaction(request: Request, services: ServicesDep, actor: A
 
     def work() -> dict[str, Any]:
         _validate_entries(services, bundle)
+        writes = [  # the resources the bundle creates or replaces (not a PATCH entry's patch document)
+            e["resource"]
+            for e in bundle.get("entry") or []
+            if isinstance(e, dict)
+            and isinstance(e.get("resource"), dict)
+            and str((e.get("request") or {}).get("method", "")).upper() in ("POST", "PUT")
+        ]
+        stamp_client_source(services.settings.fhir.client_sources, actor.id, writes)
         return BundleProcessor(services.search).process(actor, bundle, base_url=base)
 
     return json_body(await run_in_threadpool(work), request)
