@@ -47,10 +47,7 @@ def _demo_settings(settings: Settings, host: str | None, port: int | None, mllp_
         update={"allow_anonymous": True, "cookie_secure": False, "api_tokens": tokens, "api_rate_per_minute": rate}
     )
     mllp = settings.mllp.model_copy(update={"enabled": True, **({"port": mllp_port} if mllp_port else {})})
-    # The feeder speaks for the synthetic EMR: its writes are the EMR's on the quality scorecard.
-    sources = {**settings.fhir.client_sources, "system:demo-feeder": "EMR"}
-    fhir = settings.fhir.model_copy(update={"client_sources": sources})
-    return settings.model_copy(update={"http": http, "security": security, "mllp": mllp, "fhir": fhir})
+    return settings.model_copy(update={"http": http, "security": security, "mllp": mllp})
 
 
 def demo(

@@ -100,7 +100,8 @@ def send_hl7(host: str, port: int, data_dir: Path, log: Log, *, batch: int = 500
     return accepted, other
 
 
-#: The hospital's file exports, after the message streams: (``huitong indicators`` command, file in the data folder).
+#: The hospital's file exports, imported before the message streams: (``huitong indicators`` command, file in the
+#: data folder).
 FILE_FEEDS = (
     ("import-master", "master"),
     ("import-frontpage", "frontpage/frontpage.csv"),
@@ -121,8 +122,8 @@ def _huitong(*args: str, summary_on_stderr: bool = False) -> tuple[int, str]:
     return done.returncode, lines[-1] if lines else ""
 
 
-def import_files_and_compute(data_dir: Path, log: Log) -> int:
-    """Import the hospital's file exports and compute the synthetic year's indicators; the number of values stored.
+def import_files_and_compute(data_dir: Path, log: Log) -> None:
+    """Import the hospital's file exports and compute the synthetic year's indicators.
 
     The front page carries the synthetic hospital's deliberate defects, so its import reports rejected rows (exit
     code 1): that is logged, not an error of the demo.
@@ -137,8 +138,6 @@ def import_files_and_compute(data_dir: Path, log: Log) -> int:
         "indicators", "compute", "--from", f"{year}-01-01", "--to", f"{year}-12-31", summary_on_stderr=True
     )
     log(f"indicators {year}: {last}" + ("; see /cockpit" if code == 0 else f" (exit code {code})"))
-    words = last.split()
-    return int(words[0]) if code == 0 and words and words[0].isdigit() else 0
 
 
 def run_quality(log: Log) -> None:

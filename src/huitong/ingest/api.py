@@ -49,7 +49,8 @@ def require_operator(actor: Actor) -> None:
         raise HTTPException(403, f"role {actor.role!r} may not use the integration engine")
 
 
-def _audit(db: Database, actor: Actor, ids: list[int], query: str | None = None) -> None:
+def audit_reads(db: Database, actor: Actor, ids: list[int], query: str | None = None) -> None:
+    """Record that ``actor`` read the messages ``ids`` (raw HL7 names patients), with the search that found them."""
     entries = [AuditEntry("read", entity_type="Hl7Message", entity_id=str(i), query=query) for i in ids]
     if entries:
         db.write(lambda conn: audit.record(conn, actor, entries))
@@ -146,6 +147,15 @@ def _parse_time(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def search_audited(db: Database, actor: Actor, q: Query) -> list[inbox.MessageRow]:
+    """Search the message store; a search by patient identifier is audited as a read of what it found (the API's
+    search and the message browser's)."""
+    found = inbox.search(db, q)
+    if q.patient_id:
+        audit_reads(db, actor, [r.id for r in found], f"patient={q.patient_id}")
+    return found
+
+
 @router.get("/messages")
 async def search_messages(
     services: ServicesDep,
@@ -165,9 +175,7 @@ async def search_messages(
     q = Query(
         control_id, patient, type, status, channel, _parse_time(since), _parse_time(until), min(limit, 1000), offset
     )
-    found = await run_in_threadpool(inbox.search, services.db, q)
-    if patient:
-        await run_in_threadpool(_audit, services.db, actor, [r.id for r in found], f"patient={patient}")
+    found = await run_in_threadpool(search_audited, services.db, actor, q)
     return {"messages": [r.as_json() for r in found]}
 
 
@@ -178,7 +186,7 @@ async def get_message(message_id: int, services: ServicesDep, actor: ActorDep) -
     row = await run_in_threadpool(inbox.get, services.db, message_id)
     if row is None:
         raise HTTPException(404, f"no message {message_id}")
-    await run_in_threadpool(_audit, services.db, actor, [row.id])
+    await run_in_threadpool(audit_reads, services.db, actor, [row.id])
     return row.as_json(with_raw=True)
 
 
@@ -189,7 +197,7 @@ async def latest_errors(
     """The latest dead letters (error, unsupported) with their raw text and the reason."""
     require_operator(actor)
     rows = await run_in_threadpool(lambda: inbox.dead_letters(services.db, limit=min(limit, 200), channel=channel))
-    await run_in_threadpool(_audit, services.db, actor, [r.id for r in rows])
+    await run_in_threadpool(audit_reads, services.db, actor, [r.id for r in rows])
     return {"messages": [r.as_json(with_raw=True) for r in rows]}
 
 

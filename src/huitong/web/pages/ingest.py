@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from huitong.deps import ServicesDep
 from huitong.ingest import inbox
-from huitong.ingest.api import _audit, engine_state, stats
+from huitong.ingest.api import audit_reads, engine_state, search_audited, stats
 from huitong.ingest.schema import STATUSES
 from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
@@ -71,7 +71,6 @@ TEXT: dict[str, dict[str, str]] = {
         "processed_at": "处理时间",
         "resources": "生成的FHIR资源",
         "patient_ids": "患者标识",
-        "back": "返回集成引擎",
         "bad_time": "时间格式不正确：{text}",
         "dead": "死信（出错及不支持）",
         "replay_found": "重放检索到的全部消息（最新的至多 {n} 条）",
@@ -118,7 +117,6 @@ TEXT: dict[str, dict[str, str]] = {
         "processed_at": "Processed",
         "resources": "FHIR resources produced",
         "patient_ids": "Patient identifiers",
-        "back": "Back to the integration engine",
         "bad_time": "Not a time: {text}",
         "dead": "Dead letters (errors, unsupported)",
         "replay_found": "Replay every message found (the newest {n} at most)",
@@ -163,10 +161,10 @@ def _query(form: dict[str, str], *, limit: int, offset: int = 0) -> inbox.Query:
 
 
 def _search(services: Any, actor: Any, q: inbox.Query) -> list[dict[str, Any]]:
-    found = inbox.search(services.db, q)
-    if q.patient_id:  # who looked for whose messages: audited like the API's search
-        _audit(services.db, actor, [r.id for r in found], f"patient={q.patient_id}")
-    return [{**r.as_json(), "received_local": r.received_at.astimezone(CHINA)} for r in found]
+    return [
+        {**r.as_json(), "received_local": r.received_at.astimezone(CHINA)}
+        for r in search_audited(services.db, actor, q)
+    ]
 
 
 def _page_data(
@@ -174,7 +172,7 @@ def _page_data(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data = stats(services.db, in_flight, None, holder)
     errors = inbox.dead_letters(services.db, limit=20)
-    _audit(services.db, actor, [r.id for r in errors])
+    audit_reads(services.db, actor, [r.id for r in errors])
     return data, [r.as_json(with_raw=True) for r in errors]
 
 
@@ -252,7 +250,7 @@ async def replay(
 
 
 @router.get("/messages")
-async def messages(request: Request, services: ServicesDep, actor: PageActor) -> Response:
+async def messages(request: Request, services: ServicesDep, actor: PageActor, replayed: int | None = None) -> Response:
     """Search the message store: control id, patient identifier, type, status, channel, time; a page at a time."""
     require_area(actor, "operations")
     x = TEXT[language(request)]
@@ -267,7 +265,6 @@ async def messages(request: Request, services: ServicesDep, actor: PageActor) ->
     else:
         found = await run_in_threadpool(_search, services, actor, q)
     more = len(found) > PAGE
-    asked_replayed = request.query_params.get("replayed", "")
     query = urlencode({**{k: v for k, v in form.items() if v}, "offset": offset + PAGE, "lang": language(request)})
     return render(
         request,
@@ -279,7 +276,7 @@ async def messages(request: Request, services: ServicesDep, actor: PageActor) ->
             "found": found[:PAGE],
             "error": error,
             "next_page": f"/ingest/messages?{query}" if more else None,
-            "replayed": x["replayed"].format(n=int(asked_replayed)) if asked_replayed.isdigit() else None,
+            "replayed": x["replayed"].format(n=replayed) if replayed is not None else None,
             "replay_max": REPLAY_MAX,
         },
         actor=actor,
@@ -288,18 +285,19 @@ async def messages(request: Request, services: ServicesDep, actor: PageActor) ->
 
 
 @router.get("/messages/{message_id}")
-async def message(message_id: str, request: Request, services: ServicesDep, actor: PageActor) -> Response:
+async def message(
+    message_id: str, request: Request, services: ServicesDep, actor: PageActor, replayed: int | None = None
+) -> Response:
     """One message: what was received, what became of it (status, ACK, error, resources), the raw text, Replay.
     (``message_id`` is read after the access check: a refused role learns nothing, not even a malformed id.)"""
     require_area(actor, "operations")
     row = await run_in_threadpool(inbox.get, services.db, int(message_id)) if message_id.isdigit() else None
     if row is None:
         return render(request, "error.html", {"status": 404, "message": f"#{message_id}"}, actor=actor, status=404)
-    await run_in_threadpool(_audit, services.db, actor, [row.id])
+    await run_in_threadpool(audit_reads, services.db, actor, [row.id])
     shown = {**row.as_json(with_raw=True), "received_local": row.received_at.astimezone(CHINA)}
     if row.processed_at is not None:
         shown["processed_local"] = row.processed_at.astimezone(CHINA)
     x = TEXT[language(request)]
-    asked = request.query_params.get("replayed", "")
-    replayed = x["replayed"].format(n=int(asked)) if asked.isdigit() else None
-    return render(request, "ingest/message.html", {"x": x, "m": shown, "replayed": replayed}, actor=actor)
+    done = x["replayed"].format(n=replayed) if replayed is not None else None
+    return render(request, "ingest/message.html", {"x": x, "m": shown, "replayed": done}, actor=actor)
