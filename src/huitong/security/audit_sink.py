@@ -7,10 +7,15 @@ arrive while one append is being written and appends them together, in one trans
 waits for the commit that holds its row (nothing is acknowledged before it is durable), but N concurrent readers
 cost one write instead of N.
 
-The sink runs one daemon thread, started on first use; :meth:`close` writes what is queued and stops it. The
-rows of a batch are taken from the queue when the write job runs, not when it is queued: on SQLite with several
-server processes (``--workers N``) the writer may first wait for another process's commit (``db/writer.py``),
-and the rows that arrive meanwhile join the batch instead of waiting for the next one.
+On SQLite the sink hands its write job straight to the single writer's queue (``db/writer.py``): at most one
+job of the sink waits there at a time, the writer thread runs it, and its done callback releases the rows'
+waiters and queues the next job if rows arrived meanwhile. On PostgreSQL, whose writer runs a job in the
+calling thread, the sink runs a daemon thread of its own, started on first use. Either way :meth:`close`
+writes what is queued. The rows of a batch are taken from the queue when the write job runs, not when it is
+queued: on SQLite with several server processes (``--workers N``) the writer may first wait for another
+process's commit, and the rows that arrive meanwhile join the batch instead of waiting for the next one.
+(A sink thread on SQLite as well cost every read two more hand-offs between threads: ``huitong bench fhir``,
+docs/benchmarks.md.)
 
 Callers on an event loop use :meth:`submit_async`: their waits are asyncio futures of that loop, and a commit
 settles all of one loop's futures with one wake-up of the loop (one ``call_soon_threadsafe``), not one per row.
@@ -28,6 +33,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 
 from huitong.db.database import Database
+from huitong.db.errors import WriterClosedError
 from huitong.security import audit_chain
 
 log = logging.getLogger(__name__)
@@ -59,6 +65,11 @@ class AuditSink:
         self._closed = False
         self.batches = 0
         self.rows = 0
+        #: On SQLite the sink needs no thread of its own: its job goes straight to the single writer's queue,
+        #: which runs it on the writer thread (PostgreSQL's writer runs a job in the caller's thread).
+        self._direct = db.is_sqlite
+        self._job_queued = False  # a job of the sink waits in the writer's queue and has not taken its rows yet
+        self._jobs = 0  # the sink's jobs submitted and not yet finished
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Write ``rows`` (``audit_event`` rows without chain columns) and wait until they are committed."""
@@ -95,6 +106,11 @@ class AuditSink:
             if self._closed:
                 return False
             self._queue.append((rows, waiter))
+            if self._direct:
+                if not self._job_queued:
+                    self._job_queued = True
+                    self._submit_job()
+                return True
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="huitong-audit", daemon=True)
                 self._thread.start()
@@ -102,11 +118,13 @@ class AuditSink:
         return True
 
     def close(self) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued, then stop the thread (PostgreSQL) or wait for the last queued job (SQLite)."""
         with self._cond:
             self._closed = True
             thread = self._thread
             self._cond.notify()
+            while self._direct and (self._queue or self._jobs):
+                self._cond.wait(timeout=1.0)
         if thread is not None:
             thread.join()
 
@@ -133,9 +151,42 @@ class AuditSink:
                 self.rows += written
             _release([waiter for _rows, waiter in taken], error)
 
+    def _submit_job(self) -> None:
+        """(SQLite, under the lock) queue one write job for the rows queued now and those that join it."""
+        taken: list[tuple[list[dict[str, Any]], Waiter]] = []
+        try:
+            future = self._db.writer.submit(functools.partial(self._append_queued, taken=taken))
+        except WriterClosedError as exc:  # shutting down: fail what waits (the caller's own wait included)
+            self._job_queued = False
+            pending, self._queue = self._queue, []
+            _release([waiter for _rows, waiter in pending], exc)
+            return
+        self._jobs += 1
+        future.add_done_callback(functools.partial(self._written, taken=taken))
+
+    def _written(self, future: Future[int], *, taken: list[tuple[list[dict[str, Any]], Waiter]]) -> None:
+        """(SQLite, on the writer thread) release the rows' waiters; queue the next job if rows came meanwhile."""
+        error = future.exception()
+        if error is None:
+            self.batches += 1
+            self.rows += future.result()
+        else:
+            if not taken:
+                taken[:] = self._take()
+            log.error("writing %d audit rows failed: %s", sum(len(rows) for rows, _waiter in taken), error)
+        _release([waiter for _rows, waiter in taken], error)
+        with self._cond:
+            self._jobs -= 1
+            if self._queue and not self._job_queued:
+                self._job_queued = True
+                self._submit_job()
+            self._cond.notify_all()  # close() waits for the last job
+
     def _take(self) -> list[tuple[list[dict[str, Any]], Waiter]]:
         with self._cond:
             batch, self._queue = self._queue[:_BATCH_MAX], self._queue[_BATCH_MAX:]
+            if self._direct:  # rows from now on need a job of their own (the done callback queues it for any left)
+                self._job_queued = False
         return batch
 
     def _append_queued(self, conn: sa.Connection, taken: list[tuple[list[dict[str, Any]], Waiter]]) -> int:
