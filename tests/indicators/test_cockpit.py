@@ -17,6 +17,7 @@ from huitong.indicators import service
 from huitong.security.actor import Actor
 from huitong.services import open_services
 from tests.conftest import make_settings
+from tests.indicators.test_busy import held_for_writing
 from tests.indicators.test_ward import _load
 
 
@@ -65,6 +66,10 @@ def test_cockpit_pages_and_exports(sqlite_url: str, tmp_path: Path) -> None:
         by_dept = client.get("/cockpit/indicator/4/cases?period=2024-03&department=0101").text
         assert "fp-ZY4" in by_dept and "fp-ZY1" not in by_dept
         assert client.get("/cockpit/indicator/4/cases?period=bad").status_code == 400
+        with pytest.MonkeyPatch.context() as patch, held_for_writing(Path(settings.indicators.duckdb_path), 60):
+            patch.setattr(service, "BUSY_WAIT_S", 0.3)  # computing in another process: a plain message, no PID
+            busy = client.get("/cockpit/indicator/4/cases?period=2024&lang=zh")
+            assert busy.status_code == 200 and "指标正在计算或刷新" in busy.text and "PID" not in busy.text
 
         xlsx = client.get("/cockpit/export.xlsx?year=2024&lang=zh")
         assert xlsx.status_code == 200

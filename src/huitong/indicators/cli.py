@@ -229,16 +229,20 @@ def drill(
     from huitong.indicators import service
 
     with _services() as services:
-        cases = service.drill_down(
-            services.db,
-            _workspace(services, duckdb_path),
-            ACTOR,
-            indicator_id,
-            period,
-            department,
-            only_numerator=numerator_only,
-            limit=limit,
-        )
+        try:
+            cases = service.drill_down(
+                services.db,
+                _workspace(services, duckdb_path),
+                ACTOR,
+                indicator_id,
+                period,
+                department,
+                only_numerator=numerator_only,
+                limit=limit,
+            )
+        except service.IndicatorsBusyError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
     for case in cases:
         typer.echo(
             json.dumps(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,39 @@ from huitong.indicators import engine, reference, values
 from huitong.indicators.definition import base_sql
 from huitong.indicators.engine import Case, IndicatorValue
 from huitong.security.actor import Actor
+
+#: How long a drill-down waits for another process (``huitong indicators compute``, a refresh) to let go of the
+#: DuckDB file before it gives up with :class:`IndicatorsBusyError`.
+BUSY_WAIT_S = 15.0
+
+
+class IndicatorsBusyError(RuntimeError):
+    """The DuckDB file stayed locked by another process (computing, refreshing) for :data:`BUSY_WAIT_S`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the indicators are being computed or refreshed by another process (waited {BUSY_WAIT_S:.0f} s); "
+            "try again in a minute"
+        )
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``path``, waiting up to :data:`BUSY_WAIT_S` while another process writes it.
+
+    DuckDB lets one process write a file or any number read it, never both; its error names the other process's
+    binary, its PID and the file's path, none of which a manager's page should show."""
+    deadline = time.monotonic() + BUSY_WAIT_S
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise IndicatorsBusyError() from exc
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +197,7 @@ def case_base(db: Database, workspace: Workspace) -> Iterator[duckdb.DuckDBPyCon
     one at a time in a process, so that the rebuild's writable connection never meets a read-only one."""
     path = workspace.duckdb_path
     with _lock(path):
-        con = duckdb.connect(str(path), read_only=True)
+        con = _open_read_only(path)
         try:
             stamp = base_stamp(db, con)
             current = stamp is not None and _stored_stamp(con) == stamp
@@ -181,7 +215,7 @@ def case_base(db: Database, workspace: Workspace) -> Iterator[duckdb.DuckDBPyCon
                     keep_base(db, writer)
                 finally:
                     writer.close()
-            con = duckdb.connect(str(path), read_only=True)
+            con = _open_read_only(path)
             current = _stored_stamp(con) == base_stamp(db, con)
         try:
             if not current:

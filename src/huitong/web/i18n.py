@@ -129,6 +129,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "month": ("月份", "Month"),
     "department_ranking": ("科室排名", "Department ranking"),
     "cases_unavailable": ("无法读取病例明细", "Cases unavailable"),
+    "cases_busy": ("指标正在计算或刷新，请一分钟后再试", "The indicators are being computed or refreshed; try again in a minute"),
     "case_id": ("病例", "Case"),
     "day": ("日期", "Date"),
     "show": ("查看", "Show"),

@@ -18,6 +18,7 @@ from huitong.indicators.definition import by_id
 from huitong.indicators.engine import HOSPITAL, period_bounds
 from huitong.services import Services
 from huitong.web.access import PageActor, require_area
+from huitong.web.i18n import translate
 from huitong.web.render import language, render, script_json
 
 router = APIRouter(prefix="/cockpit", include_in_schema=False)
@@ -121,6 +122,8 @@ def cases(request: Request, indicator_id: str, services: ServicesDep, actor: Pag
                 limit=500,
             )
         )
+    except service.IndicatorsBusyError:
+        error = translate("cases_busy", language(request))
     except (duckdb.Error, KeyError) as exc:
         error = str(exc).splitlines()[0]
     return render(
