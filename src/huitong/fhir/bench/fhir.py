@@ -4,6 +4,11 @@ Loads (once, cached under ``--cache``) a synthetic dataset of ``--resources`` re
 ``huitong serve --workers N`` (``--workers``, default 1; audit of reads on) and a bare ASGI app returning the same
 bytes as a read on as many uvicorn workers, and measures both with the same lean load generator. With N > 1 the
 16-client read is measured on one worker as well (``read_rps_1_worker``).
+
+In the same run, the floor of an audited read (``floor.py``: a token look-up, one ``SELECT``, one hash-chained
+audit row group-committed, nothing else) on as many workers: ``floor_rps`` and ``floor_ratio`` (to the bare
+ceiling) with the answer waiting for the audit commit as Huitong's does, ``floor_unwaited_*`` without waiting.
+It shows which ratio to the bare ceiling an audited read can reach on the machine at all.
 """
 
 from __future__ import annotations
@@ -126,12 +131,17 @@ def bench_fhir(
     with tempfile.NamedTemporaryFile(suffix=".json") as body:
         body.write(sample)
         body.flush()
-        bare_port = free_port()
-        args = ["-m", "uvicorn", "huitong.fhir.bench.bare:app", "--port", str(bare_port), "--log-level", "warning"]
-        args += ["--workers", str(workers)]  # the ceiling with as many processes as the server had
-        with running([*args, "--no-access-log"], {"HUITONG_BENCH_BODY": body.name}, bare_port):
-            _warm_up(bare_port, read_paths, None)
-            bare = run_load("127.0.0.1", bare_port, read_paths, clients=16, seconds=seconds)
+        bare = _other_app("bare", {"HUITONG_BENCH_BODY": body.name}, workers, read_paths, seconds, None)
+    floors = {}
+    with tempfile.TemporaryDirectory(prefix="huitong-floor-") as audit_dir:
+        for wait in ("1", "0"):
+            env = {
+                "HUITONG_BENCH_DB": str(db_path.resolve()),
+                "HUITONG_BENCH_AUDIT": audit_dir,
+                "HUITONG_BENCH_TOKEN": TOKEN,
+                "HUITONG_BENCH_FLOOR_WAIT": wait,
+            }
+            floors[wait] = _other_app("floor", env, workers, read_paths, seconds, TOKEN)
     figures.update(
         read_rps=round(many.rps, 1),
         read_p50_ms=round(many.percentile_ms(50), 2),
@@ -142,11 +152,29 @@ def bench_fhir(
         read_failures={**one.statuses, **many.statuses},
         bare_rps=round(bare.rps, 1),
         ratio=round(many.rps / bare.rps, 3) if bare.rps else None,
+        floor_rps=round(floors["1"].rps, 1),
+        floor_p99_ms=round(floors["1"].percentile_ms(99), 2),
+        floor_ratio=round(floors["1"].rps / bare.rps, 3) if bare.rps else None,
+        floor_unwaited_rps=round(floors["0"].rps, 1),
+        floor_unwaited_ratio=round(floors["0"].rps / bare.rps, 3) if bare.rps else None,
+        floor_failures={**floors["1"].statuses, **floors["0"].statuses},
         search_p95_ms={kind: round(run.percentile_ms(95), 2) for kind, run in search_runs.items()},
         search_p50_ms={kind: round(run.percentile_ms(50), 2) for kind, run in search_runs.items()},
         search_failures={kind: run.statuses for kind, run in search_runs.items() if run.failures},
     )
     return figures
+
+
+def _other_app(
+    module: str, env: dict[str, str], workers: int, paths: list[str], seconds: float, token: str | None
+) -> LoadResult:
+    """16 clients reading ``paths`` from ``huitong.fhir.bench.<module>:app`` on as many uvicorn workers as the
+    server had (the bare ceiling, the audited-read floor)."""
+    port = free_port()
+    args = ["-m", "uvicorn", f"huitong.fhir.bench.{module}:app", "--port", str(port), "--log-level", "warning"]
+    with running([*args, "--workers", str(workers), "--no-access-log"], env, port):
+        _warm_up(port, paths, token)
+        return run_load("127.0.0.1", port, paths, clients=16, seconds=seconds, token=token)
 
 
 def _get(port: int, path: str) -> bytes:
