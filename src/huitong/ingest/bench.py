@@ -4,7 +4,9 @@
 client waiting for every ACK before it sends the next message (original mode), every ACK sent only after
 the message is durably committed (SQLite ``synchronous=FULL``; PostgreSQL with ``--postgres URL``). The
 baseline, in the same run: a bare asyncio MLLP echo (a protocol, the listener's shape) that reads the MSH and
-ACKs without storing; the stream-based echo of earlier measurements is reported beside it. The clients run in a
+ACKs without storing; the stream-based echo of earlier measurements is reported beside it, and so is the floor
+of durable ingest (``bench_floor.py``: the echo plus one row per message group-committed before the ACK;
+``floor_ratio`` to the echo, ``ratio_to_floor`` of the listener to it). The clients run in a
 separate process, so they do not share the server's interpreter, each connection an asyncio protocol (a stream
 reader and a task per connection made the load generator, not the echo, the limit of earlier runs).
 
@@ -253,6 +255,24 @@ def echo_run(count: int, hl7_file: Path | None, kind: str = "protocol") -> dict[
     return result
 
 
+def floor_run(count: int, hl7_file: Path | None) -> dict[str, Any]:
+    """The floor of durable ingest at 8 connections (``bench_floor.py``: MSH, one row, group commit, ACK)."""
+    from huitong.ingest.bench_floor import durable_echo
+
+    bg = _Background()
+    with tempfile.TemporaryDirectory(prefix="huitong-bench-floor-") as folder:
+        server, writer = bg.run(durable_echo(f"{folder}/floor.db"))
+        try:
+            port = server.sockets[0].getsockname()[1]
+            _drive(port, tagged_messages(200, hl7_file, "FW"), 8)
+            result = _drive(port, tagged_messages(count, hl7_file, "F"), 8)
+            server.close()
+        finally:
+            bg.close()
+            writer.close()
+    return result
+
+
 def ingest(
     messages: int = typer.Option(4000, help="Messages sent with 8 connections (a quarter with 1)."),
     postgres: str | None = typer.Option(None, "--postgres", help="Also measure on this PostgreSQL URL (migrated)."),
@@ -264,6 +284,7 @@ def ingest(
         sqlite = ingest_run(f"sqlite:///{folder}/bench.db", messages, hl7)
     echo = echo_run(messages, hl7)
     echo_streams = echo_run(messages, hl7, "streams")
+    floor = floor_run(messages, hl7)
     eight = next(r for r in sqlite["runs"] if r["connections"] == 8)
     result: dict[str, Any] = {
         "benchmark": "ingest",
@@ -277,6 +298,11 @@ def ingest(
         "echo": echo,
         "echo_streams_msgs_per_s": echo_streams["msgs_per_s"],
         "ratio_vs_streams_echo": round(eight["msgs_per_s"] / echo_streams["msgs_per_s"], 3),
+        "floor_msgs_per_s": floor["msgs_per_s"],
+        "floor_ack_p99_ms": floor["ack_p99_ms"],
+        "floor_ratio": round(floor["msgs_per_s"] / echo["msgs_per_s"], 3),
+        "ratio_to_floor": round(eight["msgs_per_s"] / floor["msgs_per_s"], 3),
+        "floor": floor,
     }
     if postgres:
         pg = ingest_run(postgres, messages, hl7)
@@ -289,6 +315,7 @@ def ingest(
                     f"p50 {r['ack_p50_ms']} ms  p99 {r['ack_p99_ms']} ms"
                 )
         typer.echo(f"echo       8 conn: {echo['msgs_per_s']:>8} msg/s (stream-based echo {echo_streams['msgs_per_s']})")
+        typer.echo(f"floor      8 conn: {floor['msgs_per_s']:>8} msg/s (durable: MSH, one row, group commit)")
     typer.echo(json.dumps(result))
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from huitong.ingest.bench import echo_run, ingest_run
+from huitong.ingest import bench_floor
+from huitong.ingest.bench import _Background, _drive, echo_run, floor_run, ingest_run, tagged_messages
 
 
 @pytest.mark.parametrize("kind", ["protocol", "streams"])
@@ -14,6 +15,24 @@ def test_echo_baselines_answer_every_message(kind: str) -> None:
     result = echo_run(40, None, kind)
     assert result["messages"] == 40
     assert result["msgs_per_s"] > 0 and result["ack_p99_ms"] >= result["ack_p50_ms"] > 0
+
+
+def test_the_floor_stores_every_message_it_acknowledges(tmp_path: Path) -> None:
+    """The durable floor really commits each message (raw bytes and control id) and ACKs each one."""
+    path = str(tmp_path / "floor.db")
+    messages = tagged_messages(40, None, "T")
+    bg = _Background()
+    try:
+        server, writer = bg.run(bench_floor.durable_echo(path))
+        result = _drive(server.sockets[0].getsockname()[1], messages, 8)
+        server.close()
+    finally:
+        bg.close()
+    writer.close()
+    assert result["messages"] == 40
+    stored = bench_floor.stored(path)
+    assert sorted(stored) == sorted((f"T-{i}", m) for i, m in enumerate(messages))
+    assert floor_run(40, None)["msgs_per_s"] > 0
 
 
 def test_durable_ingest_run_stores_and_reports(tmp_path: Path) -> None:
