@@ -135,12 +135,42 @@ def test_expired_password_must_be_changed(app_client: tuple[TestClient, Security
     page = client.get("/login/password")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf
+    assert "current_password" not in page.text  # the password was just checked
     reuse = client.post("/login/password", data={"csrf": csrf.group(1), "password": PASSWORD})
     assert reuse.status_code == 400
     done = client.post(
         "/login/password", data={"csrf": csrf.group(1), "password": "Brand-New-Pass-77"}, follow_redirects=False
     )
     assert done.status_code == 303
+    assert _login(client, "zhang.wei", "Brand-New-Pass-77")[0] == 303
+
+
+def test_signed_in_pages_offer_sign_out_and_a_password_change_that_asks_for_the_current_one(
+    app_client: tuple[TestClient, SecurityServices],
+) -> None:
+    client, sec = app_client
+    make_user(sec, "zhang.wei", "doctor")
+    assert _login(client, "zhang.wei")[0] == 303
+    cookie = client.cookies.get(COOKIE)
+    session = sec.sessions.resolve(cookie or "")
+    assert session is not None
+    home = client.get("/").text
+    assert 'action="/logout"' in home and f'value="{session.csrf_token}"' in home and "退出登录" in home
+    assert 'href="/login/password' in home
+    form = client.get("/login/password").text
+    assert 'name="current_password"' in form
+    data = {"csrf": session.csrf_token, "current_password": "Not-The-Pass-1", "password": "Brand-New-Pass-77"}
+    wrong = client.post("/login/password", data=data)
+    assert wrong.status_code == 400 and "当前密码不正确" in wrong.text
+    assert _login(client, "zhang.wei", "Brand-New-Pass-77")[0] == 401  # unchanged
+    assert _login(client, "zhang.wei")[0] == 303
+    session = sec.sessions.resolve(client.cookies.get(COOKIE) or "")
+    assert session is not None
+    data = {"csrf": session.csrf_token, "current_password": PASSWORD, "password": "Brand-New-Pass-77"}
+    done = client.post("/login/password", data=data, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/login")
+    assert sec.sessions.resolve(client.cookies.get(COOKIE) or "") is None  # every session ended
+    assert _login(client, "zhang.wei")[0] == 401
     assert _login(client, "zhang.wei", "Brand-New-Pass-77")[0] == 303
 
 

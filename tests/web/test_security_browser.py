@@ -92,6 +92,11 @@ def test_administrator_doctor_and_auditor_each_do_their_part(security_server: di
     page.wait_for_url(re.compile(rf"{re.escape(base)}/(\?.*)?$"))
     opened = page.goto(f"{base}/doctor")
     assert opened is not None and opened.status == 200
+    page.screenshot(path=str(SHOTS / "doctor-header.png"))
+    page.click("header form[action='/logout'] button")  # leaving a shared workstation
+    page.wait_for_url(re.compile(r".*/login(\?.*)?$"))
+    again = page.goto(f"{base}/doctor")
+    assert again is not None and "/login" in page.url  # the session is over: back to the login
     doctor.close()
 
     auditor = browser.new_context(accept_downloads=True)  # type: ignore[attr-defined]
@@ -101,7 +106,7 @@ def test_administrator_doctor_and_auditor_each_do_their_part(security_server: di
     page.fill("input[name=entity]", "User/dr.new")
     page.click("form[action='/audit'] button")
     trail = page.locator("table").inner_text()
-    assert "user-create" in trail and "user:sec.admin" in trail and "password-change" in trail
+    assert "user-create" in trail and "user:sec.admin" in trail and "password-change" in trail and "logout" in trail
     with page.expect_download() as download:
         page.click("a[href*='format=csv']")
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))

@@ -242,19 +242,35 @@ async def mfa(request: Request) -> Response:
 def password_page(request: Request) -> Response:
     """Choose a new password (when the old one expired)."""
     _, _, session = _pending(request)
-    return _page(request, "password.html", {"csrf": session.csrf_token, "error": ""})
+    return _page(request, "password.html", {"csrf": session.csrf_token, "error": "", "voluntary": session.mfa_passed})
 
 
 @router.post("/login/password")
 async def change_password(request: Request) -> Response:
-    """Set the new password, then continue to the second factor or sign in again."""
+    """Set the new password, then sign in again.
+
+    Reached two ways: right after a password check when the password expired or was set by an administrator (the
+    session is not yet signed in), or from the header by a signed-in user, who must then give the current
+    password too — checked like a login, failures counted towards the lock-out — so that a session left open on a
+    shared workstation cannot be used to take the account over."""
     security, _cookie, session = _pending(request)
     form = await request.form()
     check_csrf(request, security, str(form.get("csrf", "")))
+    voluntary = session.mfa_passed
+    context = {"csrf": session.csrf_token, "voluntary": voluntary}
+    if voluntary:
+        current = str(form.get("current_password", ""))[:256]
+        checked = await run_in_threadpool(
+            security.accounts.authenticate, session.user_id, current, source_address=_client(request)
+        )
+        if checked.account is None:
+            t = TEXT[_lang(request)]
+            error = t["locked"] if checked.reason == "locked" else t["wrong_current"]
+            return _page(request, "password.html", {**context, "error": error}, 400)
     try:
         await run_in_threadpool(security.accounts.change_password, session.user_id, str(form.get("password", "")))
     except PasswordPolicyError as exc:
-        return _page(request, "password.html", {"csrf": session.csrf_token, "error": str(exc)}, 400)
+        return _page(request, "password.html", {**context, "error": str(exc)}, 400)
     await run_in_threadpool(security.sessions.end_all, session.user_id)
     return RedirectResponse(f"/login?lang={_lang(request)}", status_code=303)
 
@@ -271,7 +287,8 @@ async def logout(request: Request) -> Response:
     account = security.accounts.get(session.user_id) if session else None
     if account is not None:
         actor = account.actor(source_address=_client(request))
-        security.db.write(lambda conn: record(conn, actor, [AuditEntry("logout", entity_type="User")]))
+        entry = AuditEntry("logout", entity_type="User", entity_id=account.user_id[:64])  # like the login's
+        security.db.write(lambda conn: record(conn, actor, [entry]))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

@@ -23,6 +23,9 @@ TEXT: dict[str, dict[str, str]] = {
         "password_title": "修改密码",
         "password_expired": "请设置新密码：您的密码已过期，或是为您设置的临时密码。",
         "new_password": "新密码",
+        "password_voluntary": "修改您的登录密码。保存后，您在所有设备上的登录都会结束，请用新密码重新登录。",
+        "current_password": "当前密码",
+        "wrong_current": "当前密码不正确。",
         "save": "保存",
         "audit_title": "审计日志",
         "actor": "操作者",
@@ -81,6 +84,11 @@ TEXT: dict[str, dict[str, str]] = {
         "password_title": "Change password",
         "password_expired": "Choose a new password: yours has expired, or was a temporary one set for you.",
         "new_password": "New password",
+        "password_voluntary": (
+            "Change your password. Saving ends your sessions on every device; sign in again with the new one."
+        ),
+        "current_password": "Current password",
+        "wrong_current": "The current password is wrong.",
         "save": "Save",
         "audit_title": "Audit trail",
         "actor": "Actor",
