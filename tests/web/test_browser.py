@@ -162,7 +162,7 @@ def test_patient_books_checks_in_reads_a_report_and_answers_the_survey(server: d
     page.locator("#book button").click()
     page.wait_for_selector("#portal-message")
     page.locator("#appointments form[action*='check-in'] button").first.click()
-    page.wait_for_selector("text=arrived")
+    page.wait_for_selector("td[data-status=arrived] >> text=已到院")
     page.locator("#survey button").click()
     page.wait_for_selector("#portal-message")
     page.screenshot(path=str(SHOTS / "patient-portal.png"), full_page=True)

@@ -69,16 +69,16 @@ def test_patient_books_checks_in_cancels_and_answers_survey(demo_client: TestCli
     slots = re.findall(r'option value="(demo-slot-[^"]+)"', home)
     assert len(slots) == 15
     booked = demo_client.post("/portal/book", params={"patient": "demo-p002"}, data={"slot_id": slots[0]})
-    assert booked.status_code == 200 and "booked" in booked.text
+    assert booked.status_code == 200 and 'data-status="booked">已预约<' in booked.text
     assert slots[0] not in re.findall(r'option value="(demo-slot-[^"]+)"', booked.text)
     appt = re.findall(r'data-appointment="([^"]+)"', booked.text)[0]
     arrived = demo_client.post(f"/portal/appointments/{appt}/check-in", params={"patient": "demo-p002"})
-    assert "arrived" in arrived.text
+    assert 'data-status="arrived">已到院<' in arrived.text
     assert demo_client.post(f"/portal/appointments/{appt}/cancel", params={"patient": "demo-p002"}).status_code == 409
     second = demo_client.post("/portal/book", params={"patient": "demo-p002"}, data={"slot_id": slots[1]}).text
     other = next(a for a in re.findall(r'data-appointment="([^"]+)"', second) if a != appt)
     cancelled = demo_client.post(f"/portal/appointments/{other}/cancel", params={"patient": "demo-p002"})
-    assert "cancelled" in cancelled.text and slots[1] in cancelled.text  # the slot is free again
+    assert 'data-status="cancelled">已取消<' in cancelled.text and slots[1] in cancelled.text  # the slot is free again
     survey = demo_client.post(
         "/portal/survey", params={"patient": "demo-p002"}, data={"overall": 5, "waiting": 3, "doctor": 4}
     )
@@ -125,6 +125,7 @@ def test_patient_reads_visit_summaries_and_bills(demo_client: TestClient) -> Non
     visits = demo_client.get("/portal/visits", params={"patient": "demo-p006"})
     assert visits.status_code == 200
     assert "普通外科" in visits.text and "胆囊结石不伴有胆囊炎" in visits.text and "腹腔镜胆囊切除术" in visits.text
+    assert re.search(r"状态:</span> (已结束|进行中|计划中)<", visits.text)  # the visit's status as people say it
     bills = demo_client.get("/portal/bills", params=P2)
     assert bills.status_code == 200
     assert re.search(r'id="grand-total">180.50<', bills.text)
@@ -257,7 +258,7 @@ def test_operations_board_shows_appointment_rate_and_waiting_time(demo_client: T
     today = demo_client.get("/operations").text
     assert re.search(r'id="appointment-rate">100.0<', today) and re.search(r'id="waiting-median">15.0<', today)
     december = demo_client.get("/operations", params={"day": "2026-12-01"}).text
-    assert re.search(r'data-appointment-status="arrived"><td>arrived</td><td class="num">1<', december)
+    assert re.search(r'data-appointment-status="arrived"><td>已到院</td><td class="num">1<', december)
 
 
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"

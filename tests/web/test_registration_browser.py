@@ -81,7 +81,7 @@ def test_a_new_patient_registers_signs_in_and_books(server: str, browser: object
     page.locator("#book button").click()
     page.wait_for_selector("#portal-message")
     assert page.locator("#appointments tr[data-appointment]").count() == 1
-    assert "booked" in page.locator("#appointments").inner_text()
+    assert "已预约" in page.locator("#appointments").inner_text()
     page.screenshot(path=str(SHOTS / "portal-registered-booked.png"), full_page=True)
     assert page.goto(f"{server}/doctor").status == 403
     context.close()

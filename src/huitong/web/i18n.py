@@ -335,6 +335,52 @@ TEXT: dict[str, tuple[str, str]] = {
     "unassigned_theatre": ("未登记手术间", "Theatre not recorded"),
 }
 
+#: FHIR R4 ``status`` codes of the resources the pages show (Encounter, Appointment, Observation, DiagnosticReport,
+#: ServiceRequest, MedicationRequest/-Administration, Procedure, DocumentReference …), as people say them.
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    "planned": ("计划中", "Planned"),
+    "arrived": ("已到院", "Arrived"),
+    "triaged": ("已分诊", "Triaged"),
+    "in-progress": ("进行中", "In progress"),
+    "onleave": ("请假外出", "On leave"),
+    "finished": ("已结束", "Finished"),
+    "cancelled": ("已取消", "Cancelled"),
+    "entered-in-error": ("录入错误", "Entered in error"),
+    "unknown": ("未知", "Unknown"),
+    "proposed": ("拟定", "Proposed"),
+    "pending": ("待确认", "Pending"),
+    "booked": ("已预约", "Booked"),
+    "fulfilled": ("已就诊", "Attended"),
+    "noshow": ("爽约", "No-show"),
+    "checked-in": ("已签到", "Checked in"),
+    "waitlist": ("候补", "Waiting list"),
+    "registered": ("已登记", "Registered"),
+    "preliminary": ("初步结果", "Preliminary"),
+    "final": ("最终结果", "Final"),
+    "amended": ("已修订", "Amended"),
+    "corrected": ("已更正", "Corrected"),
+    "appended": ("已补充", "Appended"),
+    "partial": ("部分结果", "Partial"),
+    "active": ("执行中", "Active"),
+    "completed": ("已完成", "Completed"),
+    "on-hold": ("暂停", "On hold"),
+    "stopped": ("已停止", "Stopped"),
+    "draft": ("草稿", "Draft"),
+    "revoked": ("已撤销", "Revoked"),
+    "not-done": ("未执行", "Not done"),
+    "preparation": ("准备中", "Preparation"),
+    "current": ("现行", "Current"),
+    "superseded": ("已替代", "Superseded"),
+}
+
+
+def status_text(code: object, lang: str) -> str:
+    """A FHIR ``status`` code in ``lang`` (the code itself when it is not one of :data:`STATUS_TEXT`)."""
+    pair = STATUS_TEXT.get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[1] if lang == "en" else pair[0]
+
 
 def translate(key: str, lang: str, **values: object) -> str:
     """The text of ``key`` in ``lang`` (Chinese when unknown), with ``{name}`` placeholders filled."""

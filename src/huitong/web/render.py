@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from huitong.security.actor import Actor
 from huitong.web.access import csrf_token
-from huitong.web.i18n import LANGUAGES, translate
+from huitong.web.i18n import LANGUAGES, status_text, translate
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -58,6 +58,7 @@ def render(
             "lang": lang,
             "other_lang": "en" if lang == "zh" else "zh",
             "t": t,
+            "status_text": lambda code: status_text(code, lang),
             "actor": actor,
             "csrf": csrf_token(request),
             "nav": NAV.get(actor.role, ()) if actor else (),
