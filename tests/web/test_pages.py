@@ -60,8 +60,19 @@ def test_nurse_admits_to_a_free_bed_and_records_vitals(demo_client: TestClient) 
 
 
 def test_operations_board(demo_client: TestClient) -> None:
+    ward = {
+        "resourceType": "Location",
+        "status": "active",
+        "name": "HL7 未映射病区",  # a ward code a feed brought in, with no beds registered
+        "physicalType": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]
+        },
+    }
+    assert demo_client.put("/fhir/Location/no-beds-ward", json={**ward, "id": "no-beds-ward"}).status_code in (200, 201)
     page = demo_client.get("/operations")
     assert page.status_code == 200 and "25.0" in page.text  # 1 of 4 beds occupied per ward
+    table, _, below = page.text.partition('id="wards-without-beds"')
+    assert "HL7 未映射病区" not in table and "HL7 未映射病区" in below and "0/0" not in table
 
 
 def test_patient_books_checks_in_cancels_and_answers_survey(demo_client: TestClient) -> None:

@@ -320,6 +320,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "last_days": ("近 {n} 天", "last {n} days"),
     "show_more_days": ("查看更长时间", "Show a longer period"),
     # operations: theatres
+    "wards_without_beds": ("未登记床位的病区（{n} 个）", "Wards with no beds on record ({n})"),
     "theatre_utilisation": ("手术室利用率", "Operating-theatre utilisation"),
     "appointment_rate": ("预约诊疗率", "Appointment rate"),
     "outpatient_visits": ("门诊人次", "outpatient visits"),

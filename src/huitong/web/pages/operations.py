@@ -178,7 +178,9 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
     require_area(actor, "operations")
     shown = _day(day)
     system = aggregate_actor(actor)
-    rows = occupancy(bed_board(services, system))
+    every_ward = occupancy(bed_board(services, system))
+    rows = [r for r in every_ward if r["total"]]  # wards with beds; the others are named below the table
+    no_beds = [r["ward"] for r in every_ward if not r["total"]]
     visits = visit_figures(services, system, shown)
     flow = visits["hours"]
     theatres = theatre_utilisation(services, system, shown, 7)
@@ -193,6 +195,7 @@ def board(request: Request, services: ServicesDep, actor: PageActor, day: str | 
         "operations/board.html",
         {
             "rows": rows,
+            "no_beds": no_beds,
             "flow": flow,
             "day": shown.isoformat(),
             "theatres": theatres,
