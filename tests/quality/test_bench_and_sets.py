@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from huitong.empi.golden import GOLDEN_TAG
 from huitong.quality import bench
 from huitong.quality.registry import rule
 from huitong.quality.rule import Context, Finding
@@ -36,6 +37,7 @@ def patient(
 
 
 def test_duplicate_registrations_are_found_by_id_number_or_by_demographics() -> None:
+    unsourced = {"system": RID, "value": "110105197001010012"}
     resources = [
         patient("a", "H1", "110105198005170027"),
         patient("b", "H2", "110105198005170027", name="王丽"),  # same number
@@ -44,6 +46,14 @@ def test_duplicate_registrations_are_found_by_id_number_or_by_demographics() -> 
         patient("e", "H5", None, name="张丽之女", born="2024-03-01"),  # newborn placeholder names: twins share them
         patient("f", "H6", None, name="张丽之女", born="2024-03-01"),
         {**patient("g", "H7", "110105198005170027"), "active": False},  # merged away
+        # a registration that names no system of its own (no PI/MR identifier, no meta.source) and the EMPI's
+        # golden record of it: derived from the registration, not a second one
+        {**patient("i", "-", "110105197001010012", name="赵敏", born="1970-01-01"), "identifier": [unsourced]},
+        {
+            **patient("h", "-", "110105197001010012", name="赵敏", born="1970-01-01"),
+            "identifier": [unsourced],
+            "meta": {"tag": [GOLDEN_TAG]},
+        },
     ]
     data = [(str(r["id"]), orjson.dumps(r)) for r in resources]
 

@@ -1,11 +1,15 @@
 """Integration: one person has one registration per source system — two patient records of the same system
-with the same resident ID number are a duplicate registration (the patient must resolve to one person)."""
+with the same resident ID number are a duplicate registration (the patient must resolve to one person).
+
+The EMPI's golden records are not registrations: built from a person's source records, they carry the same
+facts, and counting them made every person the EMPI linked a "duplicate" of its own golden record."""
 
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from huitong.empi.golden import is_golden
 from huitong.quality.rule import Context, Dimension, SetRule, Severity, source_of
 from huitong.quality.rules.resident_id_check_character import resident_ids
 
@@ -52,7 +56,7 @@ def _name(patient: dict[str, Any]) -> str:
 
 
 def observe(state: State, patient: dict[str, Any]) -> None:
-    if _replaced(patient):
+    if _replaced(patient) or is_golden(patient):
         return
     system = _local_system(patient)
     groups = state.groups
@@ -121,5 +125,5 @@ RULE = SetRule(
     observe,
     conclude,
     merge,
-    fields=("identifier", "active", "link", "name", "birthDate", "gender"),
+    fields=("identifier", "active", "link", "name", "birthDate", "gender"),  # meta: always decoded
 )
