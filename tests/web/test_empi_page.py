@@ -15,6 +15,7 @@ from huitong.empi import SourceRecord
 from huitong.security.actor import Actor
 from huitong.services import open_services
 from huitong.settings import Settings
+from huitong.web.pages import empi as empi_page
 from tests.conftest import make_settings
 
 ZHANG = SourceRecord("H1", "HIS", "张伟华", "M", "1980-01-02", None, "13800138000", "浙江省杭州市西湖区文三路90号")
@@ -75,6 +76,21 @@ def test_accept_and_reject_shrink_the_queue(page: tuple[TestClient, list[int]]) 
     assert again.status_code == 200 and "already decided" in again.text  # says why nothing happened
     assert client.post("/empi/review/999999/accept", data={}).status_code == 404
     assert client.post(f"/empi/review/{first}/maybe", data={}).status_code == 404
+
+
+def test_a_long_queue_is_read_a_page_at_a_time(
+    page: tuple[TestClient, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, (first, second) = page
+    monkeypatch.setattr(empi_page, "PAGE_SIZE", 1)
+    one = client.get("/empi/review").text
+    assert 'data-count="2"' in one  # the whole queue, not the page
+    assert f'data-review="{first}"' in one and f'data-review="{second}"' not in one
+    assert 'href="/empi/review?status=open&page=2' in one and 'rel="prev"' not in one
+    two = client.get("/empi/review?page=2").text
+    assert f'data-review="{second}"' in two and f'data-review="{first}"' not in two
+    assert 'rel="prev"' in two and 'rel="next"' not in two
+    assert 'data-count="2"' in client.get("/empi/review?page=x").text  # a bad page number is the first page
 
 
 def test_a_newborns_placeholder_name_is_said_to_be_one(db_url: str, tmp_path: Path) -> None:

@@ -143,8 +143,16 @@ def get_item(conn: sa.Connection, review_id: int, sealer: Sealer = PLAIN) -> Rev
     return _item(conn, row, sealer)
 
 
+def count_items(conn: sa.Connection, status: str | None = "open") -> int:
+    """How many items have ``status`` (every item with ``None``)."""
+    query = sa.select(sa.func.count()).select_from(empi_review)
+    if status is not None:
+        query = query.where(empi_review.c.status == status)
+    return int(conn.execute(query).scalar_one())
+
+
 def count_open(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).where(empi_review.c.status == "open")).scalar_one())
+    return count_items(conn, "open")
 
 
 def _decide(tx: Transaction, review_id: int, status: str, reason: str) -> sa.Row[Any]:

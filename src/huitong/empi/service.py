@@ -169,6 +169,11 @@ class Empi:
         with self.db.read() as conn:
             return review.list_items(conn, status=status, limit=limit, offset=offset, sealer=self.sealer)
 
+    def review_count(self, *, status: str | None = "open") -> int:
+        """How many review items have ``status``."""
+        with self.db.read() as conn:
+            return review.count_items(conn, status)
+
     def review_item(self, review_id: int) -> review.ReviewItem:
         with self.db.read() as conn:
             return review.get_item(conn, review_id, self.sealer)

@@ -139,13 +139,19 @@ def _level(level: str, lang: str) -> str:
     return LEVELS_ZH.get(level, level) if lang == "zh" else level
 
 
-def _queue(services: Services, actor: Actor, status: str) -> list[dict[str, Any]]:
-    """The items of ``status``, read as an audited read of Patient data."""
-    entry = AuditEntry("search-type", entity_type="Patient", query=f"empi review queue status={status}")
+#: Review items per page: each is a pair of records with the field-by-field evidence.
+PAGE_SIZE = 20
 
-    def work() -> list[dict[str, Any]]:
+
+def _queue(services: Services, actor: Actor, status: str, page: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the items of ``status`` and how many there are, read as an audited read of Patient data."""
+    query = f"empi review queue status={status} page={page}"
+    entry = AuditEntry("search-type", entity_type="Patient", query=query)
+
+    def work() -> tuple[list[dict[str, Any]], int]:
         services.store.check_search(actor, "Patient")
-        return [item.as_dict() for item in services.empi.review_items(status=status, limit=100)]
+        items = services.empi.review_items(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        return [item.as_dict() for item in items], services.empi.review_count(status=status)
 
     return services.store.audited_read(actor, entry, work)
 
@@ -164,14 +170,16 @@ async def review_queue(
     status: str = "open",
     done: str | None = None,
     problem: str | None = None,
+    page: str = "1",
 ) -> Response:
-    """Uncertain pairs side by side with the evidence, and accept/reject buttons."""
+    """Uncertain pairs side by side with the evidence, and accept/reject buttons, :data:`PAGE_SIZE` at a time."""
     require_area(actor, "empi")
     if status not in STATUSES:
         status = "open"
+    page_no = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
     lang = language(request)
     x = TEXT[lang]
-    items = await run_in_threadpool(_queue, services, actor, status)
+    items, total = await run_in_threadpool(_queue, services, actor, status, page_no)
     for item in items:
         placeholder = any(is_newborn_placeholder(str(r.get("name") or "")) for r in (item["record"], item["candidate"]))
         for evidence in item["evidence"]:
@@ -186,6 +194,9 @@ async def review_queue(
         {
             "x": x,
             "items": items,
+            "total": total,
+            "page": page_no,
+            "has_more": page_no * PAGE_SIZE < total,
             "status": status,
             "statuses": STATUSES,
             "fields": FIELDS,
