@@ -55,16 +55,18 @@ def test_cockpit_pages_and_exports(sqlite_url: str, tmp_path: Path) -> None:
         english = client.get("/cockpit?year=2024&lang=en").text
         assert "Share of level-4 (most complex) surgery among discharged surgical patients" in english
 
-        detail = client.get("/cockpit/indicator/4?year=2024").text
+        detail = client.get("/cockpit/indicator/4?year=2024&lang=zh").text
         assert "0301" in detail and "0101" in detail and 'data-chart="bar"' in detail
         assert detail.index(">0301<") < detail.index(">0101<")  # 100 % before 50 %, higher is better
+        assert ">普通外科</a>" in detail and '"普通外科"' in detail  # the name from the master data, in the chart too
+        assert ">General surgery</a>" in client.get("/cockpit/indicator/4?year=2024&lang=en").text
         target = client.get("/cockpit/indicator/6?year=2024").text
         assert "✗" in target  # 20 % against a target of 25 %
 
         cases = client.get("/cockpit/indicator/6/cases?period=2024&numerator=1").text
         assert "fp-ZY1" in cases and "level-4 operation: 50.22" in cases and "fp-ZY2" not in cases
-        by_dept = client.get("/cockpit/indicator/4/cases?period=2024-03&department=0101").text
-        assert "fp-ZY4" in by_dept and "fp-ZY1" not in by_dept
+        by_dept = client.get("/cockpit/indicator/4/cases?period=2024-03&department=0101&lang=zh").text
+        assert "fp-ZY4" in by_dept and "fp-ZY1" not in by_dept and "心血管内科" in by_dept
         assert client.get("/cockpit/indicator/4/cases?period=bad").status_code == 400
         with pytest.MonkeyPatch.context() as patch, held_for_writing(Path(settings.indicators.duckdb_path), 60):
             patch.setattr(service, "BUSY_WAIT_S", 0.3)  # computing in another process: a plain message, no PID

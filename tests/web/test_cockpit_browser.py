@@ -79,7 +79,8 @@ def test_a_manager_reads_the_trends_drills_down_to_cases_and_exports(
 
     page.click("table a[href^='/cockpit/indicator/4?']")
     page.wait_for_selector("#ranking canvas")  # departments ranked, best first
-    assert page.locator("a[href*='department=0301']").count() == 1
+    assert page.locator("a[href*='department=0301']").inner_text() == "普通外科"  # named, not coded
+    page.screenshot(path=str(SHOTS / "cockpit-indicator.png"), full_page=True)
     page.click("a[href*='department=0101']")
     cases = page.locator("main").inner_text()
     assert "fp-ZY4" in cases and "fp-ZY1" not in cases  # only that department's discharges

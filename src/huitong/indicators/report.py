@@ -12,6 +12,7 @@ from huitong.db import Database
 from huitong.indicators import values
 from huitong.indicators.definition import Definition, by_id, sort_key
 from huitong.indicators.engine import HOSPITAL
+from huitong.indicators.reference import load_table
 
 DIRECTION_ZH = {"higher": "逐步提高 ↑", "lower": "逐步降低 ↓", "monitor": "监测比较 →"}
 DIRECTION_EN = {"higher": "higher is better ↑", "lower": "lower is better ↓", "monitor": "monitor →"}
@@ -110,6 +111,17 @@ def build(
         return (0 if line.national else 1, sort_key(line.id))
 
     return sorted(lines.values(), key=order)
+
+
+
+def department_names(db: Database, lang: str) -> dict[str, str]:
+    """Department code → name in ``lang`` (``zh`` or ``en``), from the imported master data (empty without it)."""
+    key = "name_en" if lang == "en" else "name_zh"
+    return {
+        str(row["code"]): str(row.get(key) or row.get("name_zh") or row["code"])
+        for row in load_table(db, "department")
+        if row.get("code")
+    }
 
 
 def fmt(value: float | None) -> str:

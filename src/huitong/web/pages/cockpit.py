@@ -73,8 +73,9 @@ def indicator(request: Request, indicator_id: str, services: ServicesDep, actor:
         return render(request, "error.html", {"status": 404, "message": indicator_id}, actor=actor, status=404)
     definition, _ = report.definition_of(indicator_id, by_id())
     ranked = line.ranked_departments()
+    names = report.department_names(services.db, language(request))
     ranking = {
-        "labels": [d[0] for d in ranked if d[1] is not None],
+        "labels": [names.get(d[0], d[0]) for d in ranked if d[1] is not None],
         "values": [d[1] for d in ranked if d[1] is not None],
     }
     return render(
@@ -85,6 +86,7 @@ def indicator(request: Request, indicator_id: str, services: ServicesDep, actor:
             "line": line,
             "definition": definition,
             "ranked": ranked,
+            "names": names,
             "fmt": report.fmt,
             "trend_json": _trend(line, year),
             "ranking_json": script_json(ranking),
@@ -133,6 +135,11 @@ def cases(request: Request, indicator_id: str, services: ServicesDep, actor: Pag
             "indicator_id": indicator_id,
             "period": period,
             "department": department,
+            "department_name": (
+                translate("hospital_wide", language(request))
+                if department == HOSPITAL
+                else report.department_names(services.db, language(request)).get(department, "")
+            ),
             "cases": found,
             "error": error,
         },
