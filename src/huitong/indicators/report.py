@@ -113,7 +113,6 @@ def build(
     return sorted(lines.values(), key=order)
 
 
-
 def department_names(db: Database, lang: str) -> dict[str, str]:
     """Department code → name in ``lang`` (``zh`` or ``en``), from the imported master data (empty without it)."""
     key = "name_en" if lang == "en" else "name_zh"
