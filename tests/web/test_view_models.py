@@ -25,3 +25,17 @@ def test_short_time_leaves_what_it_cannot_read() -> None:
     assert short_time("yesterday") == "yesterday"
     assert short_time("2024-13-01T10:00") == "2024-13-01T10:00"
     assert short_time("2024-03-01T10:00:00.123+08:00") == "2024-03-01 10:00"
+
+
+def test_identifiers_are_named_and_a_resident_id_masked() -> None:
+    from huitong.web.view_models import identifier_label, identifier_value
+
+    resident = {"system": "urn:oid:2.16.156.10011.1.3", "value": "11010519491231002X"}
+    assert (identifier_label(resident, "zh"), identifier_value(resident)) == ("身份证号", "110105********002X")
+    assert identifier_label(resident, "en") == "Resident ID"
+    mr = {"system": "urn:huitong:v2:HOSP:MR", "value": "MR1", "type": {"coding": [{"code": "MR"}]}}
+    assert (identifier_label(mr, "zh"), identifier_value(mr)) == ("病历号", "MR1")
+    assert identifier_label({"system": "urn:huitong:v2:HOSP:local", "value": "9"}, "zh") == "HOSP local"
+    assert identifier_label({"system": "urn:huitong:source:PACS", "value": "X1"}, "zh") == "PACS"
+    assert identifier_label({"system": "http://example.org/ids", "value": "1"}, "zh") == "http://example.org/ids"
+    assert identifier_value({"system": "urn:oid:2.16.156.10011.1.3", "value": "short"}) == "short"

@@ -5,7 +5,54 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from huitong import identifiers
+
 GENDER_ZH = {"male": "男", "female": "女", "other": "其他", "unknown": "未知"}
+
+#: Identifier systems by the name people give them (zh, en).
+_ID_NAMES = {
+    identifiers.RESIDENT_ID_SYSTEM: ("身份证号", "Resident ID"),
+    "urn:oid:1.2.156.112606.1.1.1": ("身份证号", "Resident ID"),
+    identifiers.OUTPATIENT_NO_SYSTEM: ("门（急）诊号", "Outpatient no."),
+    identifiers.INPATIENT_NO_SYSTEM: ("住院号", "Inpatient no."),
+    identifiers.MRN_SYSTEM: ("病案号", "Case no."),
+}
+#: v2-0203 identifier types by name (zh, en), for systems of a hospital's own.
+_ID_TYPES = {
+    "MR": ("病历号", "Medical record no."),
+    "PI": ("患者号", "Patient no."),
+    "PT": ("患者号", "Patient no."),
+    "NI": ("身份证号", "Resident ID"),
+    "SS": ("社保号", "Social security no."),
+    "PPN": ("护照号", "Passport no."),
+}
+
+
+def identifier_label(identifier: dict[str, Any], lang: str) -> str:
+    """What an Identifier is, as people say it: the national number it is, its v2 type, else the sending system's
+    namespace (``urn:huitong:v2:<facility>:…``, ``urn:huitong:source:<system>``), else its system URI."""
+    pick = 1 if lang == "en" else 0
+    system = str(identifier.get("system") or "")
+    if system in _ID_NAMES:
+        return _ID_NAMES[system][pick]
+    for coding in (identifier.get("type") or {}).get("coding") or []:
+        if isinstance(coding, dict) and coding.get("code") in _ID_TYPES:
+            return _ID_TYPES[str(coding["code"])][pick]
+    for prefix in ("urn:huitong:v2:", "urn:huitong:source:"):
+        if system.startswith(prefix):
+            return system[len(prefix) :].replace(":", " ")
+    return system or "—"
+
+
+def identifier_value(identifier: dict[str, Any]) -> str:
+    """The value to show: a resident ID number masked to its first six and last four characters (the region and
+    the check digits: enough to tell two people apart at the bedside; the whole number stays in the record and
+    the API, for the roles that may read it), anything else as it is. PIPL's least necessary: a screen others may
+    see shows no more than the task needs."""
+    value = str(identifier.get("value") or "")
+    if str(identifier.get("system") or "") in identifiers.RESIDENT_ID_SYSTEMS and len(value) > 10:
+        return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
+    return value or "—"
 
 
 def name_of(patient: dict[str, Any]) -> str:

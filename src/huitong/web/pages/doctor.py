@@ -29,7 +29,17 @@ from huitong.web.pages._patients import patients_of
 from huitong.web.pages._results import Results, patient_results
 from huitong.web.pages.nurse import china_day_bounds
 from huitong.web.render import language, render, script_json
-from huitong.web.view_models import age_of, flag_of, gender_of, name_of, text_of, value_of, when_of
+from huitong.web.view_models import (
+    age_of,
+    flag_of,
+    gender_of,
+    identifier_label,
+    identifier_value,
+    name_of,
+    text_of,
+    value_of,
+    when_of,
+)
 
 router = APIRouter(prefix="/doctor", include_in_schema=False)
 #: What the one-patient view shows (templates/doctor/patient.html): only these are read from the record — not a
@@ -201,6 +211,8 @@ def patient_view(patient_id: str, request: Request, services: ServicesDep, actor
             "age_of": age_of,
             "gender_of": gender_of,
             "name_of": name_of,
+            "identifier_label": identifier_label,
+            "identifier_value": identifier_value,
             "text_of": text_of,
             "value_of": value_of,
             "flag_of": flag_of,
