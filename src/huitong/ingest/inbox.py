@@ -470,6 +470,28 @@ def dead_letters(db: Database, *, limit: int = 100, channel: str | None = None) 
     return search(db, Query(status="dead", channel=channel, limit=limit), with_raw=True)
 
 
+#: How many of the newest unsupported messages :func:`unsupported_types` groups (a bounded read of the status index).
+UNSUPPORTED_WINDOW = 10_000
+
+
+def unsupported_types(db: Database, *, channel: str | None = None) -> list[tuple[str, int, datetime]]:
+    """``(message type, how many, newest receipt)`` of the newest :data:`UNSUPPORTED_WINDOW` unsupported
+    messages, most frequent first: the message types senders send that no mapping covers yet."""
+    t = ingest_message
+    newest = sa.select(t.c.message_type, t.c.received_at).where(t.c.status == UNSUPPORTED)
+    if channel is not None:
+        newest = newest.where(t.c.channel == channel)
+    window = newest.order_by(t.c.id.desc()).limit(UNSUPPORTED_WINDOW).subquery()
+    grouped = (
+        sa.select(window.c.message_type, sa.func.count(), sa.func.max(window.c.received_at))
+        .group_by(window.c.message_type)
+        .order_by(sa.func.count().desc(), window.c.message_type)
+    )
+    with db.read() as conn:
+        rows = conn.execute(grouped).all()
+    return [(str(kind), int(n), last if last.tzinfo else last.replace(tzinfo=UTC)) for kind, n, last in rows]
+
+
 def replay(db: Database, ids: Sequence[int] = (), *, q: Query | None = None) -> int:
     """Put messages back to ``received`` so the pipeline processes them again; returns how many.
 

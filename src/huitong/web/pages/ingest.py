@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from huitong.deps import ServicesDep
 from huitong.ingest import inbox
 from huitong.ingest.api import audit_reads, engine_state, search_audited, stats
-from huitong.ingest.schema import STATUSES
+from huitong.ingest.schema import ERROR, STATUSES
 from huitong.times import CHINA
 from huitong.web.access import PageActor, require_area
 from huitong.web.render import language, render, script_json
@@ -38,6 +38,10 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "出错",
         "filtered": "已过滤",
         "unsupported": "不支持",
+        "unsupported_types": "尚无映射的消息类型",
+        "unsupported_intro": "这些消息已保存但未转换为 FHIR；增加映射后可检索并重放。",
+        "count": "条数",
+        "last_received": "最近接收",
         "queued": "排队中",
         "rate": "每分钟 接收/处理/出错（近5分钟）",
         "chart": "近一小时接收量（每5分钟）",
@@ -84,6 +88,12 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "Errors",
         "filtered": "Filtered",
         "unsupported": "Unsupported",
+        "unsupported_types": "Message types with no mapping yet",
+        "unsupported_intro": (
+            "These messages are stored but not turned into FHIR; once a mapping exists, find and replay them."
+        ),
+        "count": "Messages",
+        "last_received": "Last received",
         "queued": "Queued",
         "rate": "Per minute: received / processed / errors (last 5 min)",
         "chart": "Received in the last hour (per 5 minutes)",
@@ -171,8 +181,12 @@ def _page_data(
     services: Any, actor: Any, in_flight: int, holder: str | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data = stats(services.db, in_flight, None, holder)
-    errors = inbox.dead_letters(services.db, limit=20)
+    errors = inbox.search(services.db, inbox.Query(status=ERROR, limit=20), with_raw=True)
     audit_reads(services.db, actor, [r.id for r in errors])
+    data["unsupported_types"] = [
+        {"type": kind, "count": n, "last": last.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
+        for kind, n, last in inbox.unsupported_types(services.db)
+    ]
     return data, [r.as_json(with_raw=True) for r in errors]
 
 
@@ -198,6 +212,7 @@ async def board(request: Request, services: ServicesDep, actor: PageActor, repla
             "x": x,
             "channels": data["channels"],
             "errors": errors,
+            "unsupported": data["unsupported_types"],
             "chart_json": chart_json,
             "replayed": x["replayed"].format(n=replayed) if replayed is not None else None,
             "processing": processing,
