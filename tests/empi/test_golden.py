@@ -50,4 +50,4 @@ def test_golden_patient_follows_the_configured_rules() -> None:
     assert patient["telecom"] == [{"system": "phone", "value": "13800000001"}]
     assert patient["gender"] == "male"
     assert [link["other"]["reference"] for link in patient["link"]] == ["Patient/p-HIS1", "Patient/p-LIS5"]
-    assert patient["meta"]["tag"][0]["code"] == "golden"
+    assert patient["meta"]["tag"][0]["code"] == "golden" and patient["meta"]["source"] == "EMPI"

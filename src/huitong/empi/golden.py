@@ -11,7 +11,8 @@ configured for that field (``HUITONG_EMPI__SURVIVORSHIP``):
 
 Records without a value for the field are skipped. The golden Patient carries every source record as an
 ``identifier`` (system ``urn:huitong:source:<SYSTEM>``), a ``link`` of type ``seealso`` to each source
-Patient that exists in the store, and the tag ``golden`` so it is never mistaken for a source record. A
+Patient that exists in the store, the tag ``golden`` so it is never mistaken for a source record, and
+``meta.source`` ``EMPI``. A
 person merged into another keeps its Patient, inactive, with a ``replaced-by`` link to the survivor.
 """
 
@@ -27,6 +28,9 @@ from huitong.identifiers import RESIDENT_ID_SYSTEM
 from huitong.settings import EmpiSettings
 
 GOLDEN_TAG = {"system": "https://huitong.org/fhir/CodeSystem/empi", "code": "golden", "display": "EMPI golden record"}
+#: ``meta.source`` of golden records: the EMPI made them, so the quality scorecard counts them as its own, not
+#: under "unknown" with the records that name no source.
+GOLDEN_SOURCE = "EMPI"
 SOURCE_SYSTEM_PREFIX = "urn:huitong:source:"
 FIELDS = ("name", "gender", "birth_date", "id_number", "phone", "address")
 _EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
@@ -94,7 +98,7 @@ def golden_patient(person_id: str, members: Sequence[MemberRecord], settings: Em
     patient: dict[str, Any] = {
         "resourceType": "Patient",
         "id": person_id,
-        "meta": {"tag": [GOLDEN_TAG]},
+        "meta": {"source": GOLDEN_SOURCE, "tag": [GOLDEN_TAG]},
         "active": True,
     }
     identifiers = [
@@ -145,7 +149,7 @@ def retired_patient(person_id: str, surviving_person_id: str) -> dict[str, Any]:
     return {
         "resourceType": "Patient",
         "id": person_id,
-        "meta": {"tag": [GOLDEN_TAG]},
+        "meta": {"source": GOLDEN_SOURCE, "tag": [GOLDEN_TAG]},
         "active": False,
         "link": [{"other": {"reference": f"Patient/{surviving_person_id}"}, "type": "replaced-by"}],
     }
