@@ -14,12 +14,12 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from typing import Any, cast
+from typing import Any
 
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2.ack import build_ack
 from huitong.ingest.hl7v2.header import peek_header
-from huitong.ingest.mllp.framing import MllpDecoder, frame
+from huitong.ingest.mllp.framing import frame
 
 _Job = tuple[str, bytes, asyncio.Transport, bytes]
 
@@ -74,26 +74,19 @@ class _Writer:
 
 async def durable_echo(path: str) -> tuple[asyncio.Server, _Writer]:
     """Start the floor server on a free loopback port, storing into the SQLite file ``path``."""
+    from huitong.ingest.bench import payload_protocol
+
     writer = _Writer(path, asyncio.get_running_loop())
 
-    class Floor(asyncio.Protocol):
-        def __init__(self) -> None:
-            self.decoder = MllpDecoder()
-            self.transport = cast(asyncio.Transport, None)
+    def store(payload: bytes, transport: asyncio.Transport) -> None:
+        try:
+            header = peek_header(payload)
+            ack, control_id = frame(build_ack(header, "AA")), header.control_id
+        except Hl7ParseError as exc:
+            ack, control_id = frame(build_ack(payload, error=exc)), ""
+        writer.jobs.put((control_id, payload, transport, ack))
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = cast(asyncio.Transport, transport)
-
-        def data_received(self, data: bytes) -> None:
-            for payload in self.decoder.feed(data):
-                try:
-                    header = peek_header(payload)
-                    ack, control_id = frame(build_ack(header, "AA")), header.control_id
-                except Hl7ParseError as exc:
-                    ack, control_id = frame(build_ack(payload, error=exc)), ""
-                writer.jobs.put((control_id, payload, self.transport, ack))
-
-    server = await asyncio.get_running_loop().create_server(Floor, "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(payload_protocol(store), "127.0.0.1", 0)
     return server, writer
 
 
