@@ -59,7 +59,8 @@ def test_a_standby_engine_takes_over_when_the_active_one_stops(services: Service
     active = Engine(services.settings, services.store, listen=False)
     standby = Engine(services.settings, services.store, listen=False)
     for engine in (active, standby):
-        engine.pipeline.lease = ProcessingLease(services.db, seconds=0.3)
+        # long enough that a loaded machine never lets it lapse mid-test: the hand-over here is the clean release
+        engine.pipeline.lease = ProcessingLease(services.db, seconds=5.0)
         engine.pipeline.poll_interval = 0.05
 
     async def processed(count: int) -> None:
