@@ -164,6 +164,36 @@ def test_patient_grants_and_withdraws_research_consent(demo_client: TestClient) 
     assert demo_client.post("/portal/consent/research", params=P2, data={"decision": "maybe"}).status_code == 400
 
 
+def test_the_nurse_board_puts_the_nurses_own_wards_first_and_names_wards_without_beds(
+    demo_client: TestClient,
+) -> None:
+    from dataclasses import replace
+
+    from huitong.security.actor import Actor
+    from huitong.web.pages.nurse import bed_board
+
+    ward = {
+        "resourceType": "Location",
+        "id": "no-beds-ward",
+        "status": "active",
+        "name": "HL7 未映射病区",
+        "physicalType": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]
+        },
+    }
+    assert demo_client.put("/fhir/Location/no-beds-ward", json=ward).status_code in (200, 201)
+    board = demo_client.get("/nurse").text
+    grid, _, below = board.partition('id="wards-without-beds"')
+    assert 'aria-label="HL7 未映射病区"' not in grid and "HL7 未映射病区" in below
+    services = demo_client.app.state.services  # type: ignore[attr-defined]
+    everyone = bed_board(services, Actor.system("tests"))
+    last = everyone[-1]  # a ward whose department is not first in name order
+    assert last["department"]
+    mine = bed_board(services, replace(Actor.system("tests"), department=last["department"]))
+    assert mine[0]["id"] == last["id"] and mine[0]["own"] and not any(w["own"] for w in mine[1:])
+    assert [w["id"] for w in mine[1:]] == [w["id"] for w in everyone if w["id"] != last["id"]]  # the rest unchanged
+
+
 def test_nurse_task_list_doses_rounds_and_critical_values(demo_client: TestClient) -> None:
     tasks = demo_client.get("/nurse/tasks")
     assert tasks.status_code == 200

@@ -51,7 +51,8 @@ def every(
 
 
 def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
-    """Wards with their beds and who lies in each (from in-progress inpatient encounters).
+    """Wards with their beds and who lies in each (from in-progress inpatient encounters), the wards of the actor's
+    department (``managingOrganization``) first, marked ``own``.
 
     Every Location and every stay in progress the actor reaches is read (page after page: a tertiary hospital
     has thousands of beds), so the board and the occupancy figures built on it are never cut short."""
@@ -79,7 +80,9 @@ def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
         loc = jsonio.loads_fast(s.content or b"{}")
         kind = {c.get("code") for c in (loc.get("physicalType") or {}).get("coding", [])}
         if "wa" in kind:
-            wards[s.res_id] = {"id": s.res_id, "name": loc.get("name", s.res_id)}
+            department = str((loc.get("managingOrganization") or {}).get("reference", "")).removeprefix("Organization/")
+            own = actor.department is not None and department == actor.department
+            wards[s.res_id] = {"id": s.res_id, "name": loc.get("name", s.res_id), "department": department, "own": own}
         elif "bd" in kind:
             parent = str((loc.get("partOf") or {}).get("reference", "")).removeprefix("Location/")
             code = (loc.get("operationalStatus") or {}).get("code", "U")
@@ -91,7 +94,8 @@ def bed_board(services: Services, actor: Actor) -> list[dict[str, Any]]:
                     "occupant": in_bed.get(s.res_id),
                 }
             )
-    return [{**ward, "beds": sorted(beds.get(wid, []), key=lambda b: b["name"])} for wid, ward in wards.items()]
+    board = [{**ward, "beds": sorted(beds.get(wid, []), key=lambda b: b["name"])} for wid, ward in wards.items()]
+    return sorted(board, key=lambda w: not w["own"])  # the actor's own wards first (stable: by name after that)
 
 
 def _china_day(text: object) -> str:
