@@ -143,6 +143,7 @@ def test_patient_reads_visit_summaries_and_bills(demo_client: TestClient) -> Non
     bills = demo_client.get("/portal/bills", params=P2)
     assert bills.status_code == 200
     assert re.search(r'id="grand-total">180.50<', bills.text)
+    assert re.search(r"<caption>就诊 2026-\d\d-\d\d \d\d:\d\d 住院 · ", bills.text)  # the visit as the patient knows it
     assert "床位费" in bills.text and "120.00" in bills.text  # 2 days × 60.00
     assert "Bills" in demo_client.get("/portal/bills", params={**P2, "lang": "en"}).text
 

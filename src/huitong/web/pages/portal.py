@@ -286,12 +286,19 @@ def visits(services: Services, actor: Actor, patient_id: str, *, page: int = 0) 
 
 
 def bills(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
-    """The patient's charges (FHIR ChargeItem) grouped by visit, with totals in CNY."""
+    """The patient's charges (FHIR ChargeItem) grouped by visit (named by its start and class, as the patient
+    knows it, not by its id), with totals in CNY."""
     found = services.search.search(
         actor,
         "ChargeItem",
-        [("patient", f"Patient/{patient_id}"), ("_sort", "-entered-date"), ("_count", "500")],
+        [
+            ("patient", f"Patient/{patient_id}"),
+            ("_sort", "-entered-date"),
+            ("_count", "500"),
+            ("_include", "ChargeItem:context"),
+        ],
     )
+    encounters = {s.res_id: jsonio.loads_fast(s.content or b"{}") for s in found.included if s.res_type == "Encounter"}
     groups: dict[str, dict[str, Any]] = {}
     grand = Decimal(0)
     for s in found.matches:
@@ -301,7 +308,17 @@ def bills(services: Services, actor: Actor, patient_id: str) -> dict[str, Any]:
         amount = price * quantity
         grand += amount
         visit = str((item.get("context") or {}).get("reference", "")).removeprefix("Encounter/") or "—"
-        group = groups.setdefault(visit, {"encounter": visit, "items": [], "total": Decimal(0)})
+        if visit not in groups:
+            enc = encounters.get(visit, {})
+            start = str((enc.get("period") or {}).get("start", ""))
+            groups[visit] = {
+                "encounter": visit,
+                "start": short_time(start) if start else "",
+                "class": str((enc.get("class") or {}).get("code", "")),
+                "items": [],
+                "total": Decimal(0),
+            }
+        group = groups[visit]
         group["items"].append(
             {
                 "id": s.res_id,
