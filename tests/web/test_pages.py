@@ -44,7 +44,8 @@ def test_one_patient_view_and_missing_patient(demo_client: TestClient) -> None:
     assert ">身份证号</span> 510107********2099" in page.text and "510107196501302099" not in page.text
     assert "住院" in page.text and "inpatient encounter" not in page.text
     assert demo_client.get("/doctor/patient/nobody").status_code == 404
-    assert "Doctor" in demo_client.get("/doctor/patient/demo-p004", params={"lang": "en"}).text
+    english = demo_client.get("/doctor/patient/demo-p004", params={"lang": "en"}).text
+    assert "Doctor" in english and "Male · " in english and " y · " in english and "岁" not in english
 
 
 def test_nurse_admits_to_a_free_bed_and_records_vitals(demo_client: TestClient) -> None:

@@ -39,3 +39,18 @@ def test_identifiers_are_named_and_a_resident_id_masked() -> None:
     assert identifier_label({"system": "urn:huitong:source:PACS", "value": "X1"}, "zh") == "PACS"
     assert identifier_label({"system": "http://example.org/ids", "value": "1"}, "zh") == "http://example.org/ids"
     assert identifier_value({"system": "urn:oid:2.16.156.10011.1.3", "value": "short"}) == "short"
+
+
+def test_age_and_sex_in_the_page_language() -> None:
+    from datetime import date
+
+    from huitong.web.view_models import age_of, gender_of
+
+    adult = {"birthDate": "1965-01-30", "gender": "male"}
+    on = date(2026, 11, 29)
+    assert (age_of(adult, "zh", on), age_of(adult, "en", on)) == ("61岁", "61 y")
+    infant = {"birthDate": "2026-09-01"}
+    assert (age_of(infant, "zh", on), age_of(infant, "en", on)) == ("2月", "2 mo")
+    newborn = {"birthDate": "2026-11-20"}
+    assert (age_of(newborn, "zh", on), age_of(newborn, "en", on)) == ("9天", "9 d")
+    assert (gender_of(adult, "zh"), gender_of(adult, "en")) == ("男", "Male")

@@ -67,25 +67,27 @@ def name_of(patient: dict[str, Any]) -> str:
     return "—"
 
 
-def age_of(patient: dict[str, Any], on: date | None = None) -> str:
-    """Age in years (months or days for infants), as Chinese charts write it."""
+def age_of(patient: dict[str, Any], lang: str = "zh", on: date | None = None) -> str:
+    """Age in years (months or days for infants), as Chinese charts write it (岁, 月, 天), or in English."""
     text = patient.get("birthDate")
     if not isinstance(text, str) or len(text) < 10:
         return "—"
     born = date.fromisoformat(text[:10])
     on = on or date.today()
     days = (on - born).days
+    english = lang == "en"
     if days < 31:
-        return f"{days}天"
+        return f"{days} d" if english else f"{days}天"
     years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
     if years < 1:
-        return f"{(on.year - born.year) * 12 + on.month - born.month}月"
-    return f"{years}岁"
+        months = (on.year - born.year) * 12 + on.month - born.month
+        return f"{months} mo" if english else f"{months}月"
+    return f"{years} y" if english else f"{years}岁"
 
 
 def gender_of(patient: dict[str, Any], lang: str) -> str:
     value = str(patient.get("gender", "unknown"))
-    return GENDER_ZH.get(value, value) if lang == "zh" else value
+    return GENDER_ZH.get(value, value) if lang == "zh" else value.capitalize()
 
 
 def text_of(concept: Any) -> str:
