@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from huitong.app import create_app
+from huitong.ingest import inbox
 from huitong.ingest.hl7v2.ack import read_ack
 from huitong.ingest.mllp.framing import MllpDecoder
+from huitong.ingest.schema import PROCESSED
 from huitong.security.schema import audit_log
 from tests.conftest import AUTH, make_settings
 from tests.ingest.server.conftest import adt, oru
@@ -142,6 +144,11 @@ def test_an_operator_finds_a_message_reads_it_and_replays_it_from_its_page(engin
     page = engine_client.get(f"/ingest/messages/{message_id}")
     assert page.status_code == 200 and "MSH|^~\\&amp;|LIS" in page.text and "ORU^R01" in page.text
     assert engine_client.get("/ingest/messages/999999").status_code == 404
+    db = engine_client.app.state.services.db  # type: ignore[attr-defined]
+    for _ in range(200):  # a message still queued is not replayed (it is on its way): wait for the pipeline
+        if inbox.search(db, inbox.Query(control_id="S1"))[0].status == PROCESSED:
+            break
+        time.sleep(0.05)
     replayed = engine_client.post(
         "/ingest/replay", data={"message_id": str(message_id), "from_message": "true"}, follow_redirects=False
     )
