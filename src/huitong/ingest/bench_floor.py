@@ -11,11 +11,10 @@ the machine, and the real listener against it.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
 from typing import Any
 
+from huitong.bench.group_commit import GroupCommitWriter
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2.ack import build_ack
 from huitong.ingest.hl7v2.header import peek_header
@@ -30,53 +29,18 @@ def _send(answers: list[tuple[asyncio.Transport, bytes]]) -> None:
             transport.write(ack)
 
 
-class _Writer:
-    """Group commit of ``(control id, raw)`` rows; the ACKs go back to the loop once per commit."""
-
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("CREATE TABLE IF NOT EXISTS message (seq INTEGER PRIMARY KEY, control_id TEXT, raw BLOB)")
-        self.loop = loop
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="floor-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self.jobs.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while True:
-                try:
-                    job = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("INSERT INTO message (control_id, raw) VALUES (?, ?)", [j[:2] for j in batch])
-            self.conn.execute("COMMIT")
-            self.loop.call_soon_threadsafe(_send, [(j[2], j[3]) for j in batch])
-            if stop:
-                return
-
-    def close(self) -> None:
-        self.jobs.put(None)
-        self.thread.join(10)
-        self.conn.close()
-
-
-async def durable_echo(path: str) -> tuple[asyncio.Server, _Writer]:
+async def durable_echo(path: str) -> tuple[asyncio.Server, GroupCommitWriter[_Job]]:
     """Start the floor server on a free loopback port, storing into the SQLite file ``path``."""
     from huitong.ingest.bench import payload_protocol
 
-    writer = _Writer(path, asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    writer: GroupCommitWriter[_Job] = GroupCommitWriter(
+        path,
+        "CREATE TABLE IF NOT EXISTS message (seq INTEGER PRIMARY KEY, control_id TEXT, raw BLOB)",
+        "INSERT INTO message (control_id, raw) VALUES (?, ?)",
+        lambda batch: [job[:2] for job in batch],
+        lambda batch: loop.call_soon_threadsafe(_send, [(job[2], job[3]) for job in batch]),
+    )
 
     def store(payload: bytes, transport: asyncio.Transport) -> None:
         try:
@@ -84,7 +48,7 @@ async def durable_echo(path: str) -> tuple[asyncio.Server, _Writer]:
             ack, control_id = frame(build_ack(header, "AA")), header.control_id
         except Hl7ParseError as exc:
             ack, control_id = frame(build_ack(payload, error=exc)), ""
-        writer.jobs.put((control_id, payload, transport, ack))
+        writer.put((control_id, payload, transport, ack))
 
     server = await asyncio.get_running_loop().create_server(payload_protocol(store), "127.0.0.1", 0)
     return server, writer

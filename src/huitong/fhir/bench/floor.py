@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import queue
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from huitong.bench.group_commit import GroupCommitWriter
 
 _TOKEN = b"Bearer " + os.environ.get("HUITONG_BENCH_TOKEN", "").encode()
 _WAIT = os.environ.get("HUITONG_BENCH_FLOOR_WAIT", "1") != "0"
@@ -41,38 +41,31 @@ class _Floor:
     def __init__(self) -> None:
         database = os.environ["HUITONG_BENCH_DB"]
         self.reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False)
-        audit_path = Path(os.environ["HUITONG_BENCH_AUDIT"]) / f"audit-{os.getpid()}.db"
-        self.writer = sqlite3.connect(audit_path, isolation_level=None, check_same_thread=False)
-        self.writer.execute("PRAGMA journal_mode=WAL")
-        self.writer.execute("PRAGMA synchronous=FULL")
-        self.writer.execute(
-            "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at REAL, entity TEXT, hash TEXT)"
-        )
-        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.last_hash = "0" * 64
-        threading.Thread(target=self._write, name="floor-audit", daemon=True).start()
+        self.writer = GroupCommitWriter(
+            str(Path(os.environ["HUITONG_BENCH_AUDIT"]) / f"audit-{os.getpid()}.db"),
+            "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at REAL, entity TEXT, hash TEXT)",
+            "INSERT INTO audit (at, entity, hash) VALUES (?, ?, ?)",
+            self._chained,
+            _release,
+        )
 
-    def _write(self) -> None:
-        while True:
-            batch = [self.jobs.get()]
-            while True:
-                try:
-                    batch.append(self.jobs.get_nowait())
-                except queue.Empty:
-                    break
-            rows = []
-            for at, entity, _future, _loop in batch:
-                self.last_hash = hashlib.sha256(f"{self.last_hash}|{at}|{entity}".encode()).hexdigest()
-                rows.append((at, entity, self.last_hash))
-            self.writer.execute("BEGIN IMMEDIATE")
-            self.writer.executemany("INSERT INTO audit (at, entity, hash) VALUES (?, ?, ?)", rows)
-            self.writer.execute("COMMIT")
-            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for _at, _entity, future, loop in batch:
-                if future is not None:
-                    waiting.setdefault(loop, []).append(future)
-            for loop, futures in waiting.items():
-                loop.call_soon_threadsafe(_settle, futures)
+    def _chained(self, batch: list[_Job]) -> list[tuple[float, str, str]]:
+        rows = []
+        for at, entity, _future, _loop in batch:
+            self.last_hash = hashlib.sha256(f"{self.last_hash}|{at}|{entity}".encode()).hexdigest()
+            rows.append((at, entity, self.last_hash))
+        return rows
+
+
+def _release(batch: list[_Job]) -> None:
+    """Once the batch is committed: settle the waiting reads, one wake-up per event loop."""
+    waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _at, _entity, future, loop in batch:
+        if future is not None:
+            waiting.setdefault(loop, []).append(future)
+    for loop, futures in waiting.items():
+        loop.call_soon_threadsafe(_settle, futures)
 
 
 def _settle(futures: list[asyncio.Future[None]]) -> None:
@@ -100,7 +93,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] | None = loop.create_future() if _WAIT else None
-    _floor.jobs.put((time.time(), scope["path"], future, loop))
+    _floor.writer.put((time.time(), scope["path"], future, loop))
     if future is not None:
         await future
     body = row[0].encode()
