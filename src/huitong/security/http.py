@@ -240,7 +240,8 @@ async def mfa(request: Request) -> Response:
 
 @router.get("/login/password")
 def password_page(request: Request) -> Response:
-    """Choose a new password (when the old one expired)."""
+    """Choose a new password: one that expired or was set by an administrator, or, signed in, one's own (the
+    current password is asked for then)."""
     _, _, session = _pending(request)
     return _page(request, "password.html", {"csrf": session.csrf_token, "error": "", "voluntary": session.mfa_passed})
 

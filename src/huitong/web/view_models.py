@@ -11,8 +11,7 @@ GENDER_ZH = {"male": "男", "female": "女", "other": "其他", "unknown": "未�
 
 #: Identifier systems by the name people give them (zh, en).
 _ID_NAMES = {
-    identifiers.RESIDENT_ID_SYSTEM: ("身份证号", "Resident ID"),
-    "urn:oid:1.2.156.112606.1.1.1": ("身份证号", "Resident ID"),
+    **{system: ("身份证号", "Resident ID") for system in identifiers.RESIDENT_ID_SYSTEMS},
     identifiers.OUTPATIENT_NO_SYSTEM: ("门（急）诊号", "Outpatient no."),
     identifiers.INPATIENT_NO_SYSTEM: ("住院号", "Inpatient no."),
     identifiers.MRN_SYSTEM: ("病案号", "Case no."),
