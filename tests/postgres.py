@@ -13,13 +13,14 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from huitong.fhir.bench.server import free_port
 
 
 class PostgresUnavailableError(Exception):
@@ -57,12 +58,6 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in name.split(".") if p.isdigit())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """The configured server, or a throwaway cluster for the duration of the block."""
@@ -84,7 +79,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         for path in (workdir, sockets):
             os.chown(path, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *run_as,

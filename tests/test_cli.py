@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from huitong import __version__
 from huitong.cli import app
 from huitong.db import migrate
+from huitong.fhir.bench.server import free_port
 from huitong.settings import DatabaseSettings
 
 runner = CliRunner()
@@ -51,16 +51,10 @@ def test_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["demo", "--no-serve"]).exit_code != 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     env = {**os.environ, "HUITONG_DATABASE__URL": f"sqlite:///{tmp_path}/empty.db"}
     result = subprocess.run(
-        [sys.executable, "-m", "huitong", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "huitong", "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
@@ -72,7 +66,7 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
 
 def test_serve_answers_as_a_real_process(tmp_path: Path) -> None:
     """`huitong demo` in a subprocess: a real uvicorn on a loopback port, used as a new user would."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUITONG_DATABASE__URL": f"sqlite:///{tmp_path}/served.db", "HUITONG_ENV": "development"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "huitong", "demo", "--port", str(port)],

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 import ipaddress
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from huitong.db import migrate
+from huitong.fhir.bench.server import free_port
 from huitong.ingest.errors import MllpError
 from huitong.ingest.hl7v2.ack import read_ack
 from huitong.ingest.mllp.client import send_messages
@@ -89,12 +89,6 @@ def _pki(folder: Path) -> Pki:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Served:
     base: str
@@ -110,7 +104,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     pki = _pki(folder)
     db_url = f"sqlite:///{folder / 'huitong.db'}"
     migrate.upgrade(make_settings(db_url).database)
-    port, mllp_port = _free_port(), _free_port()
+    port, mllp_port = free_port(), free_port()
     env = {
         **os.environ,
         "HUITONG_ENV": "test",

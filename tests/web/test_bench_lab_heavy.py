@@ -11,10 +11,11 @@ import httpx
 import orjson
 import pytest
 
+from huitong.fhir.bench.server import free_port
 from huitong.ingest.hl7v2.parse import parse_message
 from huitong.security.sessions import COOKIE
 from huitong.times import CHINA
-from huitong.web.bench import _free_port, mllp_env, prepare, serve
+from huitong.web.bench import mllp_env, prepare, serve
 from huitong.web.bench_labs import lab_heavy_patient, lab_messages
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def test_the_messages_are_a_year_of_flagged_numeric_results_under_the_lis_mrn() 
 
 def test_the_lab_heavy_patient_s_linked_lis_results_show_in_the_doctor_s_view(tmp_path: Path) -> None:
     ready = prepare(tmp_path, "demo-dept-4")
-    port = _free_port()
+    port = free_port()
     with serve(ready.url, ready.secret, ready.feeder, mllp_env(port)) as base:
         lab = lab_heavy_patient(base, ready.feeder, ready.sessions["doctor"], ready.department, RESULTS, port, print)
         assert lab["observations"] == RESULTS

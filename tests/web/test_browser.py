@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
 
-from huitong.db import migrate
-from huitong.demo.seed import load_demo
+from huitong.fhir.bench.server import free_port
 from huitong.security.actor import Actor
-from huitong.security.runtime import open_security
-from huitong.services import open_services
-from tests.conftest import make_settings
-from tests.web.serving import huitong_serving, served_env
+from tests.web.serving import browser_hospital, huitong_serving, served_env
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -39,23 +34,10 @@ ARGS = [
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A served demo hospital with accounts of each role; the doctor has a TOTP second factor."""
-    folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder}/browser.db"
-    settings = make_settings(url, env="development", security={"cookie_secure": False})
-    migrate.upgrade(settings.database)
-    services = open_services(settings)
-    try:
-        load_demo(services.store)
-        security = open_security(settings, services.db, services.store.policy)
+    with browser_hospital(tmp_path_factory.mktemp("browser"), "browser") as (url, services, security):
         admin = Actor.system("browser-tests")
         for user, role, extra in (
             ("dr.liu", "doctor", {"department": "demo-dept-4"}),
@@ -91,11 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
                 ),
             ],
         )
-    finally:
-        services.close()
-    port = _free_port()
-    env = served_env(url)
-    with huitong_serving(env, port) as base:
+    with huitong_serving(served_env(url), free_port()) as base:
         yield {"base": base, "totp": totp}
 
 

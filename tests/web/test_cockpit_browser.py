@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from huitong.db import migrate
+from huitong.fhir.bench.server import free_port
 from huitong.indicators import service
 from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
@@ -21,7 +22,7 @@ from huitong.services import open_services
 from tests.conftest import make_settings
 from tests.indicators.test_ward import _load
 from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -51,7 +52,7 @@ def cockpit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         )  # fmt: skip
     finally:
         services.close()
-    port = _free_port()
+    port = free_port()
     env = served_env(
         url,
         **{

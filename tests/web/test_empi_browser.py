@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from huitong.db import migrate
+from huitong.fhir.bench.server import free_port
 from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.services import open_services
 from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _sign_in
 from tests.web.test_empi_page import queue_two_pairs, review_settings
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -42,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         totp = security.accounts.enrol_totp("qo.chen")
     finally:
         services.close()
-    port = _free_port()
+    port = free_port()
     env = served_env(
         url,
         **{

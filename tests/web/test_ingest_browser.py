@@ -18,14 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from huitong.db import migrate
+from huitong.fhir.bench.server import free_port
 from huitong.ingest.mllp.client import send_messages
 from huitong.security.actor import Actor
-from huitong.security.runtime import open_security
-from huitong.services import open_services
-from tests.conftest import make_settings
-from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.serving import browser_hospital, huitong_serving, served_env
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -47,20 +44,12 @@ UNREADABLE = "MSH|^~\\&|LIS|HOSP|HUITONG|HOSP|20261127110000||ORU^R01|||2.5.1\rP
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str | int]]:
     """``huitong serve`` with the MLLP listener on, and an operations account."""
-    folder = tmp_path_factory.mktemp("ingest-browser")
-    url = f"sqlite:///{folder}/ingest.db"
-    settings = make_settings(url, env="development", security={"cookie_secure": False})
-    migrate.upgrade(settings.database)
-    services = open_services(settings)
-    try:
-        security = open_security(settings, services.db, services.store.policy)
+    with browser_hospital(tmp_path_factory.mktemp("ingest-browser"), "ingest", demo=False) as (url, _, security):
         security.accounts.create(
             Actor.system("browser-tests"), user_id="ops.zhou", display_name="ops.zhou", role="operations",
             password=PASSWORD,
         )  # fmt: skip
-    finally:
-        services.close()
-    port, mllp_port = _free_port(), _free_port()
+    port, mllp_port = free_port(), free_port()
     env = served_env(
         url,
         **{

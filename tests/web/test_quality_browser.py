@@ -11,30 +11,19 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from huitong.db import migrate
-from huitong.demo.seed import load_demo
+from huitong.fhir.bench.server import free_port
 from huitong.quality.run import run_batch
 from huitong.security.actor import Actor
-from huitong.security.runtime import open_security
-from huitong.services import open_services
-from tests.conftest import make_settings
-from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.serving import browser_hospital, huitong_serving, served_env
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
 @pytest.fixture(scope="module")
 def quality_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("quality-browser")
-    url = f"sqlite:///{folder}/quality.db"
-    settings = make_settings(url, env="development", security={"cookie_secure": False})
-    migrate.upgrade(settings.database)
-    services = open_services(settings)
-    try:
-        load_demo(services.store)
+    with browser_hospital(tmp_path_factory.mktemp("quality-browser"), "quality") as (url, services, security):
         admin = Actor.system("browser-tests")
-        security = open_security(settings, services.db, services.store.policy)
         security.accounts.create(
             admin, user_id="ops.zhou", display_name="ops.zhou", role="operations", password=PASSWORD
         )
@@ -50,13 +39,9 @@ def quality_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             admin,
             lambda tx: tx.update({"resourceType": "Patient", "id": "q-bad", "meta": {"source": "his"}}, "q-bad"),
         )
-        run_batch(services.store, settings.quality)
-        run_batch(services.store, settings.quality)
-    finally:
-        services.close()
-    port = _free_port()
-    env = served_env(url)
-    with huitong_serving(env, port) as base:
+        run_batch(services.store, services.settings.quality)
+        run_batch(services.store, services.settings.quality)
+    with huitong_serving(served_env(url), free_port()) as base:
         yield base
 
 

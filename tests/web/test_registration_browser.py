@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from huitong.db import migrate
-from huitong.demo.seed import load_demo
 from huitong.empi.resident_id import build
-from huitong.services import open_services
-from tests.conftest import make_settings
-from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, SHOTS, _free_port
+from huitong.fhir.bench.server import free_port
+from tests.web.serving import browser_hospital, huitong_serving, served_env
+from tests.web.test_browser import CHROMIUM, SHOTS
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -28,21 +25,15 @@ NEW_PASSWORD = "Morning-Tea-2026!"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A served demo hospital (clinic slots to book) with no accounts at all."""
     folder = tmp_path_factory.mktemp("register-browser")
-    url = f"sqlite:///{folder}/register.db"
-    settings = make_settings(url, env="development", security={"cookie_secure": False})
-    migrate.upgrade(settings.database)
-    services = open_services(settings)
-    try:
-        load_demo(services.store)
-    finally:
-        services.close()
+    with browser_hospital(folder, "register") as (url, _services, _security):
+        pass  # the demo hospital, no accounts
     env = served_env(
         url,
         **{
             "HUITONG_EMPI__MODEL_PATH": str(folder / "absent-model.json"),
         },
     )
-    with huitong_serving(env, _free_port()) as base:
+    with huitong_serving(env, free_port()) as base:
         yield base
 
 

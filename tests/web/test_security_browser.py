@@ -13,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from huitong.db import migrate
-from huitong.demo.seed import load_demo
+from huitong.fhir.bench.server import free_port
 from huitong.security.actor import Actor
-from huitong.security.runtime import open_security
-from huitong.services import open_services
-from tests.conftest import make_settings
-from tests.web.serving import huitong_serving, served_env
-from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _free_port, _sign_in
+from tests.web.serving import browser_hospital, huitong_serving, served_env
+from tests.web.test_browser import CHROMIUM, PASSWORD, SHOTS, _sign_in
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -31,24 +27,13 @@ CHOSEN_BY_DOCTOR = "Doctor-Own-Pass-2026!"
 @pytest.fixture(scope="module")
 def security_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """``huitong serve`` with an administrator and an auditor, each with the TOTP second factor their role needs."""
-    folder = tmp_path_factory.mktemp("security-browser")
-    url = f"sqlite:///{folder}/security.db"
-    settings = make_settings(url, env="development", security={"cookie_secure": False})
-    migrate.upgrade(settings.database)
-    services = open_services(settings)
-    try:
-        load_demo(services.store)
-        security = open_security(settings, services.db, services.store.policy)
+    with browser_hospital(tmp_path_factory.mktemp("security-browser"), "security") as (url, _services, security):
         system = Actor.system("browser-tests")
         secrets = {}
         for user, role in (("sec.admin", "administrator"), ("sec.audit", "auditor")):
             security.accounts.create(system, user_id=user, display_name=user, role=role, password=PASSWORD)
             secrets[user] = security.accounts.enrol_totp(user)
-    finally:
-        services.close()
-    port = _free_port()
-    env = served_env(url)
-    with huitong_serving(env, port) as base:
+    with huitong_serving(served_env(url), free_port()) as base:
         yield {"base": base, **secrets}
 
 

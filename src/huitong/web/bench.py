@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import orjson
 from huitong.db import migrate
 from huitong.demo.feed import post_bundles, wait_until_ready
 from huitong.demo.seed import load_demo
+from huitong.fhir.bench.server import free_port
 from huitong.security.actor import Actor
 from huitong.security.runtime import open_security
 from huitong.security.sessions import COOKIE
@@ -53,16 +53,10 @@ PAGES: dict[str, list[str]] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(url: str, secret: str, feeder: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """``huitong serve`` on ``url`` in its own process on 127.0.0.1; yields its base URL, stops it afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HUITONG_ENV": "development",
@@ -211,7 +205,7 @@ def bench_web(
         department = (_busiest_department(source) if source else None) or "demo-dept-4"
         ready = prepare(folder, department)
         url, secret, feeder, sessions = ready.url, ready.secret, ready.feeder, ready.sessions
-        mllp_port = _free_port()
+        mllp_port = free_port()
         with serve(url, secret, feeder, mllp_env(mllp_port) if lab_results else None) as base:
             fed = (0, 0)
             if source is not None:

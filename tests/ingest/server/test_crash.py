@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from huitong.db import open_database
+from huitong.fhir.bench.server import free_port
 from huitong.ingest.errors import MllpError
 from huitong.ingest.hl7v2.ack import read_ack
 from huitong.ingest.mllp.client import MllpClient
@@ -29,12 +30,6 @@ from tests.ingest.server.conftest import adt, oru
 CLIENTS = 8
 PER_CLIENT = 40
 KILL_AFTER_ACKS = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -92,7 +87,7 @@ async def _send_all(port: int, acked: set[str], stop_after: int | None) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL's durability is its own; keeps it fast
 def test_every_acked_message_survives_sigkill_exactly_once(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "listener.log"
     acked: set[str] = set()
     proc = _start(db_url, port, log)
