@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from huitong.fhir.errors import FhirError
 from huitong.fhir.resource_types import SHARED_DIRECTORY
+from huitong.fhir.search.index import SearchIndexer
 from huitong.fhir.store import ResourceStore
 from huitong.fhir.transaction import Transaction
 from huitong.ingest import inbox, prepare
@@ -253,6 +254,9 @@ class Pipeline:
         #: from ``process_settings``, which must describe the same quality step and departments as above.
         self.processes = processes if process_settings is not None else 0
         self._process_settings = process_settings
+        #: The store's full-text choice: with it, this worker thread makes the resources' index rows as it maps them,
+        #: outside the one writer (which would otherwise make them while every other write waits).
+        self._index_fulltext = next((h.fulltext for h in store.hooks if isinstance(h, SearchIndexer)), None)
         self._pool: ProcessPoolExecutor | None = None
         #: With a lease (the engine sets one), messages are taken only while this engine holds it: engines on one
         #: database take turns.
@@ -456,7 +460,9 @@ class Pipeline:
                 if self._pool is pool:
                     self._pool = None
                     self._start_pool()
-        mapper = MessageMapper(cleanse=self.cleanse, department_reference=self.department_reference)
+        mapper = MessageMapper(
+            cleanse=self.cleanse, department_reference=self.department_reference, index_fulltext=self._index_fulltext
+        )
         return {row.id: mapper(msg) for row, msg in todo}
 
     def _mapped(self, row: MessageRow, msg: Message, channel: Channel, result: MapResult | None) -> _Prepared | Outcome:

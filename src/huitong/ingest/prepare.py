@@ -3,8 +3,9 @@
 Everything here is a function of the message and a few settings — no database — so the pipeline runs it in
 worker processes (``ingest.prepare_processes``), on the cores the one database writer leaves free, and only the
 writes, the patient's identity and the message's outcome happen in the write transaction. With no processes the
-same :class:`MessageMapper` runs in the pipeline's threads (without index rows: those would be made by the same
-thread either way). A message is parsed again in the worker process from its raw bytes: parsing costs a small
+same :class:`MessageMapper` runs in the pipeline's threads, index rows included: the one writer thread would otherwise
+make them inside the write transaction, while the worker threads can make them during its SQLite work, which runs
+without the interpreter lock. A message is parsed again in the worker process from its raw bytes: parsing costs a small
 part of mapping, and the bytes cross the process boundary cheaper than a parsed message.
 """
 

@@ -1,11 +1,13 @@
-"""The pipeline's worker processes (``ingest.prepare_processes``): messages mapped, cleansed and indexed in other
-processes are stored exactly as the pipeline's own threads store them."""
+"""The pipeline's worker processes (``ingest.prepare_processes``) and its threads: messages mapped, cleansed and
+indexed ahead of the write, in other processes or in the worker threads, are stored exactly as the indexer would
+index them in the write transaction."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from huitong.fhir.search.index import FulltextTypes, PreparedIndex, index_rows
@@ -69,11 +71,13 @@ def _process(settings: Settings, payloads: list[bytes]) -> tuple[dict[str, int],
     return statuses, workers
 
 
-def test_worker_processes_store_what_the_indexer_would(db_url: str) -> None:
-    """Messages mapped and indexed in 2 worker processes (EMPI linking and the quality step on, as the engine
-    runs): every message gets its outcome, and the index tables hold exactly the rows the indexer makes from the
-    stored resources — including golden Patients and second versions written by the writer itself."""
-    settings = make_settings(db_url, ingest={"prepare_processes": 2, "store_batch": 16})
+@pytest.mark.parametrize("processes", [2, 0])
+def test_worker_processes_store_what_the_indexer_would(db_url: str, processes: int) -> None:
+    """Messages mapped and indexed in 2 worker processes, or in the pipeline's own threads (0), with EMPI linking
+    and the quality step on, as the engine runs: every message gets its outcome, and the index tables hold exactly
+    the rows the indexer makes from the stored resources — including golden Patients and second versions written
+    by the writer itself."""
+    settings = make_settings(db_url, ingest={"prepare_processes": processes, "store_batch": 16})
     good = sample_messages(80)
     unsupported = (
         _with_control_id(good[0], b"UNSUPPORTED-1")
@@ -81,7 +85,7 @@ def test_worker_processes_store_what_the_indexer_would(db_url: str) -> None:
         .replace(b"|ORU^R01", b"|ZZZ^Z99", 1)
     )
     statuses, workers = _process(settings, [*good, unsupported])
-    assert workers == 2
+    assert workers == processes
     assert statuses == {PROCESSED: len(good), UNSUPPORTED: 1}
     stored, expected = stored_and_expected(db_url, settings.fhir.fulltext_types)
     assert sum(stored.values()) > 80 * 50
@@ -93,3 +97,28 @@ def _with_control_id(raw: bytes, control_id: bytes) -> bytes:
     fields = raw[:end].split(b"|")
     fields[9] = control_id
     return b"|".join(fields) + raw[end:]
+
+
+def test_threads_prepare_the_index_rows_outside_the_writer(db_url: str) -> None:
+    """Without worker processes the pipeline's threads make the index rows as they map, with the store's full-text
+    choice, so the one writer only inserts them."""
+    settings = make_settings(db_url, ingest={"prepare_processes": 0}, fhir={"fulltext_types": ["DiagnosticReport"]})
+    services = open_services(settings)
+    try:
+        pipeline = build_pipeline(settings, services.store)
+        now = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+        todo = [
+            (inbox.MessageRow(n, now, "default", "", "", None, "", "", "received", "AA", None, [], 0, None, None, raw),
+             parse_message(raw))
+            for n, raw in enumerate(sample_messages(20))
+        ]  # fmt: skip
+        types = set()
+        for result in pipeline._map_all(todo).values():
+            assert result.index is not None and len(result.index) == len(result.resources)
+            for body, prepared in zip(result.resources, result.index, strict=True):
+                assert isinstance(prepared, PreparedIndex)
+                assert prepared.fulltext is (body["resourceType"] == "DiagnosticReport")
+                types.add(body["resourceType"])
+        assert {"Patient", "DiagnosticReport", "Observation"} <= types
+    finally:
+        services.close()
