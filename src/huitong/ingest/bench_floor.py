@@ -6,6 +6,10 @@ writer thread with group commit — and nothing else: no full parse (so no AE/AR
 duplicate check, no message-store columns or indexes, no tally, no patient ids. The run reports it beside the
 real listener so the durable goal (≥ 0.3× the echo) can be judged against what any durable listener reaches on
 the machine, and the real listener against it.
+
+With ``parse=True`` it also parses the whole message before it answers, as the issue asks of a listener: a
+malformed body must get AE/AR with the reason in the ACK. That variant (``floor_parsed_*`` in the JSON) is the floor of
+the required work; the one without is the floor of any durable MLLP listener.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 from huitong.bench.group_commit import GroupCommitWriter
 from huitong.ingest.errors import Hl7ParseError
 from huitong.ingest.hl7v2.ack import build_ack
-from huitong.ingest.hl7v2.header import peek_header
+from huitong.ingest.hl7v2.header import header_of, peek_header
+from huitong.ingest.hl7v2.parse import parse_message
 from huitong.ingest.mllp.framing import frame
 
 _Job = tuple[str, bytes, asyncio.Transport, bytes]
@@ -29,8 +34,9 @@ def _send(answers: list[tuple[asyncio.Transport, bytes]]) -> None:
             transport.write(ack)
 
 
-async def durable_echo(path: str) -> tuple[asyncio.Server, GroupCommitWriter[_Job]]:
-    """Start the floor server on a free loopback port, storing into the SQLite file ``path``."""
+async def durable_echo(path: str, *, parse: bool = False) -> tuple[asyncio.Server, GroupCommitWriter[_Job]]:
+    """Start the floor server on a free loopback port, storing into the SQLite file ``path``; ``parse``: read the
+    whole message first, and answer a malformed one with AE/AR and its reason."""
     from huitong.ingest.bench import payload_protocol
 
     loop = asyncio.get_running_loop()
@@ -44,7 +50,7 @@ async def durable_echo(path: str) -> tuple[asyncio.Server, GroupCommitWriter[_Jo
 
     def store(payload: bytes, transport: asyncio.Transport) -> None:
         try:
-            header = peek_header(payload)
+            header = header_of(parse_message(payload).msh) if parse else peek_header(payload)
             ack, control_id = frame(build_ack(header, "AA")), header.control_id
         except Hl7ParseError as exc:
             ack, control_id = frame(build_ack(payload, error=exc)), ""

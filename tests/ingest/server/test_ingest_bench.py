@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from huitong.ingest import bench_floor
-from huitong.ingest.bench import _Background, _drive, echo_run, floor_run, ingest_run, tagged_messages
+from huitong.ingest.bench import _Background, _drive, echo_run, floor_run, ingest_run, pipeline_run, tagged_messages
+from huitong.ingest.mllp.framing import frame
 
 
 @pytest.mark.parametrize("kind", ["protocol", "streams"])
@@ -33,6 +35,31 @@ def test_the_floor_stores_every_message_it_acknowledges(tmp_path: Path) -> None:
     stored = bench_floor.stored(path)
     assert sorted(stored) == sorted((f"T-{i}", m) for i, m in enumerate(messages))
     assert floor_run(40, None)["msgs_per_s"] > 0
+
+
+@pytest.mark.parametrize(("parse", "ack"), [(False, b"MSA|AA|1"), (True, b"MSA|AR|1")])
+def test_the_parsing_floor_refuses_a_malformed_body(tmp_path: Path, parse: bool, ack: bytes) -> None:
+    """The floor with the whole message parsed (the work the issue requires of a listener) answers a body the parser
+    refuses with AR and the reason; the MSH-only floor cannot tell and answers AA. Both store it."""
+    twice = b"MSH|^~\\&|A|B|C|D|2026||ADT^A01|1|P|2.5\rMSH|^~\\&|A|B|C|D|2026||ADT^A01|2|P|2.5\r"
+    path = str(tmp_path / "floor.db")
+    bg = _Background()
+    try:
+        server, writer = bg.run(bench_floor.durable_echo(path, parse=parse))
+        port = server.sockets[0].getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(frame(twice))
+            answer = b""
+            while not answer.endswith(b"\x1c\r"):
+                answer += sock.recv(4096)
+        server.close()
+    finally:
+        bg.close()
+    writer.close()
+    assert ack in answer
+    if parse:
+        assert b"second MSH" in answer
+    assert [raw for _control, raw in bench_floor.stored(path)] == [twice]
 
 
 def test_durable_ingest_run_stores_and_reports(tmp_path: Path) -> None:
@@ -62,3 +89,29 @@ def test_message_store_bench_builds_a_store_and_times_its_queries(tmp_path: Path
     built = (tmp_path / "inbox-3000.db").stat().st_mtime_ns
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and (tmp_path / "inbox-3000.db").stat().st_mtime_ns == built  # cached
+
+
+def test_pipeline_run_processes_and_puts_back_every_row(tmp_path: Path) -> None:
+    """``huitong bench pipeline`` processes every message, and its storage limit inserts exactly the rows processing
+    wrote (deleted, then inserted again, a share of every table per transaction: as many as the pipeline's batches,
+    then all in one), so the database afterwards holds what the pipeline left."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path}/bench.db"
+    result = pipeline_run(url, 24, None, 2, 5)
+    assert result["processed"] == 24 and result["statuses"] == {"processed": 24}
+    assert result["limit_transactions"] == 5
+    assert result["rows_per_message"] > 50 and result["cpu_ms_per_msg"] > 0
+    assert result["limit_msgs_per_s"] > 0 and result["one_transaction_msgs_per_s"] > 0
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        resources = conn.execute(sa.text("SELECT count(*) FROM resource")).scalar_one()
+        versions = conn.execute(sa.text("SELECT count(*) FROM resource_version")).scalar_one()
+        orphans = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM resource_version v LEFT JOIN resource r ON r.pk = v.resource_pk"
+                " WHERE r.pk IS NULL"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert resources > 24 * 5 and versions >= resources and orphans == 0
