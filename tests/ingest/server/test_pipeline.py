@@ -311,6 +311,26 @@ def test_messages_stored_together_end_as_if_stored_one_by_one(services: Services
     assert {m.attempts for m in marks} == {1}
 
 
+def test_a_ward_restated_unchanged_does_not_split_the_batch(services: Services) -> None:
+    """Admissions of three patients to one ward restate the same Location: one run of the transaction (one identity
+    step for all three), the ward written once; a patient's second message still starts a run of its own."""
+    runs: list[list[str]] = []
+
+    def identify(_tx: object, run: list[tuple[object, object]]) -> None:
+        runs.append([msg.msh.get("10") for msg, _resources in run])  # type: ignore[attr-defined]
+
+    messages = [adt("W1", mrn="720"), adt("W2", mrn="721"), adt("W3", mrn="722"), oru("W4", mrn="720")]
+    received = _store_received(services, messages)
+    pipeline = Pipeline(services.store, store_batch=32, identify=identify)  # type: ignore[arg-type]
+    assert [o.status for o in pipeline.process_many(received)] == [PROCESSED] * 4
+    assert runs == [["W1", "W2", "W3"], ["W4"]]
+    with services.db.read() as conn:
+        wards = conn.execute(
+            sa.select(resource.c.res_id, resource.c.version_id).where(resource.c.res_type == "Location")
+        ).all()
+    assert wards and {version for _id, version in wards} == {1}
+
+
 def test_one_faulty_message_in_a_batch_alone_becomes_a_dead_letter(services: Services) -> None:
     from huitong.ingest.pipeline import IdentityError
 
