@@ -50,6 +50,9 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         # Patients written through the API are linked by a background thread of the server; tests that want it
         # say so (tests/empi/test_api_link.py), so no other test sees golden Patients appear while it runs.
         "empi": {"link_api_patients": False},
+        # The pipeline maps in its own threads: a spawned worker process per engine started would cost every test
+        # that starts one a second or two; tests/ingest/server/test_pipeline_processes.py runs the default (1) and 2.
+        "ingest": {"prepare_processes": 0},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):

@@ -71,12 +71,12 @@ def _process(settings: Settings, payloads: list[bytes]) -> tuple[dict[str, int],
     return statuses, workers
 
 
-@pytest.mark.parametrize("processes", [2, 0])
+@pytest.mark.parametrize("processes", [2, 1, 0])
 def test_worker_processes_store_what_the_indexer_would(db_url: str, processes: int) -> None:
-    """Messages mapped and indexed in 2 worker processes, or in the pipeline's own threads (0), with EMPI linking
-    and the quality step on, as the engine runs: every message gets its outcome, and the index tables hold exactly
-    the rows the indexer makes from the stored resources — including golden Patients and second versions written
-    by the writer itself."""
+    """Messages mapped and indexed in worker processes (1, the default, or 2), or in the pipeline's own threads (0),
+    with EMPI linking and the quality step on, as the engine runs: every message gets its outcome, and the index
+    tables hold exactly the rows the indexer makes from the stored resources — including golden Patients and second
+    versions written by the writer itself."""
     settings = make_settings(db_url, ingest={"prepare_processes": processes, "store_batch": 16})
     good = sample_messages(80)
     unsupported = (
