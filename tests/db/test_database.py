@@ -150,3 +150,20 @@ def test_writer_waits_for_the_lock_only_as_long_as_the_busy_timeout(tmp_path: Pa
         writer.close()
         os.close(holder)
         engine.dispose()
+
+
+def test_the_writer_checkpoints_the_wal_as_the_settings_say(tmp_path: Path) -> None:
+    """The writing connection has the settings' ``wal_autocheckpoint`` (readers are read-only and never checkpoint);
+    SQLite's own default of 1,000 pages is not what a hospital database runs with."""
+    from huitong.db import open_database
+    from huitong.settings import DatabaseSettings
+
+    for pages in (10_000, 250):
+        db = open_database(
+            DatabaseSettings(url=f"sqlite:///{tmp_path}/wal-{pages}.db", sqlite_wal_autocheckpoint_pages=pages)
+        )
+        try:
+            seen = db.write(lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+            assert seen == pages
+        finally:
+            db.close()

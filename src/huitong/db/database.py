@@ -157,6 +157,8 @@ def configure_sqlite(engine: sa.Engine, settings: DatabaseSettings, *, begin: st
         cursor.execute("PRAGMA foreign_keys=ON")
         if query_only:
             cursor.execute("PRAGMA query_only=ON")
+        else:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(settings.sqlite_wal_autocheckpoint_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
