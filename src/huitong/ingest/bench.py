@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -398,6 +399,8 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
         processed = int(statuses.get(PROCESSED, 0))
         rows, limit_elapsed = _raw_reinsert(services.db, metadata, before, -(-count // store_batch))
         _rows, one_elapsed = _raw_reinsert(services.db, metadata, before, 1)
+        streams = max(2, workers) if services.db.dialect == "postgresql" else 0
+        parallel_elapsed = _raw_reinsert(services.db, metadata, before, 1, streams=streams)[1] if streams else None
     finally:
         services.close()
     return {
@@ -416,6 +419,11 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
         "limit_msgs_per_s": round(count / limit_elapsed, 1),
         "limit_transactions": -(-count // store_batch),
         "one_transaction_msgs_per_s": round(count / one_elapsed, 1),
+        **(
+            {"parallel_streams": streams, "parallel_msgs_per_s": round(count / parallel_elapsed, 1)}
+            if parallel_elapsed
+            else {}
+        ),
     }
 
 
@@ -434,11 +442,16 @@ def _row_counts(db: Any, metadata: Any) -> dict[str, int]:
     return out
 
 
-def _raw_reinsert(db: Any, metadata: Any, before: dict[str, int], transactions: int) -> tuple[int, float]:
+def _raw_reinsert(
+    db: Any, metadata: Any, before: dict[str, int], transactions: int, *, streams: int = 0
+) -> tuple[int, float]:
     """Delete the rows processing added and insert them again, in ``transactions`` transactions (as many as the
     pipeline's batches: each holds a like share of every table, so the rows go in as they did, a batch of messages
     at a time), by the quickest way the database has (:func:`huitong.db.bulk.insert_rows`: the driver's
-    executemany on SQLite, COPY on PostgreSQL); returns (rows, seconds)."""
+    executemany on SQLite, COPY on PostgreSQL); returns (rows, seconds).
+
+    With ``streams`` (PostgreSQL, whose pipeline workers write in parallel): the current rows in one transaction,
+    then every other table's rows split into ``streams`` parts written by as many connections at once."""
     import sqlalchemy as sa
 
     from huitong.db import bulk
@@ -477,6 +490,19 @@ def _raw_reinsert(db: Any, metadata: Any, before: dict[str, int], transactions: 
 
     db.write(wipe)
     started = time.perf_counter()
+    if streams:
+        current = [(t, rows) for t, rows in chunks[0] if t.name == "resource"]
+        db.write(functools.partial(insert, chunk=current))
+        shares: list[list[tuple[sa.Table, list[dict[str, Any]]]]] = [[] for _ in range(streams)]
+        for t, rows in chunks[0]:
+            if t.name != "resource":
+                for k in range(streams):
+                    share = rows[k * len(rows) // streams : (k + 1) * len(rows) // streams]
+                    if share:
+                        shares[k].append((t, share))
+        with ThreadPoolExecutor(streams) as pool:
+            list(pool.map(lambda share: db.write(functools.partial(insert, chunk=share)), shares))
+        return total, time.perf_counter() - started
     for chunk in chunks:
         db.write(functools.partial(insert, chunk=chunk))
     return total, time.perf_counter() - started
@@ -524,6 +550,12 @@ def pipeline(
                 typer.echo(
                     f"{name:<10} {r['msgs_per_s']:>8} msg/s processed; raw insert of the same "
                     f"{r['rows_per_message']} rows/msg in as many transactions: {r['limit_msgs_per_s']} msg/s "
-                    f"(in one transaction: {r['one_transaction_msgs_per_s']})"
+                    f"(in one transaction: {r['one_transaction_msgs_per_s']}"
+                    + (
+                        f"; {r['parallel_streams']} at once: {r['parallel_msgs_per_s']}"
+                        if "parallel_streams" in r
+                        else ""
+                    )
+                    + ")"
                 )
     typer.echo(json.dumps(result))

@@ -91,27 +91,34 @@ def test_message_store_bench_builds_a_store_and_times_its_queries(tmp_path: Path
     assert again.exit_code == 0 and (tmp_path / "inbox-3000.db").stat().st_mtime_ns == built  # cached
 
 
-def test_pipeline_run_processes_and_puts_back_every_row(tmp_path: Path) -> None:
+def test_pipeline_run_processes_and_puts_back_every_row(db_url: str) -> None:
     """``huitong bench pipeline`` processes every message, and its storage limit inserts exactly the rows processing
     wrote (deleted, then inserted again, a share of every table per transaction: as many as the pipeline's batches,
-    then all in one), so the database afterwards holds what the pipeline left."""
+    then all in one, and on PostgreSQL by parallel connections too), so the database afterwards holds what the
+    pipeline left."""
     import sqlalchemy as sa
 
-    url = f"sqlite:///{tmp_path}/bench.db"
-    result = pipeline_run(url, 24, None, 2, 5)
+    result = pipeline_run(db_url, 24, None, 2, 5)
     assert result["processed"] == 24 and result["statuses"] == {"processed": 24}
     assert result["limit_transactions"] == 5
     assert result["rows_per_message"] > 50 and result["cpu_ms_per_msg"] > 0
     assert result["limit_msgs_per_s"] > 0 and result["one_transaction_msgs_per_s"] > 0
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        resources = conn.execute(sa.text("SELECT count(*) FROM resource")).scalar_one()
-        versions = conn.execute(sa.text("SELECT count(*) FROM resource_version")).scalar_one()
-        orphans = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM resource_version v LEFT JOIN resource r ON r.pk = v.resource_pk"
-                " WHERE r.pk IS NULL"
-            )
-        ).scalar_one()
-    engine.dispose()
-    assert resources > 24 * 5 and versions >= resources and orphans == 0
+    if db_url.startswith("postgresql"):
+        assert result["parallel_streams"] == 2 and result["parallel_msgs_per_s"] > 0
+    else:
+        assert "parallel_streams" not in result
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            resources = conn.execute(sa.text("SELECT count(*) FROM resource")).scalar_one()
+            versions = conn.execute(sa.text("SELECT count(*) FROM resource_version")).scalar_one()
+            orphans = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM resource_version v LEFT JOIN resource r ON r.pk = v.resource_pk"
+                    " WHERE r.pk IS NULL"
+                )
+            ).scalar_one()
+            indexed = conn.execute(sa.text("SELECT count(DISTINCT resource_pk) FROM search_token")).scalar_one()
+    finally:
+        engine.dispose()
+    assert resources > 24 * 5 and versions >= resources and orphans == 0 and indexed > 24 * 3
