@@ -120,6 +120,11 @@ def test_the_engine_runs_in_the_app_and_the_page_shows_it(engine_client: TestCli
     assert "本服务器的集成引擎正在处理消息" in page.text
     english = engine_client.get("/ingest?lang=en").text
     assert "Integration engine" in english and "integration engine is processing messages" in english
+    # the board's button replays the failed messages listed above it, not the unsupported type (still unsupported)
+    replayed = engine_client.post("/ingest/replay", data={"all_errors": "true"}, follow_redirects=False)
+    assert replayed.status_code == 303 and "replayed=0" in replayed.headers["location"]
+    unreadable = b"MSH|^~\\&|LIS|H|||||ORU^R01|||2.5\r"  # no control id: refused on receipt, kept as an error
+    assert engine_client.post("/api/ingest/channels/lab/messages", content=unreadable).status_code == 200
     replayed = engine_client.post("/ingest/replay", data={"all_errors": "true"}, follow_redirects=False)
     assert replayed.status_code == 303 and "replayed=1" in replayed.headers["location"]
 

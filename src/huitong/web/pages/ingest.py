@@ -239,7 +239,8 @@ async def replay(
     from_message: bool = Form(False),
     found: bool = Form(False),
 ) -> Response:
-    """Replay one message or every dead letter, then show the board (or, from a message's page, that page) again."""
+    """Replay one message, every failed one (the board), or what a search found, then show the board (or, from a
+    message's page, that page; from a search, its results) again."""
     require_area(actor, "operations")
     if found:  # everything the browser's search finds (its fields came with the form)
         form = _criteria(await request.form())
@@ -251,9 +252,9 @@ async def replay(
         _wake(request)
         back = urlencode({**{k: v for k, v in form.items() if v}, "replayed": count, "lang": language(request)})
         return RedirectResponse(f"/ingest/messages?{back}", status_code=303)
-    if all_errors:
-        dead = inbox.Query(status="dead", limit=REPLAY_MAX)
-        count = await run_in_threadpool(lambda: inbox.replay(services.db, q=dead))
+    if all_errors:  # the board's button under its list of errors: those, not the unsupported types listed apart
+        failed = inbox.Query(status=ERROR, limit=REPLAY_MAX)
+        count = await run_in_threadpool(lambda: inbox.replay(services.db, q=failed))
     elif message_id is not None:
         count = await run_in_threadpool(lambda: inbox.replay(services.db, [message_id]))
     else:
