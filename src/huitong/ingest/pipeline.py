@@ -233,17 +233,18 @@ def _conflicts(
 
 
 def _bodies_of(part: Sequence[_Prepared]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """The bodies a run writes, each resource once (a directory entry restated unchanged is left out), with their
-    prepared index rows."""
+    """The bodies a run writes, with their prepared index rows: a directory entry restated exactly as an earlier
+    message of the run wrote it is left out (anything else written twice — only ever within one message, which
+    :func:`_runs` keeps in a run of its own — goes to ``put_many``, which writes it in turn)."""
     bodies: list[dict[str, Any]] = []
     index: list[Any] = []
-    written: set[tuple[str, str]] = set()
+    written: dict[tuple[str, str], dict[str, Any]] = {}
     for p in part:
         for n, body in enumerate(p.resources):
             key = (body["resourceType"], str(body.get("id")))
-            if key in written:
+            if body["resourceType"] in SHARED_DIRECTORY and written.get(key) == body:
                 continue
-            written.add(key)
+            written.setdefault(key, body)
             bodies.append(body)
             index.append(p.index[n] if p.index else None)
     return bodies, index

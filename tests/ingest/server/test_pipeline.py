@@ -431,3 +431,34 @@ def test_new_directory_entries_are_created_ahead_in_their_own_transaction_on_pos
     assert again and {loc["meta"]["versionId"] for loc in again} == {"1"}  # type: ignore[index]
     if services.db.dialect == "postgresql":
         assert again == locations
+
+
+def test_runs_keep_a_restated_directory_entry_and_split_on_anything_else() -> None:
+    """The run rules on bare bodies: an identical doctor restated stays in the run and is written once; a changed
+    doctor, a Patient written again, or a directory entry written only-if-absent starts a new run; a resource twice
+    within one message reaches ``put_many`` twice (it writes them in turn)."""
+    from huitong.ingest.pipeline import _bodies_of, _Prepared, _runs
+
+    def message(*bodies: dict[str, object], context: frozenset[tuple[str, str]] = frozenset()) -> _Prepared:
+        return _Prepared(None, None, list(bodies), context=context)  # type: ignore[arg-type]
+
+    doctor = {"resourceType": "Practitioner", "id": "d1", "name": [{"text": "王医生"}]}
+    renamed = {**doctor, "name": [{"text": "王主任"}]}
+
+    def patient(n: int) -> dict[str, object]:
+        return {"resourceType": "Patient", "id": f"p{n}"}
+
+    same = [message(patient(1), doctor), message(patient(2), dict(doctor)), message(patient(3), doctor)]
+    runs = list(_runs(same))
+    assert [len(r) for r in runs] == [3]
+    bodies, index = _bodies_of(runs[0])
+    assert [b["id"] for b in bodies] == ["p1", "d1", "p2", "p3"] and index == [None] * 4
+
+    assert [len(r) for r in _runs([message(patient(1), doctor), message(patient(2), renamed)])] == [1, 1]
+    assert [len(r) for r in _runs([message(patient(1), doctor), message(patient(1))])] == [1, 1]
+    only_if_absent = frozenset({("Practitioner", "d1")})
+    assert [
+        len(r) for r in _runs([message(patient(1), doctor), message(patient(2), doctor, context=only_if_absent)])
+    ] == [1, 1]
+    twice = message(patient(1), patient(1))
+    assert [b["id"] for b in _bodies_of(next(_runs([twice])))[0]] == ["p1", "p1"]
