@@ -42,6 +42,7 @@ def test_one_patient_view_and_missing_patient(demo_client: TestClient) -> None:
     assert "肺炎" in page.text and "11.8 mmol/L" in page.text and "flag-critical" in page.text
     # the resident ID masked to region and check digits, under its name; the visit's class in Chinese
     assert ">身份证号</span> 510107********2099" in page.text and "510107196501302099" not in page.text
+    assert ">病历号</span> MRN000004" in page.text  # the demo MRN named by its v2 type (MR), not by its system URI
     assert "住院" in page.text and "inpatient encounter" not in page.text
     assert demo_client.get("/doctor/patient/nobody").status_code == 404
     english = demo_client.get("/doctor/patient/demo-p004", params={"lang": "en"}).text

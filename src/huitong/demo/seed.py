@@ -107,7 +107,12 @@ def _patient(p: DemoPatient, seq: int) -> dict[str, Any]:
         "resourceType": "Patient",
         "id": f"demo-{p.key}",
         "identifier": [
-            {"use": "usual", "system": MRN_SYSTEM, "value": f"MRN{seq:06d}"},
+            {
+                "use": "usual",
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": MRN_SYSTEM,
+                "value": f"MRN{seq:06d}",
+            },
             {
                 "use": "official",
                 "system": RESIDENT_ID_SYSTEM,
