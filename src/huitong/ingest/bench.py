@@ -397,10 +397,12 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
                 ).all()
             )
         processed = int(statuses.get(PROCESSED, 0))
-        rows, limit_elapsed = _raw_reinsert(services.db, metadata, before, -(-count // store_batch))
-        _rows, one_elapsed = _raw_reinsert(services.db, metadata, before, 1)
+        added = _added_rows(services.db, metadata, before)
+        rows = sum(len(part) for _table, part in added)
+        limit_elapsed = _reinsert(services.db, added, -(-count // store_batch))
+        one_elapsed = _reinsert(services.db, added, 1)
         streams = max(2, workers) if services.db.dialect == "postgresql" else 0
-        parallel_elapsed = _raw_reinsert(services.db, metadata, before, 1, streams=streams)[1] if streams else None
+        parallel_elapsed = _reinsert(services.db, added, 1, streams=streams) if streams else None
     finally:
         services.close()
     return {
@@ -442,32 +444,60 @@ def _row_counts(db: Any, metadata: Any) -> dict[str, int]:
     return out
 
 
-def _raw_reinsert(
-    db: Any, metadata: Any, before: dict[str, int], transactions: int, *, streams: int = 0
-) -> tuple[int, float]:
-    """Delete the rows processing added and insert them again, in ``transactions`` transactions (as many as the
-    pipeline's batches: each holds a like share of every table, so the rows go in as they did, a batch of messages
-    at a time), by the quickest way the database has (:func:`huitong.db.bulk.insert_rows`: the driver's
-    executemany on SQLite, COPY on PostgreSQL); returns (rows, seconds).
+_Rows = list[tuple[Any, list[dict[str, Any]]]]  # (table, its rows), in the metadata's order
 
-    With ``streams`` (PostgreSQL, whose pipeline workers write in parallel): the current rows in one transaction,
-    then every other table's rows split into ``streams`` parts written by as many connections at once."""
+
+def _added_rows(db: Any, metadata: Any, before: dict[str, int]) -> _Rows:
+    """The rows processing added, read once for the storage limit's inserts (every table that was empty before)."""
     import sqlalchemy as sa
-
-    from huitong.db import bulk
 
     after = _row_counts(db, metadata)
     tables = [t for t in metadata.sorted_tables if after.get(t.name, 0) > before.get(t.name, 0)]
     if before and any(before.get(t.name, 0) for t in tables):
         raise RuntimeError("the pipeline benchmark needs an empty database")
     with db.read() as conn:
-        data = {t.name: [dict(r._mapping) for r in conn.execute(sa.select(t))] for t in tables}
-    total = sum(len(v) for v in data.values())
-    chunks: list[list[tuple[sa.Table, list[dict[str, Any]]]]] = [[] for _ in range(max(1, transactions))]
+        return [(t, [dict(r._mapping) for r in conn.execute(sa.select(t))]) for t in tables]
+
+
+def _reinsert(db: Any, added: _Rows, transactions: int, *, streams: int = 0) -> float:
+    """Delete the ``added`` rows and insert them again, timed: in ``transactions`` transactions (as many as the
+    pipeline's batches: each holds a like share of every table, so the rows go in as they did, a batch of messages
+    at a time), by the quickest way the database has (:func:`huitong.db.bulk.insert_rows`: the driver's
+    executemany on SQLite, COPY on PostgreSQL); returns the seconds.
+
+    With ``streams`` (PostgreSQL, whose pipeline workers write in parallel): the current rows in one transaction,
+    then every other table's rows split into ``streams`` shares written by as many connections at once."""
+    import sqlalchemy as sa
+
+    from huitong.db import bulk
+
+    def wipe(conn: sa.Connection) -> None:
+        for table, _rows in reversed(added):
+            conn.execute(table.delete())
+
+    def insert(conn: sa.Connection, chunk: _Rows) -> None:
+        for table, part in chunk:
+            bulk.insert_rows(conn, table, part)
+
+    chunks = _shares(added, streams) if streams else _transactions(added, transactions)
+    db.write(wipe)
+    started = time.perf_counter()
+    if streams:
+        db.write(functools.partial(insert, chunk=[(t, rows) for t, rows in added if t.name == "resource"]))
+        with ThreadPoolExecutor(streams) as pool:
+            list(pool.map(lambda chunk: db.write(functools.partial(insert, chunk=chunk)), chunks))
+    else:
+        for chunk in chunks:
+            db.write(functools.partial(insert, chunk=chunk))
+    return time.perf_counter() - started
+
+
+def _transactions(added: _Rows, n: int) -> list[_Rows]:
+    """``added`` in ``n`` like shares of every table; a version row goes with or after the share of its resource."""
+    chunks: list[_Rows] = [[] for _ in range(max(1, n))]
     n = len(chunks)
     chunk_of_resource: dict[int, int] = {}
-    for t in tables:  # metadata order: a resource's chunk is known before its versions are placed
-        rows = data[t.name]
+    for t, rows in added:  # metadata order: a resource's chunk is known before its versions are placed
         parts: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         for i, row in enumerate(rows):
             k = i * n // len(rows)
@@ -479,33 +509,19 @@ def _raw_reinsert(
         for k, part in enumerate(parts):
             if part:
                 chunks[k].append((t, part))
+    return chunks
 
-    def wipe(conn: sa.Connection) -> None:
-        for t in reversed(tables):
-            conn.execute(t.delete())
 
-    def insert(conn: sa.Connection, chunk: list[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
-        for table, part in chunk:
-            bulk.insert_rows(conn, table, part)
-
-    db.write(wipe)
-    started = time.perf_counter()
-    if streams:
-        current = [(t, rows) for t, rows in chunks[0] if t.name == "resource"]
-        db.write(functools.partial(insert, chunk=current))
-        shares: list[list[tuple[sa.Table, list[dict[str, Any]]]]] = [[] for _ in range(streams)]
-        for t, rows in chunks[0]:
-            if t.name != "resource":
-                for k in range(streams):
-                    share = rows[k * len(rows) // streams : (k + 1) * len(rows) // streams]
-                    if share:
-                        shares[k].append((t, share))
-        with ThreadPoolExecutor(streams) as pool:
-            list(pool.map(lambda share: db.write(functools.partial(insert, chunk=share)), shares))
-        return total, time.perf_counter() - started
-    for chunk in chunks:
-        db.write(functools.partial(insert, chunk=chunk))
-    return total, time.perf_counter() - started
+def _shares(added: _Rows, streams: int) -> list[_Rows]:
+    """Every table's rows but the current rows' (written first) split into ``streams`` shares."""
+    shares: list[_Rows] = [[] for _ in range(streams)]
+    for t, rows in added:
+        if t.name != "resource":
+            for k in range(streams):
+                share = rows[k * len(rows) // streams : (k + 1) * len(rows) // streams]
+                if share:
+                    shares[k].append((t, share))
+    return shares
 
 
 def pipeline(
