@@ -58,6 +58,11 @@ BENCHMARKS: dict[str, Lazy] = {
         "Messages/s processed into stored FHIR resources, against the raw insert rate of the same rows.",
         "command",
     ),
+    "backlog": Lazy(
+        "huitong.ingest.bench_backlog:backlog",
+        "ACK latency while the pipeline processes a backlog, against the listener alone (SQLite).",
+        "command",
+    ),
     "message-store": Lazy(
         "huitong.ingest.bench_store:message_store_bench",
         "The message store's searches and the dashboard's totals at volume, against full scans of the same store.",

@@ -49,9 +49,10 @@ class Database:
             yield conn
             tx.rollback()
 
-    def write(self, job: Job[T]) -> T:
-        """Run ``job(conn)`` in a write transaction and return its result once committed."""
-        return self.writer.submit(job).result()
+    def write(self, job: Job[T], *, background: bool = False) -> T:
+        """Run ``job(conn)`` in a write transaction and return its result once committed. ``background``: bulk work
+        that gives way to the writes others wait on (:class:`~huitong.db.writer.SerialWriter`)."""
+        return self.writer.submit(job, background=background).result()
 
     async def write_async(self, job: Job[T]) -> T:
         """:meth:`write` for coroutines: the event loop is not blocked while the job waits or runs."""

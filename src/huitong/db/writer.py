@@ -4,7 +4,8 @@ SQLite allows one writer at a time. Rather than let concurrent requests fight ov
 "database is locked"), :class:`SerialWriter` owns the only write connection on one thread and runs queued
 jobs there. It commits up to ``batch_max`` waiting jobs in one transaction (group commit: one disk sync
 for many writes), each inside its own savepoint, so a job that raises is undone alone while the others
-commit. A job's future resolves only after the commit that made it durable.
+commit. A job's future resolves only after the commit that made it durable. Bulk work submitted as ``background``
+gives way to the jobs someone waits on (see :class:`SerialWriter`).
 
 Several processes on one SQLite file (``huitong serve --workers N``) each have such a writer. SQLite itself
 lets the second one wait for the first by *sleeping and retrying* (its busy handler backs off 1, 2, 5, 10 … ms),
@@ -26,9 +27,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -47,12 +48,18 @@ log = logging.getLogger(__name__)
 class Writer(Protocol):
     """Runs write jobs, each in a transaction of its own (or a savepoint of a shared one)."""
 
-    def submit(self, job: Job[T]) -> Future[T]:
-        """Queue ``job``; the future resolves with its result once it is durably committed."""
+    def submit(self, job: Job[T], *, background: bool = False) -> Future[T]:
+        """Queue ``job``; the future resolves with its result once it is durably committed. A ``background`` job
+        (bulk work nobody waits on: the pipeline's batches) gives way to the others (:class:`SerialWriter`)."""
         ...
 
     def close(self) -> None:
         """Finish queued jobs and release the connection."""
+        ...
+
+    def waited_on_within(self, seconds: float) -> bool:
+        """Whether a write others wait on (not ``background``) was taken in the last ``seconds``, so that bulk work
+        can keep its transactions short meanwhile."""
         ...
 
 
@@ -62,11 +69,23 @@ class _Queued:
     future: Future[Any] = field(default_factory=Future)
 
 
-_STOP = object()
-
-
 class SerialWriter:
-    """One thread, one connection, group commit. See the module docstring."""
+    """One thread, one connection, group commit. See the module docstring.
+
+    Jobs are taken into the open transaction one after another while it runs — what arrives meanwhile joins the
+    same commit — up to ``batch_max`` jobs. Two queues, so that bulk work does not hold up those waiting on a
+    commit (an MLLP sender waiting for its ACK, a reader for its audit entry):
+
+    * a job from the foreground queue (the default) is always taken before a background one;
+    * once a transaction has taken a foreground job, it takes no more background jobs: it commits as soon as no
+      foreground job waits. A foreground job so waits at most for the job running when it came, then one commit —
+      not for every background job queued ahead of it;
+    * after a transaction of foreground jobs only, the next one starts with a background job when one waits, so
+      that a steady stream of foreground jobs does not starve the background.
+
+    The first job of a transaction runs without a savepoint (if it fails, the transaction is rolled back before any
+    other job ran in it); each job after it runs in a savepoint of its own, so one that raises is undone alone.
+    """
 
     def __init__(
         self,
@@ -83,73 +102,75 @@ class SerialWriter:
         self._batch_max = batch_max
         #: The file whose ``flock`` the writers of every process on the database take in turn (module docstring).
         self._lock_path = lock_path
-        self._queue: queue.SimpleQueue[_Queued | object] = queue.SimpleQueue()
+        self._ready = threading.Condition()
+        self._foreground: deque[_Queued] = deque()
+        self._background: deque[_Queued] = deque()
+        self._owe_background = False  # the last transaction took foreground jobs only while background ones waited
+        self._foreground_at = -1e9  # time.monotonic() when the last foreground job was taken
         self._closed = False
-        self._lock = threading.Lock()
         self.commits = 0
         self.jobs = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job[T]) -> Future[T]:
-        with self._lock:
+    def submit(self, job: Job[T], *, background: bool = False) -> Future[T]:
+        item = _Queued(job)
+        with self._ready:
             if self._closed:
                 raise WriterClosedError("the database writer is closed; the platform is shutting down")
-            item = _Queued(job)
-            self._queue.put(item)
+            (self._background if background else self._foreground).append(item)
+            self._ready.notify()
         return item.future
 
     def close(self) -> None:
-        with self._lock:
+        """Refuse new jobs, finish every queued one, then stop the thread."""
+        with self._ready:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_STOP)
+            self._ready.notify()
         self._thread.join()
 
-    def _take_batch(self) -> tuple[list[_Queued], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
-        if not isinstance(first, _Queued):
-            raise TypeError("unexpected item in the write queue")
-        return self._more([first])
+    def waited_on_within(self, seconds: float) -> bool:
+        return time.monotonic() - self._foreground_at < seconds
 
-    def _more(self, batch: list[_Queued]) -> tuple[list[_Queued], bool]:
-        """``batch`` with what else is queued (up to ``batch_max``), and whether the queue asks to stop."""
-        stop = False
-        while len(batch) < self._batch_max:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                stop = True
-                break
-            if not isinstance(item, _Queued):
-                raise TypeError("unexpected item in the write queue")
-            batch.append(item)
-        return batch, stop
+    def _wait(self) -> bool:
+        """Block until a job is queued; ``False`` once the writer is closed and nothing is left."""
+        with self._ready:
+            while not self._foreground and not self._background:
+                if self._closed:
+                    return False
+                self._ready.wait()
+            return True
+
+    def _next(self, taken: int, foreground: bool) -> tuple[_Queued, bool] | None:
+        """The next job for a transaction that has taken ``taken`` jobs (``foreground``: one of them from the
+        foreground queue) and whether it is a foreground job; ``None``: commit now (see the class docstring)."""
+        with self._ready:
+            if taken < self._batch_max:
+                if taken == 0 and self._owe_background and self._background:
+                    self._owe_background = False
+                    return self._background.popleft(), False
+                if self._foreground:
+                    self._foreground_at = time.monotonic()
+                    return self._foreground.popleft(), True
+                if not foreground and self._background:
+                    return self._background.popleft(), False
+            if foreground and self._background:  # background jobs waited through this commit: one goes next
+                self._owe_background = True
+            return None
 
     def _run(self) -> None:
         lock_fd = self._open_lock()
         try:
             with self._engine.connect() as conn:
-                while True:
-                    batch, stop = self._take_batch()
-                    if batch and lock_fd is not None:
-                        held = self._turn(lock_fd)  # our turn among the processes' writers
-                        try:
-                            if not stop:  # what arrived while another process wrote joins this commit
-                                batch, stop = self._more(batch)
-                            self._commit_batch(conn, batch)
-                        finally:
-                            if held:
-                                fcntl.flock(lock_fd, fcntl.LOCK_UN)
-                    elif batch:
-                        self._commit_batch(conn, batch)
-                    if stop:
-                        return
+                while self._wait():
+                    held = self._turn(lock_fd) if lock_fd is not None else False  # our turn among processes
+                    try:
+                        self._commit_batch(conn)  # what arrived while another process wrote joins this commit
+                    finally:
+                        if held and lock_fd is not None:
+                            fcntl.flock(lock_fd, fcntl.LOCK_UN)
         finally:
             if lock_fd is not None:
                 os.close(lock_fd)
@@ -186,40 +207,43 @@ class SerialWriter:
             log.warning("no writer lock file %s (%s): processes on this database wait by polling", self._lock_path, exc)
             return None
 
-    def _commit_batch(self, conn: sa.Connection, batch: list[_Queued]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
+    def _commit_batch(self, conn: sa.Connection) -> None:
+        """One transaction: take jobs while :meth:`_next` gives them, each after the first in a savepoint; commit."""
+        done: list[tuple[_Queued, bool, Any]] = []  # (job, succeeded, result or error)
+        started: list[_Queued] = []
+        foreground = False
         try:
             with conn.begin():
-                for item in batch:
-                    if not item.future.set_running_or_notify_cancel():
-                        outcomes.append((False, None))
+                while (nxt := self._next(len(started), foreground)) is not None:
+                    item, is_foreground = nxt
+                    if not item.future.set_running_or_notify_cancel():  # cancelled while queued
                         continue
-                    savepoint = conn.begin_nested() if len(batch) > 1 else None
+                    foreground = foreground or is_foreground
+                    savepoint = conn.begin_nested() if started else None
+                    started.append(item)
                     try:
                         result = item.job(conn)
                     except BaseException as exc:
                         if savepoint is None:
                             raise _SoleJobFailedError(exc) from exc
                         savepoint.rollback()
-                        outcomes.append((False, exc))
+                        done.append((item, False, exc))
                         continue
                     if savepoint is not None:
                         savepoint.commit()
-                    outcomes.append((True, result))
+                    done.append((item, True, result))
         except _SoleJobFailedError as failed:
-            batch[0].future.set_exception(failed.error)
+            started[0].future.set_exception(failed.error)
             return
         except BaseException as exc:
-            log.exception("group commit of %d jobs failed", len(batch))
-            for item in batch:
+            log.exception("group commit of %d jobs failed", len(started))
+            for item in started:
                 if item.future.running():
                     item.future.set_exception(exc)
             return
         self.commits += 1
-        self.jobs += len(batch)
-        for item, (ok, value) in zip(batch, outcomes, strict=True):
-            if not item.future.running():
-                continue
+        self.jobs += len(started)
+        for item, ok, value in done:
             if ok:
                 item.future.set_result(value)
             else:
@@ -235,13 +259,14 @@ class _SoleJobFailedError(Exception):
 
 
 class PooledWriter:
-    """Each job in its own transaction on a pooled connection, in the caller's thread (PostgreSQL)."""
+    """Each job in its own transaction on a pooled connection, in the caller's thread (PostgreSQL: writers run
+    side by side, so a ``background`` job holds up no other and is run like any)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._closed = False
 
-    def submit(self, job: Job[T]) -> Future[T]:
+    def submit(self, job: Job[T], *, background: bool = False) -> Future[T]:
         if self._closed:
             raise WriterClosedError("the database writer is closed; the platform is shutting down")
         future: Future[T] = Future()
@@ -254,6 +279,9 @@ class PooledWriter:
         else:
             future.set_result(result)
         return future
+
+    def waited_on_within(self, seconds: float) -> bool:
+        return False  # jobs run side by side: none waits for another's
 
     def close(self) -> None:
         self._closed = True

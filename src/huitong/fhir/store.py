@@ -211,14 +211,24 @@ class ResourceStore:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def transaction(self, actor: Actor, work: Callable[[Transaction], T], *, interaction: str | None = None) -> T:
+    def transaction(
+        self,
+        actor: Actor,
+        work: Callable[[Transaction], T],
+        *,
+        interaction: str | None = None,
+        background: bool = False,
+    ) -> T:
         """Run ``work`` in one database transaction: all of its writes commit together or none do.
 
         ``work`` may run on the writer thread; it must only use the :class:`Transaction` it is given.
         ``interaction`` (e.g. ``"transaction"`` for a FHIR transaction bundle) adds an audit entry for the
-        call as a whole beside the entries of each resource written.
+        call as a whole beside the entries of each resource written. ``background``: bulk work that gives way to
+        the writes others wait on (the pipeline's batches; :class:`~huitong.db.writer.SerialWriter`).
         """
-        return self._run(actor, work, AuditEntry(interaction or "transaction"), whole=interaction)
+        return self._run(
+            actor, work, AuditEntry(interaction or "transaction"), whole=interaction, background=background
+        )
 
     def create(self, actor: Actor, body: dict[str, Any]) -> StoredResource:
         """Store a new resource; the server assigns its id."""
@@ -247,7 +257,13 @@ class ResourceStore:
         )
 
     def _run(
-        self, actor: Actor, work: Callable[[Transaction], T], failure: AuditEntry, *, whole: str | None = None
+        self,
+        actor: Actor,
+        work: Callable[[Transaction], T],
+        failure: AuditEntry,
+        *,
+        whole: str | None = None,
+        background: bool = False,
     ) -> T:
         actor = require_actor(actor)
 
@@ -263,7 +279,7 @@ class ResourceStore:
             return result
 
         try:
-            return self.db.write(job)
+            return self.db.write(job, background=background)
         except AccessDeniedError as exc:
             denied = errors.not_found(str(exc)) if exc.hide else errors.forbidden(str(exc))
             self._record_failure(actor, failure, denied)

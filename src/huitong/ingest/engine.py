@@ -94,6 +94,7 @@ def build_pipeline(settings: Settings, store: ResourceStore, channels: ChannelSe
         workers=settings.ingest.workers,
         queue_size=settings.ingest.queue_size,
         store_batch=settings.ingest.store_batch,
+        store_batch_while_waited_on=settings.ingest.store_batch_while_waited_on,
         poll_interval=settings.ingest.poll_interval_s,
         identify=identify,
         merge=merge,

@@ -549,10 +549,10 @@ def purge(db: Database, older_than: datetime, *, keep_dead: bool = True) -> int:
         return int(conn.execute(t.delete().where(t.c.id.in_([r.id for r in rows]))).rowcount)
 
     total = 0
-    while deleted := db.write(job):
+    while deleted := db.write(job, background=True):
         total += deleted
     if total:
-        db.write(tally.fold_tally)
+        db.write(tally.fold_tally, background=True)
     return total
 
 

@@ -7,7 +7,10 @@ the order they arrived while different patients proceed in parallel. A full queu
 ``store_batch`` messages), parses and maps each, and stores them in one transaction of the resource store that
 also records their outcomes in the inbox — one ``executemany`` per table for all of them — so the resources of
 a message and its ``processed`` status commit together or not at all. Should that transaction fail, the
-messages are stored one by one and only the one at fault becomes a dead letter.
+messages are stored one by one and only the one at fault becomes a dead letter. These transactions are background
+work for the SQLite writer (db/writer.py): a receipt whose ACK waits for its commit goes ahead of them, and while
+such writes come the workers keep their transactions to ``store_batch_while_waited_on`` messages, so that an ACK
+waits for at most one short transaction.
 
 An ADT^A40 carries a merge (:class:`~huitong.ingest.hl7v2.to_fhir.adt.PendingMerge`); the ``merge`` step hands
 it to the EMPI (:func:`empi_merger`) in the same transaction, after the identity step has linked the surviving
@@ -250,6 +253,11 @@ def _bodies_of(part: Sequence[_Prepared]) -> tuple[list[dict[str, Any]], list[An
     return bodies, index
 
 
+#: Seconds after a write someone waited on (a receipt, an audit entry) during which the workers store short batches
+#: (``store_batch_while_waited_on``): on SQLite the next such write waits for the pipeline transaction then running.
+WAITED_ON_WINDOW_S = 1.0
+
+
 class Pipeline:
     """Worker pool over the message store. ``await start()``; ``wake()`` after new messages; ``await stop()``."""
 
@@ -261,6 +269,7 @@ class Pipeline:
         workers: int = 4,
         queue_size: int = 256,
         store_batch: int = 32,
+        store_batch_while_waited_on: int = 4,
         poll_interval: float = 1.0,
         identify: PatientIdentifier = keep_as_mapped,
         merge: MergeHandler = keep_pending,
@@ -278,6 +287,9 @@ class Pipeline:
         self.workers = max(1, workers)
         self.queue_size = max(1, queue_size)
         self.store_batch = max(1, store_batch)
+        #: The most while other writes wait on the one SQLite writer: a receipt's ACK waits for at most one of
+        #: these transactions (db/writer.py, the setting ``ingest.store_batch_while_waited_on``).
+        self.store_batch_waited_on = max(1, min(store_batch, store_batch_while_waited_on))
         self.poll_interval = poll_interval
         self.identify = identify
         self.merge = merge
@@ -408,7 +420,9 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         while True:
             rows = [await queue.get()]
-            while len(rows) < self.store_batch and not queue.empty():  # what waits goes in the same transaction
+            waited_on = self.db.writer.waited_on_within(WAITED_ON_WINDOW_S)
+            limit = self.store_batch_waited_on if waited_on else self.store_batch
+            while len(rows) < limit and not queue.empty():  # what waits goes in the same transaction
                 rows.append(queue.get_nowait())
             try:
                 outcomes = await loop.run_in_executor(self._executor, self.process_many, rows)
@@ -589,10 +603,10 @@ class Pipeline:
             inbox.mark_many(tx.conn, marks)
             return outcomes
 
-        return self.store.transaction(self.actor, work)
+        return self.store.transaction(self.actor, work, background=True)  # gives way to receipts (their ACKs wait)
 
     def _finish(self, row: MessageRow, status: str, error: str | None) -> Outcome:
-        self.db.write(lambda conn: inbox.mark(conn, row.id, status, error=error))
+        self.db.write(lambda conn: inbox.mark(conn, row.id, status, error=error), background=True)
         if status != FILTERED:
             log.warning("message %d (%s %s) %s: %s", row.id, row.message_type, row.control_id, status, error)
         return Outcome(row.id, status, (), error)

@@ -67,7 +67,7 @@ def fold_if_long(db: Database) -> int:
     returns how many rows were folded."""
     with db.read() as conn:
         length = tally_length(conn)
-    return int(db.write(fold_tally)) if length > TALLY_FOLD_AT else 0
+    return int(db.write(fold_tally, background=True)) if length > TALLY_FOLD_AT else 0
 
 
 def fold_tally(conn: sa.Connection) -> int:

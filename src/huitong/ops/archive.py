@@ -109,7 +109,7 @@ def archive_old(store: ResourceStore, directory: Path, cutoff: datetime, *, batc
         )
         if not moved:
             break
-    while store.db.write(lambda conn: _move_history(conn, folder, run, cutoff, batch)):
+    while store.db.write(lambda conn: _move_history(conn, folder, run, cutoff, batch), background=True):
         pass
     if run.parts == 0:
         folder.rmdir()

@@ -462,3 +462,45 @@ def test_runs_keep_a_restated_directory_entry_and_split_on_anything_else() -> No
     ] == [1, 1]
     twice = message(patient(1), patient(1))
     assert [b["id"] for b in _bodies_of(next(_runs([twice])))[0]] == ["p1", "p1"]
+
+
+def test_batches_stay_short_while_other_writes_wait_on_the_sqlite_writer(services: Services) -> None:
+    """Within a second of a write someone waits on (here: storing the messages, as the listener stores a receipt),
+    a worker stores at most ``store_batch_while_waited_on`` messages per transaction on SQLite, so an ACK waits for a
+    short transaction; stored in the background, nobody waits and the whole ``store_batch`` goes in one. PostgreSQL
+    writes side by side: always the whole batch."""
+    from huitong.ingest.receive import examine
+
+    def sizes(background: bool) -> list[int]:
+        pipeline = Pipeline(services.store, workers=1, store_batch=32, store_batch_while_waited_on=2)
+        seen: list[int] = []
+        process_many = pipeline.process_many
+
+        def counted(rows: list[inbox.MessageRow]) -> list[object]:
+            seen.append(len(rows))
+            return process_many(rows)  # type: ignore[return-value]
+
+        pipeline.process_many = counted  # type: ignore[assignment,method-assign]
+        incoming = [examine(oru(f"W{background}{i}", mrn=f"80{i}"), "default").incoming for i in range(6)]
+        services.db.write(lambda conn: inbox.insert_batch(conn, incoming), background=background)
+
+        async def run() -> None:
+            await pipeline.start()
+            try:
+                await pipeline.drain(30)
+            finally:
+                await pipeline.stop()
+
+        asyncio.run(run())
+        return seen
+
+    if services.db.is_sqlite:
+        services.db.writer.close()  # a writer of its own, whose last foreground write is the one below (or none)
+        from huitong.db.writer import SerialWriter
+
+        services.db.writer = SerialWriter(services.db.write_engine)
+        assert sizes(background=True) == [6]
+        assert sizes(background=False) == [2, 2, 2]
+    else:
+        assert sizes(background=False) == [6]
+    assert [r.status for r in rows(services)] == [PROCESSED] * 12 if services.db.is_sqlite else [PROCESSED] * 6
