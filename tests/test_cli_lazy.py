@@ -54,6 +54,7 @@ BENCH_COMMANDS = [
     "hl7-parse",
     "ingest",
     "pipeline",
+    "backlog",
     "message-store",
     "backup",
     "synth",

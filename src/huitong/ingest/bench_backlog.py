@@ -117,7 +117,7 @@ def backlog(
     hl7: Path | None = typer.Option(None, "--hl7", help="Send the messages of this file instead of the built-in mix."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON result."),
 ) -> None:
-    """ACK latency while the pipeline processes a backlog, against the listener alone (huitong.ingest.bench_backlog)."""
+    """ACK latency while the pipeline processes a backlog, against the listener alone (SQLite)."""
     with tempfile.TemporaryDirectory(prefix="huitong-bench-backlog-") as folder:
         run = backlog_run(f"sqlite:///{folder}/bench.db", messages, queued, hl7, store_batch)
     during, alone = run["during"], run["alone"]

@@ -122,3 +122,28 @@ def test_pipeline_run_processes_and_puts_back_every_row(db_url: str) -> None:
     finally:
         engine.dispose()
     assert resources > 24 * 5 and versions >= resources and orphans == 0 and indexed > 24 * 3
+
+
+def test_backlog_run_receives_while_the_pipeline_processes(tmp_path: Path) -> None:
+    """``huitong bench backlog`` on a few messages: every message sent is stored (and ACKed) while the pipeline
+    processes what was stored before; what it has not processed is still waiting."""
+    import sqlalchemy as sa
+
+    from huitong.db import open_database
+    from huitong.ingest.bench_backlog import backlog_run
+    from huitong.ingest.schema import ingest_message
+    from huitong.settings import load_settings
+
+    url = f"sqlite:///{tmp_path / 'backlog.db'}"
+    result = backlog_run(url, 60, 100, None, 8)
+    assert result["alone"]["messages"] == result["during"]["messages"] == 60
+    assert result["store_batch"] == 8 and result["queued"] == 100
+    assert result["during"]["ack_p99_ms"] >= result["during"]["ack_p50_ms"] > 0
+    db = open_database(load_settings(database={"url": url}).database)
+    try:
+        with db.read() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).select_from(ingest_message)).scalar_one()
+    finally:
+        db.close()
+    assert stored == 200 + 60 + 100 + 60  # the warm-up, alone, the backlog, during: the pipeline takes them in turn
+    assert result["pipeline_processed"] + result["backlog_left"] < stored  # its first batch went before the senders
