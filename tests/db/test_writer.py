@@ -110,7 +110,9 @@ def test_bulk_work_takes_its_turn_against_a_steady_stream_of_foreground_jobs(eng
     assert sorted(_rows(engine)) == sorted(["B", *(f"F{n}" for n in range(7))])
 
 
-def test_background_jobs_share_a_commit_until_a_foreground_job_comes(engine: sa.Engine) -> None:
+def test_background_jobs_queued_together_share_a_commit(engine: sa.Engine) -> None:
+    """B1..B3 queue while B0 is written: B0 commits alone (they came after its transaction began), then the three
+    go in one transaction — group commit, as before there were two queues."""
     writer = SerialWriter(engine)
     log, gate = _Log(), threading.Event()
     try:
@@ -121,9 +123,10 @@ def test_background_jobs_share_a_commit_until_a_foreground_job_comes(engine: sa.
         gate.set()
         for n in range(4):
             log.futures[f"B{n}"].result(10)
-        assert writer.commits - before == 1  # group commit, as before there were two queues
+        assert writer.commits - before == 2
     finally:
         writer.close()
+    assert log.committed_before["B1"] >= {"B0"} and "B1" not in log.committed_before["B3"]
 
 
 def test_a_first_job_that_fails_is_undone_alone_and_the_queue_goes_on(engine: sa.Engine) -> None:
@@ -168,3 +171,20 @@ def test_the_writer_says_whether_a_foreground_job_came_lately(engine: sa.Engine)
         assert not writer.waited_on_within(0.01)
     finally:
         writer.close()
+
+
+def test_bulk_work_queued_after_a_transaction_began_waits_for_the_next(engine: sa.Engine) -> None:
+    """A pipeline worker whose batch is in the open transaction gets its answer at that commit, not after the batches
+    other workers queued while it was written; foreground jobs that come meanwhile do join it."""
+    writer = SerialWriter(engine)
+    log, gate = _Log(), threading.Event()
+    try:
+        log.submit(writer, "B0", background=True, gate=gate)
+        log.submit(writer, "B1", background=True)
+        log.submit(writer, "F")
+        gate.set()
+        assert log.futures["B1"].result(10) == "B1"
+    finally:
+        writer.close()
+    assert log.ran == ["B0", "F", "B1"]
+    assert {"B0", "F"} <= log.committed_before["B1"]

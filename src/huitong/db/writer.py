@@ -72,9 +72,11 @@ class _Queued:
 class SerialWriter:
     """One thread, one connection, group commit. See the module docstring.
 
-    Jobs are taken into the open transaction one after another while it runs — what arrives meanwhile joins the
-    same commit — up to ``batch_max`` jobs. Two queues, so that bulk work does not hold up those waiting on a
-    commit (an MLLP sender waiting for its ACK, a reader for its audit entry):
+    Jobs are taken into the open transaction one after another while it runs, up to ``batch_max``: foreground jobs
+    that arrive meanwhile join the same commit; background jobs only if they were queued when it began (a pipeline
+    worker whose batch is written does not wait for the commit of batches that came after it). Two queues, so that
+    bulk work does not hold up those waiting on a commit (an MLLP sender waiting for its ACK, a reader for its audit
+    entry):
 
     * a job from the foreground queue (the default) is always taken before a background one;
     * once a transaction has taken a foreground job, it takes no more background jobs: it commits as soon as no
@@ -107,6 +109,7 @@ class SerialWriter:
         self._background: deque[_Queued] = deque()
         self._owe_background = False  # the last transaction took foreground jobs only while background ones waited
         self._foreground_at = -1e9  # time.monotonic() when the last foreground job was taken
+        self._background_left = 0  # background jobs the open transaction may still take
         self._closed = False
         self.commits = 0
         self.jobs = 0
@@ -147,14 +150,18 @@ class SerialWriter:
         """The next job for a transaction that has taken ``taken`` jobs (``foreground``: one of them from the
         foreground queue) and whether it is a foreground job; ``None``: commit now (see the class docstring)."""
         with self._ready:
+            if taken == 0:  # background jobs queued as the transaction begins: it takes no later ones
+                self._background_left = len(self._background)
             if taken < self._batch_max:
                 if taken == 0 and self._owe_background and self._background:
                     self._owe_background = False
+                    self._background_left -= 1
                     return self._background.popleft(), False
                 if self._foreground:
                     self._foreground_at = time.monotonic()
                     return self._foreground.popleft(), True
-                if not foreground and self._background:
+                if not foreground and self._background_left > 0:
+                    self._background_left -= 1
                     return self._background.popleft(), False
             if foreground and self._background:  # background jobs waited through this commit: one goes next
                 self._owe_background = True

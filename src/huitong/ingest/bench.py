@@ -372,7 +372,7 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
             def store_part(conn: sa.Connection, part: list[Incoming] = part) -> None:
                 inbox.insert_batch(conn, part)
 
-            services.db.write(store_part)
+            services.db.write(store_part, background=True)  # the backlog to process: no sender waits on it
         before = _row_counts(services.db, metadata)
 
         cpu_s: list[float] = []  # this process's CPU time while the pipeline ran (all its threads)

@@ -76,7 +76,7 @@ def backlog_run(url: str, messages: int, queued: int, hl7_file: Path | None, sto
             def store(conn: sa.Connection, part: list[inbox.Incoming] = waiting[first : first + 1000]) -> None:
                 inbox.insert_batch(conn, part)
 
-            services.db.write(store)
+            services.db.write(store, background=True)  # the backlog itself: no sender waits on it
         commits_before = getattr(services.db.writer, "commits", 0)
         bg.run(pipeline.start())
         deadline = time.monotonic() + 120
