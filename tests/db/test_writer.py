@@ -106,7 +106,7 @@ def test_bulk_work_takes_its_turn_against_a_steady_stream_of_foreground_jobs(eng
             assert log.futures[f"F{n}"].result(10) == f"F{n}"
     finally:
         writer.close()
-    assert log.ran[:4] == ["F0", "F1", "B", "F2"]
+    assert log.ran[:4] == ["F0", "B", "F1", "F2"]  # F1 came while F0's transaction ran; B was owed the next
     assert sorted(_rows(engine)) == sorted(["B", *(f"F{n}" for n in range(7))])
 
 
@@ -188,3 +188,18 @@ def test_bulk_work_queued_after_a_transaction_began_waits_for_the_next(engine: s
         writer.close()
     assert log.ran == ["B0", "F", "B1"]
     assert {"B0", "F"} <= log.committed_before["B1"]
+
+
+def test_foreground_jobs_that_come_during_a_commit_wait_for_the_next(engine: sa.Engine) -> None:
+    """A transaction of foreground jobs takes those queued when it began: the callers of F0 are answered at its commit
+    and carry on while F1 is written, rather than wait for every job that arrives until the queue runs dry."""
+    writer = SerialWriter(engine)
+    log, gate = _Log(), threading.Event()
+    try:
+        log.submit(writer, "F0", gate=gate)
+        log.submit(writer, "F1")
+        gate.set()
+        assert log.futures["F1"].result(10) == "F1"
+    finally:
+        writer.close()
+    assert "F0" in log.committed_before["F1"]

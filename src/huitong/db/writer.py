@@ -72,16 +72,16 @@ class _Queued:
 class SerialWriter:
     """One thread, one connection, group commit. See the module docstring.
 
-    Jobs are taken into the open transaction one after another while it runs, up to ``batch_max``: foreground jobs
-    that arrive meanwhile join the same commit; background jobs only if they were queued when it began (a pipeline
-    worker whose batch is written does not wait for the commit of batches that came after it). Two queues, so that
-    bulk work does not hold up those waiting on a commit (an MLLP sender waiting for its ACK, a reader for its audit
-    entry):
+    A transaction takes the jobs queued when it begins, up to ``batch_max``; those that arrive meanwhile wait for the
+    next one, so that the jobs written are answered at their commit and their callers carry on (with a stream of
+    audited reads, a transaction that took every late-comer would commit only once every reader was waiting). Two
+    queues, so that bulk work does not hold up those waiting on a commit (an MLLP sender waiting for its ACK, a reader
+    for its audit entry):
 
     * a job from the foreground queue (the default) is always taken before a background one;
-    * once a transaction has taken a foreground job, it takes no more background jobs: it commits as soon as no
-      foreground job waits. A foreground job so waits at most for the job running when it came, then one commit —
-      not for every background job queued ahead of it;
+    * foreground jobs that arrive while a transaction runs background jobs join it after the running job; it then
+      takes no more background jobs and commits. A foreground job so waits at most for the job running when it came,
+      then one commit — not for every background job queued ahead of it;
     * after a transaction of foreground jobs only, the next one starts with a background job when one waits, so
       that a steady stream of foreground jobs does not starve the background.
 
@@ -109,6 +109,7 @@ class SerialWriter:
         self._background: deque[_Queued] = deque()
         self._owe_background = False  # the last transaction took foreground jobs only while background ones waited
         self._foreground_at = -1e9  # time.monotonic() when the last foreground job was taken
+        self._foreground_left = 0  # foreground jobs the open transaction may still take
         self._background_left = 0  # background jobs the open transaction may still take
         self._closed = False
         self.commits = 0
@@ -150,14 +151,17 @@ class SerialWriter:
         """The next job for a transaction that has taken ``taken`` jobs (``foreground``: one of them from the
         foreground queue) and whether it is a foreground job; ``None``: commit now (see the class docstring)."""
         with self._ready:
-            if taken == 0:  # background jobs queued as the transaction begins: it takes no later ones
-                self._background_left = len(self._background)
+            if taken == 0:  # the jobs queued as the transaction begins: it takes no later ones (but see below)
+                self._foreground_left, self._background_left = len(self._foreground), len(self._background)
             if taken < self._batch_max:
                 if taken == 0 and self._owe_background and self._background:
                     self._owe_background = False
                     self._background_left -= 1
                     return self._background.popleft(), False
-                if self._foreground:
+                if not foreground and self._foreground:  # came while bulk work ran: those queued now join, then commit
+                    self._foreground_left = len(self._foreground)
+                if self._foreground_left > 0:
+                    self._foreground_left -= 1
                     self._foreground_at = time.monotonic()
                     return self._foreground.popleft(), True
                 if not foreground and self._background_left > 0:
