@@ -63,7 +63,9 @@ class ProcessingLease:
 
     def hold(self) -> bool:
         """Take the lease or renew it (one short write); returns (and remembers) whether this engine holds it."""
-        self.held = bool(self.db.write(self._hold))
+        # background: nobody waits on it (renewed every third of the lease, a delay behind a few pipeline batches
+        # is harmless), and on SQLite a foreground write would cut the pipeline's batches short for a second
+        self.held = bool(self.db.write(self._hold, background=True))
         return self.held
 
     def _hold(self, conn: sa.Connection) -> bool:

@@ -120,3 +120,20 @@ def test_hl7_status_says_who_processes_and_exits_3_when_nobody_does(
     data = json.loads(held.output)
     assert data["processing"]["holder"] == lease.holder and data["processing"]["active"]
     assert data["channels"][0]["queued"] == 1
+
+
+def test_renewing_the_lease_does_not_count_as_a_write_someone_waits_on(services: Services) -> None:
+    """The lease is renewed every few seconds; on SQLite a foreground write would keep the pipeline's transactions short
+    (``store_batch_while_waited_on``) for a second each time, receipts or not. It is background work."""
+    if not services.db.is_sqlite:
+        assert not services.db.writer.waited_on_within(60.0)  # PostgreSQL: writes never wait on one another
+        return
+    from huitong.db.writer import SerialWriter
+
+    services.db.writer.close()
+    services.db.writer = SerialWriter(services.db.write_engine)  # a writer whose every write is this test's
+    lease = ProcessingLease(services.db)
+    assert lease.hold() and lease.hold()
+    assert not services.db.writer.waited_on_within(60.0)
+    lease.release()
+    assert services.db.writer.waited_on_within(60.0)  # a plain write (the release) does count
