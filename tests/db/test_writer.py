@@ -63,22 +63,28 @@ class _Log:
         return future
 
 
-def test_a_foreground_job_waits_only_for_the_job_running_when_it_came(engine: sa.Engine) -> None:
-    """Bulk work B1..B3 queued behind a running bulk job; a receipt R arrives: R runs next and commits with the
-    running job, before B1..B3 run (it does not wait for their commit)."""
+def _held_then(engine: sa.Engine, first: str, *rest: str) -> tuple[_Log, int]:
+    """Submit ``first`` (it holds the writer until all of ``rest`` are queued), then ``rest`` in order — a name
+    starting with ``B`` as background work —, and wait for every one; the log and the commits made."""
     writer = SerialWriter(engine)
     log, gate = _Log(), threading.Event()
     try:
-        blocker = log.submit(writer, "B0", background=True, gate=gate)
-        for n in (1, 2, 3):
-            log.submit(writer, f"B{n}", background=True)
-        receipt = log.submit(writer, "R")
+        log.submit(writer, first, background=first.startswith("B"), gate=gate)
+        for name in rest:
+            log.submit(writer, name, background=name.startswith("B"))
+        before = writer.commits
         gate.set()
-        assert receipt.result(10) == "R" and blocker.result(10) == "B0"
-        for n in (1, 2, 3):
-            assert log.futures[f"B{n}"].result(10) == f"B{n}"
+        for name in (first, *rest):
+            assert log.futures[name].result(10) == name
+        return log, writer.commits - before
     finally:
         writer.close()
+
+
+def test_a_foreground_job_waits_only_for_the_job_running_when_it_came(engine: sa.Engine) -> None:
+    """Bulk work B1..B3 queued behind a running bulk job; a receipt R arrives: R runs next and commits with the
+    running job, before B1..B3 run (it does not wait for their commit)."""
+    log, _commits = _held_then(engine, "B0", "B1", "B2", "B3", "R")
     assert log.ran == ["B0", "R", "B1", "B2", "B3"]
     assert {"B0", "R"} <= log.committed_before["B1"]  # R's commit came before the rest of the bulk work ran
     assert _rows(engine) == ["B0", "R", "B1", "B2", "B3"]
@@ -113,19 +119,8 @@ def test_bulk_work_takes_its_turn_against_a_steady_stream_of_foreground_jobs(eng
 def test_background_jobs_queued_together_share_a_commit(engine: sa.Engine) -> None:
     """B1..B3 queue while B0 is written: B0 commits alone (they came after its transaction began), then the three
     go in one transaction — group commit, as before there were two queues."""
-    writer = SerialWriter(engine)
-    log, gate = _Log(), threading.Event()
-    try:
-        log.submit(writer, "B0", background=True, gate=gate)
-        for n in (1, 2, 3):
-            log.submit(writer, f"B{n}", background=True)
-        before = writer.commits
-        gate.set()
-        for n in range(4):
-            log.futures[f"B{n}"].result(10)
-        assert writer.commits - before == 2
-    finally:
-        writer.close()
+    log, commits = _held_then(engine, "B0", "B1", "B2", "B3")
+    assert commits == 2
     assert log.committed_before["B1"] >= {"B0"} and "B1" not in log.committed_before["B3"]
 
 
@@ -176,16 +171,7 @@ def test_the_writer_says_whether_a_foreground_job_came_lately(engine: sa.Engine)
 def test_bulk_work_queued_after_a_transaction_began_waits_for_the_next(engine: sa.Engine) -> None:
     """A pipeline worker whose batch is in the open transaction gets its answer at that commit, not after the batches
     other workers queued while it was written; foreground jobs that come meanwhile do join it."""
-    writer = SerialWriter(engine)
-    log, gate = _Log(), threading.Event()
-    try:
-        log.submit(writer, "B0", background=True, gate=gate)
-        log.submit(writer, "B1", background=True)
-        log.submit(writer, "F")
-        gate.set()
-        assert log.futures["B1"].result(10) == "B1"
-    finally:
-        writer.close()
+    log, _commits = _held_then(engine, "B0", "B1", "F")
     assert log.ran == ["B0", "F", "B1"]
     assert {"B0", "F"} <= log.committed_before["B1"]
 
@@ -193,13 +179,5 @@ def test_bulk_work_queued_after_a_transaction_began_waits_for_the_next(engine: s
 def test_foreground_jobs_that_come_during_a_commit_wait_for_the_next(engine: sa.Engine) -> None:
     """A transaction of foreground jobs takes those queued when it began: the callers of F0 are answered at its commit
     and carry on while F1 is written, rather than wait for every job that arrives until the queue runs dry."""
-    writer = SerialWriter(engine)
-    log, gate = _Log(), threading.Event()
-    try:
-        log.submit(writer, "F0", gate=gate)
-        log.submit(writer, "F1")
-        gate.set()
-        assert log.futures["F1"].result(10) == "F1"
-    finally:
-        writer.close()
-    assert "F0" in log.committed_before["F1"]
+    log, commits = _held_then(engine, "F0", "F1")
+    assert "F0" in log.committed_before["F1"] and commits == 2
