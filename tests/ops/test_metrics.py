@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
+import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
@@ -35,6 +37,30 @@ def test_metrics_endpoint_counts_requests_by_route_and_reports_the_platform(clie
     assert _sample(text, 'huitong_queue_depth{queue="db_writer"}') >= 0
     assert _sample(text, "huitong_backup_last_success_timestamp_seconds") == 0  # no backup taken yet
     assert "huitong_db_writer_commits_total" in text
+
+
+def test_the_writer_queue_counts_what_waits_for_the_sqlite_writer(client: TestClient) -> None:
+    """``huitong_queue_depth{queue="db_writer"}`` (and /readyz's writer check) is the writes someone waits on; the bulk
+    work waiting beside them is a gauge of its own."""
+    services = client.app.state.services  # type: ignore[attr-defined]
+    if not services.db.is_sqlite:
+        pytest.skip("PostgreSQL's writer runs each job at once in its caller's thread: nothing queues")
+    writer, gate, holding = services.db.writer, threading.Event(), threading.Event()
+    held = writer.submit(lambda conn: holding.set() or gate.wait(10))
+    assert holding.wait(10)
+    try:
+        queued = [writer.submit(lambda conn: None) for _ in range(3)]
+        queued += [writer.submit(lambda conn: None, background=True) for _ in range(2)]
+        assert services.metrics.queue_checks()["db_writer"]["depth"] == 3
+        text = services.metrics.render().decode()
+        assert _sample(text, 'huitong_queue_depth{queue="db_writer"}') == 3
+        assert _sample(text, "huitong_db_writer_background_queued") == 2
+    finally:
+        gate.set()
+    held.result(10)
+    for future in queued:
+        future.result(10)
+    assert services.metrics.queue_checks()["db_writer"]["depth"] == 0
 
 
 def test_readyz_reflects_registered_queues(client: TestClient) -> None:

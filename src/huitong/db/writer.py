@@ -62,6 +62,10 @@ class Writer(Protocol):
         can keep its transactions short meanwhile."""
         ...
 
+    def depth(self, *, background: bool = False) -> int:
+        """Jobs queued and not yet taken into a transaction (foreground, or ``background``): the metrics' queue."""
+        ...
+
 
 @dataclass
 class _Queued:
@@ -137,6 +141,9 @@ class SerialWriter:
 
     def waited_on_within(self, seconds: float) -> bool:
         return time.monotonic() - self._foreground_at < seconds
+
+    def depth(self, *, background: bool = False) -> int:
+        return len(self._background if background else self._foreground)
 
     def _wait(self) -> bool:
         """Block until a job is queued; ``False`` once the writer is closed and nothing is left."""
@@ -293,6 +300,9 @@ class PooledWriter:
 
     def waited_on_within(self, seconds: float) -> bool:
         return False  # jobs run side by side: none waits for another's
+
+    def depth(self, *, background: bool = False) -> int:
+        return 0  # each job runs at once, in its caller's thread
 
     def close(self) -> None:
         self._closed = True

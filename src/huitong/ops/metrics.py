@@ -150,8 +150,12 @@ class _Callbacks(Collector):
 def register_platform(metrics: Metrics, db: Any, backup_directory: Path, *, queue_limit: int) -> None:
     """The database writer (queue depth, commits, jobs) and the newest backup (time, size, count)."""
     writer = db.writer
-    pending = getattr(writer, "_queue", None)
-    metrics.queue("db_writer", (lambda: pending.qsize()) if pending is not None else (lambda: 0), limit=queue_limit)
+    metrics.queue("db_writer", lambda: writer.depth(), limit=queue_limit)  # the writes someone waits on
+    metrics.gauge(
+        "huitong_db_writer_background_queued",
+        "Bulk write jobs (the pipeline's batches, purges) waiting for the single writer (SQLite).",
+        lambda: float(writer.depth(background=True)),
+    )
     metrics.gauge(
         "huitong_db_writer_commits",
         "Transactions committed by the single writer (SQLite).",

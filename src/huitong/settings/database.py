@@ -75,7 +75,8 @@ class DatabaseSettings(BaseModel):
         le=10_000,
         description=(
             "Most queued write jobs the single writer commits together in one transaction (group commit). "
-            "Each job runs in its own savepoint, so one failing job never undoes another."
+            "Each job after the first runs in its own savepoint, so one failing job never undoes another. Bulk work "
+            "(the pipeline's batches) gives way to the writes someone waits on (docs/architecture.md)."
         ),
     )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (development only; very verbose).")
