@@ -346,16 +346,24 @@ def ingest(
 # -- pipeline ----------------------------------------------------------------------------------------------
 
 
+def store_backlog(db: Any, messages: list[bytes]) -> None:
+    """Put ``messages`` into the message store as received, 1,000 per transaction — a backlog for the pipeline.
+    Background writes: no sender waits on them (on SQLite a foreground write would shorten the pipeline's batches)."""
+    from huitong.ingest import inbox
+    from huitong.ingest.receive import examine
+
+    for start in range(0, len(messages), 1000):
+        part = [examine(m, "bench").incoming for m in messages[start : start + 1000]]
+        db.write(functools.partial(inbox.insert_batch, batch=part), background=True)
+
+
 def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, store_batch: int) -> dict[str, Any]:
     """Process ``count`` stored messages into FHIR resources, then re-insert the same rows raw."""
     import sqlalchemy as sa
 
     from huitong import heap
     from huitong.db.schema import metadata
-    from huitong.ingest import inbox
     from huitong.ingest.engine import build_pipeline
-    from huitong.ingest.inbox import Incoming
-    from huitong.ingest.receive import examine
     from huitong.ingest.schema import PROCESSED, ingest_message
     from huitong.services import open_services
 
@@ -365,14 +373,7 @@ def pipeline_run(url: str, count: int, hl7_file: Path | None, workers: int, stor
     )
     services = open_services(settings)
     try:
-        examined = [examine(m, "bench") for m in tagged_messages(count, hl7_file, f"P{int(time.time())}")]
-        for start in range(0, count, 1000):
-            part = [e.incoming for e in examined[start : start + 1000]]
-
-            def store_part(conn: sa.Connection, part: list[Incoming] = part) -> None:
-                inbox.insert_batch(conn, part)
-
-            services.db.write(store_part, background=True)  # the backlog to process: no sender waits on it
+        store_backlog(services.db, tagged_messages(count, hl7_file, f"P{int(time.time())}"))
         before = _row_counts(services.db, metadata)
 
         cpu_s: list[float] = []  # this process's CPU time while the pipeline ran (all its threads)

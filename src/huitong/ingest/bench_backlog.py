@@ -25,28 +25,15 @@ from typing import Any
 
 import typer
 
-from huitong.ingest.bench import _Background, _drive, migrated_settings, tagged_messages
-
-
-def _waiting(db: Any) -> int:
-    """Messages still ``received`` when the senders were done: the backlog lasted the whole measurement if > 0."""
-    import sqlalchemy as sa
-
-    from huitong.ingest.schema import RECEIVED, ingest_message
-
-    with db.read() as conn:
-        count = sa.select(sa.func.count()).select_from(ingest_message).where(ingest_message.c.status == RECEIVED)
-        return int(conn.execute(count).scalar_one())
+from huitong.ingest.bench import _Background, _drive, migrated_settings, store_backlog, tagged_messages
 
 
 def backlog_run(url: str, messages: int, queued: int, hl7_file: Path | None, store_batch: int | None) -> dict[str, Any]:
     """The listener alone, then the listener while the pipeline processes ``queued`` stored messages."""
-    import sqlalchemy as sa
-
-    from huitong.ingest import inbox
+    from huitong.ingest import tally
     from huitong.ingest.engine import build_pipeline
     from huitong.ingest.mllp.server import MllpServer
-    from huitong.ingest.receive import Committer, examine
+    from huitong.ingest.receive import Committer
     from huitong.services import open_services
 
     settings = migrated_settings(url)
@@ -70,13 +57,7 @@ def backlog_run(url: str, messages: int, queued: int, hl7_file: Path | None, sto
         _drive(server.port, tagged_messages(200, hl7_file, f"W{stamp}"), 8)  # warm-up
         alone = _drive(server.port, tagged_messages(messages, hl7_file, f"A{stamp}"), 8)
 
-        waiting = [examine(m, "bench").incoming for m in tagged_messages(queued, hl7_file, f"Q{stamp}")]
-        for first in range(0, queued, 1000):
-
-            def store(conn: sa.Connection, part: list[inbox.Incoming] = waiting[first : first + 1000]) -> None:
-                inbox.insert_batch(conn, part)
-
-            services.db.write(store, background=True)  # the backlog itself: no sender waits on it
+        store_backlog(services.db, tagged_messages(queued, hl7_file, f"Q{stamp}"))
         commits_before = getattr(services.db.writer, "commits", 0)
         bg.run(pipeline.start())
         deadline = time.monotonic() + 120
@@ -87,7 +68,7 @@ def backlog_run(url: str, messages: int, queued: int, hl7_file: Path | None, sto
         during = _drive(server.port, tagged_messages(messages, hl7_file, f"D{stamp}"), 8)
         elapsed = time.perf_counter() - started
         processed = pipeline.processed + pipeline.failed - first
-        left = _waiting(services.db)
+        left = tally.queued(services.db)  # > 0: the backlog lasted the whole measurement
         bg.run(pipeline.stop())
         commits = getattr(services.db.writer, "commits", 0) - commits_before
         bg.run(server.close())
